@@ -205,7 +205,8 @@ class MetadataView(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    """Retries of retriable failures: first after ``period`` s, then × ``backoff`` each time."""
+    """Retries of retriable failures: the first after ``period`` seconds, each later one
+    ``backoff`` times the previous delay, at most ``max_attempts`` of them."""
 
     period: float = 1.0
     backoff: float = 2.0

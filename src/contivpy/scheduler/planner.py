@@ -1,0 +1,324 @@
+"""From the graph to an ordered plan: which keys must be created, updated, re-created, deleted.
+
+In: the graph (desired and southbound sides) and the keys a transaction affected.
+Out: a ``Plan``: phase 1 (deletes, dependents before what they depend on) and phase 2
+(creates and updates, dependencies first), each op knowing its predecessors, so the executor
+can run independent ops concurrently without ever reordering dependent ones.
+
+How (cost follows the change, not the size of the state):
+1. *Target*: a worklist over the affected keys decides which keys should exist afterwards.
+   A key should exist when it is desired, valid, not held after a failure, its base (for a
+   derived value) should exist and every dependency is met by a key that should exist.
+   Only when a key's answer flips are its dependents (from the graph's indexes) re-examined.
+2. *Ops*: compare each examined key's target with what exists southbound.
+3. *Bounce*: a key kept in place whose current dependency is deleted in phase 1 (a
+   re-created dependency, an any-of switching to another target, an update that drops a
+   dependency) is re-created itself; this cascades.
+4. *Order*: phase 1 edges follow current (applied) dependencies, phase 2 edges the new ones.
+Deletes run before creates (as the anchor's delete-first buckets do), which also keeps
+implicit southbound conflicts (an address moving between interfaces) out of the way.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import structlog
+
+from contivpy.scheduler.api import Dependency, Key, OpError, OpKind, Origin
+from contivpy.scheduler.graph import Graph, Node
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(slots=True, eq=False)
+class PlannedOp:
+    """One southbound operation within a plan, with its place in the order."""
+
+    node: Node
+    kind: OpKind
+    phase: int  # 1: the delete side, 2: the create/update side
+    recreate: bool = False
+    prev_value: object | None = None
+    new_value: object | None = None
+    succs: list[PlannedOp] = field(default_factory=list)
+    preds: int = 0
+    # outcome, filled by the executor
+    ran: bool = False
+    error: OpError | None = None
+    skipped: str = ""
+    started: float = 0.0
+    duration: float = 0.0
+
+    @property
+    def key(self) -> Key:
+        """The key operated on."""
+        return self.node.key
+
+    @property
+    def is_property(self) -> bool:
+        """True when no southbound call is made (a property value)."""
+        return self.node.descriptor is None
+
+
+@dataclass(slots=True)
+class Plan:
+    """Ops in two phases, plus every key whose state must be settled afterwards."""
+
+    phase1: list[PlannedOp]
+    phase2: list[PlannedOp]
+    examined: list[Key]
+
+    @property
+    def ops(self) -> list[PlannedOp]:
+        """All ops, phase 1 first."""
+        return self.phase1 + self.phase2
+
+
+def dependency_met(graph: Graph, dep: Dependency, exists: Callable[[Key], bool]) -> bool:
+    """True when some key satisfying ``dep`` exists according to ``exists``."""
+    if dep.key is not None:
+        return exists(dep.key)
+    selector = dep.selector
+    for prefix in dep.any_of:
+        for key in graph.keys_with_prefix(prefix):
+            if (selector is None or selector(key)) and exists(key):
+                return True
+    return False
+
+
+class Planner:
+    """Computes plans over one graph."""
+
+    def __init__(self, graph: Graph) -> None:
+        self._graph = graph
+        # Before the first full desired state is known, ours-but-undesired values found
+        # southbound are kept (refresh-only start): nothing is deleted on a guess.
+        self.keep_undesired = False
+
+    # --- 1. target -------------------------------------------------------------------------
+
+    def _targets(self, affected: Iterable[Key]) -> dict[Key, bool]:
+        graph = self._graph
+        nodes = graph.nodes
+        will: dict[Key, bool] = {}
+
+        def target(key: Key) -> bool:
+            w = will.get(key)
+            if w is not None:
+                return w
+            n = nodes.get(key)
+            return n is not None and n.exists
+
+        work: deque[Key] = deque()
+        queued: set[Key] = set()
+        for key in affected:
+            if key not in queued and key in nodes:
+                queued.add(key)
+                work.append(key)
+        while work:
+            key = work.popleft()
+            queued.discard(key)
+            node = nodes.get(key)
+            if node is None:
+                continue
+            before = target(key)
+            now = self._should_exist(node, target)
+            will[key] = now
+            if now != before:
+                followers = graph.dependents(key)
+                followers.update(node.derived)
+                followers.update(node.applied_derived)
+                for follower in followers:
+                    if follower not in queued:
+                        queued.add(follower)
+                        work.append(follower)
+        return will
+
+    def _should_exist(self, node: Node, target: Callable[[Key], bool]) -> bool:
+        if node.desired is None:
+            if not node.exists:
+                return False
+            if node.origin is Origin.SB:
+                return True  # obtained: never ours to delete
+            if node.base is not None:
+                return target(node.base)  # goes with its base
+            # Found at start and never desired in this run: kept until the first full
+            # desired state says otherwise. An explicit delete (desired_rev > 0) is honoured.
+            return self.keep_undesired and node.desired_rev == 0
+        if node.invalid:
+            return False
+        if node.held:
+            return node.exists  # failed: left as it is until retried
+        if node.base is not None and not target(node.base):
+            return False
+        graph = self._graph
+        return all(dependency_met(graph, dep, target) for dep in node.deps)
+
+    # --- 2-4. ops, bounce, order -------------------------------------------------------------
+
+    def plan(self, affected: Iterable[Key]) -> Plan:
+        """The plan that brings the affected keys (and what follows from them) to target."""
+        will = self._targets(affected)
+        nodes = self._graph.nodes
+        deletes: dict[Key, PlannedOp] = {}
+        creates: dict[Key, PlannedOp] = {}  # phase 2 ops: create, update, recreate's create
+        for key in sorted(will):
+            node = nodes[key]
+            if node.exists:
+                if not will[key]:
+                    deletes[key] = PlannedOp(node, OpKind.DELETE, 1, prev_value=node.applied)
+                elif node.desired is not None and not node.held:
+                    if node.applied is node.desired or self._equivalent(node):
+                        continue
+                    if self._needs_recreate(node):
+                        self._add_recreate(node, deletes, creates)
+                    else:
+                        creates[key] = PlannedOp(
+                            node, OpKind.UPDATE, 2, prev_value=node.applied, new_value=node.desired
+                        )
+            elif will[key]:
+                creates[key] = PlannedOp(node, OpKind.CREATE, 2, new_value=node.desired)
+        if deletes:
+            self._bounce(will, deletes, creates)
+        phase1 = [deletes[k] for k in sorted(deletes)]
+        phase2 = [creates[k] for k in sorted(creates)]
+        self._order_deletes(deletes)
+        self._order_creates(deletes, creates)
+        examined = list(will)
+        examined.extend(k for k in deletes if k not in will)
+        return Plan(phase1, phase2, examined)
+
+    def _equivalent(self, node: Node) -> bool:
+        descriptor = node.descriptor
+        if descriptor is None:
+            return True  # a property has nothing southbound to change
+        try:
+            return descriptor.equivalent(node.key, node.applied, node.desired)
+        except Exception as error:
+            log.warning("equivalent raised", key=node.key, error=repr(error))
+            return False
+
+    def _needs_recreate(self, node: Node) -> bool:
+        descriptor = node.descriptor
+        if descriptor is None:
+            return False
+        if not descriptor.supports_update:
+            return True
+        try:
+            return descriptor.needs_recreate(node.key, node.applied, node.desired)
+        except Exception as error:
+            log.warning("needs_recreate raised", key=node.key, error=repr(error))
+            return True
+
+    @staticmethod
+    def _add_recreate(
+        node: Node, deletes: dict[Key, PlannedOp], creates: dict[Key, PlannedOp]
+    ) -> None:
+        first = PlannedOp(node, OpKind.DELETE, 1, recreate=True, prev_value=node.applied)
+        second = PlannedOp(
+            node, OpKind.CREATE, 2, recreate=True, prev_value=node.applied, new_value=node.desired
+        )
+        deletes[node.key] = first
+        creates[node.key] = second
+
+    def _bounce(
+        self, will: dict[Key, bool], deletes: dict[Key, PlannedOp], creates: dict[Key, PlannedOp]
+    ) -> None:
+        graph = self._graph
+        nodes = graph.nodes
+
+        def survives(key: Key) -> bool:
+            n = nodes.get(key)
+            return n is not None and n.exists and key not in deletes
+
+        work = deque(deletes)
+        while work:
+            gone = work.popleft()
+            gone_node = nodes[gone]
+            followers = graph.dependents(gone)
+            followers.update(gone_node.applied_derived)
+            for key in followers:
+                if key in deletes:
+                    continue
+                node = nodes.get(key)
+                if node is None or not node.exists:
+                    continue
+                if node.base != gone and not any(
+                    dep.matches(gone) and not dependency_met(graph, dep, survives)
+                    for dep in node.applied_deps
+                ):
+                    continue
+                keep = will.get(key, True) and node.desired is not None and not node.held
+                if keep:
+                    creates.pop(key, None)
+                    self._add_recreate(node, deletes, creates)
+                else:
+                    deletes[key] = PlannedOp(node, OpKind.DELETE, 1, prev_value=node.applied)
+                work.append(key)
+
+    def _order_deletes(self, deletes: dict[Key, PlannedOp]) -> None:
+        graph = self._graph
+        nodes = graph.nodes
+        for key, op in deletes.items():
+            followers = graph.dependents(key)
+            followers.update(op.node.applied_derived)
+            for other in followers:
+                first = deletes.get(other)
+                if first is None:
+                    continue
+                node = nodes[other]
+                if node.base == key or any(dep.matches(key) for dep in node.applied_deps):
+                    first.succs.append(op)
+                    op.preds += 1
+
+    def _order_creates(self, deletes: dict[Key, PlannedOp], creates: dict[Key, PlannedOp]) -> None:
+        graph = self._graph
+        nodes = graph.nodes
+
+        def stays(key: Key) -> bool:
+            n = nodes.get(key)
+            return n is not None and n.exists and key not in deletes
+
+        for op in creates.values():
+            node = op.node
+            firsts: list[PlannedOp] = []
+            if node.base is not None:
+                base_op = creates.get(node.base)
+                if base_op is not None and base_op.kind is OpKind.CREATE:
+                    firsts.append(base_op)
+            for dep in node.deps:
+                if dep.key is not None:
+                    target = creates.get(dep.key)
+                    if target is not None and target.kind is OpKind.CREATE:
+                        firsts.append(target)
+                elif not dependency_met(graph, dep, stays):
+                    for prefix in dep.any_of:
+                        for key in graph.keys_with_prefix(prefix):
+                            target = creates.get(key)
+                            if (
+                                target is not None
+                                and target.kind is OpKind.CREATE
+                                and (dep.selector is None or dep.selector(key))
+                            ):
+                                firsts.append(target)
+            for first in firsts:
+                if first is not op:
+                    first.succs.append(op)
+                    op.preds += 1
+
+
+def unmet(graph: Graph, node: Node) -> str:
+    """Why ``node`` cannot exist now (its base or a dependency is missing), or ''."""
+    nodes = graph.nodes
+
+    def exists(key: Key) -> bool:
+        n = nodes.get(key)
+        return n is not None and n.exists
+
+    if node.base is not None and not exists(node.base):
+        return f"waiting for base {node.base}"
+    missing = [dep.describe() for dep in node.deps if not dependency_met(graph, dep, exists)]
+    return "waiting for " + "; ".join(missing) if missing else ""

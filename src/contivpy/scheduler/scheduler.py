@@ -1,0 +1,485 @@
+"""The scheduler: a serial queue of transactions over the dependency graph.
+
+In: transactions (puts/deletes, full or downstream resyncs, retries) from callers and from its
+own retry timers. Out: southbound operations through the descriptors, in dependency order;
+per-key status (queryable and watchable); history; stats.
+
+One consumer task processes one transaction at a time: fold into desired state (desired.py),
+refresh southbound when resyncing (refresh.py), plan (planner.py), execute (executor.py),
+settle states and schedule retries (outcome.py), record (history.py). A dry run takes the
+same path up to the plan and then rolls the graph back. Retries come back as transactions on
+the same queue; nothing calls back up the stack.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+
+from contivpy.scheduler.api import (
+    Descriptor,
+    Key,
+    KeyRevision,
+    OpError,
+    OpKind,
+    OpRecord,
+    RetryPolicy,
+    Txn,
+    TxnKind,
+    TxnRecord,
+    TxnResult,
+    ValueState,
+    ValueStatus,
+)
+from contivpy.scheduler.desired import DesiredState
+from contivpy.scheduler.dot import to_dot
+from contivpy.scheduler.errors import (
+    SchedulerStoppedError,
+    TxnOptionsError,
+    TxnQueueFullError,
+)
+from contivpy.scheduler.executor import Executor
+from contivpy.scheduler.graph import Graph
+from contivpy.scheduler.history import History, HistoryLimits
+from contivpy.scheduler.outcome import Settler
+from contivpy.scheduler.planner import Plan, PlannedOp, Planner
+from contivpy.scheduler.refresh import Refresher
+from contivpy.scheduler.registry import Registry
+from contivpy.scheduler.revert import revert_ops
+from contivpy.scheduler.status_watch import StatusSubscription, StatusWatchers
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(slots=True)
+class SchedulerStats:
+    """Counters since start (exported as metrics by the agent)."""
+
+    txns: dict[str, int] = field(default_factory=dict)  # by TxnKind value
+    ops: dict[str, int] = field(default_factory=dict)  # by OpKind value, executed
+    op_failures: int = 0
+    retries_scheduled: int = 0
+    retries_dropped: int = 0  # the key changed or recovered before the retry ran
+    queue_overflows: int = 0
+    status_drops: int = 0
+    queue_depth: int = 0
+
+
+@dataclass(slots=True)
+class _Request:
+    kind: TxnKind
+    txn: Txn
+    future: asyncio.Future[TxnResult]
+    dry_run: bool = False
+    retry_keys: tuple[tuple[Key, int], ...] = ()  # (key, desired_rev) for RETRY
+
+
+class Scheduler:
+    """Dependency-ordered key-value scheduler. See the module docstring."""
+
+    def __init__(
+        self,
+        *,
+        concurrency: int = 16,
+        queue_size: int = 200,
+        retry: RetryPolicy | None = None,
+        history: HistoryLimits | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.registry = Registry()
+        self.graph = Graph()
+        self.retry = retry or RetryPolicy()
+        self._clock = clock
+        self._desired = DesiredState(self.graph, self.registry)
+        self._planner = Planner(self.graph)
+        self._executor = Executor(self.graph, concurrency)
+        self._refresher = Refresher(self.graph, self.registry)
+        self.history = History(history, clock)
+        self._watchers = StatusWatchers()
+        self._settler = Settler(self.graph, self.history, self._watchers, self.retry, clock)
+        self._queue: asyncio.Queue[_Request] = asyncio.Queue(queue_size)
+        self._consumer: asyncio.Task[None] | None = None
+        self._timers: set[asyncio.TimerHandle] = set()
+        self._seq = 0
+        self.stats = SchedulerStats()
+        self.awaiting_first_full = True
+
+    # --- set-up --------------------------------------------------------------------------
+
+    def register(self, descriptor: Descriptor) -> None:
+        """Add a descriptor (before start)."""
+        self.registry.register(descriptor)
+
+    @property
+    def concurrency(self) -> int:
+        """Bound on concurrent southbound operations."""
+        return self._executor.concurrency
+
+    async def start(self, *, refresh: bool = True) -> TxnResult | None:
+        """Start processing. With ``refresh`` (the default), first record what exists
+        southbound (a refresh-only start: nothing is created or deleted); until the first
+        full resync, values found southbound that are ours but not desired are kept."""
+        if self._consumer is None:
+            self._planner.keep_undesired = True
+            self._consumer = asyncio.create_task(self._consume(), name="scheduler")
+        if refresh:
+            return await self._submit(TxnKind.REFRESH_START, Txn({}, "refresh-only start"))
+        return None
+
+    async def stop(self) -> None:
+        """Stop processing; queued transactions fail with SchedulerStoppedError."""
+        for timer in self._timers:
+            timer.cancel()
+        self._timers.clear()
+        consumer, self._consumer = self._consumer, None
+        if consumer is not None:
+            consumer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await consumer
+        while not self._queue.empty():
+            request = self._queue.get_nowait()
+            if not request.future.done():
+                request.future.set_exception(SchedulerStoppedError("scheduler stopped"))
+
+    # --- transactions --------------------------------------------------------------------
+
+    def submit(self, txn: Txn) -> asyncio.Future[TxnResult]:
+        """Queue a transaction without waiting; raises TxnQueueFullError when full."""
+        kind = TxnKind.FULL_RESYNC if txn.full else TxnKind.NB_CHANGE
+        if txn.revert and txn.full:
+            raise TxnOptionsError("revert-on-failure cannot be combined with a full resync")
+        return self._enqueue(kind, txn)
+
+    async def commit(self, txn: Txn) -> TxnResult:
+        """Queue a transaction and wait for its result."""
+        return await self.submit(txn)
+
+    async def resync_full(self, values: Mapping[Key, object], description: str = "") -> TxnResult:
+        """Replace the desired state, refresh southbound, apply the minimal difference."""
+        return await self.commit(Txn(dict(values), description or "full resync", full=True))
+
+    async def resync_downstream(self, description: str = "") -> TxnResult:
+        """Refresh southbound and re-apply the kept desired state (failed values included)."""
+        return await self._submit(TxnKind.DOWNSTREAM_RESYNC, Txn({}, description or "downstream"))
+
+    async def dry_run(self, txn: Txn) -> TxnRecord:
+        """Plan a transaction (or a full resync) without executing it."""
+        kind = TxnKind.FULL_RESYNC if txn.full else TxnKind.NB_CHANGE
+        return (await self._submit(kind, txn, dry_run=True)).record
+
+    async def dry_run_downstream(self) -> TxnRecord:
+        """What a downstream resync would do now."""
+        txn = Txn({}, "downstream (dry run)")
+        return (await self._submit(TxnKind.DOWNSTREAM_RESYNC, txn, dry_run=True)).record
+
+    async def _submit(self, kind: TxnKind, txn: Txn, *, dry_run: bool = False) -> TxnResult:
+        return await self._enqueue(kind, txn, dry_run=dry_run)
+
+    def _enqueue(
+        self,
+        kind: TxnKind,
+        txn: Txn,
+        *,
+        dry_run: bool = False,
+        retry_keys: tuple[tuple[Key, int], ...] = (),
+    ) -> asyncio.Future[TxnResult]:
+        if self._consumer is None:
+            raise SchedulerStoppedError("scheduler is not running")
+        future: asyncio.Future[TxnResult] = asyncio.get_running_loop().create_future()
+        try:
+            self._queue.put_nowait(_Request(kind, txn, future, dry_run, retry_keys))
+        except asyncio.QueueFull:
+            self.stats.queue_overflows += 1
+            raise TxnQueueFullError(
+                f"transaction queue full ({self._queue.maxsize}); {txn.description!r} refused"
+            ) from None
+        self.stats.queue_depth = self._queue.qsize()
+        return future
+
+    async def _consume(self) -> None:
+        while True:
+            request = await self._queue.get()
+            self.stats.queue_depth = self._queue.qsize()
+            if request.future.done():  # the caller gave up waiting
+                continue
+            try:
+                record = await self._process(request)
+            except asyncio.CancelledError:
+                if not request.future.done():
+                    request.future.set_exception(SchedulerStoppedError("scheduler stopped"))
+                raise
+            except Exception as error:  # a scheduler bug must not kill the queue
+                log.exception("transaction processing failed", seq=self._seq)
+                if not request.future.done():
+                    request.future.set_exception(error)
+                continue
+            if not request.future.done():
+                request.future.set_result(TxnResult(record.seq, record))
+
+    # --- processing ----------------------------------------------------------------------
+
+    async def _process(self, request: _Request) -> TxnRecord:
+        self._seq += 1
+        seq = self._seq
+        kind, txn = request.kind, request.txn
+        started_at = self._clock()
+        t0 = time.perf_counter()
+        journaled = request.dry_run or txn.revert
+        graph = self.graph
+        if journaled:
+            graph.begin_journal()
+        keep_undesired = self._planner.keep_undesired
+        self._desired.rejected.clear()
+        affected: set[Key] = set()
+        found: set[Key] = set()  # refreshed keys to settle even when nothing is planned
+        if kind is TxnKind.NB_CHANGE:
+            policy = txn.retry or self.retry
+            for key, value in txn.values.items():
+                self._desired.put(key, value, policy, affected)
+        elif kind is TxnKind.RETRY:
+            affected = await self._prepare_retry(request.retry_keys)
+        elif kind is TxnKind.REFRESH_START:
+            found = await self._refresher.refresh()
+        else:
+            affected = await self._prepare_resync(kind, txn)
+        plan = self._planner.plan(affected)
+        planned = tuple(_op_record(op) for op in plan.ops)
+        errors = [OpError(k, OpKind.CREATE, c, False) for k, c in self._desired.rejected]
+        if request.dry_run:
+            graph.rollback()
+            self._planner.keep_undesired = keep_undesired
+            return self._record(seq, kind, txn, started_at, t0, planned, (), errors, dry_run=True)
+        completed = await self._executor.run(plan, stop_on_failure=txn.revert)
+        executed = [
+            _op_record(op)
+            for op in sorted(plan.ops, key=lambda op: (bool(op.skipped), op.started))
+            if op.ran or op.skipped
+        ]
+        errors.extend(op.error for op in plan.ops if op.error is not None)
+        reverted = False
+        if txn.revert and any(op.error for op in plan.ops):
+            undo = await revert_ops(graph, completed, time.perf_counter() - t0)
+            executed.extend(undo.records)
+            errors.extend(undo.errors)
+            reverted = True
+        elif journaled:
+            graph.end_journal()
+        self._count(kind, plan)
+        keys = plan.examined if not reverted else [op.key for op in plan.ops]
+        if found:
+            keys = [*keys, *found]
+        retries = self._settler.settle(keys, seq, allow_retry=not reverted)
+        self._schedule_retries(retries)
+        self.stats.status_drops = self._watchers.dropped
+        return self._record(
+            seq, kind, txn, started_at, t0, planned, tuple(executed), errors, reverted=reverted
+        )
+
+    async def _prepare_resync(self, kind: TxnKind, txn: Txn) -> set[Key]:
+        graph = self.graph
+        await self._refresher.refresh()
+        if kind is TxnKind.FULL_RESYNC:
+            self._planner.keep_undesired = False
+            self.awaiting_first_full = False
+            policy = txn.retry or self.retry
+            affected: set[Key] = set()
+            for key, node in list(graph.nodes.items()):
+                if node.base is None and node.desired is not None and key not in txn.values:
+                    self._desired.put(key, None, policy, affected)
+            for key, value in txn.values.items():
+                self._desired.put(key, value, policy, affected)
+        for node in graph.nodes.values():
+            if node.held or node.attempts:
+                graph.touch(node)
+                node.held = False
+                node.attempts = 0
+        return set(graph.nodes)
+
+    async def _prepare_retry(self, retry_keys: Sequence[tuple[Key, int]]) -> set[Key]:
+        graph = self.graph
+        due: list[Key] = []
+        for key, rev in retry_keys:
+            node = graph.get(key)
+            if node is None or node.desired_rev != rev or not node.held:
+                self.stats.retries_dropped += 1
+                continue
+            due.append(key)
+        if not due:
+            return set()
+        # Re-read what is really there first: a failed call may have half-happened.
+        names = set()
+        for key in due:
+            node = graph.nodes[key]
+            root = node
+            while root.base is not None and root.base in graph.nodes:
+                root = graph.nodes[root.base]
+            if root.descriptor is not None:
+                names.add(root.descriptor.name)
+        changed = await self._refresher.refresh(names)
+        for key in due:
+            node = graph.get(key)
+            if node is not None:
+                graph.touch(node)
+                node.held = False
+        return set(due) | changed
+
+    def _schedule_retries(self, retries: Mapping[float, list[tuple[Key, int]]]) -> None:
+        if not retries or self._consumer is None:
+            return
+        loop = asyncio.get_running_loop()
+        for delay, keys in retries.items():
+            self.stats.retries_scheduled += len(keys)
+            self._arm_retry(loop, delay, tuple(keys))
+
+    def _arm_retry(
+        self, loop: asyncio.AbstractEventLoop, delay: float, keys: tuple[tuple[Key, int], ...]
+    ) -> None:
+        def fire() -> None:
+            self._timers.discard(handle)
+            if self._consumer is None:
+                return
+            try:
+                self._enqueue(
+                    TxnKind.RETRY, Txn({}, f"retry of {len(keys)} value(s)"), retry_keys=keys
+                )
+            except TxnQueueFullError:
+                # Counted by _enqueue; try again after the same delay rather than lose it.
+                self._arm_retry(loop, delay, keys)
+
+        handle = loop.call_later(delay, fire)
+        self._timers.add(handle)
+
+    def _count(self, kind: TxnKind, plan: Plan) -> None:
+        stats = self.stats
+        stats.txns[kind.value] = stats.txns.get(kind.value, 0) + 1
+        for op in plan.ops:
+            if op.ran and not op.is_property:
+                stats.ops[op.kind.value] = stats.ops.get(op.kind.value, 0) + 1
+                if op.error is not None:
+                    stats.op_failures += 1
+
+    def _record(
+        self,
+        seq: int,
+        kind: TxnKind,
+        txn: Txn,
+        started_at: float,
+        t0: float,
+        planned: tuple[OpRecord, ...],
+        executed: tuple[OpRecord, ...],
+        errors: list[OpError],
+        *,
+        dry_run: bool = False,
+        reverted: bool = False,
+    ) -> TxnRecord:
+        record = TxnRecord(
+            seq=seq,
+            kind=kind,
+            description=txn.description,
+            started_at=started_at,
+            duration=time.perf_counter() - t0,
+            values=tuple(txn.values.items()),
+            planned=planned,
+            executed=executed,
+            errors=tuple(errors),
+            dry_run=dry_run,
+            reverted=reverted,
+        )
+        if not dry_run:
+            self.history.add_txn(record)
+        return record
+
+    # --- queries -------------------------------------------------------------------------
+
+    def status(self, key: Key) -> ValueStatus:
+        """The current status of one key (NONEXISTENT when unknown)."""
+        node = self.graph.get(key)
+        if node is None:
+            return ValueStatus(key, ValueState.NONEXISTENT)
+        return self._settler.status(node)
+
+    def statuses(self, prefix: str = "") -> list[ValueStatus]:
+        """Status of every known key under prefix, sorted by key."""
+        return [
+            self._settler.status(self.graph.nodes[k]) for k in self.graph.keys_with_prefix(prefix)
+        ]
+
+    def watch_status(self, prefix: str = "", maxsize: int = 1000) -> StatusSubscription:
+        """Subscribe to status changes of keys under prefix."""
+        return self._watchers.subscribe(prefix, maxsize)
+
+    def desired(self, prefix: str = "") -> dict[Key, object]:
+        """The desired state (base and derived values) under prefix."""
+        nodes = self.graph.nodes
+        return {
+            k: nodes[k].desired
+            for k in self.graph.keys_with_prefix(prefix)
+            if nodes[k].desired is not None
+        }
+
+    def applied(self, prefix: str = "") -> dict[Key, object]:
+        """What the scheduler believes exists southbound under prefix."""
+        nodes = self.graph.nodes
+        return {k: nodes[k].applied for k in self.graph.keys_with_prefix(prefix) if nodes[k].exists}
+
+    async def southbound(self, prefix: str = "") -> dict[Key, Any]:
+        """What the descriptors find southbound now under prefix (reads only)."""
+        found: dict[Key, Any] = {}
+        for descriptor in self.registry.retrieve_order():
+            if not descriptor.supports_retrieve:
+                continue
+            if not (
+                descriptor.key_prefix.startswith(prefix) or prefix.startswith(descriptor.key_prefix)
+            ):
+                continue
+            for item in await descriptor.retrieve({}):
+                if item.key.startswith(prefix):
+                    found[item.key] = item.value
+        return found
+
+    def metadata(self, key: Key) -> Any:
+        """Metadata of an existing value (MetadataView for descriptors)."""
+        node = self.graph.get(key)
+        return node.metadata if node is not None and node.exists else None
+
+    def keys_with_prefix(self, prefix: str) -> list[Key]:
+        """Existing keys under prefix (MetadataView for descriptors)."""
+        nodes = self.graph.nodes
+        return [k for k in self.graph.keys_with_prefix(prefix) if nodes[k].exists]
+
+    def timeline(self, key: Key) -> list[KeyRevision]:
+        """Recorded revisions of one key."""
+        return self.history.timeline(key)
+
+    def txn_history(
+        self, *, seq: int | None = None, since: float | None = None, until: float | None = None
+    ) -> list[TxnRecord]:
+        """Recorded transactions."""
+        return self.history.txns(seq=seq, since=since, until=until)
+
+    def dot(self, prefix: str = "") -> str:
+        """The graph as Graphviz DOT."""
+        return to_dot(self.graph, prefix)
+
+
+def _op_record(op: PlannedOp) -> OpRecord:
+    node = op.node
+    return OpRecord(
+        key=node.key,
+        op=op.kind,
+        prev_value=op.prev_value,
+        new_value=op.new_value,
+        derived=node.base is not None,
+        property=node.descriptor is None,
+        recreate=op.recreate,
+        started=op.started,
+        duration=op.duration,
+        error=op.error,
+        skipped=op.skipped,
+    )

@@ -1,0 +1,1 @@
+"""Test doubles shared by several test tiers (never shipped in src/)."""
