@@ -116,8 +116,11 @@ class Southbound:
             self.objects.pop(other, None)
 
     def drift_change(self, key: Key, value: Any) -> None:
-        """Change an object's value behind the scheduler's back."""
-        self.objects[key].value = value
+        """Change an object's value behind the scheduler's back (its dependencies follow)."""
+        obj = self.objects[key]
+        obj.value = value
+        if isinstance(value, Item):
+            obj.requires, obj.requires_any = value.deps, value.any_of
 
     def plant_foreign(self, key: Key, value: Item) -> None:
         """An object somebody else created (not ours: the scheduler must leave it alone)."""
@@ -132,6 +135,8 @@ class Southbound:
         without: Key | None = None,
     ) -> str:
         for dep in obj_requires:
+            if dep.startswith(PROP):
+                continue  # properties have no southbound object; only the scheduler orders them
             if dep == without or dep not in self.objects:
                 return dep
         if requires_any and not any(
@@ -238,6 +243,12 @@ class BaseDescriptor(DescriptorBase):
         kvs = [KV(child_key(key, name), data) for name, data in value.children]
         kvs.extend(KV(prop_key(key, p), True) for p in value.props)
         return kvs
+
+    def equivalent(self, key: Key, old: Any, new: Any) -> bool:
+        # Children are derived values with their own lifecycle: not part of the base's state.
+        if isinstance(old, Item) and isinstance(new, Item):
+            return replace(old, children=()) == replace(new, children=())
+        return bool(old == new)
 
     def needs_recreate(self, key: Key, old: Item, new: Item) -> bool:
         return old.fixed != new.fixed

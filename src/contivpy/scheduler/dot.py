@@ -61,7 +61,7 @@ def to_dot(graph: Graph, prefix: str = "") -> str:
                             f"  {_quote(key)} -> {_quote(target)} "
                             f"[label={_quote(dep.label)}, style=dashed];"
                         )
-        for child in node.derived or node.applied_derived:
+        for child in graph.children(key):
             if child in shown:
                 lines.append(f"  {_quote(key)} -> {_quote(child)} [style=dotted, arrowhead=none];")
     lines.append("}")

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 
 import structlog
 
-from contivpy.scheduler.api import OpError, OpKind, Origin
+from contivpy.scheduler.api import OpError, OpKind, Origin, RetryPolicy
 from contivpy.scheduler.graph import Graph, Node
 from contivpy.scheduler.planner import Plan, PlannedOp, unmet
 
@@ -34,11 +34,12 @@ log = structlog.get_logger(__name__)
 class Executor:
     """Executes plans; one instance per scheduler."""
 
-    def __init__(self, graph: Graph, concurrency: int) -> None:
+    def __init__(self, graph: Graph, concurrency: int, default_retry: RetryPolicy) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
         self._graph = graph
         self.concurrency = concurrency
+        self._default_retry = default_retry
 
     async def run(self, plan: Plan, *, stop_on_failure: bool = False) -> list[PlannedOp]:
         """Execute the plan; returns the successful ops in completion order."""
@@ -53,11 +54,9 @@ class Executor:
 
     # --- one op ---------------------------------------------------------------------------
 
-    def blocked(self, op: PlannedOp, failed_preds: bool) -> str:
-        """Why the op must not run now, or an empty string."""
+    def blocked(self, op: PlannedOp) -> str:
+        """Why a phase 2 op must not run now, or an empty string."""
         node = op.node
-        if op.phase == 1:
-            return "a dependent could not be deleted" if failed_preds else ""
         if op.kind is OpKind.CREATE and node.exists:
             return "still exists (its delete failed)"
         return unmet(self._graph, node)
@@ -88,6 +87,31 @@ class Executor:
         op.duration = time.perf_counter() - t0 - op.started
         op.ran = True
         apply_success(self._graph, node, op.kind, op.new_value, metadata)
+
+    def hold(self, op: PlannedOp, blockers: Sequence[PlannedOp]) -> None:
+        """A delete that must not run because what depends on it could not be deleted.
+
+        It is recorded as a failure of its own so it is shown and re-attempted, but it does
+        not spend its own attempts: it is retried while its blockers are, and fails for good
+        (not retriable) once a blocker has failed for good.
+        """
+        node = op.node
+        names = ", ".join(sorted(b.key for b in blockers))
+        reason = f"still depended on by {names}, which could not be deleted"
+        retriable = all(self._will_retry(b.node) for b in blockers)
+        op.skipped = reason
+        op.error = OpError(node.key, op.kind, reason, retriable=retriable)
+        self._graph.touch(node)
+        node.error = op.error
+        node.held = True
+        node.last_op = op.kind
+
+    def _will_retry(self, node: Node) -> bool:
+        error = node.error
+        if error is None or not node.held or not error.retriable:
+            return False
+        policy = node.retry or self._default_retry
+        return node.attempts <= policy.max_attempts
 
     def _failed(self, op: PlannedOp, error: Exception) -> None:
         node = op.node
@@ -122,13 +146,11 @@ def apply_success(
         node.exists = False
         node.applied = None
         node.applied_deps = ()
-        node.applied_derived = ()
         node.metadata = None
     else:
         node.exists = True
         node.applied = value
         node.applied_deps = node.deps
-        node.applied_derived = node.derived
         node.metadata = metadata
         node.origin = Origin.NB
     graph.reindex(node)
@@ -148,7 +170,7 @@ class _PhaseRun:
         if not ops:
             return
         ready: deque[PlannedOp] = deque(op for op in ops if op.preds == 0)
-        failed_preds: set[PlannedOp] = set()
+        blockers: dict[PlannedOp, list[PlannedOp]] = {}  # op -> its failed predecessors
         state = {"in_flight": 0}
         wake = asyncio.Event()
 
@@ -159,8 +181,12 @@ class _PhaseRun:
                     if self.failed and self.stop_on_failure:
                         op.skipped = "transaction stopped after a failure"
                     else:
-                        reason = self.executor.blocked(op, op in failed_preds)
-                        if reason:
+                        failed_before = blockers.get(op)
+                        reason = "" if op.phase == 1 else self.executor.blocked(op)
+                        if op.phase == 1 and failed_before:
+                            self.executor.hold(op, failed_before)
+                            self.failed = True
+                        elif reason:
                             op.skipped = reason
                         else:
                             state["in_flight"] += 1
@@ -173,7 +199,7 @@ class _PhaseRun:
                     bad = op.error is not None or bool(op.skipped)
                     for succ in op.succs:
                         if bad:
-                            failed_preds.add(succ)
+                            blockers.setdefault(succ, []).append(op)
                         succ.preds -= 1
                         if succ.preds == 0:
                             ready.append(succ)

@@ -5,9 +5,11 @@ Out: lookups the planner needs in O(1) or O(log n): who depends on a key (exact 
 prefix indexes), which keys start with a prefix, which base keys a descriptor owns.
 
 A node keeps both sides apart: ``desired``/``deps``/``derived`` say what the controllers asked
-for; ``exists``/``applied``/``applied_deps``/``applied_derived``/``metadata`` say what we believe
-is southbound. The dependents index covers the union of desired and applied dependencies, so
-both "who will need this" (creates) and "who needs this now" (deletes) are found.
+for; ``exists``/``applied``/``applied_deps``/``metadata`` say what we believe is southbound.
+Derived values are found from their base through the children index (``children``), which
+follows the nodes themselves and so cannot drift from them. The dependents index covers the
+union of desired and applied dependencies, so both "who will need this" (creates) and "who
+needs this now" (deletes) are found.
 
 A journal records the first version of every node a transaction touches, so a dry run or a
 reverted transaction can put the graph back exactly as it was.
@@ -50,7 +52,6 @@ class Node:
     exists: bool = False
     applied: object | None = None
     applied_deps: tuple[Dependency, ...] = ()
-    applied_derived: tuple[Key, ...] = ()
     metadata: object = None
     origin: Origin = Origin.NB
     # outcome
@@ -74,6 +75,7 @@ class Graph:
         self._prefix: dict[str, set[Key]] = {}  # any-of prefix -> keys depending on it
         self._prefix_lengths: dict[int, int] = {}  # length -> number of prefixes of it
         self._by_descriptor: dict[str, set[Key]] = {}  # descriptor name -> its base keys
+        self._children: dict[Key, set[Key]] = {}  # base key -> keys of its derived values
         self._sorted: list[Key] = []  # sorted keys (may hold removed keys; filtered on read)
         self._unsorted: list[Key] = []  # added since the last sort
         self._stale = 0  # removed keys still in _sorted
@@ -131,7 +133,9 @@ class Graph:
 
     def _adopt(self, node: Node) -> None:
         self.nodes[node.key] = node
-        if node.descriptor is not None and node.base is None:
+        if node.base is not None:
+            self._children.setdefault(node.base, set()).add(node.key)
+        elif node.descriptor is not None:
             self._by_descriptor.setdefault(node.descriptor.name, set()).add(node.key)
         self._unsorted.append(node.key)
         indexed = node.indexed
@@ -140,11 +144,22 @@ class Graph:
 
     def _forget(self, node: Node) -> None:
         del self.nodes[node.key]
-        if node.descriptor is not None and node.base is None:
+        if node.base is not None:
+            siblings = self._children.get(node.base)
+            if siblings is not None:
+                siblings.discard(node.key)
+                if not siblings:
+                    del self._children[node.base]
+        elif node.descriptor is not None:
             owned = self._by_descriptor.get(node.descriptor.name)
             if owned is not None:
                 owned.discard(node.key)
         self._stale += 1
+
+    def children(self, key: Key) -> tuple[Key, ...]:
+        """Keys of the nodes derived from ``key`` (desired or southbound), sorted."""
+        found = self._children.get(key)
+        return tuple(sorted(found)) if found else ()
 
     def base_keys(self, descriptor_name: str) -> Iterable[Key]:
         """Base keys owned by a descriptor (a copy, safe to iterate while mutating)."""

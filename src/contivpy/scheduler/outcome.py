@@ -52,7 +52,7 @@ class Settler:
             if state is ValueState.RETRYING:
                 if allow_retry:
                     policy = node.retry or self._default_retry
-                    retries.setdefault(policy.delay(node.attempts), []).append(
+                    retries.setdefault(policy.delay(max(1, node.attempts)), []).append(
                         (key, node.desired_rev)
                     )
                 else:
@@ -69,6 +69,20 @@ class Settler:
             if state is ValueState.NONEXISTENT:
                 graph.remove(node)
         return retries
+
+    def mark_missing(self, keys: Iterable[Key], seq: int) -> None:
+        """Record that configured keys were not found southbound (they are being repaired)."""
+        now = self._clock()
+        for key in keys:
+            node = self._graph.nodes.get(key)
+            if node is None:
+                continue
+            node.state = ValueState.MISSING
+            node.details = "not found southbound on refresh"
+            node.last_txn = seq
+            self._history.add_revision(key, KeyRevision(seq, now, node.state, None, node.details))
+            if self._watchers:
+                self._watchers.publish(self.status(node))
 
     def _state_of(self, node: Node) -> tuple[ValueState, str]:
         if node.error is not None and node.held:

@@ -129,8 +129,7 @@ class Planner:
             will[key] = now
             if now != before:
                 followers = graph.dependents(key)
-                followers.update(node.derived)
-                followers.update(node.applied_derived)
+                followers.update(graph.children(key))
                 for follower in followers:
                     if follower not in queued:
                         queued.add(follower)
@@ -144,7 +143,10 @@ class Planner:
             if node.origin is Origin.SB:
                 return True  # obtained: never ours to delete
             if node.base is not None:
-                return target(node.base)  # goes with its base
+                base = self._graph.nodes.get(node.base)
+                if base is None or base.desired is not None:
+                    return False  # its base no longer derives it
+                return target(node.base)  # goes with a kept, undesired base
             # Found at start and never desired in this run: kept until the first full
             # desired state says otherwise. An explicit delete (desired_rev > 0) is honoured.
             return self.keep_undesired and node.desired_rev == 0
@@ -237,9 +239,8 @@ class Planner:
         work = deque(deletes)
         while work:
             gone = work.popleft()
-            gone_node = nodes[gone]
             followers = graph.dependents(gone)
-            followers.update(gone_node.applied_derived)
+            followers.update(graph.children(gone))
             for key in followers:
                 if key in deletes:
                     continue
@@ -251,7 +252,9 @@ class Planner:
                     for dep in node.applied_deps
                 ):
                     continue
-                keep = will.get(key, True) and node.desired is not None and not node.held
+                # Forced down by its dependency: brought back after, even if it was waiting
+                # for a retry (a failure of its own is attempted again by the create).
+                keep = will.get(key, True) and node.desired is not None and not node.invalid
                 if keep:
                     creates.pop(key, None)
                     self._add_recreate(node, deletes, creates)
@@ -264,7 +267,7 @@ class Planner:
         nodes = graph.nodes
         for key, op in deletes.items():
             followers = graph.dependents(key)
-            followers.update(op.node.applied_derived)
+            followers.update(graph.children(key))
             for other in followers:
                 first = deletes.get(other)
                 if first is None:

@@ -32,12 +32,14 @@ class Refresher:
         self._graph = graph
         self._registry = registry
         self.failures: list[tuple[str, str]] = []  # (descriptor, error) of the last refresh
+        self.missing: list[Key] = []  # configured keys the last refresh did not find
 
     async def refresh(self, only: Iterable[str] | None = None) -> set[Key]:
         """Refresh every descriptor (or those named); returns keys whose SB side changed."""
         wanted = None if only is None else set(only)
         changed: set[Key] = set()
         self.failures = []
+        self.missing = []
         for descriptor in self._registry.retrieve_order():
             if wanted is not None and descriptor.name not in wanted:
                 continue
@@ -107,18 +109,15 @@ class Refresher:
         if was != (True, item.value, item.metadata):
             changed.add(node.key)
         self._derive_applied(node, derived, changed)
-        if node.desired is None:
-            node.state = ValueState.OBTAINED if item.origin is Origin.SB else ValueState.DISCOVERED
 
     def _derive_applied(self, base: Node, derived: tuple[KV, ...], changed: set[Key]) -> None:
         graph = self._graph
         keys = {kv.key for kv in derived}
-        for key in base.applied_derived:
+        for key in graph.children(base.key):
             if key not in keys:
                 child = graph.get(key)
                 if child is not None and child.exists and child.base == base.key:
                     self._gone(child, changed)
-        kept: list[Key] = []
         for kv in derived:
             key, value = kv.key, kv.value
             child = graph.get(key)
@@ -131,7 +130,6 @@ class Refresher:
                 child = graph.add(key, descriptor, base.key)
             elif child.base != base.key:
                 continue
-            kept.append(key)
             graph.touch(child)
             if not (child.exists and child.applied == value):
                 changed.add(key)
@@ -152,22 +150,19 @@ class Refresher:
                     log.warning("retrieved derived value rejected", key=key, error=repr(error))
             graph.reindex(child)
             self._derive_applied(child, grandchildren, changed)
-        graph.touch(base)
-        base.applied_derived = tuple(kept)
 
     def _gone(self, node: Node, changed: set[Key]) -> None:
         graph = self._graph
         graph.touch(node)
-        for key in node.applied_derived:
+        for key in graph.children(node.key):
             child = graph.get(key)
             if child is not None and child.exists and child.base == node.key:
                 self._gone(child, changed)
         node.exists = False
         node.applied = None
         node.applied_deps = ()
-        node.applied_derived = ()
         node.metadata = None
         graph.reindex(node)
         changed.add(node.key)
-        if node.desired is not None:
-            node.state = ValueState.MISSING
+        if node.state is ValueState.CONFIGURED:
+            self.missing.append(node.key)

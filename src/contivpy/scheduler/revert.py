@@ -102,13 +102,11 @@ def _reflect_failed_undo(graph: Graph, op: PlannedOp, error: OpError) -> None:
         node.exists = False  # the delete happened and could not be undone
         node.applied = None
         node.applied_deps = ()
-        node.applied_derived = ()
         node.metadata = None
     else:
         node.exists = True  # the create/update happened and could not be undone
         node.applied = op.new_value
         node.applied_deps = live.applied_deps
-        node.applied_derived = live.applied_derived
         node.metadata = live.metadata
     node.error = error
     node.held = True

@@ -75,7 +75,7 @@ class SchedulerStats:
 class _Request:
     kind: TxnKind
     txn: Txn
-    future: asyncio.Future[TxnResult]
+    future: asyncio.Future[TxnResult] | None  # None: internal (a retry), nobody waits
     dry_run: bool = False
     retry_keys: tuple[tuple[Key, int], ...] = ()  # (key, desired_rev) for RETRY
 
@@ -98,7 +98,7 @@ class Scheduler:
         self._clock = clock
         self._desired = DesiredState(self.graph, self.registry)
         self._planner = Planner(self.graph)
-        self._executor = Executor(self.graph, concurrency)
+        self._executor = Executor(self.graph, concurrency, self.retry)
         self._refresher = Refresher(self.graph, self.registry)
         self.history = History(history, clock)
         self._watchers = StatusWatchers()
@@ -143,9 +143,7 @@ class Scheduler:
             with contextlib.suppress(asyncio.CancelledError):
                 await consumer
         while not self._queue.empty():
-            request = self._queue.get_nowait()
-            if not request.future.done():
-                request.future.set_exception(SchedulerStoppedError("scheduler stopped"))
+            _fail(self._queue.get_nowait(), SchedulerStoppedError("scheduler stopped"))
 
     # --- transactions --------------------------------------------------------------------
 
@@ -182,45 +180,43 @@ class Scheduler:
         return await self._enqueue(kind, txn, dry_run=dry_run)
 
     def _enqueue(
-        self,
-        kind: TxnKind,
-        txn: Txn,
-        *,
-        dry_run: bool = False,
-        retry_keys: tuple[tuple[Key, int], ...] = (),
+        self, kind: TxnKind, txn: Txn, *, dry_run: bool = False
     ) -> asyncio.Future[TxnResult]:
+        future: asyncio.Future[TxnResult] = asyncio.get_running_loop().create_future()
+        self._put(_Request(kind, txn, future, dry_run))
+        return future
+
+    def _put(self, request: _Request) -> None:
         if self._consumer is None:
             raise SchedulerStoppedError("scheduler is not running")
-        future: asyncio.Future[TxnResult] = asyncio.get_running_loop().create_future()
+        txn = request.txn
         try:
-            self._queue.put_nowait(_Request(kind, txn, future, dry_run, retry_keys))
+            self._queue.put_nowait(request)
         except asyncio.QueueFull:
             self.stats.queue_overflows += 1
             raise TxnQueueFullError(
                 f"transaction queue full ({self._queue.maxsize}); {txn.description!r} refused"
             ) from None
         self.stats.queue_depth = self._queue.qsize()
-        return future
 
     async def _consume(self) -> None:
         while True:
             request = await self._queue.get()
             self.stats.queue_depth = self._queue.qsize()
-            if request.future.done():  # the caller gave up waiting
+            future = request.future
+            if future is not None and future.done():  # the caller gave up waiting
                 continue
             try:
                 record = await self._process(request)
             except asyncio.CancelledError:
-                if not request.future.done():
-                    request.future.set_exception(SchedulerStoppedError("scheduler stopped"))
+                _fail(request, SchedulerStoppedError("scheduler stopped"))
                 raise
             except Exception as error:  # a scheduler bug must not kill the queue
                 log.exception("transaction processing failed", seq=self._seq)
-                if not request.future.done():
-                    request.future.set_exception(error)
+                _fail(request, error)
                 continue
-            if not request.future.done():
-                request.future.set_result(TxnResult(record.seq, record))
+            if future is not None and not future.done():
+                future.set_result(TxnResult(record.seq, record))
 
     # --- processing ----------------------------------------------------------------------
 
@@ -250,6 +246,9 @@ class Scheduler:
             affected = await self._prepare_resync(kind, txn)
         plan = self._planner.plan(affected)
         planned = tuple(_op_record(op) for op in plan.ops)
+        if self._refresher.missing and not request.dry_run:
+            self._settler.mark_missing(self._refresher.missing, seq)
+            self._refresher.missing = []
         errors = [OpError(k, OpKind.CREATE, c, False) for k, c in self._desired.rejected]
         if request.dry_run:
             graph.rollback()
@@ -283,7 +282,6 @@ class Scheduler:
 
     async def _prepare_resync(self, kind: TxnKind, txn: Txn) -> set[Key]:
         graph = self.graph
-        await self._refresher.refresh()
         if kind is TxnKind.FULL_RESYNC:
             self._planner.keep_undesired = False
             self.awaiting_first_full = False
@@ -294,6 +292,9 @@ class Scheduler:
                     self._desired.put(key, None, policy, affected)
             for key, value in txn.values.items():
                 self._desired.put(key, value, policy, affected)
+        # After the new desired state is folded in, so retrieve can correlate with it (fill
+        # in what the southbound cannot report, order lists the way they were asked for).
+        await self._refresher.refresh()
         for node in graph.nodes.values():
             if node.held or node.attempts:
                 graph.touch(node)
@@ -344,12 +345,11 @@ class Scheduler:
             self._timers.discard(handle)
             if self._consumer is None:
                 return
+            txn = Txn({}, f"retry of {len(keys)} value(s)")
             try:
-                self._enqueue(
-                    TxnKind.RETRY, Txn({}, f"retry of {len(keys)} value(s)"), retry_keys=keys
-                )
+                self._put(_Request(TxnKind.RETRY, txn, None, retry_keys=keys))
             except TxnQueueFullError:
-                # Counted by _enqueue; try again after the same delay rather than lose it.
+                # Counted by _put; try again after the same delay rather than lose it.
                 self._arm_retry(loop, delay, keys)
 
         handle = loop.call_later(delay, fire)
@@ -466,6 +466,12 @@ class Scheduler:
     def dot(self, prefix: str = "") -> str:
         """The graph as Graphviz DOT."""
         return to_dot(self.graph, prefix)
+
+
+def _fail(request: _Request, error: BaseException) -> None:
+    future = request.future
+    if future is not None and not future.done():
+        future.set_exception(error)
 
 
 def _op_record(op: PlannedOp) -> OpRecord:

@@ -1,0 +1,145 @@
+"""The four scheduler measurements, each on a fresh in-memory southbound and scheduler.
+
+In: sizes, and ``Problems`` to record correctness failures in. Out: raw figures (seconds,
+milliseconds, write counts). Only the awaited transaction is timed: desired states are built
+before the clock starts and every check runs after it stops. Each run is verified: every
+measured transaction must succeed with the expected number of writes, and the southbound must
+hold exactly what was desired afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from contivpy.bench.southbound import MemorySouthbound
+from contivpy.bench.values import interface_key
+from contivpy.bench.verify import Problems
+from contivpy.bench.workload import (
+    graph_keys,
+    interface,
+    interface_name,
+    interfaces,
+    new_scheduler,
+    with_bridge_domain,
+)
+from contivpy.scheduler import Key, Scheduler, Txn
+
+
+@contextlib.asynccontextmanager
+async def running(sb: MemorySouthbound, *, concurrency: int = 16) -> AsyncIterator[Scheduler]:
+    """A started scheduler over ``sb`` (refresh-only start, as the agent does), stopped after."""
+    scheduler = new_scheduler(sb, concurrency=concurrency)
+    await scheduler.start()
+    try:
+        yield scheduler
+    finally:
+        await scheduler.stop()
+
+
+def _quiesce() -> None:
+    """Collect garbage left by set-up so it is not charged to the measured transaction."""
+    gc.collect()
+
+
+async def create_in_one_txn(n: int, problems: Problems) -> float:
+    """Seconds to create N interfaces and one bridge domain with N derived members."""
+    sb = MemorySouthbound()
+    desired = with_bridge_domain(n)
+    label = f"create N={n}"
+    async with running(sb) as scheduler:
+        txn = Txn(desired, f"create {n} interfaces and a bridge domain")
+        _quiesce()
+        t0 = time.perf_counter()
+        result = await scheduler.commit(txn)
+        elapsed = time.perf_counter() - t0
+        problems.txn(label, result, writes=graph_keys(n))
+        problems.southbound(label, sb, desired)
+    return elapsed
+
+
+async def small_txns(n: int, count: int, problems: Problems) -> float:
+    """Mean milliseconds of ``count`` sequential one-key transactions (an interface's MTU
+    changes) on the graph of N interfaces and a bridge domain with N members."""
+    sb = MemorySouthbound()
+    desired = with_bridge_domain(n)
+    label = f"small transactions on {graph_keys(n)} keys"
+    async with running(sb) as scheduler:
+        problems.txn(f"{label}: set-up", await scheduler.commit(Txn(desired, "set-up")))
+        changes: list[tuple[Key, object]] = []
+        for i in range(count):
+            which = i % n
+            changed = interface(which, mtu=1501 + i % 7000)
+            changes.append((interface_key(interface_name(which)), changed))
+        failed = 0
+        total = 0.0
+        _quiesce()
+        for key, value in changes:
+            txn = Txn({key: value}, "mtu change")
+            t0 = time.perf_counter()
+            result = await scheduler.commit(txn)
+            total += time.perf_counter() - t0
+            if not result.ok or result.writes != 1:
+                failed += 1
+                if failed == 1:
+                    problems.txn(label, result, writes=1)
+            desired[key] = value
+        if failed > 1:
+            problems.add(f"{label}: {failed} of {count} transactions failed or mis-wrote")
+        problems.southbound(label, sb, desired)
+    return total / count * 1000.0
+
+
+async def resync_unchanged(n: int, problems: Problems) -> tuple[float, int]:
+    """Seconds and southbound writes of a full resync (same desired state, rebuilt as new
+    objects) of the graph of N interfaces and a bridge domain with N members."""
+    sb = MemorySouthbound()
+    label = f"full resync of {graph_keys(n)} keys"
+    async with running(sb) as scheduler:
+        setup = await scheduler.resync_full(with_bridge_domain(n), "set-up")
+        problems.txn(f"{label}: set-up", setup, writes=graph_keys(n))
+        desired = with_bridge_domain(n)
+        before = sb.writes
+        _quiesce()
+        t0 = time.perf_counter()
+        result = await scheduler.resync_full(desired, "unchanged resync")
+        elapsed = time.perf_counter() - t0
+        writes = sb.writes - before
+        problems.txn(label, result)
+        if writes:
+            problems.add(f"{label}: nothing changed, yet {writes} southbound writes were made")
+        problems.southbound(label, sb, desired)
+    return elapsed, writes
+
+
+@dataclass(frozen=True, slots=True)
+class ConcurrentRun:
+    """Wall time of the creates and the most southbound calls seen in flight at once."""
+
+    seconds: float
+    max_in_flight: int
+
+
+async def concurrent_creates(
+    count: int, concurrency: int, latency: float, problems: Problems
+) -> ConcurrentRun:
+    """Seconds to create ``count`` independent interfaces in one transaction when every
+    southbound call takes ``latency`` seconds, with the scheduler's concurrency bound."""
+    sb = MemorySouthbound(latency=latency)
+    desired = interfaces(count)
+    label = f"{count} creates at concurrency {concurrency}"
+    async with running(sb, concurrency=concurrency) as scheduler:
+        txn = Txn(desired, f"{count} independent creates")
+        sb.max_in_flight = 0
+        _quiesce()
+        t0 = time.perf_counter()
+        result = await scheduler.commit(txn)
+        elapsed = time.perf_counter() - t0
+        problems.txn(label, result, writes=count)
+        problems.southbound(label, sb, desired)
+        if sb.max_in_flight > concurrency:
+            problems.add(f"{label}: {sb.max_in_flight} calls in flight, above the bound")
+    return ConcurrentRun(elapsed, sb.max_in_flight)

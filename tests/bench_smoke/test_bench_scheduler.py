@@ -1,0 +1,72 @@
+"""Smoke test of ``contivpy bench scheduler``: the quick run in a subprocess, as a user runs it.
+
+In: nothing. Out: the JSON lines hold every metric of the suite exactly once, with a numeric
+value, the unchanged resync made no southbound write, and the run exited 0. Also: the
+verifier notices a southbound that does not hold what was desired (a broken run must fail).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+
+from contivpy.bench.scenarios import running
+from contivpy.bench.southbound import MemorySouthbound
+from contivpy.bench.verify import Problems
+from contivpy.bench.workload import BRIDGE_DOMAIN, interface_name, with_bridge_domain
+from contivpy.scheduler import Txn
+
+METRICS = (
+    "txn_create_n1000_s",
+    "txn_create_n10000_s",
+    "small_txn_ms_at_1k",
+    "small_txn_ms_at_10k",
+    "small_txn_ratio",
+    "resync_10k_s",
+    "resync_10k_writes",
+    "concurrent_c1_s",
+    "concurrent_c16_s",
+    "concurrent_speedup",
+    "peak_rss_mb",
+)
+
+CLI = (
+    "import sys; from contivpy.cli import main; "
+    "sys.exit(main(['bench', 'scheduler', '--json', '--quick']))"
+)
+
+
+def test_quick_bench_emits_every_metric_once() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", CLI], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+    by_name: dict[str, list[dict[str, object]]] = {}
+    for line in lines:
+        assert line["bench"] == "scheduler"
+        assert isinstance(line["unit"], str)
+        by_name.setdefault(str(line["metric"]), []).append(line)
+    for name in METRICS:
+        found = by_name.get(name, [])
+        assert len(found) == 1, f"{name} appears {len(found)} times"
+        value = found[0]["value"]
+        assert not isinstance(value, bool), (name, value)
+        assert isinstance(value, int | float), (name, value)
+        assert math.isfinite(value), (name, value)
+    assert by_name["resync_10k_writes"][0]["value"] == 0
+
+
+async def test_verifier_flags_a_southbound_that_differs() -> None:
+    sb = MemorySouthbound()
+    desired = with_bridge_domain(3)
+    async with running(sb) as scheduler:
+        result = await scheduler.commit(Txn(desired))
+    problems = Problems()
+    assert problems.txn("create", result, writes=7)
+    assert problems.southbound("create", sb, desired)
+    await sb.remove_member(BRIDGE_DOMAIN, interface_name(1))  # drift behind the scheduler
+    assert not problems.southbound("drift", sb, desired)
+    assert "1 member(s) missing" in problems.items[0]
