@@ -423,6 +423,11 @@ class Scheduler:
             if nodes[k].desired is not None
         }
 
+    def desired_value(self, key: Key) -> object | None:
+        """The desired value of one key, or None."""
+        node = self.graph.get(key)
+        return node.desired if node is not None else None
+
     def applied(self, prefix: str = "") -> dict[Key, object]:
         """What the scheduler believes exists southbound under prefix."""
         nodes = self.graph.nodes

@@ -1,0 +1,130 @@
+"""Entry functions for ``contivpy sim kube serve`` and ``contivpy sim kube apply``.
+
+In: plain arguments parsed by the CLI (the composition root wires these; nothing here parses
+argv). Out: an exit code. ``run_kube_server`` serves until SIGINT/SIGTERM and prints the URL
+on stdout first, so a script can read it; ``run_kube_apply`` prints one kubectl-style line per
+object and returns 1 when any object failed, 2 when nothing could be applied at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import structlog
+import uvloop
+
+from contivpy.sim.kube.apiserver import ApiServerSettings
+from contivpy.sim.kube.errors import KubeApiError
+from contivpy.sim.kube.http_client import apply_manifests
+from contivpy.sim.kube.kubeconfig import server_from_kubeconfig
+from contivpy.sim.kube.pod_network import PodCidrAllocator
+from contivpy.sim.kube.standin import KubeApiStandIn
+
+log = structlog.get_logger(__name__)
+
+
+def simulated_node(index: int) -> tuple[str, str, str]:
+    """(name, InternalIP, podCIDR) of the index-th simulated node, in Contiv-VPP's default
+    layout: node interconnect 192.168.16.0/24, pod subnet 10.1.0.0/16 with a /24 per node."""
+    return f"node-{index}", f"192.168.16.{index}", f"10.1.{index}.0/24"
+
+
+async def serve_kube(
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    kubeconfig: Path | None = None,
+    manifests: Sequence[Path] = (),
+    nodes: int = 0,
+    install_crds: bool = True,
+    settings: ApiServerSettings | None = None,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Run the stand-in until ``stop`` is set (or SIGINT/SIGTERM when none is given)."""
+    stopping = stop or asyncio.Event()
+    if stop is None:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stopping.set)
+    kube: KubeApiStandIn
+    # Without a CNI yet, simulated nodes give pods addresses from their podCIDR.
+    allocator = PodCidrAllocator(lambda name: kube.find("v1", "Node", name)) if nodes else None
+    kube = KubeApiStandIn(
+        host=host,
+        port=port,
+        settings=settings,
+        pod_network=allocator.setup if allocator else None,
+        pod_teardown=allocator.teardown if allocator else None,
+    )
+    async with kube:
+        print(kube.url, flush=True)
+        if kubeconfig is not None:
+            kube.write_kubeconfig(kubeconfig)
+        if install_crds:
+            kube.install_contivpp_crds()
+        for index in range(1, nodes + 1):
+            kube.register_node(*simulated_node(index))
+        if manifests:
+            for action, obj in kube.apply_files(manifests):
+                log.info(
+                    "kube.apply", kind=obj.get("kind"), name=obj["metadata"]["name"], action=action
+                )
+        log.info("kube.standin.ready", url=kube.url, kubeconfig=str(kubeconfig or ""))
+        await stopping.wait()
+
+
+def run_kube_server(
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    kubeconfig: Path | None = None,
+    manifests: Sequence[Path] = (),
+    nodes: int = 0,
+    install_crds: bool = True,
+    bookmark_interval: float = 60.0,
+    window: int = 10_000,
+) -> int:
+    """``contivpy sim kube serve``: the stand-in on uvloop until interrupted."""
+    settings = ApiServerSettings(window=window, bookmark_interval=bookmark_interval)
+    try:
+        uvloop.run(
+            serve_kube(
+                host=host,
+                port=port,
+                kubeconfig=kubeconfig,
+                manifests=manifests,
+                nodes=nodes,
+                install_crds=install_crds,
+                settings=settings,
+            )
+        )
+    except (KubeApiError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def run_kube_apply(
+    paths: Sequence[Path],
+    *,
+    server_url: str | None = None,
+    kubeconfig: Path | None = None,
+    namespace: str = "default",
+) -> int:
+    """``contivpy sim kube apply -f FILE...``: create or update the objects of the manifests."""
+    try:
+        url = server_url or (server_from_kubeconfig(kubeconfig) if kubeconfig else None)
+        if url is None:
+            print("error: give a server URL or a kubeconfig", file=sys.stderr)
+            return 2
+        results = uvloop.run(apply_manifests(url, paths, namespace=namespace, raise_on_error=False))
+    except (KubeApiError, OSError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    for result in results:
+        print(result.describe(), file=sys.stdout if result.ok else sys.stderr)
+    return 0 if all(r.ok for r in results) else 1

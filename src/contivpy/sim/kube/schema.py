@@ -1,0 +1,136 @@
+"""Custom resources checked against their CRD's openAPIV3Schema, as the real API server does.
+
+In: a custom resource and the structural schema of its version. Out: the object with unknown
+fields pruned and schema defaults filled in, plus the validation causes (empty when valid).
+
+Supported keywords: type (object, array, string, integer, number, boolean), properties,
+required, items, additionalProperties (schema or boolean), enum, pattern, minimum, maximum,
+minLength, maxLength, minItems, maxItems, nullable, default, x-kubernetes-preserve-unknown-fields
+and x-kubernetes-int-or-string. Formats, CEL rules, oneOf/anyOf/allOf are not checked.
+apiVersion, kind and metadata are always kept; the API server validates metadata itself.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from typing import Any
+
+from contivpy.sim.kube.errors import cause, invalid_value, required, unsupported_value
+from contivpy.sim.kube.objects import JsonObject
+
+_ROOT_FIELDS = ("apiVersion", "kind", "metadata")
+
+
+def _type_ok(value: Any, schema: JsonObject) -> bool:
+    expected = schema.get("type")
+    if value is None:
+        return bool(schema.get("nullable"))
+    if schema.get("x-kubernetes-int-or-string"):
+        return isinstance(value, (int, str)) and not isinstance(value, bool)
+    match expected:
+        case "object":
+            return isinstance(value, dict)
+        case "array":
+            return isinstance(value, list)
+        case "string":
+            return isinstance(value, str)
+        case "integer":
+            return isinstance(value, int) and not isinstance(value, bool)
+        case "number":
+            return isinstance(value, (int, float)) and not isinstance(value, bool)
+        case "boolean":
+            return isinstance(value, bool)
+    return True  # no type: anything (only with preserve-unknown-fields in structural schemas)
+
+
+def check(obj: JsonObject, schema: JsonObject) -> tuple[JsonObject, list[JsonObject]]:
+    """Prune, default and validate a whole custom resource."""
+    causes: list[JsonObject] = []
+    body = {k: v for k, v in obj.items() if k not in _ROOT_FIELDS}
+    root_schema = {**schema, "type": "object"}
+    cleaned = _walk(body, root_schema, "", causes)
+    result = {k: obj[k] for k in _ROOT_FIELDS if k in obj}
+    if isinstance(cleaned, dict):
+        result.update(cleaned)
+    return result, causes
+
+
+def _walk(value: Any, schema: JsonObject, path: str, causes: list[JsonObject]) -> Any:
+    here = path or "<root>"
+    if not _type_ok(value, schema):
+        causes.append(invalid_value(here, value, f"must be of type {schema.get('type')}"))
+        return value
+    if value is None:
+        return value
+    if "enum" in schema and value not in schema["enum"]:
+        causes.append(unsupported_value(here, value, [str(e) for e in schema["enum"]]))
+    if isinstance(value, dict):
+        return _walk_object(value, schema, path, causes)
+    if isinstance(value, list):
+        _check_bounds(len(value), schema, "minItems", "maxItems", here, causes, "items")
+        items = schema.get("items")
+        if isinstance(items, dict):
+            return [_walk(v, items, f"{path}[{i}]", causes) for i, v in enumerate(value)]
+        return value
+    if isinstance(value, str):
+        _check_bounds(len(value), schema, "minLength", "maxLength", here, causes, "characters")
+        pattern = schema.get("pattern")
+        if isinstance(pattern, str) and not re.search(pattern, value):
+            causes.append(invalid_value(here, value, f"should match '{pattern}'"))
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        if "minimum" in schema and value < schema["minimum"]:
+            causes.append(
+                invalid_value(
+                    here, value, f"should be greater than or equal to {schema['minimum']}"
+                )
+            )
+        if "maximum" in schema and value > schema["maximum"]:
+            causes.append(
+                invalid_value(here, value, f"should be less than or equal to {schema['maximum']}")
+            )
+    return value
+
+
+def _check_bounds(
+    size: int,
+    schema: JsonObject,
+    low: str,
+    high: str,
+    here: str,
+    causes: list[JsonObject],
+    unit: str,
+) -> None:
+    if low in schema and size < schema[low]:
+        causes.append(
+            cause(here, "FieldValueInvalid", f"should have at least {schema[low]} {unit}")
+        )
+    if high in schema and size > schema[high]:
+        causes.append(
+            cause(here, "FieldValueTooLong", f"may not have more than {schema[high]} {unit}")
+        )
+
+
+def _walk_object(
+    value: JsonObject, schema: JsonObject, path: str, causes: list[JsonObject]
+) -> JsonObject:
+    properties: JsonObject = schema.get("properties") or {}
+    additional = schema.get("additionalProperties")
+    preserve = bool(schema.get("x-kubernetes-preserve-unknown-fields"))
+    result: JsonObject = {}
+    for key, sub in properties.items():
+        if key not in value and isinstance(sub, dict) and "default" in sub:
+            value = {**value, key: copy.deepcopy(sub["default"])}
+    for key, item in value.items():
+        child = f"{path}.{key}" if path else key
+        if key in properties:
+            result[key] = _walk(item, properties[key], child, causes)
+        elif isinstance(additional, dict):
+            result[key] = _walk(item, additional, child, causes)
+        elif additional is True or preserve:
+            result[key] = item
+        # anything else is an unknown field: pruned, as the API server does
+    for key in schema.get("required") or ():
+        if key not in result:
+            causes.append(required(f"{path}.{key}" if path else key))
+    return result
