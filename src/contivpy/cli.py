@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from contivpy.logs import configure_logging
 
@@ -20,6 +21,32 @@ def _bench(args: argparse.Namespace) -> int:
     from contivpy.bench.runner import run_bench
 
     return run_bench(args.suite, as_json=args.json, quick=args.quick)
+
+
+def _vppsim(args: argparse.Namespace) -> int:
+    from contivpy.sim.vpp.runner import run_vppsim
+
+    return run_vppsim(args.socket, args.control, vhost_net=not args.no_vhost_net)
+
+
+def _sim_kube_serve(args: argparse.Namespace) -> int:
+    from contivpy.sim.kube.commands import run_kube_server
+
+    return run_kube_server(
+        host=args.host,
+        port=args.port,
+        kubeconfig=args.kubeconfig,
+        manifests=tuple(args.manifest or ()),
+        nodes=args.nodes,
+    )
+
+
+def _sim_kube_apply(args: argparse.Namespace) -> int:
+    from contivpy.sim.kube.commands import run_kube_apply
+
+    return run_kube_apply(
+        args.filename, server_url=args.server, kubeconfig=args.kubeconfig, namespace=args.namespace
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,6 +63,36 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", action="store_true", help="one JSON object per metric line")
     bench.add_argument("--quick", action="store_true", help="smaller sizes (smoke test)")
     bench.set_defaults(handler=_bench)
+
+    vppsim = sub.add_parser("vppsim", help="run the VPP simulator on a unix socket")
+    vppsim.add_argument("--socket", required=True, help="API socket path (VPP's api.sock)")
+    vppsim.add_argument("--control", help="control socket path (fault injection, show)")
+    vppsim.add_argument(
+        "--no-vhost-net", action="store_true", help="simulate a kernel without /dev/vhost-net"
+    )
+    vppsim.set_defaults(handler=_vppsim)
+
+    sim = sub.add_parser("sim", help="stand-ins for development and tests")
+    sim_sub = sim.add_subparsers(dest="sim_command", required=True)
+    kube = sim_sub.add_parser("kube", help="the Kubernetes API stand-in")
+    kube_sub = kube.add_subparsers(dest="kube_command", required=True)
+    serve = kube_sub.add_parser("serve", help="serve the Kubernetes API stand-in")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    serve.add_argument(
+        "--kubeconfig", type=Path, help="write a kubeconfig pointing at the server here"
+    )
+    serve.add_argument(
+        "-f", "--manifest", action="append", type=Path, help="apply this manifest at start"
+    )
+    serve.add_argument("--nodes", type=int, default=0, help="register N simulated nodes")
+    serve.set_defaults(handler=_sim_kube_serve)
+    apply = kube_sub.add_parser("apply", help="apply YAML manifests to a running stand-in")
+    apply.add_argument("-f", "--filename", action="append", type=Path, required=True)
+    apply.add_argument("--server", help="server URL (else from --kubeconfig)")
+    apply.add_argument("--kubeconfig", type=Path)
+    apply.add_argument("-n", "--namespace", default="default")
+    apply.set_defaults(handler=_sim_kube_apply)
     return parser
 
 

@@ -1,0 +1,11 @@
+"""A simulated VPP 26.06: its binary API on a unix socket, and the state behind it.
+
+In: clients of VPP's socket API (unmodified vpp_papi, contivpy's vppcalls), control requests.
+Out: VPP's answers, from a state model that behaves like VPP where a control plane can tell.
+
+Modules: ``server`` (the protocol, :class:`~contivpy.sim.vpp.server.VppSimulator`),
+``session`` (one client connection), ``state`` and ``model`` (what VPP holds), ``handlers``
+(what each request does), ``fib_view`` (routes as dumped), ``faults`` (injected failures and
+latency), ``control`` (JSON-lines control socket), ``show`` (vppctl-style text), ``runner``
+(``serve_vppsim`` / ``run_vppsim`` for ``contivpy vppsim``).
+"""

@@ -1,0 +1,206 @@
+"""L2: cross-connects, bridge domains and their forwarding tables.
+
+In: sw_interface_set_l2_xconnect, l2_xconnect_dump, bridge_domain_add_del_v2,
+bridge_domain_dump, sw_interface_set_l2_bridge, l2fib_add_del, l2_fib_table_dump.
+Out: replies and details.
+
+As VPP's l2 API:
+
+- bridge domain 0 is VPP's own (BD_NOT_MODIFIABLE); ids above 2^24-1 are BD_ID_EXCEED_MAX;
+  adding an existing domain is BD_ALREADY_EXISTS; deleting a missing one NO_SUCH_ENTRY, one
+  with members BD_IN_USE; id ~0 picks a free id;
+- putting an interface into a domain that does not exist creates the domain (find-or-add);
+  a second BVI is BD_ALREADY_HAS_BVI; an interface without Ethernet (local0, TUN, IP-mode
+  memif, L3 VXLAN) is NON_ETHERNET; a BVI's MAC appears in the L2 FIB as a static BVI entry;
+- an L2 FIB entry needs an existing domain (NO_SUCH_ENTRY) and, unless it filters, an
+  interface in bridge mode (INVALID_SW_IF_INDEX);
+- an interface is in one L2 mode at a time: joining a domain ends a cross-connect and the
+  other way round.
+"""
+
+from __future__ import annotations
+
+from contivpy.sim.vpp.handlers import Fields, Handler
+from contivpy.sim.vpp.model import (
+    BdMember,
+    BridgeDomain,
+    Interface,
+    Kind,
+    L2FibEntry,
+    PortType,
+    SimError,
+)
+from contivpy.sim.vpp.state import VppState
+from contivpy.vppcalls.message import Message
+from contivpy.vppcalls.retvals import Retval
+from contivpy.vppcalls.wire import NO_INDEX
+
+MAX_BD_ID = (1 << 24) - 1
+#: Interfaces that are not Ethernet and cannot switch frames.
+_NON_ETHERNET_MACS = bytes(6)
+
+
+def sw_interface_set_l2_xconnect(state: VppState, msg: Message) -> Fields:
+    rx = state.interface(msg.get_int("rx_sw_if_index"))
+    if not msg.get_bool("enable"):
+        state.to_l3(rx)
+        return {}
+    tx = state.interface(msg.get_int("tx_sw_if_index"), Retval.INVALID_SW_IF_INDEX_2)
+    state.leave_bridge_domain(rx)
+    rx.xconnect_to = tx.sw_if_index
+    return {}
+
+
+def l2_xconnect_dump(state: VppState, msg: Message) -> list[Fields]:
+    return [
+        {"rx_sw_if_index": index, "tx_sw_if_index": iface.xconnect_to}
+        for index, iface in sorted(state.interfaces.items())
+        if iface.xconnect_to is not None
+    ]
+
+
+def bridge_domain_add_del_v2(state: VppState, msg: Message) -> Fields:
+    bd_id = msg.get_int("bd_id")
+    if msg.get_bool("is_add") and bd_id == NO_INDEX:
+        bd_id = next(i for i in range(1, MAX_BD_ID) if i not in state.bridge_domains)
+    if bd_id == 0:
+        raise SimError(Retval.BD_NOT_MODIFIABLE, "bridge domain 0 is VPP's")
+    if bd_id > MAX_BD_ID:
+        raise SimError(Retval.BD_ID_EXCEED_MAX, f"bridge domain {bd_id}")
+    existing = state.bridge_domains.get(bd_id)
+    if not msg.get_bool("is_add"):
+        if existing is None:
+            raise SimError(Retval.NO_SUCH_ENTRY, f"no bridge domain {bd_id}")
+        if existing.members:
+            raise SimError(Retval.BD_IN_USE, f"bridge domain {bd_id} has members")
+        del state.bridge_domains[bd_id]
+        for key in [k for k in state.l2fib if k[0] == bd_id]:
+            del state.l2fib[key]
+        return {"bd_id": bd_id}
+    if existing is not None:
+        raise SimError(Retval.BD_ALREADY_EXISTS, f"bridge domain {bd_id} exists")
+    state.bridge_domains[bd_id] = BridgeDomain(
+        bd_id=bd_id,
+        flood=msg.get_bool("flood"),
+        uu_flood=msg.get_bool("uu_flood"),
+        forward=msg.get_bool("forward"),
+        learn=msg.get_bool("learn"),
+        arp_term=msg.get_bool("arp_term"),
+        arp_ufwd=msg.get_bool("arp_ufwd"),
+        mac_age=msg.get_int("mac_age"),
+        tag=msg.get_str("bd_tag"),
+    )
+    return {"bd_id": bd_id}
+
+
+def _bd_details(bd: BridgeDomain) -> Fields:
+    bvi = bd.bvi
+    return {
+        "bd_id": bd.bd_id,
+        "flood": bd.flood,
+        "uu_flood": bd.uu_flood,
+        "forward": bd.forward,
+        "learn": bd.learn,
+        "arp_term": bd.arp_term,
+        "arp_ufwd": bd.arp_ufwd,
+        "mac_age": bd.mac_age,
+        "bd_tag": bd.tag,
+        "bvi_sw_if_index": NO_INDEX if bvi is None else bvi,
+        "uu_fwd_sw_if_index": NO_INDEX,
+        "n_sw_ifs": len(bd.members),
+        "sw_if_details": [
+            {"context": 0, "sw_if_index": m.sw_if_index, "shg": m.shg} for m in bd.members.values()
+        ],
+    }
+
+
+def bridge_domain_dump(state: VppState, msg: Message) -> list[Fields]:
+    wanted_bd = msg.get_int("bd_id")
+    wanted_if = msg.get_int("sw_if_index")
+    return [
+        _bd_details(bd)
+        for bd_id, bd in sorted(state.bridge_domains.items())
+        if wanted_bd in (NO_INDEX, bd_id) and (wanted_if == NO_INDEX or wanted_if in bd.members)
+    ]
+
+
+def _is_ethernet(iface: Interface) -> bool:
+    return iface.kind != Kind.LOCAL and iface.mac != _NON_ETHERNET_MACS
+
+
+def sw_interface_set_l2_bridge(state: VppState, msg: Message) -> Fields:
+    iface = state.interface(msg.get_int("rx_sw_if_index"))
+    if not msg.get_bool("enable"):
+        state.to_l3(iface)
+        return {}
+    bd_id = msg.get_int("bd_id")
+    if bd_id > MAX_BD_ID:
+        raise SimError(Retval.BD_ID_EXCEED_MAX, f"bridge domain {bd_id}")
+    if not _is_ethernet(iface):
+        raise SimError(Retval.NON_ETHERNET, f"{iface.name} is not Ethernet")
+    port_type = PortType(msg.get_int("port_type"))
+    bd = state.bridge_domains.get(bd_id)
+    if bd is None:
+        bd = state.bridge_domains[bd_id] = BridgeDomain(bd_id)
+    if port_type == PortType.BVI and bd.bvi not in (None, iface.sw_if_index):
+        raise SimError(Retval.BD_ALREADY_HAS_BVI, f"bridge domain {bd_id} has a BVI")
+    state.to_l3(iface)
+    bd.members[iface.sw_if_index] = BdMember(iface.sw_if_index, port_type, msg.get_int("shg"))
+    iface.bd_id = bd_id
+    if port_type == PortType.BVI:
+        mac = state.mac_of(iface)
+        state.l2fib[(bd_id, mac)] = L2FibEntry(bd_id, mac, iface.sw_if_index, True, False, True)
+    return {}
+
+
+def l2fib_add_del(state: VppState, msg: Message) -> Fields:
+    bd_id = msg.get_int("bd_id")
+    if bd_id not in state.bridge_domains:
+        raise SimError(Retval.NO_SUCH_ENTRY, f"no bridge domain {bd_id}")
+    mac = msg.get_bytes("mac")
+    if not msg.get_bool("is_add"):
+        if state.l2fib.pop((bd_id, mac), None) is None:
+            raise SimError(Retval.NO_SUCH_ENTRY, "no such L2 FIB entry")
+        return {}
+    is_filter = msg.get_bool("filter_mac")
+    sw_if_index = msg.get_int("sw_if_index")
+    if not is_filter:
+        iface = state.interface(sw_if_index)
+        if iface.bd_id is None:
+            raise SimError(Retval.INVALID_SW_IF_INDEX, f"{iface.name} is not in bridge mode")
+    state.l2fib[(bd_id, mac)] = L2FibEntry(
+        bd_id=bd_id,
+        mac=mac,
+        sw_if_index=NO_INDEX if is_filter else sw_if_index,
+        static=msg.get_bool("static_mac"),
+        filter=is_filter,
+        bvi=msg.get_bool("bvi_mac"),
+    )
+    return {}
+
+
+def l2_fib_table_dump(state: VppState, msg: Message) -> list[Fields]:
+    wanted = msg.get_int("bd_id")
+    return [
+        {
+            "bd_id": e.bd_id,
+            "mac": e.mac,
+            "sw_if_index": e.sw_if_index,
+            "static_mac": e.static,
+            "filter_mac": e.filter,
+            "bvi_mac": e.bvi,
+        }
+        for (bd_id, _mac), e in sorted(state.l2fib.items())
+        if wanted in (NO_INDEX, bd_id)
+    ]
+
+
+HANDLERS: dict[str, Handler] = {
+    "sw_interface_set_l2_xconnect": sw_interface_set_l2_xconnect,
+    "l2_xconnect_dump": l2_xconnect_dump,
+    "bridge_domain_add_del_v2": bridge_domain_add_del_v2,
+    "bridge_domain_dump": bridge_domain_dump,
+    "sw_interface_set_l2_bridge": sw_interface_set_l2_bridge,
+    "l2fib_add_del": l2fib_add_del,
+    "l2_fib_table_dump": l2_fib_table_dump,
+}

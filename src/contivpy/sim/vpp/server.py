@@ -1,0 +1,357 @@
+"""The simulated VPP: VPP's API socket protocol in front of a :class:`VppState`.
+
+In: connections on a unix socket from any client of VPP's socket API (vpp_papi's
+``VPPApiClient``, contivpy's own client), and control calls from tests or the control socket.
+Out: the answers a VPP 26.06 gives, byte for byte in format:
+
+- handshake: ``sockclnt_create`` (id 15) → ``sockclnt_create_reply`` (id 16) with the message
+  table (memclnt from id 1, the rest after a gap that changes on every restart, as plugin
+  loading moves ids on a real VPP);
+- ``control_ping`` → reply with the VPP's pid (a new pid after restart); ``get_api_json``
+  → every definition the simulator has; ``show_version``; ``sockclnt_delete``;
+- requests → replies echoing the context, refusals as retvals; old-style dumps → details,
+  and the client's ``control_ping`` after the dump ends the stream;
+- ``want_interface_events`` → ``sw_interface_event`` (no context) to that client whenever an
+  interface's admin/link state changes or it is deleted.
+
+Control: fail the next N calls of a message, add latency, restart (all state lost, new pid,
+clients cut off), drop connections, an outage of the socket (state kept), attach a memif peer,
+pretend to be another VPP version (other CRCs in the message table).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import os
+from collections.abc import Iterable
+
+import structlog
+
+from contivpy.sim.vpp.faults import FaultPlan
+from contivpy.sim.vpp.handlers import Fields, Handler, all_handlers
+from contivpy.sim.vpp.model import SimError
+from contivpy.sim.vpp.session import ClientSession
+from contivpy.sim.vpp.show import show_interface_addr
+from contivpy.sim.vpp.state import VppState
+from contivpy.vppcalls.codec import (
+    SOCKCLNT_CREATE_ID,
+    ApiDefinitions,
+    MessageTable,
+    message_id,
+    read_frame,
+)
+from contivpy.vppcalls.errors import VppEncodeError, VppProtocolError
+from contivpy.vppcalls.message import Message
+from contivpy.vppcalls.retvals import Retval
+
+log = structlog.get_logger(__name__)
+
+VERSION = {
+    "program": "vpe",
+    "version": "26.06-release",
+    "build_date": "contivpy simulator",
+    "build_directory": "/contivpy/sim/vpp",
+}
+
+
+class VppSimulator:
+    """A simulated VPP serving its binary API on ``socket_path``."""
+
+    def __init__(
+        self,
+        socket_path: str,
+        *,
+        nics: Iterable[str] = ("GigabitEthernet0/a/0",),
+        vhost_net: bool = True,
+        host_interfaces: Iterable[str] | None = None,
+        seed: int = 0,
+    ) -> None:
+        self.socket_path = socket_path
+        self.definitions = ApiDefinitions.bundled()
+        self.faults = FaultPlan()
+        self._nics = tuple(nics)
+        self._vhost_net = vhost_net
+        self._host_interfaces = None if host_interfaces is None else tuple(host_interfaces)
+        self._seed = seed
+        self._handlers = all_handlers()
+        self._boots = itertools.count()
+        self._client_indexes = itertools.count(1)
+        self._sessions: set[ClientSession] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._server: asyncio.AbstractServer | None = None
+        #: message name → the CRC to advertise instead of the real one (None: leave it out)
+        self._advertised: dict[str, str | None] = {}
+        self.state, self.table = self._boot()
+
+    def _boot(self) -> tuple[VppState, MessageTable]:
+        boot = next(self._boots)
+        state = VppState(
+            nics=self._nics,
+            vhost_net=self._vhost_net,
+            host_interfaces=self._host_interfaces,
+            seed=self._seed + boot,
+        )
+        # Another gap before the non-memclnt ids on every boot: clients must not keep ids.
+        table = MessageTable.assign(self.definitions, plugin_base=(boot * 37) % 500)
+        return state, table
+
+    @property
+    def pid(self) -> int:
+        """The simulated VPP's process id (control_ping_reply's vpe_pid)."""
+        return self.state.pid
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Listen on the socket, taking over a stale socket file as a restarted VPP does."""
+        if self._server is not None:
+            return
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.socket_path)
+        self._server = await asyncio.start_unix_server(self._accept, path=self.socket_path)
+        log.info("vppsim listening", socket=self.socket_path, pid=self.pid)
+
+    async def stop_listening(self) -> None:
+        """Close the listening socket and cut off every client (VPP gone)."""
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+        self.drop_connections()
+        if self._tasks:
+            await asyncio.wait(set(self._tasks))
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.socket_path)
+
+    async def stop(self) -> None:
+        """Stop serving."""
+        await self.stop_listening()
+
+    async def __aenter__(self) -> VppSimulator:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    async def restart(self, downtime: float = 0.0) -> None:
+        """A VPP restart: clients cut off, all state lost, a new pid and new message ids."""
+        await self.stop_listening()
+        if downtime > 0:
+            await asyncio.sleep(downtime)
+        self.state, self.table = self._boot()
+        await self.start()
+        log.info("vppsim restarted", pid=self.pid)
+
+    async def outage(self, seconds: float) -> None:
+        """The API socket goes away for ``seconds`` and comes back; the state stays."""
+        await self.stop_listening()
+        await asyncio.sleep(seconds)
+        await self.start()
+
+    def drop_connections(self) -> None:
+        """Reset every client connection; the state stays (a dropped socket, not a restart)."""
+        for session in list(self._sessions):
+            session.abort()
+        self._sessions.clear()
+
+    # -- control ------------------------------------------------------------------------
+
+    def fail_next(self, message: str, retval: int, count: int = 1) -> None:
+        """Answer the next ``count`` requests of ``message`` with ``retval``."""
+        service = self.definitions.service(message)
+        if service is None or service.details is not None:
+            raise ValueError(f"{message} is not a request with a reply that can fail")
+        self.faults.fail(message, retval, count)
+
+    def set_latency(self, seconds: float, message: str | None = None) -> None:
+        """Delay replies to ``message`` (every message when None)."""
+        self.faults.set_latency(seconds, message)
+
+    def set_memif_peer(self, sw_if_index: int, connected: bool) -> None:
+        """Attach or detach the other end of a memif: its link follows (with an event)."""
+        iface = self.state.interface(sw_if_index)
+        if iface.memif is None:
+            raise ValueError(f"{iface.name} is not a memif")
+        iface.memif.connected = connected
+        self.state.change_link(iface)
+        self._publish_events()
+
+    def set_vhost_net(self, present: bool) -> None:
+        """Whether /dev/vhost-net exists (tap_create fails without it); survives restarts."""
+        self._vhost_net = present
+        self.state.vhost_net = present
+
+    def pretend_api(self, crcs: dict[str, str | None]) -> None:
+        """Advertise other CRCs (or none) for some messages from the next handshake on, as a
+        VPP of another version would; the simulator still answers them as before."""
+        self._advertised.update(crcs)
+
+    def _advertised_entries(self, table: MessageTable) -> list[dict[str, object]]:
+        entries: list[dict[str, object]] = []
+        for msg_id, name_crc in table.entries():
+            name = name_crc.rpartition("_")[0]
+            if name in self._advertised:
+                crc = self._advertised[name]
+                if crc is None:
+                    continue
+                name_crc = f"{name}_{crc.removeprefix('0x')}"
+            entries.append({"index": msg_id, "name": name_crc})
+        return entries
+
+    def show_interface_addr(self) -> str:
+        """What ``vppctl show interface addr`` would print."""
+        return show_interface_addr(self.state)
+
+    # -- protocol -----------------------------------------------------------------------
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        session = ClientSession(next(self._client_indexes), writer)
+        self._sessions.add(session)
+        try:
+            await self._serve(session, reader)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        except VppProtocolError as err:
+            log.warning("vppsim dropping client", client=session.index, error=str(err))
+        finally:
+            self._sessions.discard(session)
+            self._tasks.discard(task)
+            session.abort()
+
+    async def _serve(self, session: ClientSession, reader: asyncio.StreamReader) -> None:
+        table = self.table
+        payload = await read_frame(reader)
+        if message_id(payload) != SOCKCLNT_CREATE_ID:
+            raise VppProtocolError("the first message must be sockclnt_create")
+        hello = self.definitions.decode("sockclnt_create", payload)
+        session.name = hello.get_str("name")
+        entries = self._advertised_entries(table)
+        session.send(
+            table.encode(
+                "sockclnt_create_reply",
+                {
+                    "client_index": session.index,
+                    "context": hello.context or 0,
+                    "response": 0,
+                    "index": session.index,
+                    "count": len(entries),
+                    "message_table": entries,
+                },
+            )
+        )
+        while not session.closed:
+            payload = await read_frame(reader)
+            if table is not self.table:
+                return  # restarted meanwhile: this connection belongs to the old VPP
+            name = table.name_of(message_id(payload))
+            if name is None:
+                log.warning("vppsim ignoring unknown message id", id=message_id(payload))
+                continue
+            msg = table.definitions.decode(name, payload)
+            delay = self.faults.latency(name)
+            for out in self._encode(table, self._answer(session, msg), msg):
+                session.send(out, delay)
+            self._publish_events()
+            if name == "sockclnt_delete":
+                await session.close()
+                return
+            await session.drain()
+
+    def _answer(self, session: ClientSession, msg: Message) -> list[tuple[str, Fields]]:
+        """The messages that answer ``msg``: one reply, N details, or nothing."""
+        service = self.definitions.service(msg.name)
+        if service is None:
+            log.warning("vppsim got a message that is not a request", message=msg.name)
+            return []
+        context = {"context": msg.context or 0}
+        builtin = self._builtin(session, msg)
+        if builtin is not None:
+            return [(service.reply, {**context, **builtin})]
+        handler = self._handlers.get(msg.name)
+        if service.details is not None:
+            details = self._run(handler, msg) if handler is not None else []
+            if not isinstance(details, list):
+                return []
+            return [(service.details, {**context, **d}) for d in details]
+        failure = self.faults.take_failure(msg.name)
+        if failure is not None:
+            return [(service.reply, {**context, "retval": failure})]
+        if handler is None:
+            return [(service.reply, {**context, "retval": int(Retval.UNIMPLEMENTED)})]
+        reply = self._run(handler, msg)
+        if isinstance(reply, int):
+            return [(service.reply, {**context, "retval": reply})]
+        assert isinstance(reply, dict)
+        return [(service.reply, {**context, "retval": 0, **reply})]
+
+    def _run(self, handler: Handler, msg: Message) -> Fields | list[Fields] | int:
+        """The handler's answer, or the retval it refused with."""
+        try:
+            return handler(self.state, msg)
+        except SimError as err:
+            log.debug("vppsim refused", message=msg.name, error=str(err))
+            return int(err.retval)
+        except Exception:
+            # A simulator bug: answer as VPP does for "something failed", keep serving.
+            log.exception("vppsim handler failed", message=msg.name)
+            return int(Retval.UNSPECIFIED)
+
+    def _encode(
+        self, table: MessageTable, answers: list[tuple[str, Fields]], request: Message
+    ) -> list[bytes]:
+        """Pack the answers; a simulator bug answers UNSPECIFIED instead of leaving the
+        client waiting."""
+        try:
+            return [table.encode(name, fields) for name, fields in answers]
+        except VppEncodeError:
+            log.exception("vppsim cannot pack its answer", request=request.name)
+            service = self.definitions.service(request.name)
+            if service is None or service.details is not None:
+                return []
+            fields = {"context": request.context or 0, "retval": int(Retval.UNSPECIFIED)}
+            return [table.encode(service.reply, fields)]
+
+    def _builtin(self, session: ClientSession, msg: Message) -> Fields | None:
+        """Answers that need the connection or the process rather than the VPP state."""
+        name = msg.name
+        if name == "control_ping":
+            return {"retval": 0, "client_index": session.index, "vpe_pid": self.pid}
+        if name == "get_api_json":
+            return {"retval": 0, "json": self.definitions.api_json()}
+        if name == "show_version":
+            return {"retval": 0, **VERSION}
+        if name == "sockclnt_delete":
+            return {"response": 0}
+        if name == "memclnt_keepalive":
+            return {"retval": 0}
+        if name == "want_interface_events":
+            enabled = bool(msg.get_int("enable_disable"))
+            session.interface_events_pid = msg.get_int("pid") if enabled else None
+            return {"retval": 0}
+        return None
+
+    def _publish_events(self) -> None:
+        events = self.state.drain_events()
+        if not events:
+            return
+        subscribers = [s for s in self._sessions if s.interface_events_pid is not None]
+        for event in events:
+            flags = (1 if event.admin_up else 0) | (2 if event.link_up else 0)
+            for session in subscribers:
+                payload = self.table.encode(
+                    "sw_interface_event",
+                    {
+                        "client_index": session.index,
+                        "pid": session.interface_events_pid,
+                        "sw_if_index": event.sw_if_index,
+                        "flags": flags,
+                        "deleted": event.deleted,
+                    },
+                )
+                session.send(payload, self.faults.latency("sw_interface_event"))

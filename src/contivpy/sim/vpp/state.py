@@ -1,0 +1,239 @@
+"""The state of one simulated VPP run: what a real VPP would hold between API calls.
+
+In: operations from the message handlers (create and delete interfaces, change flags, bind
+tables). Out: the interfaces, tables, routes, neighbours, bridge domains and L2 FIB the dumps
+report, and the interface events a change causes (``events``, drained by the server).
+
+Rules kept from a real VPP: local0 is sw_if_index 0 and exists from the start; a freed
+sw_if_index is handed out again (last freed first, as VPP's pools do); deleting an interface
+also deletes its sub-interfaces and removes it from bridge domains, cross-connects, routes,
+neighbours and the L2 FIB; table 0 of each family always exists; a table created through the
+API lives until the API deletes it and no interface is bound to it. "Restart" is a new
+``VppState``: nothing survives, the pid changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import os
+import random
+from collections.abc import Iterable, Iterator
+
+from contivpy.sim.vpp.model import (
+    BridgeDomain,
+    Interface,
+    InterfaceEvent,
+    IpTable,
+    Kind,
+    L2FibEntry,
+    Neighbor,
+    ProxyArpRange,
+    Route,
+    SimError,
+)
+from contivpy.vppcalls.retvals import Retval
+from contivpy.vppcalls.wire import IpAddress, IpNetwork
+
+#: Where VPP puts memif socket 0 unless told otherwise.
+DEFAULT_MEMIF_SOCKET = "/run/vpp/memif.sock"
+
+_pids = itertools.count(os.getpid() * 10 + 1)
+
+
+def nic_mac(name: str) -> bytes:
+    """A NIC's burned-in MAC: the same for a name on every boot, as hardware keeps it."""
+    return bytes([0x52, 0x54, 0x00]) + hashlib.sha256(name.encode()).digest()[:3]
+
+
+def default_table_name(is_ip6: bool, table_id: int) -> str:
+    """The name VPP gives a table created without one."""
+    return f"{'ipv6' if is_ip6 else 'ipv4'}-VRF:{table_id}"
+
+
+class VppState:
+    """Everything one simulated VPP process holds; gone on restart."""
+
+    def __init__(
+        self,
+        *,
+        nics: Iterable[str] = ("GigabitEthernet0/a/0",),
+        vhost_net: bool = True,
+        host_interfaces: Iterable[str] | None = None,
+        seed: int = 0,
+    ) -> None:
+        self.pid = next(_pids)
+        self.random = random.Random(seed)
+        #: /dev/vhost-net exists: without it tap_create fails with SYSCALL_ERROR_1
+        self.vhost_net = vhost_net
+        #: Linux interfaces af_packet can attach to; None means any name exists
+        self.host_interfaces = None if host_interfaces is None else set(host_interfaces)
+        self.interfaces: dict[int, Interface] = {}
+        self._free_indexes: list[int] = []
+        self._next_index = 0
+        self.memif_sockets: dict[int, str] = {0: DEFAULT_MEMIF_SOCKET}
+        self.tables: dict[tuple[bool, int], IpTable] = {}
+        self.routes: dict[tuple[bool, int], dict[IpNetwork, Route]] = {}
+        self.neighbors: dict[tuple[int, IpAddress], Neighbor] = {}
+        self.proxy_arp_ranges: list[ProxyArpRange] = []
+        self.bridge_domains: dict[int, BridgeDomain] = {}
+        self.l2fib: dict[tuple[int, bytes], L2FibEntry] = {}
+        self.events: list[InterfaceEvent] = []
+        for is_ip6 in (False, True):
+            self.tables[(is_ip6, 0)] = IpTable(0, is_ip6, default_table_name(is_ip6, 0), True)
+        self.add_interface("local0", Kind.LOCAL, mac=bytes(6), link_mtu=0)
+        for nic in nics:
+            self.add_interface(nic, Kind.ETHERNET, mac=nic_mac(nic), link_mtu=1500)
+
+    # -- interfaces ---------------------------------------------------------------------
+
+    def random_mac(self) -> bytes:
+        """A locally administered MAC as VPP makes them (02:fe:xx:xx:xx:xx)."""
+        return bytes([0x02, 0xFE, *self.random.randbytes(4)])
+
+    def interface(self, sw_if_index: int, retval: Retval = Retval.INVALID_SW_IF_INDEX) -> Interface:
+        """The interface at ``sw_if_index``, or SimError(``retval``) if there is none."""
+        iface = self.interfaces.get(sw_if_index)
+        if iface is None:
+            raise SimError(retval, f"no interface {sw_if_index}")
+        return iface
+
+    def by_name(self, name: str) -> Interface | None:
+        """The interface VPP calls ``name``."""
+        return next((i for i in self.interfaces.values() if i.name == name), None)
+
+    def of_kind(self, kind: Kind) -> Iterator[Interface]:
+        """Interfaces of one kind, by sw_if_index."""
+        return (i for _, i in sorted(self.interfaces.items()) if i.kind == kind)
+
+    def add_interface(self, name: str, kind: Kind, *, mac: bytes, link_mtu: int) -> Interface:
+        """A new interface (admin down) at the next sw_if_index VPP would hand out."""
+        if self._free_indexes:
+            index = self._free_indexes.pop()
+        else:
+            index = self._next_index
+            self._next_index += 1
+        l3_mtu = min(link_mtu, 9000)
+        iface = Interface(
+            sw_if_index=index,
+            name=name,
+            kind=kind,
+            dev_type=kind.value,
+            mac=mac,
+            link_mtu=link_mtu,
+            mtu=[l3_mtu, 0, 0, 0] if l3_mtu else [0, 0, 0, 0],
+        )
+        self.interfaces[index] = iface
+        return iface
+
+    def delete_interface(self, sw_if_index: int) -> None:
+        """Delete an interface, its sub-interfaces and every reference to it."""
+        for sub in [i for i in self.interfaces.values() if i.sub and i.sub.parent == sw_if_index]:
+            self.delete_interface(sub.sw_if_index)
+        iface = self.interface(sw_if_index)
+        self.leave_bridge_domain(iface)
+        for other in self.interfaces.values():
+            if other.xconnect_to == sw_if_index:
+                other.xconnect_to = None
+            if other.unnumbered_of == sw_if_index:
+                other.unnumbered_of = None
+        for table_routes in self.routes.values():
+            for prefix, route in list(table_routes.items()):
+                route.paths = [p for p in route.paths if p.sw_if_index != sw_if_index]
+                if not route.paths:
+                    del table_routes[prefix]
+        for key in [k for k, n in self.neighbors.items() if n.sw_if_index == sw_if_index]:
+            del self.neighbors[key]
+        del self.interfaces[sw_if_index]
+        self._free_indexes.append(sw_if_index)
+        self.drop_unused_tables()
+        self.events.append(InterfaceEvent(sw_if_index, False, False, deleted=True))
+
+    def mac_of(self, iface: Interface) -> bytes:
+        """The interface's MAC: a sub-interface has its parent's (they share the hardware)."""
+        if iface.sub is not None and iface.sub.parent in self.interfaces:
+            return self.interfaces[iface.sub.parent].mac
+        return iface.mac
+
+    def link_up(self, iface: Interface) -> bool:
+        """Whether the link is up: it follows admin state, except where noted.
+
+        A memif needs a connected peer, a sub-interface shares its parent's link, local0 has
+        no link.
+        """
+        if iface.kind == Kind.LOCAL:
+            return False
+        if iface.sub is not None:
+            parent = self.interfaces.get(iface.sub.parent)
+            return parent is not None and self.link_up(parent)
+        if iface.memif is not None:
+            return iface.admin_up and iface.memif.connected
+        return iface.admin_up
+
+    def flags(self, iface: Interface) -> int:
+        """if_status_flags: ADMIN_UP=1, LINK_UP=2."""
+        return (1 if iface.admin_up else 0) | (2 if self.link_up(iface) else 0)
+
+    def change_link(self, iface: Interface, *, admin_up: bool | None = None) -> None:
+        """Apply an admin change (or a peer change already made) and record the event."""
+        before = self.flags(iface)
+        if admin_up is not None:
+            iface.admin_up = admin_up
+        after = self.flags(iface)
+        if after != before:
+            self.events.append(
+                InterfaceEvent(iface.sw_if_index, bool(after & 1), bool(after & 2), False)
+            )
+
+    def drain_events(self) -> list[InterfaceEvent]:
+        """The interface events since the last call."""
+        events, self.events = self.events, []
+        return events
+
+    # -- tables -------------------------------------------------------------------------
+
+    def table(self, is_ip6: bool, table_id: int) -> IpTable | None:
+        """The table, if it exists."""
+        return self.tables.get((is_ip6, table_id))
+
+    def require_table(
+        self, is_ip6: bool, table_id: int, retval: Retval = Retval.NO_SUCH_FIB
+    ) -> IpTable:
+        """The table, or SimError(NO_SUCH_FIB) as VPP answers for a missing VRF."""
+        table = self.table(is_ip6, table_id)
+        if table is None:
+            raise SimError(retval, f"no {'ip6' if is_ip6 else 'ip4'} table {table_id}")
+        return table
+
+    def table_users(self, table: IpTable) -> int:
+        """Interfaces bound to the table."""
+        return sum(
+            1
+            for i in self.interfaces.values()
+            if (i.vrf6 if table.is_ip6 else i.vrf4) == table.table_id
+        )
+
+    def drop_unused_tables(self) -> None:
+        """Remove tables the API deleted once no interface holds them (their routes go too)."""
+        for key, table in list(self.tables.items()):
+            if table.table_id != 0 and not table.api_owned and not self.table_users(table):
+                del self.tables[key]
+                self.routes.pop(key, None)
+
+    # -- L2 -----------------------------------------------------------------------------
+
+    def leave_bridge_domain(self, iface: Interface) -> None:
+        """Take the interface out of its bridge domain (and its MACs out of the L2 FIB)."""
+        if iface.bd_id is None:
+            return
+        bd = self.bridge_domains.get(iface.bd_id)
+        if bd is not None:
+            bd.members.pop(iface.sw_if_index, None)
+        for key in [k for k, e in self.l2fib.items() if e.sw_if_index == iface.sw_if_index]:
+            del self.l2fib[key]
+        iface.bd_id = None
+
+    def to_l3(self, iface: Interface) -> None:
+        """Leave any L2 mode (bridge or cross-connect), as set_int_l2_mode(L3) does."""
+        self.leave_bridge_domain(iface)
+        iface.xconnect_to = None
