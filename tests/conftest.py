@@ -8,6 +8,9 @@ from collections.abc import Callable, Mapping
 import pytest
 import uvloop
 
+# Real etcd fixtures (etcd_server, store, private_etcd, ...) for every test tier.
+pytest_plugins = ["fixtures.etcd"]
+
 
 def pytest_asyncio_loop_factories(
     config: pytest.Config, item: pytest.Item

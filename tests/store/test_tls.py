@@ -1,0 +1,118 @@
+"""TLS to etcd, with client certificates, using certificates made by openssl for the test."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import subprocess
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+from contivpy.errors import ConfigError
+from contivpy.store.embedded import EmbeddedEtcd, ServerTls
+from contivpy.store.errors import StoreUnavailableError
+from contivpy.store.etcd import EtcdStore
+from contivpy.store.settings import StoreSettings
+
+pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl")
+
+
+def openssl(*args: str, cwd: Path) -> None:
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True, timeout=30)
+
+
+def make_ca(directory: Path, name: str) -> None:
+    openssl(
+        "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+        "-keyout", f"{name}.key", "-out", f"{name}.crt", "-days", "2", "-subj", f"/CN={name}",
+        cwd=directory,
+    )  # fmt: skip
+
+
+def make_cert(directory: Path, name: str, ca: str) -> None:
+    """A certificate for 127.0.0.1, without EKU limits (usable by servers and clients)."""
+    (directory / f"{name}.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    openssl(
+        "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+        "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN={name}",
+        cwd=directory,
+    )  # fmt: skip
+    openssl(
+        "x509", "-req", "-in", f"{name}.csr", "-CA", f"{ca}.crt", "-CAkey", f"{ca}.key",
+        "-CAcreateserial", "-out", f"{name}.crt", "-days", "2", "-extfile", f"{name}.ext",
+        cwd=directory,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("pki")
+    make_ca(directory, "ca")
+    make_ca(directory, "other-ca")
+    make_cert(directory, "server", "ca")
+    make_cert(directory, "client", "ca")
+    return directory
+
+
+@pytest.fixture
+async def tls_etcd(
+    tmp_path: Path, pki: Path, etcd_factory: Callable[..., EmbeddedEtcd]
+) -> AsyncIterator[EmbeddedEtcd]:
+    tls = ServerTls(
+        cert_file=pki / "server.crt",
+        key_file=pki / "server.key",
+        ca_file=pki / "ca.crt",
+        client_cert_auth=True,
+    )
+    async with etcd_factory(tmp_path / "etcd", tls=tls) as etcd:
+        yield etcd
+
+
+@pytest.fixture
+def tls_settings(tls_etcd: EmbeddedEtcd, pki: Path) -> StoreSettings:
+    return StoreSettings(
+        endpoints=(tls_etcd.client_url,),
+        ca_file=pki / "ca.crt",
+        cert_file=pki / "client.crt",
+        key_file=pki / "client.key",
+        dial_timeout=1,
+    )
+
+
+async def test_tls_with_client_certificate_works(tls_settings: StoreSettings) -> None:
+    assert tls_settings.uses_tls
+
+    async with EtcdStore(tls_settings) as store:
+        put = await store.put("k", b"v")
+        async with store.watch("", start_revision=put.revision) as events:
+            assert (await anext(events)).value == b"v"
+
+
+async def test_tls_without_client_certificate_is_refused(tls_settings: StoreSettings) -> None:
+    no_client_cert = dataclasses.replace(tls_settings, cert_file=None, key_file=None)
+
+    with pytest.raises(StoreUnavailableError):
+        await EtcdStore(no_client_cert).connect()
+
+
+async def test_tls_with_a_foreign_ca_is_refused(tls_settings: StoreSettings, pki: Path) -> None:
+    wrong_ca = dataclasses.replace(tls_settings, ca_file=pki / "other-ca.crt")
+
+    with pytest.raises(StoreUnavailableError):
+        await EtcdStore(wrong_ca).connect()
+
+
+async def test_plain_connection_to_a_tls_etcd_is_refused(tls_etcd: EmbeddedEtcd) -> None:
+    plain = StoreSettings(endpoints=(tls_etcd.endpoint,), dial_timeout=1)
+
+    with pytest.raises(StoreUnavailableError):
+        await EtcdStore(plain).connect()
+
+
+async def test_unreadable_tls_file_is_a_config_error(tls_settings: StoreSettings) -> None:
+    missing = dataclasses.replace(tls_settings, ca_file=Path("/nonexistent/ca.crt"))
+
+    with pytest.raises(ConfigError, match="ca_file"):
+        await EtcdStore(missing).connect()
