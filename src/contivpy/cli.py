@@ -49,6 +49,20 @@ def _sim_kube_apply(args: argparse.Namespace) -> int:
     )
 
 
+def _ctl(args: argparse.Namespace) -> int:
+    from contivpy.api.ctl import run_ctl
+
+    return run_ctl(args.rest)
+
+
+def _cni(args: argparse.Namespace) -> int:
+    import os
+
+    from contivpy.cni.plugin import run_cni
+
+    return run_cni(os.environ, sys.stdin, sys.stdout)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every sub-command."""
     parser = argparse.ArgumentParser(prog="contivpy", description=__doc__.splitlines()[0])
@@ -71,6 +85,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-vhost-net", action="store_true", help="simulate a kernel without /dev/vhost-net"
     )
     vppsim.set_defaults(handler=_vppsim)
+
+    ctl = sub.add_parser("ctl", add_help=False, help="inspect and drive an agent (debug API)")
+    ctl.add_argument("rest", nargs=argparse.REMAINDER)
+    ctl.set_defaults(handler=_ctl)
+
+    cni = sub.add_parser("cni", help="the CNI plugin (run by the kubelet; env + stdin)")
+    cni.set_defaults(handler=_cni)
 
     sim = sub.add_parser("sim", help="stand-ins for development and tests")
     sim_sub = sim.add_subparsers(dest="sim_command", required=True)
@@ -99,7 +120,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``contivpy`` console script."""
     args = build_parser().parse_args(argv)
-    configure_logging(args.log_level, json=args.log_json)
+    if args.command == "cni":
+        # stdout carries the CNI result: logs go to stderr as JSON, quietly.
+        configure_logging("warning", json=True)
+    else:
+        configure_logging(args.log_level, json=args.log_json)
     handler: Handler = args.handler
     return handler(args)
 

@@ -29,6 +29,7 @@ from contivpy.scheduler.api import (
     OpError,
     OpKind,
     OpRecord,
+    Retrieved,
     RetryPolicy,
     Txn,
     TxnKind,
@@ -78,6 +79,7 @@ class _Request:
     future: asyncio.Future[TxnResult] | None  # None: internal (a retry), nobody waits
     dry_run: bool = False
     retry_keys: tuple[tuple[Key, int], ...] = ()  # (key, desired_rev) for RETRY
+    current: bool = False  # FULL_RESYNC of the desired state as it is when processed
 
 
 class Scheduler:
@@ -109,12 +111,18 @@ class Scheduler:
         self._seq = 0
         self.stats = SchedulerStats()
         self.awaiting_first_full = True
+        self.last_resync: TxnRecord | None = None  # the newest executed resync
 
     # --- set-up --------------------------------------------------------------------------
 
     def register(self, descriptor: Descriptor) -> None:
         """Add a descriptor (before start)."""
         self.registry.register(descriptor)
+
+    @property
+    def queue_capacity(self) -> int:
+        """How many transactions may wait in the queue."""
+        return self._queue.maxsize
 
     @property
     def concurrency(self) -> int:
@@ -162,6 +170,12 @@ class Scheduler:
         """Replace the desired state, refresh southbound, apply the minimal difference."""
         return await self.commit(Txn(dict(values), description or "full resync", full=True))
 
+    async def resync_full_current(self, description: str = "") -> TxnResult:
+        """A full resync of the desired state as it is when the scheduler reaches it (so
+        transactions queued before it are kept): refresh southbound, apply the difference."""
+        txn = Txn({}, description or "full resync", full=True)
+        return await self._enqueue(TxnKind.FULL_RESYNC, txn, current=True)
+
     async def resync_downstream(self, description: str = "") -> TxnResult:
         """Refresh southbound and re-apply the kept desired state (failed values included)."""
         return await self._submit(TxnKind.DOWNSTREAM_RESYNC, Txn({}, description or "downstream"))
@@ -170,6 +184,12 @@ class Scheduler:
         """Plan a transaction (or a full resync) without executing it."""
         kind = TxnKind.FULL_RESYNC if txn.full else TxnKind.NB_CHANGE
         return (await self._submit(kind, txn, dry_run=True)).record
+
+    async def dry_run_full_current(self) -> TxnRecord:
+        """What a full resync of the current desired state would do now."""
+        txn = Txn({}, "full resync (dry run)", full=True)
+        future = self._enqueue(TxnKind.FULL_RESYNC, txn, dry_run=True, current=True)
+        return (await future).record
 
     async def dry_run_downstream(self) -> TxnRecord:
         """What a downstream resync would do now."""
@@ -180,10 +200,10 @@ class Scheduler:
         return await self._enqueue(kind, txn, dry_run=dry_run)
 
     def _enqueue(
-        self, kind: TxnKind, txn: Txn, *, dry_run: bool = False
+        self, kind: TxnKind, txn: Txn, *, dry_run: bool = False, current: bool = False
     ) -> asyncio.Future[TxnResult]:
         future: asyncio.Future[TxnResult] = asyncio.get_running_loop().create_future()
-        self._put(_Request(kind, txn, future, dry_run))
+        self._put(_Request(kind, txn, future, dry_run, current=current))
         return future
 
     def _put(self, request: _Request) -> None:
@@ -221,8 +241,11 @@ class Scheduler:
     # --- processing ----------------------------------------------------------------------
 
     async def _process(self, request: _Request) -> TxnRecord:
-        self._seq += 1
-        seq = self._seq
+        # A dry run shows the number the transaction would get but does not use it up, so
+        # sequence numbers in the history have no gaps.
+        seq = self._seq + 1
+        if not request.dry_run:
+            self._seq = seq
         kind, txn = request.kind, request.txn
         started_at = self._clock()
         t0 = time.perf_counter()
@@ -231,6 +254,7 @@ class Scheduler:
         if journaled:
             graph.begin_journal()
         keep_undesired = self._planner.keep_undesired
+        awaiting_first_full = self.awaiting_first_full
         self._desired.rejected.clear()
         affected: set[Key] = set()
         found: set[Key] = set()  # refreshed keys to settle even when nothing is planned
@@ -243,7 +267,7 @@ class Scheduler:
         elif kind is TxnKind.REFRESH_START:
             found = await self._refresher.refresh()
         else:
-            affected = await self._prepare_resync(kind, txn)
+            affected = await self._prepare_resync(kind, txn, current=request.current)
         plan = self._planner.plan(affected)
         planned = tuple(_op_record(op) for op in plan.ops)
         if self._refresher.missing and not request.dry_run:
@@ -253,6 +277,7 @@ class Scheduler:
         if request.dry_run:
             graph.rollback()
             self._planner.keep_undesired = keep_undesired
+            self.awaiting_first_full = awaiting_first_full
             return self._record(seq, kind, txn, started_at, t0, planned, (), errors, dry_run=True)
         completed = await self._executor.run(plan, stop_on_failure=txn.revert)
         executed = [
@@ -276,12 +301,17 @@ class Scheduler:
         retries = self._settler.settle(keys, seq, allow_retry=not reverted)
         self._schedule_retries(retries)
         self.stats.status_drops = self._watchers.dropped
-        return self._record(
+        record = self._record(
             seq, kind, txn, started_at, t0, planned, tuple(executed), errors, reverted=reverted
         )
+        if kind not in (TxnKind.NB_CHANGE, TxnKind.RETRY):
+            self.last_resync = record
+        return record
 
-    async def _prepare_resync(self, kind: TxnKind, txn: Txn) -> set[Key]:
+    async def _prepare_resync(self, kind: TxnKind, txn: Txn, *, current: bool) -> set[Key]:
         graph = self.graph
+        if kind is TxnKind.FULL_RESYNC and current:
+            txn = Txn(self._base_desired(), txn.description, full=True, retry=txn.retry)
         if kind is TxnKind.FULL_RESYNC:
             self._planner.keep_undesired = False
             self.awaiting_first_full = False
@@ -329,6 +359,13 @@ class Scheduler:
                 graph.touch(node)
                 node.held = False
         return set(due) | changed
+
+    def _base_desired(self) -> dict[Key, object]:
+        return {
+            key: node.desired
+            for key, node in self.graph.nodes.items()
+            if node.base is None and node.desired is not None
+        }
 
     def _schedule_retries(self, retries: Mapping[float, list[tuple[Key, int]]]) -> None:
         if not retries or self._consumer is None:
@@ -433,9 +470,10 @@ class Scheduler:
         nodes = self.graph.nodes
         return {k: nodes[k].applied for k in self.graph.keys_with_prefix(prefix) if nodes[k].exists}
 
-    async def southbound(self, prefix: str = "") -> dict[Key, Any]:
-        """What the descriptors find southbound now under prefix (reads only)."""
-        found: dict[Key, Any] = {}
+    async def southbound(self, prefix: str = "") -> dict[Key, Retrieved]:
+        """What the descriptors find southbound now under prefix (reads only), with the
+        origin each descriptor reports (ours or not) and its metadata."""
+        found: dict[Key, Retrieved] = {}
         for descriptor in self.registry.retrieve_order():
             if not descriptor.supports_retrieve:
                 continue
@@ -445,7 +483,7 @@ class Scheduler:
                 continue
             for item in await descriptor.retrieve({}):
                 if item.key.startswith(prefix):
-                    found[item.key] = item.value
+                    found[item.key] = item
         return found
 
     def metadata(self, key: Key) -> Any:

@@ -124,3 +124,28 @@ async def test_dry_run_of_a_transaction_is_the_executed_plan(
     assert [(o.op, o.key) for o in record.planned] == [
         (o.op, o.key) for o in result.record.executed
     ]
+
+
+async def test_dry_runs_change_no_flags_and_use_no_sequence_numbers(sb: Southbound) -> None:
+    sched = fresh(sb)
+    await sched.start()
+    record = await sched.dry_run(Txn({A: Item()}, full=True))
+    assert sched.awaiting_first_full  # a dry run is not the first full resync
+    result = await sched.commit(Txn({B: Item()}))
+    assert result.seq == record.seq  # the dry run's number was not used up
+    assert [r.seq for r in sched.txn_history()] == [1, 2]
+    await sched.stop()
+
+
+async def test_full_resync_of_the_current_state_keeps_queued_changes(
+    sched: Scheduler, sb: Southbound
+) -> None:
+    await sched.commit(Txn({A: Item()}))
+    queued = sched.submit(Txn({B: Item()}))
+    sb.drift_remove(A)
+    result = await sched.resync_full_current("operator")
+    assert (await queued).ok
+    assert result.ok
+    assert set(sb.state()) == {A, B}
+    assert sched.last_resync is result.record
+    assert (await sched.dry_run_full_current()).planned == ()

@@ -1,0 +1,147 @@
+"""The `contivpy cni` plugin: the CNI spec on one side, the agent's RemoteCNI on the other.
+
+In: the CNI environment (CNI_COMMAND, CNI_CONTAINERID, CNI_NETNS, CNI_IFNAME, CNI_ARGS) and
+the network configuration JSON on stdin (``grpcServer``: the agent's socket path). Out: the
+CNI result JSON on stdout and exit code 0, or a CNI error JSON (code, msg, details) on stdout
+and exit code 1 — never a traceback. ADD, DEL and CHECK go to the agent; VERSION is answered
+here. DEL is idempotent: a missing netns is not an error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, Coroutine, Mapping
+from typing import IO, Any
+
+from contivpy.cni.types import CniCode, CniError, CniRequest, CniResult, pod_from_args
+
+SUPPORTED_VERSIONS = ("0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0")
+DEFAULT_SOCKET = "/run/contivpy/cni.sock"
+
+# (socket path, method "add"|"delete"|"check", request, deadline seconds) -> result
+AgentCall = Callable[[str, str, CniRequest, float], Coroutine[Any, Any, CniResult]]
+
+
+def run_cni(
+    env: Mapping[str, str], stdin: IO[str], stdout: IO[str], *, call: AgentCall | None = None
+) -> int:
+    """Run one CNI command; returns the process exit code."""
+    version = "1.0.0"
+    try:
+        command = env.get("CNI_COMMAND", "")
+        if command == "VERSION":
+            _emit(stdout, {"cniVersion": version, "supportedVersions": list(SUPPORTED_VERSIONS)})
+            return 0
+        config = _read_config(stdin)
+        version = str(config.get("cniVersion", version))
+        if version not in SUPPORTED_VERSIONS:
+            raise CniError(
+                CniCode.INCOMPATIBLE_VERSION,
+                f"cniVersion {version} is not supported",
+                "supported: " + ", ".join(SUPPORTED_VERSIONS),
+            )
+        if "prevResult" in config and command == "ADD":
+            raise CniError(CniCode.INVALID_CONFIG, "contivpy must be the first plugin in a chain")
+        method = {"ADD": "add", "DEL": "delete", "CHECK": "check"}.get(command)
+        if method is None:
+            raise CniError(CniCode.INVALID_ENVIRONMENT, f"CNI_COMMAND: unknown command {command!r}")
+        request = _request(env, config, version, required_netns=command != "DEL")
+        socket = str(config.get("grpcServer") or DEFAULT_SOCKET)
+        timeout = float(config.get("timeoutSeconds", 60))
+        if call is None:
+            from contivpy.api.cni_client import call_agent
+
+            call = call_agent
+        result = asyncio.run(call(socket, method, request, timeout))
+        if command == "ADD":
+            _emit(stdout, format_result(result, version))
+        return 0
+    except CniError as error:
+        _emit(
+            stdout,
+            {
+                "cniVersion": version,
+                "code": error.code,
+                "msg": error.message,
+                "details": error.details,
+            },
+        )
+        return 1
+    except Exception as error:  # the contract: a CNI error, never a traceback
+        _emit(
+            stdout,
+            {
+                "cniVersion": version,
+                "code": int(CniCode.IO_FAILURE),
+                "msg": f"unexpected failure: {type(error).__name__}",
+                "details": str(error),
+            },
+        )
+        return 1
+
+
+def _read_config(stdin: IO[str]) -> dict[str, Any]:
+    text = stdin.read()
+    try:
+        config = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise CniError(
+            CniCode.DECODE_FAILURE, f"network configuration is not JSON: {error}"
+        ) from error
+    if not isinstance(config, dict):
+        raise CniError(CniCode.INVALID_CONFIG, "network configuration must be a JSON object")
+    return config
+
+
+def _request(
+    env: Mapping[str, str], config: dict[str, Any], version: str, *, required_netns: bool
+) -> CniRequest:
+    container_id = env.get("CNI_CONTAINERID", "")
+    if not container_id:
+        raise CniError(CniCode.INVALID_ENVIRONMENT, "CNI_CONTAINERID is missing")
+    netns = env.get("CNI_NETNS", "")
+    if required_netns and not netns:
+        raise CniError(CniCode.INVALID_ENVIRONMENT, "CNI_NETNS is missing")
+    args = env.get("CNI_ARGS", "")
+    return CniRequest(
+        container_id=container_id,
+        netns=netns,
+        ifname=env.get("CNI_IFNAME", "eth0") or "eth0",
+        pod=pod_from_args(args),
+        cni_version=version,
+        config=config,
+        args=args,
+    )
+
+
+def format_result(result: CniResult, version: str) -> dict[str, Any]:
+    """The CNI result JSON of an ADD, in the shape of the caller's spec version."""
+    old = version.startswith("0.3") or version == "0.4.0"
+    ips = []
+    for ip in result.ips:
+        entry: dict[str, Any] = {"address": ip.address, "interface": ip.interface}
+        if ip.gateway:
+            entry["gateway"] = ip.gateway
+        if old:
+            entry["version"] = "6" if ":" in ip.address else "4"
+        ips.append(entry)
+    interfaces = []
+    for interface in result.interfaces:
+        item = {"name": interface.name, "mac": interface.mac}
+        if interface.sandbox:
+            item["sandbox"] = interface.sandbox
+        interfaces.append(item)
+    routes = [{"dst": r.dst, **({"gw": r.gw} if r.gw else {})} for r in result.routes]
+    return {
+        "cniVersion": version,
+        "interfaces": interfaces,
+        "ips": ips,
+        "routes": routes,
+        "dns": {},
+    }
+
+
+def _emit(stdout: IO[str], document: dict[str, Any]) -> None:
+    stdout.write(json.dumps(document, indent=2) + "\n")
+    stdout.flush()

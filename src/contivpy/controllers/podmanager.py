@@ -1,0 +1,135 @@
+"""The local pod registry: which pods this node has wired, with their sandbox.
+
+In: AddPod / DeletePod events (from the CNI server) and resyncs. Out: the registry other
+controllers read (container ID, netns path, interface name per pod), kept in a local state
+file so an agent restart knows its pods without asking a container runtime (Contiv needed
+Docker for that). Contributes no desired state itself.
+
+On resync, pods whose network namespace no longer exists are dropped (the sandbox is gone;
+the kubelet's DEL may never reach a restarted agent); their IPs are released by IPAM once
+Kubernetes deletes the pods.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import structlog
+
+from contivpy.controllers.base import ControllerBase, EventTxn
+from contivpy.controllers.pod_ips import PodID
+from contivpy.controllers.state_file import StateFile
+from contivpy.events.pod_events import AddPod, DeletePod
+from contivpy.events.types import Event, KubeState
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class LocalPod:
+    """A pod wired on this node."""
+
+    pod: PodID
+    container_id: str
+    netns: str
+    ifname: str = "eth0"
+
+
+def pod_id(event: AddPod | DeletePod) -> PodID:
+    """The PodID of a CNI event."""
+    return PodID(event.request.pod.namespace, event.request.pod.name)
+
+
+class PodManager(ControllerBase):
+    """See the module docstring."""
+
+    name = "podmanager"
+
+    def __init__(
+        self, state: StateFile, *, netns_exists: Callable[[str], bool] = os.path.exists
+    ) -> None:
+        self._state = state
+        self._netns_exists = netns_exists
+        self._pods: dict[PodID, LocalPod] = {}
+        # The entry an AddPod replaced, kept until the next event: events are processed one
+        # at a time and a revert always concerns the event being processed.
+        self._undo: LocalPod | None = None
+
+    @property
+    def pods(self) -> Mapping[PodID, LocalPod]:
+        """Local pods (read-only view)."""
+        return self._pods
+
+    def handles(self, event: Event) -> bool:
+        return event.method.value != "update" or isinstance(event, AddPod | DeletePod)
+
+    async def resync(
+        self, event: Event, state: KubeState, txn: EventTxn, resync_count: int
+    ) -> None:
+        if resync_count > 1:
+            return  # the registry is ours; later resyncs have nothing to add to it
+        pods: dict[PodID, LocalPod] = {}
+        for entry in self._state.read().get("pods", []):
+            try:
+                local = LocalPod(
+                    PodID(entry["namespace"], entry["name"]),
+                    entry["container_id"],
+                    entry["netns"],
+                    entry.get("ifname", "eth0"),
+                )
+            except (KeyError, TypeError):
+                log.error("pod state entry ignored: malformed", entry=entry)
+                continue
+            if local.netns and not self._netns_exists(local.netns):
+                log.info("pod sandbox gone while the agent was down", pod=str(local.pod))
+                continue
+            pods[local.pod] = local
+        self._pods = pods
+        self._save()
+
+    async def update(self, event: Event, txn: EventTxn) -> str:
+        if isinstance(event, AddPod):
+            pod = pod_id(event)
+            request = event.request
+            self._undo = self._pods.get(pod)
+            self._pods[pod] = LocalPod(pod, request.container_id, request.netns, request.ifname)
+            self._save()
+            return f"pod {pod} registered"
+        if isinstance(event, DeletePod):
+            pod = pod_id(event)
+            known = self._pods.get(pod)
+            if known is None or known.container_id != event.request.container_id:
+                return ""  # not ours (an old sandbox's DEL after a newer ADD)
+            del self._pods[pod]
+            self._save()
+            return f"pod {pod} unregistered"
+        return ""
+
+    async def revert(self, event: Event) -> None:
+        if not isinstance(event, AddPod):
+            return
+        previous, self._undo = self._undo, None
+        pod = pod_id(event)
+        if previous is None:
+            self._pods.pop(pod, None)
+        else:
+            self._pods[pod] = previous
+        self._save()
+
+    def _save(self) -> None:
+        self._state.write(
+            {
+                "pods": [
+                    {
+                        "namespace": p.pod.namespace,
+                        "name": p.pod.name,
+                        "container_id": p.container_id,
+                        "netns": p.netns,
+                        "ifname": p.ifname,
+                    }
+                    for p in sorted(self._pods.values(), key=lambda p: p.pod)
+                ]
+            }
+        )

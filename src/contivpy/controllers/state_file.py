@@ -1,0 +1,61 @@
+"""A small JSON document kept on local disk, written atomically.
+
+In: a path and JSON-able documents. Out: the last document written, read back after an
+agent restart. Written to a temporary file in the same directory, fsynced, then renamed over
+the old one, so a crash leaves either the old or the new document, never half of one.
+A missing file reads as empty; an unreadable one is reported and read as empty (the agent
+then rebuilds from the reflected state) rather than stopping the agent.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+log = structlog.get_logger(__name__)
+
+
+class StateFile:
+    """One JSON document at ``path``."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path  # None: keep nothing (tests, or an operator's choice)
+
+    def read(self) -> dict[str, Any]:
+        """The document, or {} when there is none or it cannot be read."""
+        if self.path is None or not self.path.exists():
+            return {}
+        try:
+            document = json.loads(self.path.read_text())
+        except (OSError, json.JSONDecodeError) as error:
+            log.error(
+                "state file unreadable; rebuilding from cluster state",
+                path=str(self.path),
+                error=str(error),
+            )
+            return {}
+        if not isinstance(document, dict):
+            log.error("state file is not a JSON object; ignored", path=str(self.path))
+            return {}
+        return document
+
+    def write(self, document: dict[str, Any]) -> None:
+        """Replace the document atomically."""
+        if self.path is None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=self.path.name + ".", dir=self.path.parent)
+        try:
+            with os.fdopen(fd, "w") as handle:
+                json.dump(document, handle, indent=1, sort_keys=True)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
