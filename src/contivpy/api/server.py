@@ -15,10 +15,8 @@ certificate it signed (mTLS). There is no plain TCP: the API can change the data
 
 from __future__ import annotations
 
-import os
 import socket
 import ssl
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -30,6 +28,7 @@ from contivpy.api import DEFAULT_DEBUG_SOCKET
 from contivpy.api.debug_service import DebugService
 from contivpy.api.introspection import AgentIntrospection
 from contivpy.api.request_codec import RequestCodec
+from contivpy.api.unix_socket import bind_unix, remove_own_socket, socket_inode
 from contivpy.errors import ConfigError
 
 log = structlog.get_logger(__name__)
@@ -96,9 +95,8 @@ class DebugServer:
         settings = self.settings
         try:
             if settings.socket_path is not None:
-                sock = _bind_unix(settings.socket_path)
-                # The file's inode (a socket fd's own inode is in sockfs, not the file's).
-                self._socket_inode = os.lstat(settings.socket_path).st_ino
+                sock = bind_unix(settings.socket_path, "debug API")
+                self._socket_inode = socket_inode(settings.socket_path)
                 await self._serve(sock, None)
             if settings.tcp_host is not None and settings.tls is not None:
                 context = server_ssl_context(settings.tls)
@@ -134,12 +132,7 @@ class DebugServer:
             await server.wait_closed()
         path = self.settings.socket_path
         if path is not None and self._socket_inode is not None:
-            # Only our own file: another agent may have replaced it meanwhile.
-            try:
-                if os.lstat(path).st_ino == self._socket_inode:
-                    path.unlink()
-            except FileNotFoundError:
-                pass
+            remove_own_socket(path, self._socket_inode)
             self._socket_inode = None
 
     async def __aenter__(self) -> DebugServer:
@@ -175,45 +168,6 @@ def server_ssl_context(tls: ServerTls) -> ssl.SSLContext:
         context.verify_mode = ssl.CERT_REQUIRED
     context.set_alpn_protocols(["h2"])
     return context
-
-
-def _remove_stale_socket(path: Path) -> None:
-    try:
-        mode = os.lstat(path).st_mode
-    except FileNotFoundError:
-        return
-    if not stat.S_ISSOCK(mode):
-        raise ConfigError(f"debug API socket {path}: exists and is not a socket")
-    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    probe.settimeout(1.0)
-    try:
-        probe.connect(str(path))
-    except (ConnectionRefusedError, FileNotFoundError):
-        path.unlink(missing_ok=True)
-        log.info("removed stale debug API socket", socket=str(path))
-        return
-    except OSError:
-        pass  # e.g. a timeout: somebody is there, just slow
-    finally:
-        probe.close()
-    raise ConfigError(f"debug API socket {path}: another process is listening on it")
-
-
-def _bind_unix(path: Path) -> socket.socket:
-    _remove_stale_socket(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}")
-    temporary.unlink(missing_ok=True)
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        sock.bind(str(temporary))
-        os.chmod(temporary, 0o600)
-        os.replace(temporary, path)
-    except OSError as error:
-        sock.close()
-        temporary.unlink(missing_ok=True)
-        raise ConfigError(f"debug API socket {path}: cannot bind: {error}") from error
-    return sock
 
 
 def _bind_tcp(host: str, port: int) -> socket.socket:
