@@ -289,8 +289,10 @@ class Planner:
             node = op.node
             firsts: list[PlannedOp] = []
             if node.base is not None:
+                # A derived value goes after its base's create *or update*: it is part of
+                # the base (e.g. an address after the rename of its interface).
                 base_op = creates.get(node.base)
-                if base_op is not None and base_op.kind is OpKind.CREATE:
+                if base_op is not None:
                     firsts.append(base_op)
             for dep in node.deps:
                 if dep.key is not None:
