@@ -244,7 +244,10 @@ def test_revert_leaves_the_southbound_as_it_was(
         await scheduler.start()
         await scheduler.commit(Txn(dict(first)))
         before = sb.state()
-        change = to_state(first, second)
+        # Invalid values make an all-or-nothing transaction fail by themselves (a unit test
+        # covers that); here the failure comes from the southbound.
+        target = {k: v for k, v in second.items() if v.data != "bad"}
+        change = to_state(first, target)
         if not change:
             return
         victim = data.draw(st.sampled_from(sorted(change)))
@@ -260,6 +263,11 @@ def test_revert_leaves_the_southbound_as_it_was(
             return  # the injected failure was on an operation the plan did not need
         assert result.record.reverted
         assert sb.violations == []
+        if any(op.error for op in result.record.executed if op.revert):
+            # The injected failure hit an undo step (the transaction failed for another
+            # reason, e.g. a value left pending): nothing can be restored past a southbound
+            # that refuses; what matters is that no dependency was violated on the way.
+            return
         assert sb.state() == before
         # The graph went back too: re-applying the first state is a no-op.
         assert (await scheduler.dry_run(Txn(dict(first), full=True))).planned == ()

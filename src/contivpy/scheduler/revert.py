@@ -20,7 +20,7 @@ import structlog
 from contivpy.scheduler.api import OpError, OpKind, OpRecord
 from contivpy.scheduler.executor import apply_success
 from contivpy.scheduler.graph import Graph
-from contivpy.scheduler.planner import PlannedOp
+from contivpy.scheduler.planner import PlannedOp, dependency_met
 
 log = structlog.get_logger(__name__)
 
@@ -41,14 +41,30 @@ async def revert_ops(graph: Graph, completed: Sequence[PlannedOp], offset: float
     t0 = time.perf_counter() - offset
     metadata_after: dict[str, object] = {}
     failed: list[tuple[PlannedOp, OpError]] = []
+    stuck: set[str] = set()  # keys whose undo failed: still there, as the forward op left them
+    error: OpError | None
     for op in reversed(completed):
         node = op.node
         descriptor = node.descriptor
+        kind = _UNDO[op.kind]
+        blocked = ""
+        if kind is OpKind.DELETE and _needed_by_stuck(graph, node.key, stuck):
+            # Removing it would pull the ground from under a value that could not be undone.
+            blocked = "kept: a dependent could not be reverted"
+        elif kind is OpKind.CREATE and node.exists:
+            blocked = "not restored: the new value could not be removed"
+        elif kind is OpKind.CREATE and not _dependencies_back(graph, op):
+            blocked = "not restored: a dependency could not be restored"
+        if blocked:
+            error = OpError(node.key, kind, blocked, False)
+            failed.append((op, error))
+            undo.errors.append(error)
+            stuck.add(node.key)
+            continue
         if descriptor is None:
             continue  # a property: nothing southbound
-        kind = _UNDO[op.kind]
         started = time.perf_counter() - t0
-        error: OpError | None = None
+        error = None
         try:
             if kind is OpKind.DELETE:
                 await descriptor.delete(node.key, op.new_value, node.metadata)
@@ -67,6 +83,7 @@ async def revert_ops(graph: Graph, completed: Sequence[PlannedOp], offset: float
             cause = f"{type(exc).__name__}: {exc}"
             error = OpError(node.key, kind, cause, retriable=False)
             failed.append((op, error))
+            stuck.add(node.key)
             undo.errors.append(error)
             log.warning("revert step failed", key=node.key, op=kind.value, cause=cause)
         undo.records.append(
@@ -90,6 +107,39 @@ async def revert_ops(graph: Graph, completed: Sequence[PlannedOp], offset: float
     for op, error in failed:
         _reflect_failed_undo(graph, op, error)
     return undo
+
+
+def _needed_by_stuck(graph: Graph, key: str, stuck: set[str]) -> bool:
+    if not stuck:
+        return False
+    for other in (*graph.dependents(key), *graph.children(key)):
+        if other in stuck:
+            node = graph.get(other)
+            if node is not None and (
+                node.base == key or any(dep.matches(key) for dep in node.applied_deps)
+            ):
+                return True
+    return False
+
+
+def _dependencies_back(graph: Graph, op: PlannedOp) -> bool:
+    """Whether everything the old value needs exists again (its base and dependencies)."""
+    node = op.node
+
+    def exists(key: str) -> bool:
+        found = graph.get(key)
+        return found is not None and found.exists
+
+    if node.base is not None and not exists(node.base):
+        return False
+    descriptor = node.descriptor
+    if descriptor is None:
+        return True
+    try:
+        deps = descriptor.dependencies(node.key, op.prev_value)
+    except Exception:
+        return True  # let the southbound judge
+    return all(dependency_met(graph, dep, exists) for dep in deps)
 
 
 def _reflect_failed_undo(graph: Graph, op: PlannedOp, error: OpError) -> None:

@@ -49,7 +49,7 @@ from contivpy.scheduler.executor import Executor
 from contivpy.scheduler.graph import Graph
 from contivpy.scheduler.history import History, HistoryLimits
 from contivpy.scheduler.outcome import Settler
-from contivpy.scheduler.planner import Plan, PlannedOp, Planner
+from contivpy.scheduler.planner import Plan, PlannedOp, Planner, unmet
 from contivpy.scheduler.refresh import Refresher
 from contivpy.scheduler.registry import Registry
 from contivpy.scheduler.revert import revert_ops
@@ -286,8 +286,10 @@ class Scheduler:
             if op.ran or op.skipped
         ]
         errors.extend(op.error for op in plan.ops if op.error is not None)
+        if txn.revert and not errors:
+            errors.extend(self._not_applied(txn))
         reverted = False
-        if txn.revert and any(op.error for op in plan.ops):
+        if txn.revert and errors:
             undo = await revert_ops(graph, completed, time.perf_counter() - t0)
             executed.extend(undo.records)
             errors.extend(undo.errors)
@@ -359,6 +361,25 @@ class Scheduler:
                 graph.touch(node)
                 node.held = False
         return set(due) | changed
+
+    def _not_applied(self, txn: Txn) -> list[OpError]:
+        """For all-or-nothing transactions: every value they put (and every value derived
+        from it) must now exist as desired; an invalid or pending one is a failure."""
+        graph = self.graph
+        problems: list[OpError] = []
+        todo = [key for key, value in txn.values.items() if value is not None]
+        while todo:
+            key = todo.pop()
+            node = graph.get(key)
+            if node is None or node.desired is None:
+                continue
+            if node.invalid:
+                problems.append(OpError(key, OpKind.CREATE, f"invalid: {node.invalid}", False))
+            elif not node.exists or node.held:
+                reason = unmet(graph, node) or "not applied"
+                problems.append(OpError(key, OpKind.CREATE, f"pending: {reason}", False))
+            todo.extend(graph.children(key))
+        return problems
 
     def _base_desired(self) -> dict[Key, object]:
         return {

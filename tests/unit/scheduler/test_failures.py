@@ -130,3 +130,19 @@ async def test_revert_refreshes_metadata_of_recreated_values(sb: Southbound) -> 
     assert A in sb.objects
     assert sched.metadata(A) == sb.objects[A].index != old_index
     await sched.stop()
+
+
+async def test_all_or_nothing_fails_on_invalid_or_pending_values(
+    sched: Scheduler, sb: Southbound
+) -> None:
+    # A revert-on-failure transaction must leave nothing half-done: a value it puts that ends
+    # invalid or pending fails it as surely as a failed call.
+    result = await sched.commit(Txn({A: Item(), B: Item(data="bad")}, revert=True))
+    assert not result.ok
+    assert result.record.reverted
+    assert "invalid: data" in result.record.errors[0].cause
+    assert sb.objects == {}
+    result = await sched.commit(Txn({A: Item(), B: Item(deps=(base_key("zzz"),))}, revert=True))
+    assert "pending: waiting for" in result.record.errors[0].cause
+    assert sb.objects == {}
+    assert sched.desired() == {}
