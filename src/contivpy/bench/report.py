@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from contivpy.bench.metrics import Metric
 
 _COUNT_UNITS = frozenset({"writes", "calls"})
-_DECIMALS = {"s": 3, "ms": 3, "x": 2, "MB": 1}
+_DECIMALS = {"s": 3, "ms": 3, "x": 2, "MB": 1, "calls/s": 0}
 
 
 def value_text(metric: Metric) -> str:

@@ -3,8 +3,9 @@
 In: the suite name and the CLI options (``as_json``, ``quick``). Out: the figures on stdout
 (a table, or JSON lines) and an exit code: 0 when the run was correct, whether or not targets
 were met (it is a measurement); 1 when a transaction reported errors, a resync wrote to an
-unchanged southbound or the southbound did not end up as desired (the figures are then
-printed anyway, and every problem on stderr); 2 for an unknown suite.
+unchanged southbound (or a restarted agent to an unchanged VPP) or the southbound did not end
+up as desired (the figures are then printed anyway, and every problem on stderr); 2 for an
+unknown suite. Suites: ``scheduler`` (``scheduler_suite``), ``vpp`` (``vpp_suite``).
 """
 
 from __future__ import annotations
@@ -13,11 +14,24 @@ import sys
 
 import uvloop
 
-from contivpy.bench import environment, report, scheduler_suite
+from contivpy.bench import environment, report, scheduler_suite, vpp_suite
 from contivpy.bench.metrics import Metric
 from contivpy.bench.verify import Problems
 
-SUITES = ("scheduler",)
+SUITES = ("scheduler", "vpp")
+#: what a full-size run measures against, per suite (the table's header says it)
+_SETTING = {
+    "scheduler": "in-memory southbound, no latency unless stated",
+    "vpp": "VPP simulator in this process on a unix socket, no latency unless stated",
+}
+
+
+async def _run_suite(suite: str, quick: bool, problems: Problems) -> tuple[str, list[Metric]]:
+    if suite == "vpp":
+        vpp_sizes = vpp_suite.QUICK if quick else vpp_suite.FULL
+        return vpp_suite.BENCH, await vpp_suite.run(vpp_sizes, problems)
+    sizes = scheduler_suite.QUICK if quick else scheduler_suite.FULL
+    return scheduler_suite.BENCH, await scheduler_suite.run(sizes, problems)
 
 
 def run_bench(suite: str, *, as_json: bool, quick: bool) -> int:
@@ -26,19 +40,18 @@ def run_bench(suite: str, *, as_json: bool, quick: bool) -> int:
         print(f"unknown benchmark suite {suite!r}; known: {', '.join(SUITES)}", file=sys.stderr)
         return 2
     problems = Problems()
-    sizes = scheduler_suite.QUICK if quick else scheduler_suite.FULL
-    metrics = uvloop.run(scheduler_suite.run(sizes, problems))
+    bench, metrics = uvloop.run(_run_suite(suite, quick, problems))
     metrics.append(
         Metric("peak_rss_mb", environment.peak_rss_mb(), "MB", None, "peak RSS of the process")
     )
     if as_json:
-        print(report.json_lines(scheduler_suite.BENCH, metrics))
+        print(report.json_lines(bench, metrics))
     else:
         mode = (
             "QUICK mode: reduced sizes under the full-size metric names (see 'measured'); "
             "targets apply to full sizes"
             if quick
-            else "full sizes; in-memory southbound, no latency unless stated"
+            else f"full sizes; {_SETTING[suite]}"
         )
         header = [
             f"contivpy bench {suite} -- {mode}",

@@ -112,7 +112,7 @@ class EventLoop:
         self.controllers = list(controllers)
         self.scheduler = scheduler
         self.settings = settings or LoopSettings()
-        self.history = history or EventHistory(clock=clock)
+        self.history = history if history is not None else EventHistory(clock=clock)
         self.stats = LoopStats()
         self._clock = clock
         self._queue: deque[_Queued] = deque()

@@ -135,6 +135,10 @@ class VppClient:
         """A connection is up and checked."""
         return self._connection is not None and not self._connection.closed
 
+    async def wait_connected(self) -> None:
+        """Return once a connection is up (at once when it already is)."""
+        await self._ready.wait()
+
     # -- calls ----------------------------------------------------------------------------
 
     def _current(self) -> VppConnection:

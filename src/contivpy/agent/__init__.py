@@ -1,0 +1,1 @@
+"""The node agent: composition of store, event loop, controllers, scheduler, VPP, servers."""

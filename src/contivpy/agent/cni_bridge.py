@@ -1,0 +1,107 @@
+"""From CNI calls to pod events: the agent's PodNetworkHandler.
+
+In: typed CNI requests from the RemoteCNI server. Out: AddPod / DeletePod events pushed on
+the event loop and awaited; their outcome as a CNI result or a CniError with a CNI code.
+
+- An ADD for a pod known with another container ID first deletes the old sandbox's wiring
+  (the kubelet recreated the sandbox).
+- While VPP is disconnected an ADD waits for it (up to ``vpp_wait`` seconds) instead of
+  failing at once; if VPP does not come back it fails with "try again later", and the
+  kubelet retries. Nothing is half-wired: AddPod reverts on failure.
+- CHECK compares the pod's registration with the request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+import structlog
+
+from contivpy.cni.types import CniCode, CniError, CniRequest, CniResult
+from contivpy.controllers.pod_ips import PodID
+from contivpy.controllers.podmanager import PodManager
+from contivpy.errors import ContivpyError
+from contivpy.events.loop import EventLoop, EventResult
+from contivpy.events.pod_events import AddPod, DeletePod
+
+log = structlog.get_logger(__name__)
+
+
+class CniBridge:
+    """See the module docstring."""
+
+    def __init__(
+        self,
+        loop: EventLoop,
+        pods: PodManager,
+        *,
+        vpp_ready: Callable[[], Awaitable[None]] | None = None,
+        vpp_wait: float = 30.0,
+    ) -> None:
+        self._loop = loop
+        self._pods = pods
+        self._vpp_ready = vpp_ready
+        self._vpp_wait = vpp_wait
+        self._last_results: dict[tuple[PodID, str], CniResult] = {}
+
+    async def add(self, request: CniRequest) -> CniResult:
+        pod = PodID(request.pod.namespace, request.pod.name)
+        await self._wait_for_vpp(request)
+        known = self._pods.pods.get(pod)
+        if known is not None and known.container_id != request.container_id:
+            log.info("pod has a new sandbox; unwiring the old one", pod=str(pod))
+            old = CniRequest(known.container_id, known.netns, known.ifname, request.pod)
+            await self._push(DeletePod(old))
+        event = AddPod(request)
+        result = await self._push(event)
+        if not result.ok:
+            code = event.outcome.error_code or _code_for(result.error)
+            raise CniError(code, f"pod {request.pod} not wired: {result.error}")
+        outcome = event.outcome.result
+        if outcome is None:
+            raise CniError(CniCode.WIRING_FAILED, f"pod {request.pod}: no network was rendered")
+        self._last_results[(pod, request.container_id)] = outcome
+        return outcome
+
+    async def delete(self, request: CniRequest) -> None:
+        pod = PodID(request.pod.namespace, request.pod.name)
+        self._last_results.pop((pod, request.container_id), None)
+        result = await self._push(DeletePod(request))
+        if not result.ok:
+            # Errors of a delete are healed by resyncs; the kubelet need not retry.
+            log.warning("pod unwiring had errors", pod=str(pod), error=result.error)
+
+    async def check(self, request: CniRequest) -> CniResult:
+        pod = PodID(request.pod.namespace, request.pod.name)
+        known = self._pods.pods.get(pod)
+        if known is None or known.container_id != request.container_id:
+            raise CniError(CniCode.UNKNOWN_CONTAINER, f"pod {request.pod} is not wired here")
+        result = self._last_results.get((pod, request.container_id))
+        if result is None:
+            raise CniError(CniCode.TRY_AGAIN_LATER, f"pod {request.pod}: no result since restart")
+        return result
+
+    async def _wait_for_vpp(self, request: CniRequest) -> None:
+        if self._vpp_ready is None:
+            return
+        try:
+            async with asyncio.timeout(self._vpp_wait):
+                await self._vpp_ready()
+        except TimeoutError:
+            raise CniError(
+                CniCode.TRY_AGAIN_LATER,
+                f"pod {request.pod}: VPP is not connected (waited {self._vpp_wait:.0f} s)",
+            ) from None
+
+    async def _push(self, event: AddPod | DeletePod) -> EventResult:
+        try:
+            return await self._loop.push_and_wait(event)
+        except ContivpyError as error:  # queue full, loop stopped
+            raise CniError(CniCode.TRY_AGAIN_LATER, f"agent busy: {error}") from error
+
+
+def _code_for(error: str) -> int:
+    if "VppConnection" in error or "not connected" in error:
+        return CniCode.TRY_AGAIN_LATER
+    return CniCode.WIRING_FAILED

@@ -1,0 +1,213 @@
+"""The node agent: everything that runs on one node, wired together.
+
+In: an AgentConfig and a connected Store (etcd). Out, once started: the VPP client and the
+scheduler with VPP (and Linux) descriptors, a refresh-only start against what VPP holds, the
+controllers on one event loop fed from etcd (DbWatcher), the RemoteCNI server for the CNI
+plugin, the debug gRPC API, and the VPP connection watched (a VPP restart becomes a
+downstream resync event). ``stop`` takes it all down in reverse order.
+
+This is the one place the agent's parts are created; tests and the demo build agents here too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import structlog
+
+import contivpy
+from contivpy.agent.cni_bridge import CniBridge
+from contivpy.api.cni_server import CniServer
+from contivpy.api.introspection import AgentStatus
+from contivpy.api.server import DebugServer, DebugServerSettings
+from contivpy.controllers.base import Controller
+from contivpy.controllers.ipam import Ipam
+from contivpy.controllers.ipnet import IpNet, LinuxRenderer
+from contivpy.controllers.nodesync import NodeSync
+from contivpy.controllers.podmanager import PodManager
+from contivpy.controllers.state_file import StateFile
+from contivpy.descriptors.registration import register_vpp_descriptors
+from contivpy.events.dbwatch import DbWatcher
+from contivpy.events.history import EventHistory
+from contivpy.events.loop import EventLoop, LoopSettings
+from contivpy.events.types import DownstreamResync
+from contivpy.linux.netlink import Netlink
+from contivpy.models.k8s_codec import DEFAULT_PREFIX, decode
+from contivpy.scheduler import RetryPolicy, Scheduler
+from contivpy.settings import AgentSettings
+from contivpy.store import Store
+from contivpy.vppcalls.client import VppClient, VppConnected, VppDisconnected
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class AgentPaths:
+    """Where the agent finds VPP and serves its APIs."""
+
+    state_dir: Path
+    vpp_socket: Path = Path("/run/vpp/api.sock")
+    cni_socket: Path = Path("/run/contivpy/cni.sock")
+    debug_socket: Path | None = Path("/run/contivpy/debug.sock")
+
+
+@dataclass(frozen=True, slots=True)
+class AgentConfig:
+    """Everything a node agent is started with."""
+
+    settings: AgentSettings
+    paths: AgentPaths
+    ksr_prefix: str = DEFAULT_PREFIX
+    configure_linux: bool = True  # False: pods have no real netns (the demo)
+    concurrency: int = 16
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    healing_delay: float = 5.0
+    vpp_wait: float = 30.0  # how long a CNI ADD waits for a disconnected VPP
+
+
+class NodeAgent:
+    """One node's agent (see the module docstring)."""
+
+    def __init__(self, config: AgentConfig, store: Store) -> None:
+        self.config = config
+        self.store = store
+        self.started_at = time.time()
+        self.vpp = VppClient(str(config.paths.vpp_socket))
+        self.scheduler = Scheduler(concurrency=config.concurrency, retry=config.retry)
+        settings = config.settings
+        state = config.paths.state_dir
+        self.nodesync = NodeSync(settings.node_name, store, key_prefix=config.ksr_prefix)
+        self.pods = PodManager(StateFile(state / "pods.json"))
+        self.ipam = Ipam(settings.ipam, self.nodesync, self.pods, StateFile(state / "ipam.json"))
+        self.ipnet = IpNet(
+            settings, self.nodesync, self.ipam, self.pods, linux=self._linux_renderer()
+        )
+        controllers: list[Controller] = [self.nodesync, self.pods, self.ipam, self.ipnet]
+        self.history = EventHistory()
+        self.loop = EventLoop(
+            controllers,
+            self.scheduler,
+            settings=LoopSettings(healing_delay=config.healing_delay),
+            history=self.history,
+        )
+        self.nodesync.loop = self.loop
+        self.cni = CniBridge(
+            self.loop, self.pods, vpp_ready=self.vpp.wait_connected, vpp_wait=config.vpp_wait
+        )
+        self.vpp_restarts = 0
+        self.vpp_last_restart = 0.0
+        self._tasks: list[asyncio.Task[None]] = []
+        self._servers: contextlib.AsyncExitStack | None = None
+        self._netlink: Netlink | None = None
+
+    def _linux_renderer(self) -> LinuxRenderer | None:
+        if not self.config.configure_linux:
+            return None
+        from contivpy.controllers.ipnet_linux import LinuxSide
+
+        return LinuxSide()
+
+    # --- lifecycle -----------------------------------------------------------------------
+
+    async def start(self, *, vpp_timeout: float | None = None) -> None:
+        """Connect to VPP, record what it holds, start the loop, the watch and the servers."""
+        log.info("agent starting", node=self.config.settings.node_name)
+        await self.vpp.start(connect_timeout=vpp_timeout)
+        register_vpp_descriptors(self.scheduler, self.vpp)
+        if self.config.configure_linux:
+            from contivpy.linux.registration import register_linux_descriptors
+
+            self._netlink = Netlink()
+            register_linux_descriptors(self.scheduler, self._netlink)
+        await self.scheduler.start()  # refresh-only: nothing is changed before the resync
+        self.loop.start()
+        watcher = DbWatcher(self.store, self.config.ksr_prefix, decode, self.loop)
+        self._tasks = [
+            asyncio.create_task(watcher.run(), name="dbwatch"),
+            asyncio.create_task(self._watch_vpp(), name="vpp-watch"),
+        ]
+        stack = contextlib.AsyncExitStack()
+        try:
+            await stack.enter_async_context(CniServer(self.cni, self.config.paths.cni_socket))
+            if self.config.paths.debug_socket is not None:
+                debug = DebugServerSettings(socket_path=self.config.paths.debug_socket)
+                await stack.enter_async_context(DebugServer(self, debug))
+        except BaseException:
+            await stack.aclose()
+            await self.stop()
+            raise
+        self._servers = stack
+        log.info("agent started", node=self.config.settings.node_name)
+
+    async def stop(self) -> None:
+        """Stop serving, stop the loop and the scheduler, disconnect from VPP."""
+        if self._servers is not None:
+            await self._servers.aclose()
+            self._servers = None
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        await self.loop.stop()
+        await self.scheduler.stop()
+        await self.vpp.close()
+        if self._netlink is not None:
+            await self._netlink.close()
+            self._netlink = None
+
+    async def wait_ready(self) -> None:
+        """Return once the first resync has been processed."""
+        while not self.loop.started:
+            await self.loop.wait_idle()
+            if not self.loop.started:
+                await asyncio.sleep(0.01)
+
+    async def _watch_vpp(self) -> None:
+        while True:
+            event = await self.vpp.connection_events.get()
+            if isinstance(event, VppDisconnected):
+                log.warning("VPP disconnected", reason=event.reason)
+                continue
+            if isinstance(event, VppConnected) and event.reconnected:
+                if event.restarted:
+                    self.vpp_restarts += 1
+                    self.vpp_last_restart = time.time()
+                reason = "VPP restarted" if event.restarted else "VPP reconnected"
+                log.warning(reason, pid=event.pid)
+                self.loop.push(DownstreamResync(reason=f"{reason} (pid {event.pid})"))
+
+    # --- introspection (debug API) -------------------------------------------------------
+
+    @property
+    def event_history(self) -> EventHistory:
+        """The event loop's history."""
+        return self.history
+
+    def agent_status(self) -> AgentStatus:
+        """The agent's state now."""
+        stats = self.loop.stats
+        return AgentStatus(
+            node_name=self.config.settings.node_name,
+            version=contivpy.__version__,
+            started_at=self.started_at,
+            vpp_connected=self.vpp.connected,
+            vpp_pid=self.vpp.pid or 0,
+            vpp_last_restart=self.vpp_last_restart,
+            vpp_restarts=self.vpp_restarts,
+            event_queue_depth=self.loop.queue_depth,
+            event_queue_capacity=self.loop.settings.queue_size,
+            event_queue_overflows=stats.overflows,
+            counters={
+                "events.processed": stats.processed,
+                "events.failed": stats.failed,
+                "events.healings_scheduled": stats.healings_scheduled,
+                "node.id": self.nodesync.node_id or 0,
+                "pods.local": len(self.pods.pods),
+            },
+        )

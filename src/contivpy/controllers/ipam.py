@@ -1,0 +1,174 @@
+"""IPAM: this node's address plan and its pods' IPs.
+
+In: resyncs (node ID from nodesync; reflected pods; the IPAM state file), AddPod (allocate),
+its revert (release), DeletePod and reflected pod deletions. Out: ``addresses`` (this node's
+plan: pod subnet, gateway, host interconnect, VXLAN BVI...), the pod's IP in the AddPod
+outcome, and the allocations kept in a local state file.
+
+Pod IPs survive an agent restart: they are restored from the state file and from the pods'
+reflected status. An IP is released only when the pod is gone from both this node's registry
+(a CNI DEL) and Kubernetes, so it is never handed to a new pod while the old one may still
+use it. Exhaustion is a CNI error naming the subnet.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+import structlog
+
+from contivpy.cni.types import CniCode
+from contivpy.controllers.addressing import AddressPlan, NodeAddresses
+from contivpy.controllers.base import ControllerBase, EventTxn
+from contivpy.controllers.nodesync import NodeSync
+from contivpy.controllers.pod_ips import PodID, PodIpAllocator, PodSubnetExhaustedError
+from contivpy.controllers.podmanager import PodManager, pod_id
+from contivpy.controllers.state_file import StateFile
+from contivpy.errors import RetriableError
+from contivpy.events.pod_events import AddPod, DeletePod
+from contivpy.events.types import Event, KubeState, KubeStateChange
+from contivpy.models.k8s_codec import Pod
+from contivpy.settings import IpamSettings
+
+log = structlog.get_logger(__name__)
+
+
+class NodeNotReadyError(RetriableError):
+    """This node has no ID yet, so it has no address plan."""
+
+
+class Ipam(ControllerBase):
+    """See the module docstring."""
+
+    name = "ipam"
+
+    def __init__(
+        self, settings: IpamSettings, nodesync: NodeSync, pods: PodManager, state: StateFile
+    ) -> None:
+        self.plan = AddressPlan(settings)
+        self._nodesync = nodesync
+        self._pods = pods
+        self._state = state
+        self._allocator: PodIpAllocator | None = None
+        self._addresses: NodeAddresses | None = None
+        self._k8s_pods: set[PodID] = set()
+        self._undo: PodID | None = None  # the pod the current AddPod allocated for
+
+    @property
+    def addresses(self) -> NodeAddresses:
+        """This node's address plan (NodeNotReadyError before the node has an ID)."""
+        if self._addresses is None:
+            raise NodeNotReadyError(f"node {self._nodesync.node_name} has no node ID yet")
+        return self._addresses
+
+    @property
+    def ready(self) -> bool:
+        """True once the node has an address plan."""
+        return self._addresses is not None
+
+    def allocations(self) -> dict[PodID, ipaddress.IPv4Address | ipaddress.IPv6Address]:
+        """Current pod IPs of this node."""
+        return self._allocator.allocations() if self._allocator is not None else {}
+
+    def handles(self, event: Event) -> bool:
+        if isinstance(event, KubeStateChange):
+            return event.resource == "pod"
+        return isinstance(event, AddPod | DeletePod) or event.method.value == "full-resync"
+
+    async def resync(
+        self, event: Event, state: KubeState, txn: EventTxn, resync_count: int
+    ) -> None:
+        node_id = self._nodesync.node_id
+        if node_id is None:
+            self._addresses = None
+            self._allocator = None
+            return
+        addresses = self.plan.node(node_id)
+        first, last = addresses.pod_ip_range
+        allocator = PodIpAllocator(addresses.pod_subnet, first, last)
+        # Our own record first (what we handed out), then what Kubernetes reports.
+        for entry in self._state.read().get("allocations", []):
+            try:
+                pod = PodID(entry["namespace"], entry["name"])
+                ip = ipaddress.ip_address(entry["ip"])
+            except (KeyError, TypeError, ValueError):
+                log.error("IPAM state entry ignored: malformed", entry=entry)
+                continue
+            allocator.restore(pod, ip)
+        self._k8s_pods = set()
+        for model in state.get("pod", {}).values():
+            if not isinstance(model, Pod):
+                continue
+            pod = PodID(model.namespace, model.name)
+            self._k8s_pods.add(pod)
+            if model.node_name != self._nodesync.node_name or model.host_network:
+                continue
+            for text in [model.ip_address, *model.ip_addresses]:
+                if text:
+                    try:
+                        allocator.restore(pod, ipaddress.ip_address(text))
+                    except ValueError:
+                        log.warning("pod IP ignored: not an address", pod=str(pod), ip=text)
+        # Pods gone from both Kubernetes and this node while the agent was down: free.
+        for pod in list(allocator.allocations()):
+            if pod not in self._k8s_pods and pod not in self._pods.pods:
+                allocator.release(pod)
+        self._addresses = addresses
+        self._allocator = allocator
+        self._save()
+
+    async def update(self, event: Event, txn: EventTxn) -> str:
+        if isinstance(event, AddPod):
+            allocator = self._allocator
+            if allocator is None:
+                raise NodeNotReadyError(f"node {self._nodesync.node_name} has no node ID yet")
+            pod = pod_id(event)
+            fresh = allocator.get(pod) is None
+            try:
+                ip = allocator.allocate(pod)
+            except PodSubnetExhaustedError:
+                event.outcome.error_code = CniCode.IP_EXHAUSTED
+                raise
+            self._undo = pod if fresh else None
+            event.outcome.ip = ip
+            self._save()
+            return f"pod {pod} has IP {ip}" if fresh else ""
+        if isinstance(event, DeletePod):
+            pod = pod_id(event)
+            if pod not in self._k8s_pods:
+                return self._release(pod)
+            return ""
+        if isinstance(event, KubeStateChange):
+            if isinstance(event.new, Pod):
+                self._k8s_pods.add(PodID(event.new.namespace, event.new.name))
+            elif isinstance(event.prev, Pod):
+                pod = PodID(event.prev.namespace, event.prev.name)
+                self._k8s_pods.discard(pod)
+                if pod not in self._pods.pods:
+                    return self._release(pod)
+        return ""
+
+    async def revert(self, event: Event) -> None:
+        if isinstance(event, AddPod) and self._undo is not None:
+            self._release(self._undo)
+        self._undo = None
+
+    def _release(self, pod: PodID) -> str:
+        if self._allocator is None:
+            return ""
+        ip = self._allocator.release(pod)
+        if ip is None:
+            return ""
+        self._save()
+        return f"released {ip} of pod {pod}"
+
+    def _save(self) -> None:
+        allocations = self._allocator.allocations() if self._allocator is not None else {}
+        self._state.write(
+            {
+                "allocations": [
+                    {"namespace": p.namespace, "name": p.name, "ip": str(ip)}
+                    for p, ip in sorted(allocations.items())
+                ]
+            }
+        )

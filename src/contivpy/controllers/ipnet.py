@@ -1,0 +1,164 @@
+"""ipnet: all connectivity configuration — the vswitch base, the mesh, and every pod.
+
+In: resyncs, AddPod / DeletePod, NodeUpdate (another node joined, changed, left). Out: puts
+and deletes of VPP (and, when enabled, Linux) values in the event's transaction; the AddPod
+outcome's CNI result; this node's VPP address published through nodesync.
+
+It remembers which keys it rendered for each pod and each other node, so a pod's delete or a
+node's change removes exactly what was there and nothing else.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import structlog
+
+from contivpy.controllers.base import ControllerBase, EventTxn
+from contivpy.controllers.ipam import Ipam
+from contivpy.controllers.ipnet_pods import pod_cni_result, render_pod_vpp
+from contivpy.controllers.ipnet_vpp import Config, NodeContext, render_base, render_mesh
+from contivpy.controllers.nodesync import NodeSync
+from contivpy.controllers.pod_ips import PodID
+from contivpy.controllers.podmanager import LocalPod, PodManager, pod_id
+from contivpy.events.node_events import NodeUpdate
+from contivpy.events.pod_events import AddPod, DeletePod
+from contivpy.events.types import Event, KubeState
+from contivpy.settings import AgentSettings, IPAddress
+
+log = structlog.get_logger(__name__)
+
+
+class LinuxRenderer(Protocol):
+    """The Linux side of the node and of pods (absent: Linux is left alone, as in the demo
+    whose pods have no real network namespaces)."""
+
+    def render_base(self, ctx: NodeContext) -> Config:
+        """The host's side of the host interconnect."""
+
+    def render_pod(self, ctx: NodeContext, pod: LocalPod, ip: IPAddress) -> Config:
+        """The pod's side in its network namespace."""
+
+
+class IpNet(ControllerBase):
+    """See the module docstring."""
+
+    name = "ipnet"
+
+    def __init__(
+        self,
+        settings: AgentSettings,
+        nodesync: NodeSync,
+        ipam: Ipam,
+        pods: PodManager,
+        *,
+        linux: LinuxRenderer | None = None,
+    ) -> None:
+        self._settings = settings
+        self._nodesync = nodesync
+        self._ipam = ipam
+        self._pods = pods
+        self._linux = linux
+        self._pod_keys: dict[PodID, set[str]] = {}
+        self._mesh_keys: set[str] = set()
+        self._undo: tuple[PodID, set[str] | None] | None = None
+
+    def handles(self, event: Event) -> bool:
+        return isinstance(event, AddPod | DeletePod | NodeUpdate) or (
+            event.method.value == "full-resync"
+        )
+
+    def context(self) -> NodeContext:
+        """This node's rendering context (NodeNotReadyError before it has an ID)."""
+        return NodeContext(self._settings, self._ipam.plan, self._ipam.addresses)
+
+    async def resync(
+        self, event: Event, state: KubeState, txn: EventTxn, resync_count: int
+    ) -> None:
+        self._pod_keys = {}
+        self._mesh_keys = set()
+        if not self._ipam.ready:
+            log.warning("no node ID yet: the vswitch is not configured")
+            return
+        ctx = self.context()
+        _put_all(txn, render_base(ctx))
+        if self._linux is not None:
+            _put_all(txn, self._linux.render_base(ctx))
+        mesh = render_mesh(ctx, self._nodesync.others())
+        _put_all(txn, mesh)
+        self._mesh_keys = set(mesh)
+        allocations = self._ipam.allocations()
+        for pod, local in self._pods.pods.items():
+            ip = allocations.get(pod)
+            if ip is None:
+                log.warning("local pod without an IP left unwired", pod=str(pod))
+                continue
+            config = self._render_pod(ctx, local, ip)
+            _put_all(txn, config)
+            self._pod_keys[pod] = set(config)
+        prefix = self._settings.ipam.node_interconnect_cidr.prefixlen
+        await self._nodesync.publish_vpp_addresses((f"{ctx.addresses.node_address}/{prefix}",))
+
+    async def update(self, event: Event, txn: EventTxn) -> str:
+        if isinstance(event, AddPod):
+            return self._add_pod(event, txn)
+        if isinstance(event, DeletePod):
+            return self._delete_pod(event, txn)
+        if isinstance(event, NodeUpdate) and self._ipam.ready:
+            mesh = render_mesh(self.context(), self._nodesync.others())
+            _replace(txn, self._mesh_keys, mesh)
+            self._mesh_keys = set(mesh)
+            return event.describe()
+        return ""
+
+    async def revert(self, event: Event) -> None:
+        if isinstance(event, AddPod) and self._undo is not None:
+            pod, previous = self._undo
+            if previous is None:
+                self._pod_keys.pop(pod, None)
+            else:
+                self._pod_keys[pod] = previous
+        self._undo = None
+
+    def _add_pod(self, event: AddPod, txn: EventTxn) -> str:
+        pod = pod_id(event)
+        ip = event.outcome.ip
+        if ip is None:
+            raise RuntimeError(f"pod {pod}: no IP was allocated before wiring")
+        ctx = self.context()
+        local = self._pods.pods[pod]
+        config = self._render_pod(ctx, local, ip)
+        previous = self._pod_keys.get(pod)
+        self._undo = (pod, previous)
+        _replace(txn, previous or set(), config)
+        self._pod_keys[pod] = set(config)
+        event.outcome.result = pod_cni_result(ctx, local, ip)
+        return f"pod {pod} wired with {ip}"
+
+    def _delete_pod(self, event: DeletePod, txn: EventTxn) -> str:
+        pod = pod_id(event)
+        local = self._pods.pods.get(pod)
+        if local is None or local.container_id != event.request.container_id:
+            return ""  # not wired here, or an old sandbox's DEL after a newer ADD
+        keys = self._pod_keys.pop(pod, set())
+        for key in sorted(keys):
+            txn.delete(key)
+        return f"pod {pod} unwired" if keys else ""
+
+    def _render_pod(self, ctx: NodeContext, local: LocalPod, ip: IPAddress) -> Config:
+        config = render_pod_vpp(ctx, local, ip)
+        if self._linux is not None:
+            config.update(self._linux.render_pod(ctx, local, ip))
+        return config
+
+
+def _put_all(txn: EventTxn, config: Config) -> None:
+    for key, value in config.items():
+        txn.put(key, value)
+
+
+def _replace(txn: EventTxn, old: set[str], new: Config) -> None:
+    """Delete what is no longer rendered, put what is."""
+    for key in sorted(old - set(new)):
+        txn.delete(key)
+    _put_all(txn, new)

@@ -1,0 +1,106 @@
+"""Names and MAC addresses of what ipnet creates (Contiv-VPP's scheme).
+
+In: node IDs, container IDs, network names. Out: logical interface names (the scheduler keys'
+names, and the VPP interface tags) trimmed to VPP's 63 characters and Linux's 15, and MAC
+addresses computable on every node: the host interconnect's VPP side ``34:3c:<node id>``,
+the VXLAN BVI ``12:2b:<node id>`` (so remote BVI MACs are known without ARP), pod interfaces
+``02:fe:<FNV-32a of "<container>/<interface>">`` on the pod side and the bitwise NOT of that
+hash on the VPP side.
+"""
+
+from __future__ import annotations
+
+MAX_LOGICAL = 63
+MAX_LINUX = 15
+
+HOST_INTERCONNECT_VPP = "tap-vpp2"
+HOST_INTERCONNECT_LINUX = "tap-vpp1"
+HOST_INTERCONNECT_HOST_NAME = "vpp1"
+HOST_VETH_LINUX = "veth-vpp1"  # veth mode: the end the host keeps, named vpp1
+HOST_VETH_VPP = "veth-vpp2"  # the end VPP attaches to with af_packet, named vpp2
+HOST_VETH_VPP_HOST_NAME = "vpp2"
+HOST_AFPACKET = "afpacket-vpp2"
+POD_GW_LOOP = "podGwLoop"
+VXLAN_BVI = "vxlanBVI"
+VXLAN_BD = "vxlanBD"
+LOOPBACK_NIC = "loopbackNIC"
+POD_VRF_LABEL = "podVRF-IPv4"
+MAIN_VRF_LABEL = "mainVRF-IPv4"
+
+
+def _trim(name: str, limit: int = MAX_LOGICAL) -> str:
+    return name[:limit]
+
+
+def vxlan_tunnel(node_id: int, network: str = "default") -> str:
+    """The tunnel to another node."""
+    return _trim(f"vxlan-{network}-{node_id}")
+
+
+def main_afpacket(host_if_name: str) -> str:
+    """The main interface when VPP attaches to a Linux link with af_packet."""
+    return _trim(f"main-{host_if_name}")
+
+
+def pod_vpp_tap(container_id: str) -> str:
+    """VPP's side of a pod's tap."""
+    return _trim(f"vpp-tap-{container_id}")
+
+
+def pod_linux_tap(container_id: str) -> str:
+    """The pod's side of its tap (eth0 in the pod)."""
+    return _trim(f"linux-tap-{container_id}")
+
+
+def pod_veth_in_pod(container_id: str) -> str:
+    """veth mode: the end inside the pod (eth0)."""
+    return _trim(f"veth1-{container_id}")
+
+
+def pod_veth_on_host(container_id: str) -> str:
+    """veth mode: the end left in the host namespace, for VPP's af_packet."""
+    return _trim(f"veth2-{container_id}")
+
+
+def pod_veth_host_name(container_id: str) -> str:
+    """The Linux name of the host-side veth end (15 characters at most)."""
+    return container_id[:MAX_LINUX]
+
+
+def pod_afpacket(container_id: str) -> str:
+    """veth mode: VPP's af_packet on the host-side veth end."""
+    return _trim(f"afpacket-{container_id}")
+
+
+def _mac(prefix: tuple[int, int], value: int) -> str:
+    octets = (*prefix, *(value & 0xFFFFFFFF).to_bytes(4, "big"))
+    return ":".join(f"{o:02x}" for o in octets)
+
+
+def host_interconnect_mac(node_id: int) -> str:
+    """VPP side of the host interconnect."""
+    return _mac((0x34, 0x3C), node_id)
+
+
+def vxlan_bvi_mac(node_id: int) -> str:
+    """The VXLAN BVI of a node (so every node can compute every other's)."""
+    return _mac((0x12, 0x2B), node_id)
+
+
+def fnv32a(text: str) -> int:
+    """32-bit FNV-1a."""
+    value = 0x811C9DC5
+    for byte in text.encode():
+        value ^= byte
+        value = (value * 0x01000193) & 0xFFFFFFFF
+    return value
+
+
+def pod_mac(container_id: str, interface: str = "") -> str:
+    """The pod's side of its interface."""
+    return _mac((0x02, 0xFE), fnv32a(f"{container_id}/{interface}"))
+
+
+def pod_vpp_mac(container_id: str, interface: str = "") -> str:
+    """VPP's side of the pod's interface."""
+    return _mac((0x02, 0xFE), ~fnv32a(f"{container_id}/{interface}"))

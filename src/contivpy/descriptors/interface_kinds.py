@@ -1,0 +1,236 @@
+"""Creating, changing and deleting a VPP interface of each type.
+
+In: an :class:`~contivpy.models.Interface` (validated), the VPP channel and the interface
+index (a sub-interface's parent, a tunnel's multicast interface). Out: the
+:class:`~contivpy.descriptors.indexes.InterfaceMeta` of what was created, and VPP calls.
+
+Create = the type's create call, then the tag (the interface's name: how an agent restart
+recognises it; taps take it in the create call), the MAC where the create call cannot take
+one, the MTU, admin up. If a step after the create call fails, the half-made interface is
+deleted again (best effort) so no untagged leftover remains; the error is re-raised. A NIC
+(DPDK) is never created or deleted: "create" finds it by name and applies the settings,
+"delete" takes it down.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+
+import structlog
+
+from contivpy.descriptors.indexes import InterfaceIndex, InterfaceMeta
+from contivpy.errors import PermanentError
+from contivpy.models.vpp_interfaces import (
+    AfPacketLink,
+    Interface,
+    InterfaceType,
+    MemifLink,
+    MemifMode,
+    SubInterfaceLink,
+    TapLink,
+    VxlanLink,
+)
+from contivpy.vppcalls import interfaces as vpp_interfaces
+from contivpy.vppcalls import memif as vpp_memif
+from contivpy.vppcalls.af_packet import AfPacketSpec, create_af_packet, delete_af_packet
+from contivpy.vppcalls.channel import ApiChannel
+from contivpy.vppcalls.errors import VppError
+from contivpy.vppcalls.loopback import LoopbackSpec, create_loopback, delete_loopback
+from contivpy.vppcalls.subinterfaces import (
+    VlanSubinterfaceSpec,
+    create_vlan_subinterface,
+    delete_subinterface,
+)
+from contivpy.vppcalls.tap import TapFlags, TapSpec, create_tap, delete_tap
+from contivpy.vppcalls.vxlan import VxlanTunnel, create_vxlan_tunnel, delete_vxlan_tunnel
+from contivpy.vppcalls.wire import NO_INDEX
+
+log = structlog.get_logger(__name__)
+
+#: the create calls of these types take the MAC; the others get it set afterwards
+_MAC_AT_CREATE = frozenset(
+    {InterfaceType.LOOPBACK, InterfaceType.TAP, InterfaceType.MEMIF, InterfaceType.AF_PACKET}
+)
+
+
+class NicNotFoundError(PermanentError):
+    """A DPDK interface names a NIC VPP does not have."""
+
+
+async def create_interface(
+    vpp: ApiChannel, index: InterfaceIndex, value: Interface
+) -> InterfaceMeta:
+    """Create (or, for a NIC, take over) the interface and apply its settings."""
+    if value.type is InterfaceType.DPDK:
+        meta = await _find_nic(vpp, value.name)
+    else:
+        meta = await _create_device(vpp, index, value)
+    try:
+        if value.type not in (InterfaceType.DPDK, InterfaceType.TAP):
+            await vpp_interfaces.set_tag(vpp, meta.sw_if_index, value.name)
+        if value.phys_address and value.type not in _MAC_AT_CREATE:
+            await vpp_interfaces.set_mac_address(vpp, meta.sw_if_index, value.phys_address)
+        if value.mtu:
+            await vpp_interfaces.set_mtu(vpp, meta.sw_if_index, value.mtu)
+        if value.enabled:
+            await vpp_interfaces.set_admin_state(vpp, meta.sw_if_index, True)
+    except Exception:
+        if value.type is not InterfaceType.DPDK:
+            with contextlib.suppress(VppError):
+                await delete_interface(vpp, value, meta)
+        raise
+    return meta
+
+
+async def update_interface(
+    vpp: ApiChannel, old: Interface, new: Interface, meta: InterfaceMeta
+) -> InterfaceMeta:
+    """Apply what can change in place: admin state, MTU, MAC."""
+    sw_if_index = meta.sw_if_index
+    if new.phys_address and new.phys_address.lower() != old.phys_address.lower():
+        await vpp_interfaces.set_mac_address(vpp, sw_if_index, new.phys_address)
+    if new.mtu and new.mtu != old.mtu:
+        await vpp_interfaces.set_mtu(vpp, sw_if_index, new.mtu)
+    if new.enabled != old.enabled:
+        await vpp_interfaces.set_admin_state(vpp, sw_if_index, new.enabled)
+    return meta
+
+
+async def delete_interface(vpp: ApiChannel, value: Interface, meta: InterfaceMeta) -> None:
+    """Delete the interface (a NIC is only taken down)."""
+    sw_if_index = meta.sw_if_index
+    link = value.link
+    kind = value.type
+    if kind is InterfaceType.DPDK:
+        if value.enabled:
+            await vpp_interfaces.set_admin_state(vpp, sw_if_index, False)
+    elif kind is InterfaceType.LOOPBACK:
+        await delete_loopback(vpp, sw_if_index)
+    elif kind is InterfaceType.TAP:
+        await delete_tap(vpp, sw_if_index)
+    elif isinstance(link, MemifLink):
+        await vpp_memif.delete_memif(vpp, sw_if_index)
+        await _forget_unused_socket(vpp, link.socket_id)
+    elif isinstance(link, AfPacketLink):
+        await delete_af_packet(vpp, link.host_if_name)
+    elif kind is InterfaceType.SUB_INTERFACE:
+        await delete_subinterface(vpp, sw_if_index)
+    elif isinstance(link, VxlanLink):
+        await delete_vxlan_tunnel(vpp, _tunnel(link, NO_INDEX))
+    else:
+        raise PermanentError(f"cannot delete interface {value.name!r} of type {kind.value}")
+
+
+async def _create_device(vpp: ApiChannel, index: InterfaceIndex, value: Interface) -> InterfaceMeta:
+    link = value.link
+    mac = value.phys_address or None
+    kind = value.type
+    if kind is InterfaceType.LOOPBACK:
+        sw_if_index = await create_loopback(vpp, LoopbackSpec(mac=mac))
+        return await _named(vpp, sw_if_index, kind)
+    if isinstance(link, TapLink):
+        sw_if_index = await create_tap(vpp, _tap_spec(value.name, mac, link))
+        return await _named(vpp, sw_if_index, kind)
+    if isinstance(link, MemifLink):
+        await _ensure_socket(vpp, link)
+        sw_if_index = await vpp_memif.create_memif(vpp, _memif_spec(mac, link))
+        return InterfaceMeta(sw_if_index, f"memif{link.socket_id}/{link.id}", kind)
+    if isinstance(link, AfPacketLink):
+        spec = AfPacketSpec(host_if_name=link.host_if_name, mac=mac)
+        sw_if_index = await create_af_packet(vpp, spec)
+        return InterfaceMeta(sw_if_index, f"host-{link.host_if_name}", kind)
+    if isinstance(link, SubInterfaceLink):
+        parent = index.meta(link.parent)
+        parent_index = index.sw_if_index(link.parent)
+        spec_sub = VlanSubinterfaceSpec(parent_index, link.sub_id)
+        sw_if_index = await create_vlan_subinterface(vpp, spec_sub)
+        parent_name = parent.vpp_name if parent is not None else link.parent
+        return InterfaceMeta(sw_if_index, f"{parent_name}.{link.sub_id}", kind)
+    if isinstance(link, VxlanLink):
+        multicast = index.sw_if_index(link.multicast) if link.multicast else NO_INDEX
+        sw_if_index = await create_vxlan_tunnel(vpp, _tunnel(link, multicast))
+        return await _named(vpp, sw_if_index, kind)
+    raise PermanentError(f"cannot create interface {value.name!r} of type {kind.value}")
+
+
+async def _named(vpp: ApiChannel, sw_if_index: int, kind: InterfaceType) -> InterfaceMeta:
+    """Metadata with VPP's name of a new interface, which only a dump tells."""
+    found = await vpp_interfaces.dump_interfaces(vpp, sw_if_index)
+    vpp_name = found[0].name if found else ""
+    return InterfaceMeta(sw_if_index, vpp_name, kind)
+
+
+async def _find_nic(vpp: ApiChannel, name: str) -> InterfaceMeta:
+    for details in await vpp_interfaces.dump_interfaces(vpp, name_contains=name):
+        if details.name == name and not details.is_sub:
+            return InterfaceMeta(details.sw_if_index, details.name, InterfaceType.DPDK)
+    raise NicNotFoundError(f"VPP has no NIC named {name!r}")
+
+
+def _tap_spec(name: str, mac: str | None, link: TapLink) -> TapSpec:
+    return TapSpec(
+        mac=mac,
+        host_if_name=link.host_if_name or None,
+        host_namespace=link.host_namespace or None,
+        host_mac=link.host_mac or None,
+        host_mtu=link.host_mtu or None,
+        flags=TapFlags.GSO if link.gso else TapFlags.NONE,
+        rx_ring_size=link.rx_ring_size,
+        tx_ring_size=link.tx_ring_size,
+        num_rx_queues=link.num_rx_queues,
+        tag=name,
+    )
+
+
+def _memif_spec(mac: str | None, link: MemifLink) -> vpp_memif.MemifSpec:
+    return vpp_memif.MemifSpec(
+        socket_id=link.socket_id,
+        id=link.id,
+        role=vpp_memif.MemifRole.MASTER if link.master else vpp_memif.MemifRole.SLAVE,
+        mode=vpp_memif.MemifMode[link.mode.name],
+        mac=mac if link.mode is MemifMode.ETHERNET else None,
+        secret=link.secret,
+        ring_size=link.ring_size,
+        buffer_size=link.buffer_size,
+        rx_queues=link.rx_queues,
+        tx_queues=link.tx_queues,
+    )
+
+
+def _tunnel(link: VxlanLink, multicast: int) -> VxlanTunnel:
+    return VxlanTunnel(
+        src=ipaddress.ip_address(link.src_address),
+        dst=ipaddress.ip_address(link.dst_address),
+        vni=link.vni,
+        encap_vrf_id=link.vrf,
+        mcast_sw_if_index=multicast,
+    )
+
+
+async def _ensure_socket(vpp: ApiChannel, link: MemifLink) -> None:
+    """Register the memif's socket file under its id (replacing another file of that id)."""
+    if link.socket_id == 0:
+        return
+    registered = {s.socket_id: s.filename for s in await vpp_memif.dump_memif_sockets(vpp)}
+    current = registered.get(link.socket_id)
+    if current == link.socket_filename:
+        return
+    if current is not None:
+        await vpp_memif.delete_memif_socket(vpp, link.socket_id)
+    await vpp_memif.add_memif_socket(
+        vpp, vpp_memif.MemifSocket(link.socket_id, link.socket_filename)
+    )
+
+
+async def _forget_unused_socket(vpp: ApiChannel, socket_id: int) -> None:
+    """Unregister a socket file no memif uses any more (best effort: another create or
+    delete on the same socket may be under way)."""
+    if socket_id == 0:
+        return
+    if any(m.socket_id == socket_id for m in await vpp_memif.dump_memifs(vpp)):
+        return
+    try:
+        await vpp_memif.delete_memif_socket(vpp, socket_id)
+    except VppError as error:
+        log.debug("memif socket kept", socket_id=socket_id, error=str(error))

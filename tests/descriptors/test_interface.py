@@ -1,0 +1,335 @@
+"""The interface descriptor and its derived values against the simulator.
+
+Per interface type: create -> VPP holds it (read from the simulator's state) and retrieve
+gives back exactly the desired value -> update in place -> delete. Also: re-create on a link
+change, validation naming the field, dependencies ordering table -> bind -> address and
+unnumbered after the numbered interface's address, a NIC configured by name, half-made
+interfaces removed after a failed step, memif secrets kept out of reprs and logs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from structlog.testing import capture_logs
+
+from contivpy.api.rendering import render_json
+from contivpy.models.vpp_interfaces import (
+    AfPacketLink,
+    Interface,
+    InterfaceType,
+    MemifLink,
+    SubInterfaceLink,
+    TapLink,
+    VxlanLink,
+)
+from contivpy.models.vpp_keys import interface_key, vrf_table_key
+from contivpy.models.vpp_l3 import IpProtocol, VrfTable
+from contivpy.scheduler import OpKind, Txn, ValueState
+from contivpy.sim.vpp.model import Kind
+from contivpy.sim.vpp.server import VppSimulator
+from contivpy.vppcalls.retvals import Retval
+from descriptors.harness import Agent
+from descriptors.vpp_view import mismatches
+
+NIC = "GigabitEthernet0/a/0"
+
+CASES = {
+    "loopback": Interface(
+        "lo",
+        InterfaceType.LOOPBACK,
+        phys_address="02:00:00:00:00:01",
+        mtu=1500,
+        ip_addresses=("10.0.0.1/24", "2001:db8::1/64"),
+    ),
+    "tap": Interface(
+        "pod/tap-a",
+        InterfaceType.TAP,
+        ip_addresses=("10.1.0.1/24",),
+        link=TapLink(host_if_name="vpp1", host_namespace="pod1", rx_ring_size=1024, gso=True),
+    ),
+    "memif": Interface(
+        "mem",
+        InterfaceType.MEMIF,
+        link=MemifLink(
+            id=1, socket_id=3, socket_filename="/run/vpp/m3.sock", master=False, secret="hush"
+        ),
+    ),
+    "af_packet": Interface(
+        "afp", InterfaceType.AF_PACKET, phys_address="02:00:00:00:00:02", link=AfPacketLink("veth0")
+    ),
+    "sub_interface": Interface(
+        "sub",
+        InterfaceType.SUB_INTERFACE,
+        ip_addresses=("10.2.0.1/24",),
+        link=SubInterfaceLink(NIC, 100),
+    ),
+    "vxlan": Interface(
+        "vx", InterfaceType.VXLAN_TUNNEL, link=VxlanLink("192.168.0.1", "192.168.0.2", 10)
+    ),
+    "nic": Interface(NIC, InterfaceType.DPDK, mtu=9000, ip_addresses=("10.3.0.1/24",)),
+}
+
+
+def _tagged(sim: VppSimulator) -> set[str]:
+    return {i.tag for i in sim.state.interfaces.values() if i.tag}
+
+
+async def _retrieved(agent: Agent, key: str, desired: object) -> object:
+    descriptor = agent.scheduler.registry.get("vpp-interface")
+    assert descriptor is not None
+    found = {r.key: r.value for r in await descriptor.retrieve({key: desired})}
+    return found.get(key)
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+async def test_create_read_back_update_delete(sim: VppSimulator, agent: Agent, case: str) -> None:
+    value = CASES[case]
+    key = interface_key(value.name)
+    scheduler = agent.scheduler
+
+    result = await scheduler.commit(Txn({key: value}))
+    assert result.ok, result.record.errors
+    assert scheduler.status(key).state is ValueState.CONFIGURED
+    assert mismatches(sim.state, {key: value}) == []
+    assert await _retrieved(agent, key, value) == value
+
+    changed = replace(
+        value,
+        enabled=False,
+        mtu=1400,
+        ip_addresses=("10.9.0.1/24",) if value.ip_addresses else (),
+    )
+    result = await scheduler.commit(Txn({key: changed}))
+    assert result.ok, result.record.errors
+    ops = [op for op in result.record.executed if op.key == key]
+    assert [op.op for op in ops] == [OpKind.UPDATE]
+    assert mismatches(sim.state, {key: changed}) == []
+    assert await _retrieved(agent, key, changed) == changed
+
+    result = await scheduler.commit(Txn({key: None}))
+    assert result.ok, result.record.errors
+    assert _tagged(sim) == set()
+    if value.type is InterfaceType.DPDK:
+        nic = sim.state.by_name(NIC)
+        assert nic is not None
+        assert (nic.admin_up, nic.addresses) == (False, [])
+    else:
+        kinds = {i.kind for i in sim.state.interfaces.values()}
+        assert kinds == {Kind.LOCAL, Kind.ETHERNET}
+    assert (await scheduler.dry_run_downstream()).planned == ()
+
+
+async def test_a_link_change_recreates(sim: VppSimulator, agent: Agent) -> None:
+    value = CASES["tap"]
+    key = interface_key(value.name)
+    assert (await agent.scheduler.commit(Txn({key: value}))).ok
+    assert isinstance(value.link, TapLink)
+    moved = replace(value, link=replace(value.link, host_namespace="pod2"))
+    result = await agent.scheduler.commit(Txn({key: moved}))
+    assert result.ok
+    ops = [(op.op, op.recreate) for op in result.record.executed if op.key == key]
+    assert ops == [(OpKind.DELETE, True), (OpKind.CREATE, True)]
+    assert mismatches(sim.state, {key: moved}) == []
+
+
+async def test_table_then_binding_then_address(sim: VppSimulator, agent: Agent) -> None:
+    value = Interface("lo", InterfaceType.LOOPBACK, vrf=7, ip_addresses=("10.7.0.1/24",))
+    key = interface_key(value.name)
+    table_key = vrf_table_key(7, IpProtocol.IPV4)
+    scheduler = agent.scheduler
+    assert (await scheduler.commit(Txn({key: value}))).ok
+    address = "vpp/interface/lo/address/static/10.7.0.1/24"
+    binding = "vpp/interface/lo/vrf/7/ip-version/v4"
+    assert scheduler.status(binding).state is ValueState.PENDING
+    assert table_key in scheduler.status(binding).details
+    assert scheduler.status(address).state is ValueState.PENDING
+    (loop,) = (i for i in sim.state.interfaces.values() if i.tag == "lo")
+    assert loop.addresses == []
+
+    result = await scheduler.commit(Txn({table_key: VrfTable(7)}))
+    assert result.ok
+    order = [op.key for op in sorted(result.record.executed, key=lambda op: op.started)]
+    assert order.index(table_key) < order.index(binding) < order.index(address)
+    assert mismatches(sim.state, {key: value, table_key: VrfTable(7)}) == []
+
+    # the table goes: address, then binding, then table
+    result = await scheduler.commit(Txn({table_key: None}))
+    order = [op.key for op in sorted(result.record.executed, key=lambda op: op.started)]
+    assert order.index(address) < order.index(binding) < order.index(table_key)
+    assert scheduler.status(address).state is ValueState.PENDING
+
+
+async def test_unnumbered_waits_for_the_numbered_address(sim: VppSimulator, agent: Agent) -> None:
+    numbered = Interface("lo", InterfaceType.LOOPBACK)
+    borrower = Interface("lo2", InterfaceType.LOOPBACK, unnumbered="lo")
+    desired: dict[str, object] = {
+        interface_key("lo"): numbered,
+        interface_key("lo2"): borrower,
+    }
+    scheduler = agent.scheduler
+    assert (await scheduler.commit(Txn(desired))).ok
+    status = scheduler.status("vpp/interface/unnumbered/lo2")
+    assert status.state is ValueState.PENDING
+    assert "vpp/interface/lo/has-IP-address" in status.details
+
+    desired[interface_key("lo")] = replace(numbered, ip_addresses=("10.5.0.1/24",))
+    assert (await scheduler.commit(Txn(desired))).ok
+    assert scheduler.status("vpp/interface/unnumbered/lo2").state is ValueState.CONFIGURED
+    assert mismatches(sim.state, desired) == []
+    assert "unnumbered, use loop0" in sim.show_interface_addr()
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (Interface("x" * 64, InterfaceType.LOOPBACK), "name: longer than 63 characters"),
+        (Interface("a/vrf/b", InterfaceType.LOOPBACK), "name: segment 'vrf' is reserved"),
+        (
+            Interface("lo", InterfaceType.LOOPBACK, ip_addresses=("10.0.0.1/24", "10.0.0.300/24")),
+            "ip_addresses[1]: not an IP network",
+        ),
+        (
+            Interface("vx", InterfaceType.VXLAN_TUNNEL, link=VxlanLink("1.1.1.1", "2.2.2.2", 0)),
+            "link.vni: must be 1..16777215",
+        ),
+        (
+            Interface("m", InterfaceType.MEMIF, link=MemifLink(ring_size=1000)),
+            "link.ring_size: must be a power of 2",
+        ),
+        (Interface("lo", InterfaceType.LOOPBACK, link=TapLink()), "link: a loopback interface"),
+        (
+            Interface(
+                "s",
+                InterfaceType.SUB_INTERFACE,
+                phys_address="02:00:00:00:00:01",
+                link=SubInterfaceLink(NIC, 1),
+            ),
+            "phys_address: a sub-interface always has its parent's MAC",
+        ),
+        (Interface("lo", InterfaceType.LOOPBACK, mtu=10), "mtu: must be 64..9216"),
+        (
+            Interface("lo", InterfaceType.LOOPBACK, ip_addresses=("10.0.0.1/24",), unnumbered="x"),
+            "unnumbered: an unnumbered interface has no addresses",
+        ),
+        (Interface("lo", InterfaceType.LOOPBACK, phys_address="01:00:00:00:00:01"), "phys_addr"),
+        (Interface("lo", InterfaceType.UNDEFINED), "type:"),
+    ],
+)
+async def test_validation_names_the_field(agent: Agent, value: Interface, message: str) -> None:
+    key = interface_key(value.name)
+    await agent.scheduler.commit(Txn({key: value}))
+    status = agent.scheduler.status(key)
+    assert status.state is ValueState.INVALID
+    assert status.details.startswith(message), status.details
+
+
+async def test_a_value_under_another_key_is_invalid(agent: Agent) -> None:
+    await agent.scheduler.commit(Txn({interface_key("a"): Interface("b", InterfaceType.LOOPBACK)}))
+    status = agent.scheduler.status(interface_key("a"))
+    assert (status.state, status.details.split(":")[0]) == (ValueState.INVALID, "key")
+
+
+async def test_tap_without_vhost_net_fails_for_good(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from descriptors.harness import start_agent
+
+    assert isinstance(tmp_path, Path)
+    async with VppSimulator(str(tmp_path / "api.sock"), vhost_net=False) as sim:
+        agent = await start_agent(sim)
+        try:
+            value = CASES["tap"]
+            key = interface_key(value.name)
+            result = await agent.scheduler.commit(Txn({key: value}))
+            assert not result.ok
+            status = agent.scheduler.status(key)
+            assert status.state is ValueState.FAILED
+            assert status.error is not None
+            assert not status.error.retriable
+            assert "vhost-net" in status.details
+            assert agent.scheduler.stats.retries_scheduled == 0
+            assert _tagged(sim) == set()
+        finally:
+            await agent.stop()
+
+
+async def test_a_failed_step_leaves_no_half_made_interface(sim: VppSimulator, agent: Agent) -> None:
+    value = Interface("lo", InterfaceType.LOOPBACK, mtu=1500)
+    key = interface_key(value.name)
+    sim.fail_next("sw_interface_set_mtu", int(Retval.INVALID_VALUE))
+    result = await agent.scheduler.commit(Txn({key: value}))
+    assert not result.ok
+    assert agent.scheduler.status(key).state is ValueState.FAILED
+    assert {i.kind for i in sim.state.interfaces.values()} == {Kind.LOCAL, Kind.ETHERNET}
+
+
+async def test_a_busy_vpp_is_retried(sim: VppSimulator, agent: Agent) -> None:
+    value = CASES["loopback"]
+    key = interface_key(value.name)
+    sim.fail_next("create_loopback_instance", int(Retval.EAGAIN), count=2)
+    sim.fail_next("sw_interface_add_del_address", int(Retval.BUSY))
+    result = await agent.scheduler.commit(Txn({key: value}))
+    assert not result.ok
+    assert agent.scheduler.status(key).state is ValueState.RETRYING
+    await agent.settled()
+    assert agent.scheduler.status(key).state is ValueState.CONFIGURED
+    assert mismatches(sim.state, {key: value}) == []
+
+
+async def test_memif_secret_is_never_shown(sim: VppSimulator, agent: Agent) -> None:
+    value = CASES["memif"]
+    key = interface_key(value.name)
+    assert "hush" not in repr(value)
+    assert "hush" not in render_json(value)
+    sim.fail_next("memif_create_v2", int(Retval.INVALID_ARGUMENT))
+    with capture_logs() as logs:
+        await agent.scheduler.commit(Txn({key: value}))
+        await agent.scheduler.commit(Txn({key: replace(value, enabled=False)}))
+    assert "hush" not in repr(logs)
+    assert "hush" not in repr(agent.scheduler.txn_history())
+    assert "hush" not in agent.scheduler.dot()
+
+
+async def test_moving_an_interface_with_addresses_to_another_vrf(
+    sim: VppSimulator, agent: Agent
+) -> None:
+    tables = {vrf_table_key(i, IpProtocol.IPV4): VrfTable(i) for i in (1, 2)}
+    value = Interface("lo", InterfaceType.LOOPBACK, vrf=1, ip_addresses=("10.7.0.1/24",))
+    desired: dict[str, object] = {**tables, interface_key("lo"): value}
+    assert (await agent.scheduler.commit(Txn(desired))).ok
+    for vrf in (2, 0, 1):
+        desired[interface_key("lo")] = replace(value, vrf=vrf)
+        result = await agent.scheduler.commit(Txn(desired))
+        assert result.ok, result.record.errors
+        assert mismatches(sim.state, desired) == []
+        assert (await agent.scheduler.dry_run(Txn(desired, full=True))).planned == ()
+
+
+async def test_a_multicast_tunnel_waits_for_an_address_on_its_interface(
+    sim: VppSimulator, agent: Agent
+) -> None:
+    tunnel = Interface(
+        "vx",
+        InterfaceType.VXLAN_TUNNEL,
+        link=VxlanLink("192.168.0.1", "239.1.1.1", 5, multicast="lo"),
+    )
+    desired: dict[str, object] = {
+        interface_key("vx"): tunnel,
+        interface_key("lo"): Interface("lo", InterfaceType.LOOPBACK),
+    }
+    await agent.scheduler.commit(Txn(desired))
+    status = agent.scheduler.status(interface_key("vx"))
+    assert status.state is ValueState.PENDING
+    assert "vpp/interface/lo/address/" in status.details
+    desired[interface_key("lo")] = Interface(
+        "lo", InterfaceType.LOOPBACK, ip_addresses=("192.168.0.1/24",)
+    )
+    assert (await agent.scheduler.commit(Txn(desired))).ok
+    assert mismatches(sim.state, desired) == []
+    (vx,) = (i for i in sim.state.interfaces.values() if i.tag == "vx")
+    (lo,) = (i for i in sim.state.interfaces.values() if i.tag == "lo")
+    assert vx.vxlan is not None
+    assert vx.vxlan.mcast_sw_if_index == lo.sw_if_index
+    assert await _retrieved(agent, interface_key("vx"), tunnel) == tunnel
