@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,7 +82,11 @@ class NodeAgent:
         settings = config.settings
         state = config.paths.state_dir
         self.nodesync = NodeSync(settings.node_name, store, key_prefix=config.ksr_prefix)
-        self.pods = PodManager(StateFile(state / "pods.json"))
+        # Without the Linux side, pods are simulated: their netns paths are names only.
+        self.pods = PodManager(
+            StateFile(state / "pods.json"),
+            netns_exists=os.path.exists if config.configure_linux else _always,
+        )
         self.ipam = Ipam(settings.ipam, self.nodesync, self.pods, StateFile(state / "ipam.json"))
         self.ipnet = IpNet(
             settings, self.nodesync, self.ipam, self.pods, linux=self._linux_renderer()
@@ -211,3 +216,7 @@ class NodeAgent:
                 "pods.local": len(self.pods.pods),
             },
         )
+
+
+def _always(_: str) -> bool:
+    return True

@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import itertools
 import os
+from collections import Counter
 from collections.abc import Iterable
 
 import structlog
@@ -47,6 +48,18 @@ from contivpy.vppcalls.message import Message
 from contivpy.vppcalls.retvals import Retval
 
 log = structlog.get_logger(__name__)
+
+#: requests with one reply that change no configuration
+READ_ONLY_REQUESTS = frozenset(
+    {
+        "control_ping",
+        "show_version",
+        "sw_interface_get_table",
+        "get_api_json",
+        "memclnt_keepalive",
+        "want_interface_events",  # an event subscription, not configuration
+    }
+)
 
 VERSION = {
     "program": "vpe",
@@ -77,6 +90,7 @@ class VppSimulator:
         self._seed = seed
         self._handlers = all_handlers()
         self._boots = itertools.count()
+        self.requests: Counter[str] = Counter()  # non-dump requests by message name
         self._client_indexes = itertools.count(1)
         self._sessions: set[ClientSession] = set()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -158,6 +172,11 @@ class VppSimulator:
         self._sessions.clear()
 
     # -- control ------------------------------------------------------------------------
+
+    def writes(self) -> int:
+        """Requests so far that may change VPP (every non-dump request but the read-only
+        ones)."""
+        return sum(n for name, n in self.requests.items() if name not in READ_ONLY_REQUESTS)
 
     def fail_next(self, message: str, retval: int, count: int = 1) -> None:
         """Answer the next ``count`` requests of ``message`` with ``retval``."""
@@ -279,6 +298,9 @@ class VppSimulator:
             if not isinstance(details, list):
                 return []
             return [(service.details, {**context, **d}) for d in details]
+        # Every non-dump request a client made (read-only calls included): tests count the
+        # writes an agent makes, e.g. zero after a restart against an unchanged VPP.
+        self.requests[msg.name] += 1
         failure = self.faults.take_failure(msg.name)
         if failure is not None:
             return [(service.reply, {**context, "retval": failure})]
