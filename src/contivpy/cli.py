@@ -49,6 +49,13 @@ def _sim_kube_apply(args: argparse.Namespace) -> int:
     )
 
 
+def _agent(args: argparse.Namespace) -> int:
+    from contivpy.agent.command import run_agent_command
+
+    endpoints = tuple(e for e in (args.etcd or "").split(",") if e)
+    return run_agent_command(args.config, node_name=args.node_name, endpoints=endpoints)
+
+
 def _ctl(args: argparse.Namespace) -> int:
     from contivpy.api.ctl import run_ctl
 
@@ -85,6 +92,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-vhost-net", action="store_true", help="simulate a kernel without /dev/vhost-net"
     )
     vppsim.set_defaults(handler=_vppsim)
+
+    agent = sub.add_parser("agent", help="run the node agent (until SIGINT/SIGTERM)")
+    agent.add_argument("--config", type=Path, help="agent configuration file (YAML)")
+    agent.add_argument("--node-name", default="", help="this node's Kubernetes name")
+    agent.add_argument("--etcd", help="etcd endpoints, comma-separated (default: embedded)")
+    agent.set_defaults(handler=_agent)
 
     ctl = sub.add_parser("ctl", add_help=False, help="inspect and drive an agent (debug API)")
     ctl.add_argument("rest", nargs=argparse.REMAINDER)
