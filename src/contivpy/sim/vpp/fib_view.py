@@ -73,7 +73,8 @@ def path_to_wire(path: Path) -> Fields:
     }
 
 
-def _system_routes(state: VppState, is_ip6: bool, table_id: int) -> dict[IpNetwork, list[Path]]:
+def system_routes(state: VppState, is_ip6: bool, table_id: int) -> dict[IpNetwork, list[Path]]:
+    """The routes VPP installs by itself in one table (special drops, connected, local)."""
     proto = PROTO_IP6 if is_ip6 else PROTO_IP4
 
     def special(kind: int) -> list[Path]:
@@ -105,7 +106,7 @@ def route_details(state: VppState, is_ip6: bool, table_id: int) -> list[Fields]:
     """ip_route_details for every route of one table (none if the table does not exist)."""
     if state.table(is_ip6, table_id) is None:
         return []
-    routes = _system_routes(state, is_ip6, table_id)
+    routes = system_routes(state, is_ip6, table_id)
     for prefix, route in state.routes.get((is_ip6, table_id), {}).items():
         routes[prefix] = route.paths
     out: list[Fields] = []

@@ -1,0 +1,415 @@
+"""Which packets could flow: a packet walk over the forwarding state of simulated VPPs.
+
+In: a :class:`Fabric` of named nodes, each a :class:`~contivpy.sim.vpp.state.VppState`, and
+a packet: ingress node, ingress interface (VPP's name or its tag, e.g. a pod's tap), source
+and destination IP (IPv4 or IPv6). Out: a :class:`~contivpy.sim.vpp.forwarding_trace.Trace`:
+the hops and a verdict, DELIVERED (node, interface) or DROPPED (node, reason). No packet is
+sent: the walk reads what VPP holds, as faucet's FakeOFTable does for OpenFlow tables.
+
+The walk, as VPP's graph would forward:
+
+- rx on an L3 interface: its VRF (an unnumbered interface uses its own binding), after
+  checking it is up and IP is enabled on it (an address, or unnumbered);
+- longest-prefix match (``forwarding_fib``); the first path of a multipath route is followed
+  and the hop says it was multipath; a path into another table (inter-VRF) or to a next hop
+  without an interface is looked up again; DROP, ICMP-unreachable/prohibit and VPP's
+  default drop routes drop; a local route delivers to VPP itself;
+- out of a tap, memif or af_packet: delivered (a pod, or the host); out of a NIC to an
+  address another node of the fabric owns: received there; otherwise it leaves the fabric
+  (delivered at the NIC); out of a loopback in no bridge domain (a connected route on
+  podGwLoop): dropped, nobody answers ARP there;
+- out of a BVI: the next hop's MAC from the neighbour table, then the bridge domain's L2
+  FIB: to a VXLAN tunnel (encapsulated; the sender needs an underlay route to the
+  destination, which the node holding that address in the tunnel's encap VRF receives and
+  decapsulates with its tunnel of mirrored endpoints and the same VNI), to the BVI (back to
+  L3 in its VRF), or to an ordinary member (delivered, bridged);
+- every interface met must be admin up with its link up;
+- L2 rules kept from VPP: no flooding (a FIB miss drops, flooding is not modelled), filter
+  entries and reflection drop, unicast from a BVI has its split-horizon group cleared (as
+  l2-input does), a frame entering from a non-zero group is dropped towards a member of the
+  same group, frames to a BVI skip that check (l2-fwd hands them straight to the BVI).
+
+A frame entering on a bridged port from outside is taken to be addressed to the BVI (the
+gateway); its real destination MAC is not known from IPs alone. A hop limit stops routing
+loops (DROPPED "loop").
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+
+from contivpy.sim.vpp.fib_view import PATH_DROP, PATH_LOCAL, PATH_NORMAL
+from contivpy.sim.vpp.forwarding_fib import (
+    PATH_TYPE_NAMES,
+    FibMatch,
+    find_interface,
+    lookup,
+    path_taken,
+)
+from contivpy.sim.vpp.forwarding_fib import interface_ref as _ref
+from contivpy.sim.vpp.forwarding_trace import (
+    ArpLookup,
+    FibLookup,
+    Hop,
+    L2Lookup,
+    Outcome,
+    Rx,
+    Trace,
+    Tx,
+    Verdict,
+    VxlanDecap,
+    VxlanEncap,
+)
+from contivpy.sim.vpp.model import BridgeDomain, Interface, Kind, Path, PortType, VxlanInfo
+from contivpy.sim.vpp.state import VppState
+from contivpy.vppcalls.wire import NO_INDEX, IpAddress
+
+__all__ = ["DEFAULT_MAX_HOPS", "Fabric", "find_interface"]
+
+#: Hops before a walk counts as a routing loop (a pod-to-pod path across VXLAN takes ~13).
+DEFAULT_MAX_HOPS = 64
+#: Interfaces whose far end is a pod or the host: a packet sent out of them has arrived.
+_ENDPOINT_KINDS = {Kind.TAP, Kind.MEMIF, Kind.AF_PACKET}
+#: Interfaces onto a physical network, where other nodes of the fabric may listen.
+_WIRE_KINDS = {Kind.ETHERNET, Kind.SUB}
+
+
+def _mac_text(mac: bytes) -> str:
+    return ":".join(f"{octet:02x}" for octet in mac)
+
+
+def _table_of(iface: Interface, version: int) -> int:
+    return iface.vrf6 if version == 6 else iface.vrf4
+
+
+class _Dropped(Exception):
+    """The walk ends: the packet is dropped at ``node``."""
+
+    def __init__(self, node: str, reason: str) -> None:
+        super().__init__(reason)
+        self.node = node
+        self.reason = reason
+
+
+class Fabric:
+    """Named simulated VPPs joined by an underlay: a node receives what is sent to an address
+    one of its interfaces holds. States are read at each trace, so a test can change them
+    between traces."""
+
+    def __init__(self, nodes: Mapping[str, VppState], *, max_hops: int = DEFAULT_MAX_HOPS) -> None:
+        self.nodes = dict(nodes)
+        self.max_hops = max_hops
+
+    def state(self, node: str) -> VppState:
+        """The node's VPP state; ValueError for a node the fabric does not have."""
+        try:
+            return self.nodes[node]
+        except KeyError:
+            raise ValueError(f"no node {node!r} (nodes: {', '.join(self.nodes)})") from None
+
+    def owners(self, address: IpAddress, table_id: int) -> list[tuple[str, Interface]]:
+        """(node, interface) holding ``address`` in table ``table_id``: the underlay."""
+        found = []
+        for node, state in self.nodes.items():
+            for iface in state.interfaces.values():
+                holds = any(a.ip == address for a in iface.addresses)
+                if holds and _table_of(iface, address.version) == table_id:
+                    found.append((node, iface))
+        return found
+
+    def trace(
+        self, node: str, ingress_interface: str, src: str | IpAddress, dst: str | IpAddress
+    ) -> Trace:
+        """Walk a packet from ``src`` to ``dst`` entering ``node`` on ``ingress_interface``."""
+        src_ip, dst_ip = ipaddress.ip_address(src), ipaddress.ip_address(dst)
+        if src_ip.version != dst_ip.version:
+            raise ValueError(f"{src_ip} and {dst_ip} are of different families")
+        walk = _Walk(self, dst_ip)
+        try:
+            iface = find_interface(self.state(node), ingress_interface)
+            if iface is None:
+                raise _Dropped(node, f"no interface {ingress_interface!r}")
+            verdict = walk.receive(node, iface)
+        except _Dropped as drop:
+            verdict = Verdict(Outcome.DROPPED, drop.node, None, drop.reason)
+        return Trace(src_ip, dst_ip, node, ingress_interface, tuple(walk.hops), verdict)
+
+
+class _Walk:
+    """One packet's way through the fabric: each step records its hop and either hands the
+    packet on (returning the final verdict) or raises :class:`_Dropped`."""
+
+    def __init__(self, fabric: Fabric, dst: IpAddress) -> None:
+        self.fabric = fabric
+        self.dst = dst
+        self.is_ip6 = dst.version == 6
+        self.hops: list[Hop] = []
+
+    def add(self, hop: Hop) -> None:
+        if len(self.hops) >= self.fabric.max_hops:
+            raise _Dropped(hop.node, f"loop: more than {self.fabric.max_hops} hops")
+        self.hops.append(hop)
+
+    def state(self, node: str) -> VppState:
+        return self.fabric.state(node)
+
+    def vrf(self, iface: Interface) -> int:
+        return _table_of(iface, self.dst.version)
+
+    def require_up(self, node: str, iface: Interface) -> None:
+        if not iface.admin_up:
+            raise _Dropped(node, f"{_ref(iface)} is admin down")
+        if not self.state(node).link_up(iface):
+            raise _Dropped(node, f"{_ref(iface)} link is down")
+
+    # -- L3 -----------------------------------------------------------------------------
+
+    def receive(self, node: str, iface: Interface) -> Verdict:
+        """A packet from outside VPP (a pod, the host, the wire) arrives on ``iface``."""
+        self.require_up(node, iface)
+        if iface.bd_id is not None:
+            bd = self.state(node).bridge_domains[iface.bd_id]
+            bvi = None if bd.bvi is None else self.state(node).interfaces.get(bd.bvi)
+            if bvi is None:
+                raise _Dropped(
+                    node,
+                    f"{_ref(iface)} is bridged in bd {bd.bd_id} without a BVI: "
+                    "the frame's destination MAC is unknown",
+                )
+            self.add(Rx(node, _ref(iface), None))
+            return self.bridge(node, bd, iface, self.state(node).mac_of(bvi), from_bvi=False)
+        if iface.xconnect_to is not None:
+            self.add(Rx(node, _ref(iface), None))
+            return self.cross_connect(node, iface)
+        return self.route_in(node, iface)
+
+    def route_in(self, node: str, iface: Interface) -> Verdict:
+        """The packet enters L3 on ``iface``: look it up in the interface's VRF."""
+        table = self.vrf(iface)
+        self.add(Rx(node, _ref(iface), table))
+        if not self.ip_enabled(node, iface):
+            family = "IPv6" if self.is_ip6 else "IPv4"
+            raise _Dropped(
+                node,
+                f"{family} is not enabled on {_ref(iface)} (no address, not unnumbered)",
+            )
+        return self.route(node, table, self.dst)
+
+    def ip_enabled(self, node: str, iface: Interface) -> bool:
+        if self.is_ip6 and iface.ip6_enabled:
+            return True
+        if iface.unnumbered_of is not None and iface.unnumbered_of in self.state(node).interfaces:
+            return True
+        return any(a.version == self.dst.version for a in iface.addresses)
+
+    def route(self, node: str, table: int, address: IpAddress) -> Verdict:
+        """Look ``address`` (the destination, or a next hop to resolve) up in ``table``."""
+        match, path = self.fib_lookup(node, table, address)
+        return self.follow(node, table, address, match, path)
+
+    def fib_lookup(self, node: str, table: int, address: IpAddress) -> tuple[FibMatch, Path]:
+        """The route for ``address`` and the path followed (the first), recorded as a hop."""
+        match = lookup(self.state(node), address.version == 6, table, address)
+        if match is None:
+            raise _Dropped(node, f"no table {table} for {address}")
+        path = match.paths[0]
+        taken = path_taken(self.state(node), path)
+        self.add(
+            FibLookup(node, table, address, match.prefix, taken, len(match.paths), match.origin)
+        )
+        return match, path
+
+    def follow(
+        self, node: str, table: int, address: IpAddress, match: FibMatch, path: Path
+    ) -> Verdict:
+        state = self.state(node)
+        if path.type == PATH_DROP:
+            if match.origin == "api":
+                raise _Dropped(node, f"DROP route {match.prefix} in table {table}")
+            raise _Dropped(
+                node, f"no route to {address} in table {table} (VPP's {match.prefix} drop)"
+            )
+        if path.type == PATH_LOCAL:
+            own = state.interfaces.get(path.sw_if_index)
+            return Verdict(
+                Outcome.DELIVERED,
+                node,
+                None if own is None else _ref(own),
+                "local: for VPP itself",
+            )
+        if path.type != PATH_NORMAL:
+            name = PATH_TYPE_NAMES.get(path.type, str(path.type))
+            raise _Dropped(node, f"{name} route {match.prefix} in table {table}")
+        if path.sw_if_index == NO_INDEX:
+            # No interface: look up again in the path's table, the destination (inter-VRF)
+            # or the next hop (recursive resolution).
+            return self.route(node, path.table_id, path.next_hop or address)
+        egress = state.interfaces.get(path.sw_if_index)
+        if egress is None:
+            raise _Dropped(node, f"route {match.prefix} leaves by a missing interface")
+        return self.send(node, egress, path.next_hop or address)
+
+    def send(self, node: str, egress: Interface, next_hop: IpAddress) -> Verdict:
+        """L3 output through ``egress`` towards ``next_hop``."""
+        state = self.state(node)
+        self.require_up(node, egress)
+        if egress.bd_id is not None:
+            bd = state.bridge_domains[egress.bd_id]
+            if bd.members[egress.sw_if_index].port_type != PortType.BVI:
+                raise _Dropped(node, f"{_ref(egress)} is a bridged port, not an L3 interface")
+            mac = self.resolve(node, egress, next_hop, required=True)
+            return self.bridge(node, bd, egress, mac, from_bvi=True)
+        if egress.xconnect_to is not None:
+            raise _Dropped(node, f"{_ref(egress)} is cross-connected, not an L3 interface")
+        if egress.kind == Kind.VXLAN:
+            mac = self.resolve(node, egress, next_hop, required=True)
+            return self.encapsulate(node, egress, mac)
+        if egress.kind == Kind.LOOPBACK:
+            raise _Dropped(
+                node,
+                f"{_ref(egress)} is a loopback in no bridge domain: "
+                f"nothing there answers ARP for {next_hop}",
+            )
+        if egress.kind not in _ENDPOINT_KINDS | _WIRE_KINDS:
+            raise _Dropped(node, f"{_ref(egress)} cannot send")
+        self.resolve(node, egress, next_hop, required=False)
+        self.add(Tx(node, _ref(egress), next_hop))
+        if egress.kind in _WIRE_KINDS:
+            owners = [o for o in self.fabric.owners(next_hop, self.vrf(egress)) if o[0] != node]
+            if len(owners) == 1:
+                peer, nic = owners[0]
+                return self.receive(peer, nic)
+            if owners:
+                raise _Dropped(node, f"{next_hop} is held by several nodes")
+            return Verdict(Outcome.DELIVERED, node, _ref(egress), f"leaves towards {next_hop}")
+        return Verdict(Outcome.DELIVERED, node, _ref(egress), "")
+
+    def resolve(self, node: str, iface: Interface, ip: IpAddress, *, required: bool) -> bytes:
+        """The next hop's MAC from the neighbour table. A tap's pod answers ARP itself, so
+        only where nothing would (a BVI with flooding off, a tunnel) a missing entry drops."""
+        neighbor = self.state(node).neighbors.get((iface.sw_if_index, ip))
+        if neighbor is None:
+            if required:
+                raise _Dropped(node, f"no ARP entry for {ip} on {_ref(iface)}")
+            return b""
+        self.add(ArpLookup(node, _ref(iface), ip, _mac_text(neighbor.mac)))
+        return neighbor.mac
+
+    # -- L2 -----------------------------------------------------------------------------
+
+    def bridge(
+        self, node: str, bd: BridgeDomain, ingress: Interface, mac: bytes, *, from_bvi: bool
+    ) -> Verdict:
+        """A frame for ``mac`` entered bridge domain ``bd`` on ``ingress``."""
+        state = self.state(node)
+        mac_text = _mac_text(mac)
+        where = f"bd {bd.bd_id}" + (f" ({bd.tag})" if bd.tag else "")
+        if not bd.forward:
+            raise _Dropped(node, f"forwarding is off in {where}")
+        entry = state.l2fib.get((bd.bd_id, mac))
+        if entry is None:
+            flooding = "flooding is not modelled" if bd.uu_flood else "unknown-unicast flood off"
+            raise _Dropped(node, f"no L2 FIB entry for {mac_text} in {where} ({flooding})")
+        if entry.filter:
+            raise _Dropped(node, f"L2 FIB filters {mac_text} in {where}")
+        member_iface = state.interfaces.get(entry.sw_if_index)
+        member = bd.members.get(entry.sw_if_index)
+        if member_iface is None or member is None:
+            raise _Dropped(node, f"L2 FIB sends {mac_text} to a non-member of {where}")
+        to_bvi = entry.bvi or member.port_type == PortType.BVI
+        self.add(L2Lookup(node, bd.bd_id, bd.tag, mac_text, _ref(member_iface), to_bvi))
+        if member_iface.sw_if_index == ingress.sw_if_index:
+            raise _Dropped(node, f"reflection: {mac_text} is behind {_ref(ingress)} itself")
+        if to_bvi:
+            if state.mac_of(member_iface) != mac:
+                raise _Dropped(node, f"{mac_text} is not the MAC of BVI {_ref(member_iface)}")
+            self.require_up(node, member_iface)
+            return self.route_in(node, member_iface)
+        # l2-input clears the group of unicast from a BVI; others keep their port's group.
+        group = 0 if from_bvi else bd.members[ingress.sw_if_index].shg
+        if group and group == member.shg:
+            raise _Dropped(
+                node,
+                f"split horizon: {_ref(ingress)} and {_ref(member_iface)} "
+                f"are both in group {group} of {where}",
+            )
+        self.require_up(node, member_iface)
+        if member_iface.kind == Kind.VXLAN:
+            return self.encapsulate(node, member_iface, mac)
+        self.add(Tx(node, _ref(member_iface), None))
+        return Verdict(Outcome.DELIVERED, node, _ref(member_iface), "bridged")
+
+    def cross_connect(self, node: str, ingress: Interface) -> Verdict:
+        peer = self.state(node).interfaces.get(ingress.xconnect_to or NO_INDEX)
+        if peer is None:
+            raise _Dropped(node, f"{_ref(ingress)} is cross-connected to a missing interface")
+        self.require_up(node, peer)
+        if peer.kind == Kind.VXLAN:
+            raise _Dropped(node, "a cross-connect into a VXLAN tunnel is not modelled")
+        self.add(Tx(node, _ref(peer), None))
+        return Verdict(Outcome.DELIVERED, node, _ref(peer), "cross-connected")
+
+    def frame_in(self, node: str, iface: Interface, mac: bytes) -> Verdict:
+        """A frame for ``mac`` came out of a tunnel (``iface``)."""
+        if iface.bd_id is not None:
+            bd = self.state(node).bridge_domains[iface.bd_id]
+            return self.bridge(node, bd, iface, mac, from_bvi=False)
+        if iface.xconnect_to is not None:
+            return self.cross_connect(node, iface)
+        if mac != self.state(node).mac_of(iface):
+            raise _Dropped(
+                node,
+                f"{_ref(iface)} is in no bridge domain and {_mac_text(mac)} is not its MAC",
+            )
+        return self.route_in(node, iface)
+
+    # -- VXLAN --------------------------------------------------------------------------
+
+    def encapsulate(self, node: str, tunnel: Interface, mac: bytes) -> Verdict:
+        """Send a frame for ``mac`` through a VXLAN tunnel to the node that decapsulates it."""
+        info = tunnel.vxlan
+        if info is None:
+            raise _Dropped(node, f"{_ref(tunnel)} has no VXLAN settings")
+        self.add(VxlanEncap(node, _ref(tunnel), info.vni, info.src, info.dst))
+        self.underlay_route(node, info.encap_vrf_id, info.dst)
+        owners = self.fabric.owners(info.dst, info.encap_vrf_id)
+        if not owners:
+            raise _Dropped(
+                node, f"no node holds {info.dst} (table {info.encap_vrf_id}): tunnel goes nowhere"
+            )
+        if len(owners) > 1:
+            holders = ", ".join(f"{n} {_ref(i)}" for n, i in owners)
+            raise _Dropped(node, f"{info.dst} is held by several nodes: {holders}")
+        peer, nic = owners[0]
+        self.require_up(peer, nic)
+        self.add(Rx(peer, _ref(nic), info.encap_vrf_id))
+        decap = self.matching_tunnel(peer, info, _table_of(nic, info.dst.version))
+        self.add(VxlanDecap(peer, _ref(decap), info.vni, info.src, info.dst))
+        self.require_up(peer, decap)
+        return self.frame_in(peer, decap, mac)
+
+    def underlay_route(self, node: str, table: int, dst: IpAddress) -> None:
+        """The encapsulated packet must have a way out of the sending node."""
+        _, path = self.fib_lookup(node, table, dst)
+        if path.type != PATH_NORMAL:
+            raise _Dropped(node, f"no underlay route to {dst} in table {table}")
+        egress = self.state(node).interfaces.get(path.sw_if_index)
+        if egress is not None:
+            self.require_up(node, egress)
+
+    def matching_tunnel(self, peer: str, sent: VxlanInfo, arrival_table: int) -> Interface:
+        """The peer's tunnel for what a tunnel with ``sent`` sends: mirrored endpoints, same
+        VNI and port, in the table the packet arrived in (VPP's vxlan-input key)."""
+        for iface in self.state(peer).of_kind(Kind.VXLAN):
+            info = iface.vxlan
+            if (
+                info is not None
+                and (info.src, info.dst, info.vni) == (sent.dst, sent.src, sent.vni)
+                and info.dst_port == sent.dst_port
+                and info.encap_vrf_id == arrival_table
+            ):
+                return iface
+        raise _Dropped(
+            peer, f"no VXLAN tunnel {sent.dst} -> {sent.src} with VNI {sent.vni} to decapsulate"
+        )
