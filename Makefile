@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/contivpy bench scheduler
+	$(BIN)/contivpy demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
@@ -24,6 +24,7 @@ check: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/contivpy bench scheduler
+	$(BIN)/contivpy bench vpp
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -49,6 +49,14 @@ def _sim_kube_apply(args: argparse.Namespace) -> int:
     )
 
 
+def _demo(args: argparse.Namespace) -> int:
+    from contivpy.demo.command import run_demo
+
+    return run_demo(
+        nodes=args.nodes, keep=args.keep, manifests=tuple(args.manifest or ()), workdir=args.workdir
+    )
+
+
 def _agent(args: argparse.Namespace) -> int:
     from contivpy.agent.command import run_agent_command
 
@@ -73,7 +81,11 @@ def _cni(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every sub-command."""
     parser = argparse.ArgumentParser(prog="contivpy", description=__doc__.splitlines()[0])
-    parser.add_argument("--log-level", default="info", help="debug, info, warning, error")
+    parser.add_argument(
+        "--log-level",
+        default=None,
+        help="debug, info, warning, error (default info; demo: warning)",
+    )
     parser.add_argument(
         "--log-json", action="store_true", default=None, help="JSON logs even on a terminal"
     )
@@ -92,6 +104,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-vhost-net", action="store_true", help="simulate a kernel without /dev/vhost-net"
     )
     vppsim.set_defaults(handler=_vppsim)
+
+    demo = sub.add_parser("demo", help="the whole system on this machine, with example pods")
+    demo.add_argument("--nodes", type=int, default=2, help="how many nodes (default 2)")
+    demo.add_argument("--keep", action="store_true", help="keep running for contivpy ctl")
+    demo.add_argument("-f", "--manifest", action="append", type=Path, help="manifests to apply")
+    demo.add_argument("--workdir", type=Path, help="where sockets and state go (default: temp)")
+    demo.set_defaults(handler=_demo)
 
     agent = sub.add_parser("agent", help="run the node agent (until SIGINT/SIGTERM)")
     agent.add_argument("--config", type=Path, help="agent configuration file (YAML)")
@@ -137,7 +156,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         # stdout carries the CNI result: logs go to stderr as JSON, quietly.
         configure_logging("warning", json=True)
     else:
-        configure_logging(args.log_level, json=args.log_json)
+        default = "warning" if args.command == "demo" else "info"
+        configure_logging(args.log_level or default, json=args.log_json)
     handler: Handler = args.handler
     return handler(args)
 

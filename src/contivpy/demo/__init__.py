@@ -1,0 +1,1 @@
+"""`contivpy demo`: the whole system on one machine, on its embedded defaults."""
