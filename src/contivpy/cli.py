@@ -57,6 +57,19 @@ def _demo(args: argparse.Namespace) -> int:
     )
 
 
+def _reflector(args: argparse.Namespace) -> int:
+    from contivpy.reflector.command import run_reflector_command
+
+    return run_reflector_command(
+        kubeconfig=args.kubeconfig,
+        etcd=args.etcd,
+        prefix=args.prefix,
+        metrics_port=args.metrics_port,
+        election_ttl=args.election_ttl,
+        kube_context=args.context,
+    )
+
+
 def _agent(args: argparse.Namespace) -> int:
     from contivpy.agent.command import run_agent_command
 
@@ -80,7 +93,9 @@ def _cni(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every sub-command."""
-    parser = argparse.ArgumentParser(prog="contivpy", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="contivpy", description="contivpy: Kubernetes pod networking on FD.io VPP"
+    )
     parser.add_argument(
         "--log-level",
         default=None,
@@ -111,6 +126,15 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("-f", "--manifest", action="append", type=Path, help="manifests to apply")
     demo.add_argument("--workdir", type=Path, help="where sockets and state go (default: temp)")
     demo.set_defaults(handler=_demo)
+
+    reflector = sub.add_parser("reflector", help="mirror Kubernetes into etcd (leader-elected)")
+    reflector.add_argument("--kubeconfig", type=Path, help="kubeconfig (default: in-cluster)")
+    reflector.add_argument("--context", help="a kubeconfig context other than the current one")
+    reflector.add_argument("--etcd", help="etcd endpoints, comma-separated (default: embedded)")
+    reflector.add_argument("--prefix", default="/vnf-agent/contiv-ksr/", help="etcd key prefix")
+    reflector.add_argument("--metrics-port", type=int, help="serve Prometheus metrics here")
+    reflector.add_argument("--election-ttl", type=int, default=10, help="leader lease seconds")
+    reflector.set_defaults(handler=_reflector)
 
     agent = sub.add_parser("agent", help="run the node agent (until SIGINT/SIGTERM)")
     agent.add_argument("--config", type=Path, help="agent configuration file (YAML)")

@@ -34,3 +34,9 @@ def test_overrides_and_errors(tmp_path: Path) -> None:
     path.write_text("- not a mapping\n")
     with pytest.raises(ConfigError, match="mapping"):
         load_agent_config(path)
+
+
+def test_the_compose_config_loads() -> None:
+    config, store = load_agent_config(EXAMPLE.with_name("agent-compose.yaml"), node_name="n")
+    assert not config.configure_linux
+    assert store.endpoints == ("etcd:2379",)
