@@ -81,7 +81,7 @@ class IpNet(ControllerBase):
             log.warning("no node ID yet: the vswitch is not configured")
             return
         ctx = self.context()
-        _put_all(txn, render_base(ctx))
+        _put_all(txn, render_base(ctx, linux=self._linux is not None))
         if self._linux is not None:
             _put_all(txn, self._linux.render_base(ctx))
         mesh = render_mesh(ctx, self._nodesync.others())
@@ -146,7 +146,7 @@ class IpNet(ControllerBase):
         return f"pod {pod} unwired" if keys else ""
 
     def _render_pod(self, ctx: NodeContext, local: LocalPod, ip: IPAddress) -> Config:
-        config = render_pod_vpp(ctx, local, ip)
+        config = render_pod_vpp(ctx, local, ip, linux=self._linux is not None)
         if self._linux is not None:
             config.update(self._linux.render_pod(ctx, local, ip))
         return config

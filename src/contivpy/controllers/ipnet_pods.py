@@ -26,8 +26,11 @@ def pod_vpp_interface_name(ctx: NodeContext, pod: LocalPod) -> str:
     return naming.pod_afpacket(pod.container_id)
 
 
-def render_pod_vpp(ctx: NodeContext, pod: LocalPod, ip: IPAddress) -> Config:
-    """VPP's side of one pod."""
+def render_pod_vpp(
+    ctx: NodeContext, pod: LocalPod, ip: IPAddress, *, linux: bool = False
+) -> Config:
+    """VPP's side of one pod (``linux``: its Linux side is rendered too, so a veth-mode
+    af_packet waits for the veth end it attaches to)."""
     s = ctx.settings
     cid = pod.container_id
     name = pod_vpp_interface_name(ctx, pod)
@@ -44,7 +47,10 @@ def render_pod_vpp(ctx: NodeContext, pod: LocalPod, ip: IPAddress) -> Config:
         )
     else:
         kind = InterfaceType.AF_PACKET
-        link = AfPacketLink(naming.pod_veth_host_name(cid))
+        link = AfPacketLink(
+            naming.pod_veth_host_name(cid),
+            linux_interface=naming.pod_veth_on_host(cid) if linux else "",
+        )
     config: Config = {
         interface_key(name): Interface(
             name,

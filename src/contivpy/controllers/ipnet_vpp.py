@@ -91,8 +91,8 @@ def _with_prefix(ip: IPAddress, network: ipaddress.IPv4Network | ipaddress.IPv6N
     return f"{ip}/{network.prefixlen}"
 
 
-def render_base(ctx: NodeContext) -> Config:
-    """The vswitch's own configuration."""
+def render_base(ctx: NodeContext, *, linux: bool = False) -> Config:
+    """The vswitch's own configuration (``linux``: the host side is rendered too)."""
     s = ctx.settings
     a = ctx.addresses
     main_vrf, pod_vrf = s.main_vrf_id, s.pod_vrf_id
@@ -140,7 +140,10 @@ def render_base(ctx: NodeContext) -> Config:
                 mtu=s.interfaces.mtu_size,
                 vrf=main_vrf,
                 ip_addresses=(host,),
-                link=AfPacketLink(naming.HOST_VETH_VPP_HOST_NAME),
+                link=AfPacketLink(
+                    naming.HOST_VETH_VPP_HOST_NAME,
+                    linux_interface=naming.HOST_VETH_VPP if linux else "",
+                ),
             ),
         )
     _put_interface(

@@ -33,6 +33,7 @@ from contivpy.descriptors.interface_kinds import (
     update_interface,
 )
 from contivpy.descriptors.interface_validation import validate_interface
+from contivpy.linux.keys import interface_key as linux_interface_key
 from contivpy.models.vpp_derived import (
     InheritedVrf,
     InterfaceAddress,
@@ -40,7 +41,13 @@ from contivpy.models.vpp_derived import (
     InterfaceVrf,
     UnnumberedBinding,
 )
-from contivpy.models.vpp_interfaces import Interface, InterfaceType, SubInterfaceLink, VxlanLink
+from contivpy.models.vpp_interfaces import (
+    AfPacketLink,
+    Interface,
+    InterfaceType,
+    SubInterfaceLink,
+    VxlanLink,
+)
 from contivpy.models.vpp_keys import (
     INTERFACE_PREFIX,
     canonical_interface_address,
@@ -72,6 +79,9 @@ class InterfaceDescriptor(VppDescriptor):
         if isinstance(link, SubInterfaceLink):
             return (Dependency("parent interface", key=interface_key(link.parent)),)
         deps: list[Dependency] = []
+        if isinstance(link, AfPacketLink) and link.linux_interface:
+            linux = linux_interface_key(link.linux_interface)
+            deps.append(Dependency("Linux end of the af_packet", key=linux))
         if isinstance(link, VxlanLink):
             if link.vrf:
                 v6 = ipaddress.ip_address(link.src_address).version == 6

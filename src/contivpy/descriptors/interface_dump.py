@@ -308,6 +308,9 @@ def _link_as_desired(found: Link | None, desired: Link | None) -> Link | None:
             rx_queues=desired.rx_queues,
             tx_queues=desired.tx_queues,
         )
+    if isinstance(found, AfPacketLink) and isinstance(desired, AfPacketLink):
+        # Which Linux value made the link is ours to know, not VPP's.
+        return replace(found, linux_interface=desired.linux_interface)
     if isinstance(found, VxlanLink) and isinstance(desired, VxlanLink):
         src, dst = found.src_address, found.dst_address
         if _same_address(desired.src_address, src):

@@ -78,9 +78,15 @@ class MemifLink:
 
 @dataclass(frozen=True, slots=True)
 class AfPacketLink:
-    """VPP attached to an existing Linux interface (``host-<host_if_name>`` in VPP)."""
+    """VPP attached to an existing Linux interface (``host-<host_if_name>`` in VPP).
+
+    ``linux_interface``: the logical name of the Linux interface value that creates that
+    link (e.g. a pod's veth end), when contivpy manages it too: the af_packet then waits for
+    it. Empty for links contivpy does not create (the node's uplink).
+    """
 
     host_if_name: str
+    linux_interface: str = ""
 
 
 @dataclass(frozen=True, slots=True)
