@@ -61,6 +61,33 @@ class DemoCluster:
     kube: KubeApiStandIn | None = None
     store: EtcdStore | None = None
     kubeconfig: Path | None = None
+    etcd: EmbeddedEtcd | None = None
+    reflector: Reflector | None = None
+    _reflector_settings: ReflectorSettings | None = None
+    _kube_api: KubeApi | None = None
+    _reflector_task: asyncio.Task[None] | None = None
+    _reflector_stop: asyncio.Event | None = None
+
+    async def start_reflector(self) -> None:
+        """Start a reflector (a new instance each time)."""
+        assert self._reflector_settings is not None
+        assert self._kube_api is not None
+        assert self.store is not None
+        self.reflector = Reflector(self._reflector_settings, self.store, self._kube_api)
+        self._reflector_stop = asyncio.Event()
+        self._reflector_task = asyncio.create_task(
+            self.reflector.run(self._reflector_stop), name="reflector"
+        )
+
+    async def stop_reflector(self) -> None:
+        """Stop the reflector gracefully (leadership handed over at once)."""
+        task, stop = self._reflector_task, self._reflector_stop
+        self._reflector_task = None
+        if task is None or stop is None:
+            return
+        stop.set()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
     def node(self, name: str) -> DemoNode:
         """A node by its Kubernetes name."""
@@ -89,6 +116,7 @@ async def demo_cluster(workdir: Path, node_count: int = 2) -> AsyncIterator[Demo
     cluster = DemoCluster(workdir)
     async with contextlib.AsyncExitStack() as stack:
         etcd = await stack.enter_async_context(EmbeddedEtcd(workdir / "etcd"))
+        cluster.etcd = etcd
         store_settings = StoreSettings(endpoints=(etcd.endpoint,))
         cluster.store = await stack.enter_async_context(EtcdStore(store_settings))
         for index in range(1, node_count + 1):
@@ -117,18 +145,12 @@ async def demo_cluster(workdir: Path, node_count: int = 2) -> AsyncIterator[Demo
         for node in cluster.nodes:
             kube.register_node(node.name, node.mgmt_ip)
         cluster.kubeconfig = kube.write_kubeconfig(workdir / "kubeconfig")
-        settings = ReflectorSettings(kubeconfig=cluster.kubeconfig, store=store_settings)
-        api = await stack.enter_async_context(KubeApi.connect(cluster.kubeconfig))
-        reflector = Reflector(settings, cluster.store, api)
-        stop = asyncio.Event()
-        task = asyncio.create_task(reflector.run(stop), name="reflector")
-
-        async def stop_reflector() -> None:
-            stop.set()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-        stack.push_async_callback(stop_reflector)
+        cluster._reflector_settings = ReflectorSettings(
+            kubeconfig=cluster.kubeconfig, store=store_settings
+        )
+        cluster._kube_api = await stack.enter_async_context(KubeApi.connect(cluster.kubeconfig))
+        await cluster.start_reflector()
+        stack.push_async_callback(cluster.stop_reflector)
         for node in cluster.nodes:
             assert node.agent is not None
             await node.agent.wait_ready()
