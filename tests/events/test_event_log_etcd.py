@@ -207,6 +207,8 @@ async def test_etcd_killed_mid_stream_every_change_is_folded_once_in_order(
         await asyncio.sleep(0.5)
         await private_etcd.start()
         await changes
+        # A last change, written after all others: once it is folded, so are they.
+        kube.apply(namespace("zz-last"))
         await folded(node, kube, within=15)
         await node.loop.wait_idle()
     assert node.watcher.resyncs == 1  # the watch resumed: no relist was needed
@@ -308,6 +310,7 @@ async def test_compaction_overtaking_a_lagging_agent_forces_a_relist(
             await store.compact(await store.revision())
             held.release()
             await folded(node, kube)
+            await node.loop.wait_idle()  # the record is written just after the commit
             assert node.watcher.resyncs == 2
             resyncs = [r for r in node.loop.history.records() if r.name == "DBResync"]
             assert [r.description.endswith("(relist)") for r in resyncs] == [False, True]
