@@ -12,6 +12,7 @@ import pytest
 from contivpy.cni.types import CniCode, CniError
 from contivpy.controllers import naming
 from contivpy.scheduler import ValueState
+from contivpy.settings import InterfaceSettings
 from contivpy.sim.vpp.state import VppState
 from doubles.agent_nodes import Node, eventually, pod_request
 
@@ -149,3 +150,34 @@ async def test_concurrent_adds_and_deletes_end_in_the_desired_state(
     assert {k for k in routes if k.startswith("vpp-tap-")} == expected
     # The scheduler's view and VPP agree: a downstream resync has nothing to do.
     assert (await agent.scheduler.dry_run_downstream()).planned == ()
+
+
+async def test_missing_vhost_net_is_reported_clearly(
+    make_node: Callable[[str], Awaitable[Node]],
+) -> None:
+    node = await make_node("n1")
+    node.sim.set_vhost_net(False)
+    agent = await node.start_agent()
+    with pytest.raises(CniError, match="vhost-net") as error:
+        await agent.cni.add(pod_request("web"))
+    assert error.value.code == CniCode.WIRING_FAILED
+    # The host interconnect tap failed the same way; the status names it for the operator.
+    status = agent.scheduler.status("config/vpp/v2/interfaces/" + naming.HOST_INTERCONNECT_VPP)
+    assert status.state is ValueState.FAILED
+    assert "vhost-net" in status.details
+
+
+async def test_veth_mode_works_without_vhost_net(
+    make_node: Callable[[str], Awaitable[Node]],
+) -> None:
+    node = await make_node("n1")
+    node.sim.set_vhost_net(False)
+    node.interfaces = InterfaceSettings(use_tap_interfaces=False)
+    agent = await node.start_agent()
+    request = pod_request("web")
+    result = await agent.cni.add(request)
+    routes = _routes(node.sim.state)
+    assert routes[naming.pod_afpacket(request.container_id)] == [result.ips[0].address]
+    # VPP attached to the host end of the pod's veth with af_packet.
+    host = node.sim.state.by_name("host-" + naming.pod_veth_host_name(request.container_id))
+    assert host is not None

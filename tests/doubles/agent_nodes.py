@@ -12,7 +12,7 @@ from pathlib import Path
 from contivpy.agent.node_agent import AgentConfig, AgentPaths, NodeAgent
 from contivpy.cni.types import CniRequest, PodRef
 from contivpy.scheduler import RetryPolicy
-from contivpy.settings import AgentSettings
+from contivpy.settings import AgentSettings, InterfaceSettings
 from contivpy.sim.vpp.server import VppSimulator
 from contivpy.store.etcd import EtcdStore
 
@@ -27,11 +27,12 @@ class Node:
     store: EtcdStore
     prefix: str
     agent: NodeAgent | None = None
+    interfaces: InterfaceSettings = field(default_factory=InterfaceSettings)
     agents_made: list[NodeAgent] = field(default_factory=list)
 
     def config(self) -> AgentConfig:
         return AgentConfig(
-            AgentSettings(node_name=self.name).validate(),
+            AgentSettings(node_name=self.name, interfaces=self.interfaces).validate(),
             AgentPaths(
                 state_dir=self.dir / "state",
                 vpp_socket=Path(self.sim.socket_path),
