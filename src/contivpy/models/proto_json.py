@@ -48,7 +48,7 @@ class FieldTypeError(ValueError):
 def check_message(cls: type[betterproto2.Message], data: object, path: str = "") -> None:
     """Raise ``FieldTypeError`` for the first field of ``data`` that does not fit ``cls``."""
     if not isinstance(data, Mapping):
-        raise FieldTypeError(path, f"expected an object, got {_describe(data)}")
+        raise FieldTypeError(path, f"expected an object, got {describe(data)}")
     metadata = _metadata(cls)
     meta_by_name = metadata.meta_by_field_name
     cls_by_field = metadata.cls_by_field
@@ -68,7 +68,7 @@ def check_message(cls: type[betterproto2.Message], data: object, path: str = "")
         if meta.proto_type == betterproto2.TYPE_MAP:
             assert meta.map_meta is not None
             if not isinstance(value, Mapping):
-                raise FieldTypeError(here, f"expected an object (a map), got {_describe(value)}")
+                raise FieldTypeError(here, f"expected an object (a map), got {describe(value)}")
             key_meta, value_meta = meta.map_meta
             value_cls = cls_by_field[f"{name}.value"]
             for key, item in value.items():
@@ -76,7 +76,7 @@ def check_message(cls: type[betterproto2.Message], data: object, path: str = "")
                 _check_value(value_meta.proto_type, value_cls, item, f"{here}[{key!r}]")
         elif meta.repeated:
             if not isinstance(value, list):
-                raise FieldTypeError(here, f"expected a list, got {_describe(value)}")
+                raise FieldTypeError(here, f"expected a list, got {describe(value)}")
             for index, item in enumerate(value):
                 _check_value(meta.proto_type, cls_by_field[name], item, f"{here}[{index}]")
         else:
@@ -94,25 +94,25 @@ def _check_value(proto_type: str, field_cls: Any, value: object, path: str) -> N
         check_message(field_cls, value, path)
     elif proto_type == betterproto2.TYPE_STRING:
         if not isinstance(value, str):
-            raise FieldTypeError(path, f"expected a string, got {_describe(value)}")
+            raise FieldTypeError(path, f"expected a string, got {describe(value)}")
     elif proto_type == betterproto2.TYPE_BOOL:
         if not isinstance(value, bool):
-            raise FieldTypeError(path, f"expected true or false, got {_describe(value)}")
+            raise FieldTypeError(path, f"expected true or false, got {describe(value)}")
     elif proto_type in _INT_RANGES:
         _check_int(proto_type, value, path)
     elif proto_type == betterproto2.TYPE_ENUM:
         _check_enum(field_cls, value, path)
     elif proto_type in (betterproto2.TYPE_FLOAT, betterproto2.TYPE_DOUBLE):
         if isinstance(value, bool) or not isinstance(value, int | float | str):
-            raise FieldTypeError(path, f"expected a number, got {_describe(value)}")
+            raise FieldTypeError(path, f"expected a number, got {describe(value)}")
     elif proto_type == betterproto2.TYPE_BYTES and not isinstance(value, str):
-        raise FieldTypeError(path, f"expected base64 text, got {_describe(value)}")
+        raise FieldTypeError(path, f"expected base64 text, got {describe(value)}")
 
 
 def _check_int(proto_type: str, value: object, path: str) -> None:
     number: int
     if isinstance(value, bool):
-        raise FieldTypeError(path, f"expected an integer, got {_describe(value)}")
+        raise FieldTypeError(path, f"expected an integer, got {describe(value)}")
     integral_float = isinstance(value, float) and value.is_integer()
     int64_text = isinstance(value, str) and proto_type in _INT64_TYPES and _is_decimal(value)
     if isinstance(value, int | float | str) and (
@@ -120,7 +120,7 @@ def _check_int(proto_type: str, value: object, path: str) -> None:
     ):
         number = int(value)
     else:
-        raise FieldTypeError(path, f"expected an integer, got {_describe(value)}")
+        raise FieldTypeError(path, f"expected an integer, got {describe(value)}")
     low, high = _INT_RANGES[proto_type]
     if not low <= number <= high:
         raise FieldTypeError(path, f"{number} is out of range for {proto_type}")
@@ -133,7 +133,7 @@ def _check_enum(enum_cls: Any, value: object, path: str) -> None:
             allowed = ", ".join(sorted(names))
             raise FieldTypeError(path, f"unknown value {value!r} (one of {allowed})")
     elif isinstance(value, bool) or not isinstance(value, int):
-        raise FieldTypeError(path, f"expected an enum name, got {_describe(value)}")
+        raise FieldTypeError(path, f"expected an enum name, got {describe(value)}")
 
 
 def _check_map_key(proto_type: str, key: object, path: str) -> None:
@@ -150,7 +150,8 @@ def _join(path: str, name: str) -> str:
     return f"{path}.{name}" if path else name
 
 
-def _describe(value: object) -> str:
+def describe(value: object) -> str:
+    """A short rendering of a JSON value for error messages."""
     if value is None:
         return "null"
     if isinstance(value, bool):

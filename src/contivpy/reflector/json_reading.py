@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
+from contivpy.models.proto_json import describe
+
 INT32_MIN = -(2**31)
 INT32_MAX = 2**31 - 1
 
@@ -25,20 +27,6 @@ class FieldProblem(ValueError):
         super().__init__(f"field '{path}': {problem}")
         self.path = path
         self.problem = problem
-
-
-def describe(value: object) -> str:
-    """A short rendering of a JSON value for error messages."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, Mapping):
-        return "an object"
-    if isinstance(value, list):
-        return "a list"
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
 
 
 class JsonReader:
