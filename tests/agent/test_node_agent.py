@@ -181,3 +181,31 @@ async def test_veth_mode_works_without_vhost_net(
     # VPP attached to the host end of the pod's veth with af_packet.
     host = node.sim.state.by_name("host-" + naming.pod_veth_host_name(request.container_id))
     assert host is not None
+
+
+async def test_concurrent_adds_with_one_failing_revert_only_that_one(
+    make_node: Callable[[str], Awaitable[Node]],
+) -> None:
+    node = await make_node("n1")
+    agent = await node.start_agent()
+    allocator = agent.ipam._allocator
+    assert allocator is not None
+    allocator._last = allocator._first + 4  # room for 5 pods
+    requests = [pod_request(f"pod-{i}") for i in range(6)]
+    results = await asyncio.gather(*(agent.cni.add(r) for r in requests), return_exceptions=True)
+    failed = [r for r in results if isinstance(r, CniError)]
+    assert len(failed) == 1
+    assert failed[0].code == CniCode.IP_EXHAUSTED
+    wired = {
+        naming.pod_vpp_tap(r.container_id)
+        for r, res in zip(requests, results, strict=True)
+        if not isinstance(res, BaseException)
+    }
+    routes = _routes(node.sim.state)
+    assert {k for k in routes if k.startswith("vpp-tap-")} == wired
+    assert len(agent.ipam.allocations()) == 5
+    assert len(agent.pods.pods) == 5
+    # Several ADDs were processed as one group: their transactions shared a batch (one
+    # start time), and the batch with the failing one was undone and redone one by one.
+    starts = [r.started_at for r in agent.scheduler.txn_history() if "AddPod" in r.description]
+    assert len(starts) > len(set(starts))

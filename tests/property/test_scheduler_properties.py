@@ -316,3 +316,27 @@ def test_obtained_values_are_never_touched() -> None:
 
 def _unused(*_: Any) -> None:  # keeps the Any import meaningful for helpers above
     return None
+
+
+@given(st.lists(desired_states(), min_size=1, max_size=4), st.data())
+def test_transactions_submitted_together_end_as_if_one_by_one(
+    path: list[dict[Key, Item]], data: st.DataObject
+) -> None:
+    async def scenario() -> None:
+        sb = Southbound()
+        scheduler = new_scheduler(sb)
+        await scheduler.start()
+        current: dict[Key, Item] = {}
+        futures = []
+        for state in path:
+            change = to_state(current, state)
+            # Split each step into single-key transactions, all queued at once: disjoint ones
+            # are batched, the rest keep their order.
+            keys = data.draw(st.permutations(sorted(change)))
+            futures.extend(scheduler.submit(Txn({k: change[k]})) for k in keys)
+            current = state
+        await asyncio.gather(*futures)
+        await assert_converged(scheduler, sb, current)
+        await scheduler.stop()
+
+    run(scenario)

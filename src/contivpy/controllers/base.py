@@ -71,6 +71,10 @@ class Controller(Protocol):
     async def revert(self, event: Event) -> None:
         """Undo the internal-state effects of ``update`` for this event."""
 
+    def persist(self) -> None:
+        """Put internal state that must survive a restart on disk (called by the loop after
+        controllers ran, before the transactions are applied)."""
+
 
 class ControllerBase:
     """Defaults: handles everything, contributes nothing, reverts nothing."""
@@ -89,6 +93,9 @@ class ControllerBase:
         return ""
 
     async def revert(self, event: Event) -> None:
+        return None
+
+    def persist(self) -> None:
         return None
 
 

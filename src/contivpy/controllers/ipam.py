@@ -52,7 +52,6 @@ class Ipam(ControllerBase):
         self._allocator: PodIpAllocator | None = None
         self._addresses: NodeAddresses | None = None
         self._k8s_pods: set[PodID] = set()
-        self._undo: PodID | None = None  # the pod the current AddPod allocated for
 
     @property
     def addresses(self) -> NodeAddresses:
@@ -129,7 +128,8 @@ class Ipam(ControllerBase):
             except PodSubnetExhaustedError:
                 event.outcome.error_code = CniCode.IP_EXHAUSTED
                 raise
-            self._undo = pod if fresh else None
+            if fresh:
+                event.outcome.undo[self.name] = pod  # released again if the ADD is reverted
             event.outcome.ip = ip
             self._save()
             return f"pod {pod} has IP {ip}" if fresh else ""
@@ -149,9 +149,10 @@ class Ipam(ControllerBase):
         return ""
 
     async def revert(self, event: Event) -> None:
-        if isinstance(event, AddPod) and self._undo is not None:
-            self._release(self._undo)
-        self._undo = None
+        if isinstance(event, AddPod):
+            pod = event.outcome.undo.pop(self.name, None)
+            if isinstance(pod, PodID):
+                self._release(pod)
 
     def _release(self, pod: PodID) -> str:
         if self._allocator is None:
@@ -161,6 +162,9 @@ class Ipam(ControllerBase):
             return ""
         self._save()
         return f"released {ip} of pod {pod}"
+
+    def persist(self) -> None:
+        self._state.flush()
 
     def _save(self) -> None:
         allocations = self._allocator.allocations() if self._allocator is not None else {}

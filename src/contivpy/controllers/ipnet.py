@@ -61,7 +61,6 @@ class IpNet(ControllerBase):
         self._linux = linux
         self._pod_keys: dict[PodID, set[str]] = {}
         self._mesh_keys: set[str] = set()
-        self._undo: tuple[PodID, set[str] | None] | None = None
 
     def handles(self, event: Event) -> bool:
         return isinstance(event, AddPod | DeletePod | NodeUpdate) or (
@@ -112,13 +111,14 @@ class IpNet(ControllerBase):
         return ""
 
     async def revert(self, event: Event) -> None:
-        if isinstance(event, AddPod) and self._undo is not None:
-            pod, previous = self._undo
-            if previous is None:
-                self._pod_keys.pop(pod, None)
-            else:
-                self._pod_keys[pod] = previous
-        self._undo = None
+        if not isinstance(event, AddPod) or self.name not in event.outcome.undo:
+            return
+        previous = event.outcome.undo.pop(self.name)
+        pod = pod_id(event)
+        if isinstance(previous, set):
+            self._pod_keys[pod] = previous
+        else:
+            self._pod_keys.pop(pod, None)
 
     def _add_pod(self, event: AddPod, txn: EventTxn) -> str:
         pod = pod_id(event)
@@ -129,7 +129,7 @@ class IpNet(ControllerBase):
         local = self._pods.pods[pod]
         config = self._render_pod(ctx, local, ip)
         previous = self._pod_keys.get(pod)
-        self._undo = (pod, previous)
+        event.outcome.undo[self.name] = previous
         _replace(txn, previous or set(), config)
         self._pod_keys[pod] = set(config)
         event.outcome.result = pod_cni_result(ctx, local, ip)

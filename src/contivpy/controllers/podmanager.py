@@ -53,9 +53,6 @@ class PodManager(ControllerBase):
         self._state = state
         self._netns_exists = netns_exists
         self._pods: dict[PodID, LocalPod] = {}
-        # The entry an AddPod replaced, kept until the next event: events are processed one
-        # at a time and a revert always concerns the event being processed.
-        self._undo: LocalPod | None = None
 
     @property
     def pods(self) -> Mapping[PodID, LocalPod]:
@@ -93,7 +90,7 @@ class PodManager(ControllerBase):
         if isinstance(event, AddPod):
             pod = pod_id(event)
             request = event.request
-            self._undo = self._pods.get(pod)
+            event.outcome.undo[self.name] = self._pods.get(pod)  # what this ADD replaced
             self._pods[pod] = LocalPod(pod, request.container_id, request.netns, request.ifname)
             self._save()
             return f"pod {pod} registered"
@@ -110,13 +107,18 @@ class PodManager(ControllerBase):
     async def revert(self, event: Event) -> None:
         if not isinstance(event, AddPod):
             return
-        previous, self._undo = self._undo, None
+        previous = event.outcome.undo.pop(self.name, None)
+        if previous is not None and not isinstance(previous, LocalPod):
+            return
         pod = pod_id(event)
         if previous is None:
             self._pods.pop(pod, None)
         else:
             self._pods[pod] = previous
         self._save()
+
+    def persist(self) -> None:
+        self._state.flush()
 
     def _save(self) -> None:
         self._state.write(

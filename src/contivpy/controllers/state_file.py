@@ -21,10 +21,13 @@ log = structlog.get_logger(__name__)
 
 
 class StateFile:
-    """One JSON document at ``path``."""
+    """One JSON document at ``path``. ``write`` keeps the new document; ``flush`` puts it on
+    disk (the event loop flushes once per group of events, before their changes are applied
+    southbound, so what the agent hands out is on disk before anyone can use it)."""
 
     def __init__(self, path: Path | None) -> None:
         self.path = path  # None: keep nothing (tests, or an operator's choice)
+        self._pending: dict[str, Any] | None = None
 
     def read(self) -> dict[str, Any]:
         """The document, or {} when there is none or it cannot be read."""
@@ -45,14 +48,21 @@ class StateFile:
         return document
 
     def write(self, document: dict[str, Any]) -> None:
-        """Replace the document atomically."""
-        if self.path is None:
+        """Replace the document (on disk at the next ``flush``)."""
+        if self.path is not None:
+            self._pending = document
+
+    def flush(self) -> None:
+        """Write the pending document, if any, atomically."""
+        document, self._pending = self._pending, None
+        if document is None or self.path is None:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=self.path.name + ".", dir=self.path.parent)
         try:
             with os.fdopen(fd, "w") as handle:
-                json.dump(document, handle, indent=1, sort_keys=True)
+                # dumps, not dump: dump streams through the pure-Python encoder.
+                handle.write(json.dumps(document, separators=(",", ":"), sort_keys=True))
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(tmp, self.path)

@@ -14,8 +14,10 @@ deleted again (best effort) so no untagged leftover remains; the error is re-rai
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ipaddress
+from collections.abc import Awaitable
 
 import structlog
 
@@ -66,15 +68,22 @@ async def create_interface(
         meta = await _find_nic(vpp, value.name)
     else:
         meta = await _create_device(vpp, index, value)
+    index_ = meta.sw_if_index
+    settings: list[Awaitable[object]] = []
+    if value.type not in (InterfaceType.DPDK, InterfaceType.TAP):
+        settings.append(vpp_interfaces.set_tag(vpp, index_, value.name))
+    if value.phys_address and value.type not in _MAC_AT_CREATE:
+        settings.append(vpp_interfaces.set_mac_address(vpp, index_, value.phys_address))
+    if value.mtu:
+        settings.append(vpp_interfaces.set_mtu(vpp, index_, value.mtu))
+    if value.enabled:
+        settings.append(vpp_interfaces.set_admin_state(vpp, index_, True))
     try:
-        if value.type not in (InterfaceType.DPDK, InterfaceType.TAP):
-            await vpp_interfaces.set_tag(vpp, meta.sw_if_index, value.name)
-        if value.phys_address and value.type not in _MAC_AT_CREATE:
-            await vpp_interfaces.set_mac_address(vpp, meta.sw_if_index, value.phys_address)
-        if value.mtu:
-            await vpp_interfaces.set_mtu(vpp, meta.sw_if_index, value.mtu)
-        if value.enabled:
-            await vpp_interfaces.set_admin_state(vpp, meta.sw_if_index, True)
+        # Independent settings of one interface: sent together, one round trip in all.
+        outcomes = await asyncio.gather(*settings, return_exceptions=True)
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
     except Exception:
         if value.type is not InterfaceType.DPDK:
             with contextlib.suppress(VppError):

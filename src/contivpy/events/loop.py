@@ -20,13 +20,14 @@ import contextvars
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import structlog
 
 from contivpy.controllers.base import Controller, EventTxn
 from contivpy.errors import ContivpyError, RetriableError
 from contivpy.events.history import EventHistory, EventRecord
+from contivpy.events.pod_events import AddPod
 from contivpy.events.types import (
     DBResync,
     Event,
@@ -88,11 +89,43 @@ class _Queued:
     follow_up_to: int | None = None
 
 
+@dataclass(slots=True)
+class _Work:
+    """One event being processed: its transaction and what its controllers did."""
+
+    queued: _Queued
+    event: Event
+    seq: int
+    started_at: float
+    t0: float
+    method: Method = Method.UPDATE
+    handlers: list[Controller] = field(default_factory=list)
+    txn: EventTxn = field(default_factory=lambda: EventTxn(lambda key: None, resync=False))
+    changes: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    done: list[Controller] = field(default_factory=list)
+
+    @property
+    def revert(self) -> bool:
+        return self.event.policy is TxnPolicy.REVERT_ON_FAILURE
+
+
+def _groupable(queued: _Queued) -> bool:
+    return isinstance(queued.event, AddPod) and queued.follow_up_to is None
+
+
+def _pod_of(queued: _Queued) -> tuple[str, str]:
+    event = queued.event
+    assert isinstance(event, AddPod)
+    return event.request.pod.namespace, event.request.pod.name
+
+
 @dataclass
 class LoopSettings:
     """Tunables of the loop (Contiv's defaults)."""
 
     queue_size: int = 1000
+    group_limit: int = 32  # CNI ADDs whose transactions may share one scheduler batch
     healing_delay: float = 5.0  # after a failed event
     max_healing_delay: float = 300.0  # back-off cap while healing keeps failing
 
@@ -217,31 +250,74 @@ class EventLoop:
                 continue
             self._idle.clear()
             first_resync = not self.started and isinstance(queued.event, DBResync)
+            group = self._group(queued)
             self.stats.queue_depth = self.queue_depth
             try:
-                result = await self._process(queued)
+                results = await self._process_group(group)
             except asyncio.CancelledError:
-                _finish(queued, error=EventLoopStoppedError("event loop stopped"))
+                for member in group:
+                    _finish(member, error=EventLoopStoppedError("event loop stopped"))
                 raise
             except Exception as error:  # a bug in the loop itself must not stop it
                 log.exception("event processing failed", event_name=queued.event.name)
-                result = EventResult(self._seq, f"internal error: {error!r}")
-            if queued.future is not None and not queued.future.done():
-                queued.future.set_result(result)
+                results = [EventResult(self._seq, f"internal error: {error!r}") for _ in group]
+            for member, result in zip(group, results, strict=True):
+                if member.future is not None and not member.future.done():
+                    member.future.set_result(result)
             if first_resync and self.started:
                 # Replay what arrived before the first resync, in arrival order, ahead of
                 # anything queued since.
                 self._queue.extendleft(reversed(self._delayed))
                 self._delayed.clear()
 
-    async def _process(self, queued: _Queued) -> EventResult:
+    def _group(self, first: _Queued) -> list[_Queued]:
+        """``first`` and the events queued right behind it that can share one scheduler
+        batch: CNI ADDs of other pods. Each is still handled, recorded and reverted on its
+        own; only their transactions are executed together, so their VPP calls overlap."""
+        if not _groupable(first) or not self.started:
+            return [first]
+        group = [first]
+        pods = {_pod_of(first)}
+        while self._queue and len(group) < self.settings.group_limit:
+            candidate = self._queue[0]
+            if not _groupable(candidate) or _pod_of(candidate) in pods:
+                break
+            group.append(self._queue.popleft())
+            pods.add(_pod_of(candidate))
+        return group
+
+    async def _process_group(self, group: list[_Queued]) -> list[EventResult]:
+        works = [await self._prepare(member) for member in group]
+        self._persist()
+        if len(works) == 1:
+            work = works[0]
+            result = await self._finish_work(work, *await self._commit_work(work))
+            self._persist()
+            return [result]
+        # Submitted together (no await in between): the scheduler batches them.
+        futures = [self._submit(work) for work in works]
+        outcomes = await asyncio.gather(*(self._await_commit(f) for f in futures))
+        results = [
+            await self._finish_work(work, result, error)
+            for work, (result, error) in zip(works, outcomes, strict=True)
+        ]
+        self._persist()  # what reverts changed
+        return results
+
+    def _persist(self) -> None:
+        for controller in self.controllers:
+            try:
+                controller.persist()
+            except Exception:
+                # The agent keeps running from memory; the next flush tries again.
+                log.exception("controller state not saved", controller=controller.name)
+
+    async def _prepare(self, queued: _Queued) -> _Work:
+        """Fold the event into the loop's caches and run its controllers into a txn."""
         event = queued.event
         self._seq += 1
-        seq = self._seq
-        started_at = self._clock()
-        t0 = time.perf_counter()
-        method = resync_method(event)
-        resync = method is not Method.UPDATE
+        work = _Work(queued, event, self._seq, self._clock(), time.perf_counter())
+        work.method = resync_method(event)
         if isinstance(event, DBResync):
             self.kube_state = {k: dict(v) for k, v in event.state.items()}
         elif isinstance(event, KubeStateChange):
@@ -250,51 +326,91 @@ class EventLoop:
                 objects.pop(event.key, None)
             else:
                 objects[event.key] = event.new
-        if resync:
+        if work.method is not Method.UPDATE:
             self._resync_count += 1
-        handlers = self._handlers(event, method)
-        txn = EventTxn(self.scheduler.desired_value, resync=method is Method.FULL_RESYNC)
-        changes: list[str] = []
-        errors: list[str] = []
-        done: list[Controller] = []
+        work.handlers = self._handlers(event, work.method)
+        full = work.method is Method.FULL_RESYNC
+        work.txn = EventTxn(self.scheduler.desired_value, resync=full)
         token = _inside_loop.set(True)
         try:
-            for controller in handlers:
+            for controller in work.handlers:
                 try:
-                    if method is Method.FULL_RESYNC:
-                        await controller.resync(event, self.kube_state, txn, self._resync_count)
+                    if full:
+                        await controller.resync(
+                            event, self.kube_state, work.txn, self._resync_count
+                        )
                     else:
-                        change = await controller.update(event, txn)
+                        change = await controller.update(event, work.txn)
                         if change:
-                            changes.append(f"{controller.name}: {change}")
-                    done.append(controller)
+                            work.changes.append(f"{controller.name}: {change}")
+                    work.done.append(controller)
                 except Exception as error:
                     log.exception(
                         "controller failed", controller=controller.name, event_name=event.name
                     )
-                    errors.append(f"{controller.name}: {type(error).__name__}: {error}")
-                    if event.policy is TxnPolicy.REVERT_ON_FAILURE:
+                    work.errors.append(f"{controller.name}: {type(error).__name__}: {error}")
+                    if work.revert:
                         break
         finally:
             _inside_loop.reset(token)
         if isinstance(event, RejectedObject):
-            errors.append(event.error)
-        txn_result: TxnResult | None = None
-        revert = event.policy is TxnPolicy.REVERT_ON_FAILURE
-        if not (errors and revert):
-            txn_result, txn_error = await self._commit(event, method, txn, revert=revert)
-            if txn_error:
-                errors.append(txn_error)
-        if errors and revert:
-            await self._revert(event, done)
-        failure = "; ".join(errors)
-        self._record(seq, queued, event, handlers, changes, txn_result, started_at, t0, failure)
-        if resync:
-            self.stats.last_resync_at = started_at
-            self.stats.last_resync_kind = method.value
+            work.errors.append(event.error)
+        return work
+
+    async def _commit_work(self, work: _Work) -> tuple[TxnResult | None, str]:
+        if work.errors and work.revert:
+            return None, ""  # a controller failed: nothing to commit, everything to revert
+        return await self._commit(work.event, work.method, work.txn, revert=work.revert)
+
+    def _submit(self, work: _Work) -> asyncio.Future[TxnResult] | None:
+        if (work.errors and work.revert) or not work.txn.values:
+            return None
+        description = f"{work.event.name}: {work.event.describe()}"
+        try:
+            return self.scheduler.submit(Txn(work.txn.values, description, revert=work.revert))
+        except Exception as error:  # a refused transaction (queue full, stopped)
+            work.errors.append(f"transaction not accepted: {error}")
+            return None
+
+    async def _await_commit(
+        self, future: asyncio.Future[TxnResult] | None
+    ) -> tuple[TxnResult | None, str]:
+        if future is None:
+            return None, ""
+        result = await future
+        if result.ok:
+            return result, ""
+        failed = "; ".join(str(e) for e in result.record.errors)
+        return result, f"transaction {result.seq} failed: {failed}"
+
+    async def _finish_work(
+        self, work: _Work, txn_result: TxnResult | None, txn_error: str
+    ) -> EventResult:
+        """Revert the controllers of a failed all-or-nothing event, record the event,
+        schedule healing; the result for a waiting producer."""
+        if txn_error:
+            work.errors.append(txn_error)
+        if work.errors and work.revert:
+            await self._revert(work.event, work.done)
+        failure = "; ".join(work.errors)
+        event = work.event
+        self._record(
+            work.seq,
+            work.queued,
+            event,
+            work.handlers,
+            work.changes,
+            txn_result,
+            work.started_at,
+            work.t0,
+            failure,
+        )
+        if work.method is not Method.UPDATE:
+            self.stats.last_resync_at = work.started_at
+            self.stats.last_resync_kind = work.method.value
             self.stats.resyncs += 1
         self._after(event, failure)
-        return EventResult(seq, failure, txn_result)
+        return EventResult(work.seq, failure, txn_result)
 
     def _handlers(self, event: Event, method: Method) -> list[Controller]:
         if method is Method.DOWNSTREAM_RESYNC or isinstance(event, RejectedObject):

@@ -17,11 +17,16 @@ from contivpy.events.types import Event, TxnPolicy
 
 @dataclass(slots=True)
 class PodOutcome:
-    """What the controllers worked out for the pod (mutable: filled during processing)."""
+    """What the controllers worked out for the pod (mutable: filled during processing).
+
+    ``undo`` holds, per controller name, what that controller needs to revert its part of
+    this event: kept with the event, so any event of a batch can be reverted on its own.
+    """
 
     ip: ipaddress.IPv4Address | ipaddress.IPv6Address | None = None
     result: CniResult | None = None
     error_code: int = 0
+    undo: dict[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, eq=False)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -93,6 +94,7 @@ class Scheduler:
         retry: RetryPolicy | None = None,
         history: HistoryLimits | None = None,
         clock: Callable[[], float] = time.time,
+        batch_limit: int = 64,
     ) -> None:
         self.registry = Registry()
         self.graph = Graph()
@@ -106,6 +108,8 @@ class Scheduler:
         self._watchers = StatusWatchers()
         self._settler = Settler(self.graph, self.history, self._watchers, self.retry, clock)
         self._queue: asyncio.Queue[_Request] = asyncio.Queue(queue_size)
+        self._next: deque[_Request] = deque()  # taken off the queue but not yet batched
+        self.batch_limit = batch_limit
         self._consumer: asyncio.Task[None] | None = None
         self._timers: set[asyncio.TimerHandle] = set()
         self._seq = 0
@@ -150,6 +154,8 @@ class Scheduler:
             consumer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await consumer
+        while self._next:
+            _fail(self._next.popleft(), SchedulerStoppedError("scheduler stopped"))
         while not self._queue.empty():
             _fail(self._queue.get_nowait(), SchedulerStoppedError("scheduler stopped"))
 
@@ -221,22 +227,51 @@ class Scheduler:
 
     async def _consume(self) -> None:
         while True:
-            request = await self._queue.get()
-            self.stats.queue_depth = self._queue.qsize()
+            request = self._next.popleft() if self._next else await self._queue.get()
+            self.stats.queue_depth = self._queue.qsize() + len(self._next)
             future = request.future
             if future is not None and future.done():  # the caller gave up waiting
                 continue
+            batch = self._batch(request)
             try:
-                record = await self._process(request)
+                if len(batch) > 1:
+                    records = await self._process_batch(batch)
+                else:
+                    records = [await self._process(request)]
             except asyncio.CancelledError:
-                _fail(request, SchedulerStoppedError("scheduler stopped"))
+                for queued in batch:
+                    _fail(queued, SchedulerStoppedError("scheduler stopped"))
                 raise
             except Exception as error:  # a scheduler bug must not kill the queue
                 log.exception("transaction processing failed", seq=self._seq)
-                _fail(request, error)
+                for queued in batch:
+                    _fail(queued, error)
                 continue
-            if future is not None and not future.done():
-                future.set_result(TxnResult(record.seq, record))
+            for queued, record in zip(batch, records, strict=True):
+                done = queued.future
+                if done is not None and not done.done():
+                    done.set_result(TxnResult(record.seq, record))
+
+    def _batch(self, first: _Request) -> list[_Request]:
+        """``first`` and the plain transactions queued right behind it that touch none of
+        the same keys: planned and executed together, so their southbound calls overlap."""
+        if not _batchable(first):
+            return [first]
+        batch = [first]
+        keys = set(first.txn.values)
+        while len(batch) < self.batch_limit:
+            if not self._next:
+                try:
+                    self._next.append(self._queue.get_nowait())
+                except asyncio.QueueEmpty:
+                    break
+            candidate = self._next[0]
+            if not _batchable(candidate) or not keys.isdisjoint(candidate.txn.values):
+                break
+            self._next.popleft()
+            batch.append(candidate)
+            keys.update(candidate.txn.values)
+        return batch
 
     # --- processing ----------------------------------------------------------------------
 
@@ -309,6 +344,96 @@ class Scheduler:
         if kind not in (TxnKind.NB_CHANGE, TxnKind.RETRY):
             self.last_resync = record
         return record
+
+    async def _process_batch(self, batch: list[_Request]) -> list[TxnRecord]:
+        """Several plain transactions as one plan and one execution. If an all-or-nothing
+        one among them fails, the whole batch is undone and each transaction is processed
+        again on its own (so only the failing one ends reverted)."""
+        graph = self.graph
+        started_at = self._clock()
+        t0 = time.perf_counter()
+        any_revert = any(request.txn.revert for request in batch)
+        if any_revert:
+            graph.begin_journal()
+        owned: list[set[Key]] = []
+        rejected: list[list[OpError]] = []
+        for request in batch:
+            affected: set[Key] = set()
+            self._desired.rejected.clear()
+            policy = request.txn.retry or self.retry
+            for key, value in request.txn.values.items():
+                self._desired.put(key, value, policy, affected)
+            owned.append(affected)
+            rejected.append(
+                [OpError(k, OpKind.CREATE, c, False) for k, c in self._desired.rejected]
+            )
+        owner: dict[Key, int] = {}
+        for index, keys in enumerate(owned):
+            for key in keys:
+                owner.setdefault(key, index)
+        plan = self._planner.plan(set(owner))
+        completed = await self._executor.run(plan, stop_on_failure=any_revert)
+        errors = rejected
+        for op in plan.ops:
+            if op.error is not None:
+                errors[owner.get(op.key, 0)].append(op.error)
+        for index, request in enumerate(batch):
+            if request.txn.revert and not errors[index]:
+                errors[index].extend(self._not_applied(request.txn))
+        if any(request.txn.revert and errors[i] for i, request in enumerate(batch)):
+            undo = await revert_ops(graph, completed, time.perf_counter() - t0)
+            self._count(TxnKind.NB_CHANGE, plan)
+            self._seq += 1
+            attempt = Txn({}, f"batch of {len(batch)} transaction(s), undone: one failed")
+            executed = [_op_record(op) for op in plan.ops if op.ran] + undo.records
+            self._record(
+                self._seq,
+                TxnKind.NB_CHANGE,
+                attempt,
+                started_at,
+                t0,
+                tuple(_op_record(op) for op in plan.ops),
+                tuple(executed),
+                [e for group in errors for e in group],
+                reverted=True,
+            )
+            self._settler.settle([op.key for op in plan.ops], self._seq, allow_retry=False)
+            return [await self._process(request) for request in batch]
+        if any_revert:
+            graph.end_journal()
+        self._count(TxnKind.NB_CHANGE, plan)
+        seqs = []
+        for _ in batch:
+            self._seq += 1
+            seqs.append(self._seq)
+        groups: list[list[Key]] = [[] for _ in batch]
+        for key in plan.examined:
+            groups[owner.get(key, 0)].append(key)
+        for index, group in enumerate(groups):
+            retries = self._settler.settle(group, seqs[index])
+            self._schedule_retries(retries)
+        self.stats.status_drops = self._watchers.dropped
+        records = []
+        for index, request in enumerate(batch):
+            mine = [op for op in plan.ops if owner.get(op.key, 0) == index]
+            executed = [
+                _op_record(op)
+                for op in sorted(mine, key=lambda op: (bool(op.skipped), op.started))
+                if op.ran or op.skipped
+            ]
+            records.append(
+                self._record(
+                    seqs[index],
+                    TxnKind.NB_CHANGE,
+                    request.txn,
+                    started_at,
+                    t0,
+                    tuple(_op_record(op) for op in mine),
+                    tuple(executed),
+                    errors[index],
+                )
+            )
+        return records
 
     async def _prepare_resync(self, kind: TxnKind, txn: Txn, *, current: bool) -> set[Key]:
         graph = self.graph
@@ -530,6 +655,10 @@ class Scheduler:
     def dot(self, prefix: str = "") -> str:
         """The graph as Graphviz DOT."""
         return to_dot(self.graph, prefix)
+
+
+def _batchable(request: _Request) -> bool:
+    return request.kind is TxnKind.NB_CHANGE and not request.dry_run and not request.txn.full
 
 
 def _fail(request: _Request, error: BaseException) -> None:
