@@ -107,7 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     bench = sub.add_parser("bench", help="run a benchmark and print its figures")
-    bench.add_argument("suite", choices=["scheduler", "vpp"], help="which benchmark")
+    bench.add_argument(
+        "suite", choices=["scheduler", "vpp", "pods", "eventlog"], help="which benchmark"
+    )
     bench.add_argument("--json", action="store_true", help="one JSON object per metric line")
     bench.add_argument("--quick", action="store_true", help="smaller sizes (smoke test)")
     bench.set_defaults(handler=_bench)

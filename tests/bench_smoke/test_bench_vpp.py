@@ -2,7 +2,8 @@
 
 In: nothing. Out: the JSON lines hold every metric of the suite exactly once, with a finite
 numeric value, the restarted agent wrote nothing to VPP, and the run exited 0. Also: the
-simulator check notices a VPP that does not hold the benchmark state (a broken run must fail).
+simulator check notices a VPP that does not hold the benchmark state, and the recording
+channel keeps calls in sending order with their fields (a broken run must fail).
 """
 
 from __future__ import annotations
@@ -12,38 +13,27 @@ import math
 import subprocess
 import sys
 
+from contivpy.bench.call_recorder import RecordedCall, RecordingChannel
 from contivpy.bench.verify import Problems
 from contivpy.bench.vpp_scenarios import check_simulator
+from contivpy.sim.vpp.control import state_summary
 from contivpy.sim.vpp.state import VppState
+from contivpy.vppcalls.message import Message
 
 METRICS = (
-    "vpp_create_1000_s",
-    "vpp_calls_per_s",
-    "vpp_create_1000_sequential_s",
-    "vpp_pipelining_speedup",
-    "vpp_create_1000_latency_s",
-    "vpp_create_1000_latency_sequential_s",
-    "vpp_pipelining_speedup_latency",
-    "vpp_restart_resync_s",
+    "create_1000_s",
+    "pipelined_calls_per_s",
+    "sequential_calls_per_s",
+    "pipelined_speedup",
+    "sim_msgs_per_s",
     "vpp_restart_writes",
     "peak_rss_mb",
 )
 
-# Through the CLI once it lists the vpp suite; until then through the runner it calls.
-CLI = """
-import sys
-from contivpy.bench.runner import run_bench
-from contivpy.cli import build_parser, main
-from contivpy.logs import configure_logging
-
-args = ["--log-level", "warning", "bench", "vpp", "--json", "--quick"]
-try:
-    build_parser().parse_args(args)
-except SystemExit:
-    configure_logging("warning")
-    sys.exit(run_bench("vpp", as_json=True, quick=True))
-sys.exit(main(args))
-"""
+CLI = (
+    "import sys; from contivpy.cli import main; "
+    "sys.exit(main(['--log-level', 'warning', 'bench', 'vpp', '--json', '--quick']))"
+)
 
 
 def test_quick_bench_emits_every_metric_once() -> None:
@@ -64,11 +54,41 @@ def test_quick_bench_emits_every_metric_once() -> None:
         assert isinstance(value, int | float), (name, value)
         assert not isinstance(value, bool), (name, value)
         assert math.isfinite(value), (name, value)
+        assert value >= 0, (name, value)
     assert by_name["vpp_restart_writes"][0]["value"] == 0
     assert by_name["vpp_restart_writes"][0]["pass"] is True
+    assert by_name["pipelined_speedup"][0]["target"] == ">= 5 x"
 
 
 def test_the_check_flags_a_vpp_without_the_benchmark_state() -> None:
     problems = Problems()
-    check_simulator("empty VPP", VppState(), 3, problems)
+    check_simulator("empty VPP", state_summary(VppState()), 3, problems)
     assert problems.items == ["empty VPP: 0 tagged interfaces in VPP, not 3"]
+
+
+class _Answering:
+    """A channel that answers every request at once (and shows no field to it twice)."""
+
+    async def call(self, name: str, fields: object = None) -> Message:
+        return Message(name + "_reply", {"retval": 0})
+
+    async def dump(self, name: str, fields: object = None) -> list[Message]:
+        return []
+
+
+async def test_the_recording_channel_keeps_calls_in_order_as_independent_copies() -> None:
+    channel = RecordingChannel(_Answering())
+    prefix = {"address": {"af": 0}, "len": 32}
+    await channel.call("sw_interface_add_del_address", {"sw_if_index": 3, "prefix": prefix})
+    await channel.dump("sw_interface_dump", {"sw_if_index": 3})
+    recorded = channel.recorded()
+    prefix["len"] = 24  # the caller's dict, reused later: the recording must not follow it
+    assert recorded == [
+        RecordedCall(
+            "sw_interface_add_del_address",
+            {"sw_if_index": 3, "prefix": {"address": {"af": 0}, "len": 32}},
+            dump=False,
+        ),
+        RecordedCall("sw_interface_dump", {"sw_if_index": 3}, dump=True),
+    ]
+    assert (channel.total, channel.writes) == (2, 1)

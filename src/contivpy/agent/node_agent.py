@@ -172,10 +172,7 @@ class NodeAgent:
 
     async def wait_ready(self) -> None:
         """Return once the first resync has been processed."""
-        while not self.loop.started:
-            await self.loop.wait_idle()
-            if not self.loop.started:
-                await asyncio.sleep(0.01)
+        await self.loop.wait_started()
 
     async def _watch_vpp(self) -> None:
         while True:

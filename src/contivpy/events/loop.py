@@ -156,6 +156,8 @@ class EventLoop:
         self._task: asyncio.Task[None] | None = None
         self._seq = -1
         self._resync_count = 0
+        self._synced = False  # the first DBResync has been processed (not merely begun)
+        self._synced_event = asyncio.Event()
         self._healing: asyncio.TimerHandle | None = None
         self._healing_delay = self.settings.healing_delay
         self.kube_state: dict[str, dict[str, object]] = {}
@@ -186,7 +188,11 @@ class EventLoop:
     @property
     def started(self) -> bool:
         """True once the first DBResync has been processed."""
-        return self._resync_count > 0
+        return self._synced
+
+    async def wait_started(self) -> None:
+        """Return once the first DBResync has been processed."""
+        await self._synced_event.wait()
 
     async def wait_idle(self) -> None:
         """Return once the loop has nothing it can process (the queues are drained)."""
@@ -264,9 +270,11 @@ class EventLoop:
             for member, result in zip(group, results, strict=True):
                 if member.future is not None and not member.future.done():
                     member.future.set_result(result)
-            if first_resync and self.started:
+            if first_resync:
+                self._synced = True
+                self._synced_event.set()
                 # Replay what arrived before the first resync, in arrival order, ahead of
-                # anything queued since.
+                # anything queued since (new arrivals no longer wait: started is True).
                 self._queue.extendleft(reversed(self._delayed))
                 self._delayed.clear()
 

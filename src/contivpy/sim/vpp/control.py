@@ -16,7 +16,15 @@ pid                                                                ok, pid
 show_interface_addr                                                ok, text
 memif_peer         sw_if_index, connected=true                     ok
 vhost_net          present                                         ok
+requests                                                           ok, requests, writes
+summary                                                            ok, interfaces,
+                                                                   bridge_domains, routes
 =================  ==============================================  =====================
+
+``requests``: the non-dump requests served since the process started, by message name, and
+how many of them were writes (:meth:`VppSimulator.writes`), so an out-of-process test can
+prove an agent wrote nothing. ``summary``: the state in plain JSON (see
+:func:`state_summary`), to check what VPP holds without reading its memory.
 
 :class:`ControlClient` speaks it from Python (tests, ``contivpy demo``).
 """
@@ -33,8 +41,11 @@ import structlog
 
 from contivpy.sim.vpp.model import SimError
 from contivpy.sim.vpp.server import VppSimulator
+from contivpy.sim.vpp.state import VppState
 
 log = structlog.get_logger(__name__)
+
+_ANSWER_LIMIT = 64 * 1024 * 1024
 
 
 async def _run_op(sim: VppSimulator, request: dict[str, Any]) -> dict[str, Any]:
@@ -61,9 +72,39 @@ async def _run_op(sim: VppSimulator, request: dict[str, Any]) -> dict[str, Any]:
         sim.set_memif_peer(int(request["sw_if_index"]), bool(request.get("connected", True)))
     elif op == "vhost_net":
         sim.set_vhost_net(bool(request["present"]))
+    elif op == "requests":
+        return {"ok": True, "requests": dict(sim.requests), "writes": sim.writes()}
+    elif op == "summary":
+        return {"ok": True, **state_summary(sim.state)}
     else:
         return {"ok": False, "error": f"unknown op {op!r}"}
     return {"ok": True}
+
+
+def state_summary(state: VppState) -> dict[str, Any]:
+    """Interfaces (index, name, tag, admin state, addresses, bridge domain), bridge domains
+    (id, tag, member indexes) and routes (``ip4 table 1 10.1.1.2/32``), as JSON-ready lists."""
+    interfaces = [
+        {
+            "sw_if_index": i.sw_if_index,
+            "name": i.name,
+            "tag": i.tag,
+            "admin_up": i.admin_up,
+            "addresses": [str(a) for a in i.addresses],
+            "bd_id": i.bd_id,
+        }
+        for i in state.interfaces.values()
+    ]
+    bridge_domains = [
+        {"bd_id": bd.bd_id, "tag": bd.tag, "members": sorted(bd.members)}
+        for bd in state.bridge_domains.values()
+    ]
+    routes = sorted(
+        f"ip{6 if is_ip6 else 4} table {table_id} {prefix}"
+        for (is_ip6, table_id), by_prefix in state.routes.items()
+        for prefix in by_prefix
+    )
+    return {"interfaces": interfaces, "bridge_domains": bridge_domains, "routes": routes}
 
 
 class ControlServer:
@@ -117,7 +158,9 @@ class ControlClient:
     @classmethod
     async def connect(cls, path: str) -> ControlClient:
         """Connect to the control socket at ``path``."""
-        reader, writer = await asyncio.open_unix_connection(path)
+        # An answer is one line; a summary or show text of thousands of interfaces is longer
+        # than asyncio's default line limit (64 KiB).
+        reader, writer = await asyncio.open_unix_connection(path, limit=_ANSWER_LIMIT)
         return cls(reader, writer)
 
     async def request(self, op: str, **arguments: object) -> dict[str, Any]:

@@ -1,0 +1,211 @@
+"""The pod measurements against one node (``pods_node``): CNI ADDs, an agent restart and a
+VPP restart.
+
+In: a :class:`~contivpy.bench.pods_node.PodsNode` with its agent started, the pods, and
+``Problems`` to record correctness failures in. Out: raw figures.
+
+- ``add_pods``: every pod ADDed through the agent's RemoteCNI socket with
+  :func:`~contivpy.api.cni_client.call_agent` (what the ``contivpy cni`` plugin does, minus
+  starting a process), ``concurrency`` ADDs in flight; each ADD's latency (from the call to
+  its result, the gRPC connection included), the total seconds, and the IPs given.
+- ``restart_agent``: stop the agent, start a new one over the same state, store and VPP;
+  seconds from the new agent's construction until it is steady (first resync processed,
+  event loop idle), and the configuration requests the simulator served from before the stop
+  until then (must be 0).
+- ``restart_vpp``: restart the simulator (all its state lost, as a VPP crash does); seconds
+  until it holds everything again: its ``show interface addr`` text and its routes equal to
+  before, polled every 10 ms.
+
+``check_vpp`` checks, after each phase, that the simulator holds an admin-up tap per pod.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from contivpy.api.cni_client import call_agent
+from contivpy.bench.pods_node import PodsNode
+from contivpy.bench.sim_process import SimProcess
+from contivpy.bench.verify import Problems
+from contivpy.cni.types import CniError, CniRequest, PodRef
+from contivpy.controllers import naming
+
+NAMESPACE = "default"
+_CNI_DEADLINE = 60.0
+_POLL_SECONDS = 0.01
+_RESTORE_TIMEOUT = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class BenchPod:
+    """A pod to ADD: its name and its sandbox's container ID."""
+
+    name: str
+    container_id: str
+
+    def request(self, cni_socket: str) -> CniRequest:
+        """The CNI ADD request the plugin would send for this pod."""
+        args = (
+            f"IgnoreUnknown=1;K8S_POD_NAMESPACE={NAMESPACE};K8S_POD_NAME={self.name};"
+            f"K8S_POD_INFRA_CONTAINER_ID={self.container_id}"
+        )
+        config = {
+            "cniVersion": "1.0.0",
+            "name": "k8s-pod-network",
+            "type": "contivpy",
+            "grpcServer": cni_socket,
+            "timeoutSeconds": _CNI_DEADLINE,
+        }
+        return CniRequest(
+            self.container_id,
+            f"/var/run/netns/cni-{self.container_id[:12]}",
+            "eth0",
+            PodRef(NAMESPACE, self.name),
+            config=config,
+            args=args,
+        )
+
+    @property
+    def vpp_tap(self) -> str:
+        """The tag of the pod's tap in VPP."""
+        return naming.pod_vpp_tap(self.container_id)
+
+
+def bench_pods(n: int) -> list[BenchPod]:
+    """N pods with 64-hex-digit container IDs, as container runtimes make them."""
+    pods = []
+    for i in range(n):
+        name = f"bench-pod-{i:03d}"
+        pods.append(BenchPod(name, hashlib.sha256(name.encode()).hexdigest()))
+    return pods
+
+
+@dataclass(slots=True)
+class AddRun:
+    """What the ADD phase measured."""
+
+    seconds: float = 0.0
+    #: milliseconds of each successful ADD
+    latencies_ms: list[float] = field(default_factory=list)
+    #: pod name → the IP its ADD returned (CIDR)
+    ips: dict[str, str] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+
+
+async def add_pods(cni_socket: str, pods: list[BenchPod], concurrency: int) -> AddRun:
+    """ADD every pod, ``concurrency`` at a time, through the RemoteCNI socket."""
+    run = AddRun()
+    queue = iter(pods)
+
+    async def worker() -> None:
+        # Requests are built ahead of the clock as the plugin builds them before calling.
+        for pod in queue:
+            request = pod.request(cni_socket)
+            started = time.perf_counter()
+            try:
+                result = await call_agent(cni_socket, "add", request, _CNI_DEADLINE)
+            except CniError as error:
+                run.failures.append(f"{pod.name}: CNI error {error.code}: {error.message}")
+                continue
+            run.latencies_ms.append((time.perf_counter() - started) * 1000)
+            if len(result.ips) != 1:
+                run.failures.append(f"{pod.name}: {len(result.ips)} IPs in the result")
+                continue
+            run.ips[pod.name] = result.ips[0].address
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    run.seconds = time.perf_counter() - started
+    return run
+
+
+def check_adds(run: AddRun, node: PodsNode, pods: list[BenchPod], problems: Problems) -> None:
+    """Every ADD succeeded, each with its own IP, and the agent allocated exactly those."""
+    label = f"ADD of {len(pods)} pods"
+    for failure in run.failures[:5]:
+        problems.add(f"{label}: {failure}")
+    if len(run.failures) > 5:
+        problems.add(f"{label}: and {len(run.failures) - 5} more failures")
+    given = list(run.ips.values())
+    if len(set(given)) != len(given):
+        problems.add(f"{label}: {len(given) - len(set(given))} IPs were given twice")
+    assert node.agent is not None
+    allocated = {str(ip) for ip in node.agent.ipam.allocations().values()}
+    if allocated != {ip.split("/")[0] for ip in given}:
+        problems.add(f"{label}: the agent's IPAM does not hold exactly the IPs the ADDs returned")
+
+
+async def check_vpp(label: str, sim: SimProcess, pods: list[BenchPod], problems: Problems) -> None:
+    """The simulator holds an admin-up tap for every pod."""
+    interfaces = {i["tag"]: i for i in (await sim.summary())["interfaces"] if i["tag"]}
+    missing = [p.name for p in pods if p.vpp_tap not in interfaces]
+    down = [
+        p.name for p in pods if p.vpp_tap in interfaces and not interfaces[p.vpp_tap]["admin_up"]
+    ]
+    if missing:
+        problems.add(f"{label}: VPP has no tap for {len(missing)} pods, e.g. {missing[:3]}")
+    if down:
+        problems.add(f"{label}: {len(down)} pods' taps are down in VPP, e.g. {down[:3]}")
+
+
+async def vpp_view(sim: SimProcess) -> tuple[str, list[str]]:
+    """What a restore must bring back: ``show interface addr`` and the routes."""
+    shown = (await sim.request("show_interface_addr"))["text"]
+    summary: dict[str, Any] = await sim.summary()
+    return str(shown), list(summary["routes"])
+
+
+@dataclass(frozen=True, slots=True)
+class RestartRun:
+    """Seconds to steady state after an agent restart, and the VPP writes meanwhile."""
+
+    seconds: float
+    writes: int
+
+
+async def restart_agent(node: PodsNode, pods: list[BenchPod], problems: Problems) -> RestartRun:
+    """Stop the agent and start a new one; it must find everything in place."""
+    label = f"agent restart with {len(pods)} pods"
+    assert node.agent is not None
+    ips_before = node.agent.ipam.allocations()
+    view_before = await vpp_view(node.sim)
+    writes_before = await node.sim.writes()  # before the stop: whatever it sends counts too
+    await node.stop_agent()
+    started = time.perf_counter()
+    agent = await node.start_agent()
+    seconds = time.perf_counter() - started
+    writes = await node.sim.writes() - writes_before
+    if writes:
+        problems.add(f"{label}: VPP unchanged, yet the simulator served {writes} write requests")
+    if await vpp_view(node.sim) != view_before:
+        problems.add(f"{label}: VPP's interfaces or routes changed")
+    if agent.ipam.allocations() != ips_before:
+        problems.add(f"{label}: the pods' IPs changed")
+    await check_vpp(label, node.sim, pods, problems)
+    return RestartRun(seconds, writes)
+
+
+async def restart_vpp(node: PodsNode, pods: list[BenchPod], problems: Problems) -> float:
+    """Restart the simulator; seconds until it holds everything it held before."""
+    label = f"VPP restart with {len(pods)} pods"
+    agent = node.agent
+    assert agent is not None
+    before = await vpp_view(node.sim)
+    restarts = agent.vpp_restarts
+    started = time.perf_counter()
+    await node.sim.request("restart")
+    while await vpp_view(node.sim) != before:
+        if time.perf_counter() - started > _RESTORE_TIMEOUT:
+            problems.add(f"{label}: VPP not restored after {_RESTORE_TIMEOUT:g} s")
+            break
+        await asyncio.sleep(_POLL_SECONDS)
+    seconds = time.perf_counter() - started
+    await agent.loop.wait_idle()
+    if agent.vpp_restarts != restarts + 1:
+        problems.add(f"{label}: the agent saw {agent.vpp_restarts - restarts} VPP restarts, not 1")
+    await check_vpp(label, node.sim, pods, problems)
+    return seconds
