@@ -34,7 +34,8 @@ from contivpy.scheduler.errors import (
     TxnQueueFullError,
 )
 from contivpy.scheduler.history import HistoryLimits
-from contivpy.scheduler.scheduler import Scheduler, SchedulerStats
+from contivpy.scheduler.requests import SchedulerStats
+from contivpy.scheduler.scheduler import Scheduler
 from contivpy.scheduler.status_watch import StatusSubscription
 
 __all__ = [
