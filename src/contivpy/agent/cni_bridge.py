@@ -22,8 +22,9 @@ from contivpy.cni.types import CniCode, CniError, CniRequest, CniResult
 from contivpy.controllers.pod_ips import PodID
 from contivpy.controllers.podmanager import PodManager
 from contivpy.errors import ContivpyError
-from contivpy.events.loop import EventLoop, EventResult
+from contivpy.events.loop import EventLoop
 from contivpy.events.pod_events import AddPod, DeletePod
+from contivpy.events.processing import EventResult
 
 log = structlog.get_logger(__name__)
 

@@ -16,33 +16,33 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import structlog
 
-from contivpy.controllers.base import Controller, EventTxn
+from contivpy.controllers.base import Controller
 from contivpy.errors import ContivpyError, RetriableError
-from contivpy.events.history import EventHistory, EventRecord
+from contivpy.events.history import EventHistory
 from contivpy.events.pod_events import AddPod
+from contivpy.events.processing import (
+    EventProcessor,
+    EventResult,
+    LoopStats,
+    Queued,
+    inside_loop,
+)
 from contivpy.events.types import (
     DBResync,
     Event,
     HealingResync,
-    KubeStateChange,
-    Method,
-    RejectedObject,
     TxnPolicy,
-    resync_method,
 )
-from contivpy.scheduler import Scheduler, Txn, TxnResult
+from contivpy.scheduler import Scheduler
 
 log = structlog.get_logger(__name__)
-
-_inside_loop: contextvars.ContextVar[bool] = contextvars.ContextVar("inside_loop", default=False)
 
 
 class EventQueueFullError(RetriableError):
@@ -53,68 +53,11 @@ class EventLoopStoppedError(RetriableError):
     """The loop is not running."""
 
 
-@dataclass(frozen=True, slots=True)
-class EventResult:
-    """What a producer waiting on an event gets back."""
-
-    seq: int
-    error: str = ""
-    txn: TxnResult | None = None
-
-    @property
-    def ok(self) -> bool:
-        """True when every controller and the transaction succeeded."""
-        return not self.error
-
-
-@dataclass(slots=True)
-class LoopStats:
-    """Counters since start."""
-
-    processed: int = 0
-    failed: int = 0
-    overflows: int = 0
-    healings_scheduled: int = 0
-    queue_depth: int = 0
-    resyncs: int = 0
-    last_resync_at: float = 0.0
-    last_resync_kind: str = ""
-    degraded: str = ""  # set when a healing resync itself failed
-
-
-@dataclass(slots=True)
-class _Queued:
-    event: Event
-    future: asyncio.Future[EventResult] | None
-    follow_up_to: int | None = None
-
-
-@dataclass(slots=True)
-class _Work:
-    """One event being processed: its transaction and what its controllers did."""
-
-    queued: _Queued
-    event: Event
-    seq: int
-    started_at: float
-    t0: float
-    method: Method = Method.UPDATE
-    handlers: list[Controller] = field(default_factory=list)
-    txn: EventTxn = field(default_factory=lambda: EventTxn(lambda key: None, resync=False))
-    changes: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    done: list[Controller] = field(default_factory=list)
-
-    @property
-    def revert(self) -> bool:
-        return self.event.policy is TxnPolicy.REVERT_ON_FAILURE
-
-
-def _groupable(queued: _Queued) -> bool:
+def _groupable(queued: Queued) -> bool:
     return isinstance(queued.event, AddPod) and queued.follow_up_to is None
 
 
-def _pod_of(queued: _Queued) -> tuple[str, str]:
+def _pod_of(queued: Queued) -> tuple[str, str]:
     event = queued.event
     assert isinstance(event, AddPod)
     return event.request.pod.namespace, event.request.pod.name
@@ -142,25 +85,34 @@ class EventLoop:
         history: EventHistory | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.controllers = list(controllers)
         self.scheduler = scheduler
         self.settings = settings or LoopSettings()
         self.history = history if history is not None else EventHistory(clock=clock)
         self.stats = LoopStats()
         self._clock = clock
-        self._queue: deque[_Queued] = deque()
-        self._follow_ups: deque[_Queued] = deque()
-        self._delayed: list[_Queued] = []  # waiting for the first DBResync
+        self._processor = EventProcessor(
+            controllers, scheduler, self.history, self.stats, clock, self._after
+        )
+        self._queue: deque[Queued] = deque()
+        self._follow_ups: deque[Queued] = deque()
+        self._delayed: list[Queued] = []  # waiting for the first DBResync
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._seq = -1
-        self._resync_count = 0
         self._synced = False  # the first DBResync has been processed (not merely begun)
         self._synced_event = asyncio.Event()
         self._healing: asyncio.TimerHandle | None = None
         self._healing_delay = self.settings.healing_delay
-        self.kube_state: dict[str, dict[str, object]] = {}
+
+    @property
+    def kube_state(self) -> dict[str, dict[str, object]]:
+        """The reflected Kubernetes state as the events so far left it."""
+        return self._processor.kube_state
+
+    @property
+    def controllers(self) -> list[Controller]:
+        """The controllers, in call order."""
+        return self._processor.controllers
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -211,7 +163,7 @@ class EventLoop:
 
     async def push_and_wait(self, event: Event) -> EventResult:
         """Queue an event and wait until it is processed (CNI requests do this)."""
-        if _inside_loop.get():
+        if inside_loop.get():
             # A controller waiting for an event that can only run after it: a deadlock.
             raise RuntimeError(f"blocking push of {event.name} from inside the event loop")
         future: asyncio.Future[EventResult] = asyncio.get_running_loop().create_future()
@@ -221,21 +173,21 @@ class EventLoop:
     def _push(self, event: Event, future: asyncio.Future[EventResult] | None) -> None:
         if self._task is None:
             raise EventLoopStoppedError("event loop is not running")
-        inside = _inside_loop.get()
+        inside = inside_loop.get()
         target = self._follow_ups if inside else self._queue
         if len(target) >= self.settings.queue_size:
             self.stats.overflows += 1
             raise EventQueueFullError(
                 f"event queue full ({self.settings.queue_size}); {event.name} refused"
             )
-        target.append(_Queued(event, future, self._seq if inside else None))
+        target.append(Queued(event, future, self._processor.seq if inside else None))
         self._idle.clear()
         self.stats.queue_depth = self.queue_depth
         self._wake.set()
 
     # --- consumer ------------------------------------------------------------------------
 
-    def _next(self) -> _Queued | None:
+    def _next(self) -> Queued | None:
         while True:
             if self._follow_ups:
                 return self._follow_ups.popleft()
@@ -259,14 +211,15 @@ class EventLoop:
             group = self._group(queued)
             self.stats.queue_depth = self.queue_depth
             try:
-                results = await self._process_group(group)
+                results = await self._processor.process_group(group)
             except asyncio.CancelledError:
                 for member in group:
                     _finish(member, error=EventLoopStoppedError("event loop stopped"))
                 raise
             except Exception as error:  # a bug in the loop itself must not stop it
                 log.exception("event processing failed", event_name=queued.event.name)
-                results = [EventResult(self._seq, f"internal error: {error!r}") for _ in group]
+                seq = self._processor.seq
+                results = [EventResult(seq, f"internal error: {error!r}") for _ in group]
             for member, result in zip(group, results, strict=True):
                 if member.future is not None and not member.future.done():
                     member.future.set_result(result)
@@ -278,7 +231,7 @@ class EventLoop:
                 self._queue.extendleft(reversed(self._delayed))
                 self._delayed.clear()
 
-    def _group(self, first: _Queued) -> list[_Queued]:
+    def _group(self, first: Queued) -> list[Queued]:
         """``first`` and the events queued right behind it that can share one scheduler
         batch: CNI ADDs of other pods. Each is still handled, recorded and reverted on its
         own; only their transactions are executed together, so their VPP calls overlap."""
@@ -293,202 +246,6 @@ class EventLoop:
             group.append(self._queue.popleft())
             pods.add(_pod_of(candidate))
         return group
-
-    async def _process_group(self, group: list[_Queued]) -> list[EventResult]:
-        works = [await self._prepare(member) for member in group]
-        self._persist()
-        if len(works) == 1:
-            work = works[0]
-            result = await self._finish_work(work, *await self._commit_work(work))
-            self._persist()
-            return [result]
-        # Submitted together (no await in between): the scheduler batches them.
-        futures = [self._submit(work) for work in works]
-        outcomes = await asyncio.gather(*(self._await_commit(f) for f in futures))
-        results = [
-            await self._finish_work(work, result, error)
-            for work, (result, error) in zip(works, outcomes, strict=True)
-        ]
-        self._persist()  # what reverts changed
-        return results
-
-    def _persist(self) -> None:
-        for controller in self.controllers:
-            try:
-                controller.persist()
-            except Exception:
-                # The agent keeps running from memory; the next flush tries again.
-                log.exception("controller state not saved", controller=controller.name)
-
-    async def _prepare(self, queued: _Queued) -> _Work:
-        """Fold the event into the loop's caches and run its controllers into a txn."""
-        event = queued.event
-        self._seq += 1
-        work = _Work(queued, event, self._seq, self._clock(), time.perf_counter())
-        work.method = resync_method(event)
-        if isinstance(event, DBResync):
-            self.kube_state = {k: dict(v) for k, v in event.state.items()}
-        elif isinstance(event, KubeStateChange):
-            objects = self.kube_state.setdefault(event.resource, {})
-            if event.new is None:
-                objects.pop(event.key, None)
-            else:
-                objects[event.key] = event.new
-        if work.method is not Method.UPDATE:
-            self._resync_count += 1
-        work.handlers = self._handlers(event, work.method)
-        full = work.method is Method.FULL_RESYNC
-        work.txn = EventTxn(self.scheduler.desired_value, resync=full)
-        token = _inside_loop.set(True)
-        try:
-            for controller in work.handlers:
-                try:
-                    if full:
-                        await controller.resync(
-                            event, self.kube_state, work.txn, self._resync_count
-                        )
-                    else:
-                        change = await controller.update(event, work.txn)
-                        if change:
-                            work.changes.append(f"{controller.name}: {change}")
-                    work.done.append(controller)
-                except Exception as error:
-                    log.exception(
-                        "controller failed", controller=controller.name, event_name=event.name
-                    )
-                    work.errors.append(f"{controller.name}: {type(error).__name__}: {error}")
-                    if work.revert:
-                        break
-        finally:
-            _inside_loop.reset(token)
-        if isinstance(event, RejectedObject):
-            work.errors.append(event.error)
-        return work
-
-    async def _commit_work(self, work: _Work) -> tuple[TxnResult | None, str]:
-        if work.errors and work.revert:
-            return None, ""  # a controller failed: nothing to commit, everything to revert
-        return await self._commit(work.event, work.method, work.txn, revert=work.revert)
-
-    def _submit(self, work: _Work) -> asyncio.Future[TxnResult] | None:
-        if (work.errors and work.revert) or not work.txn.values:
-            return None
-        description = f"{work.event.name}: {work.event.describe()}"
-        try:
-            return self.scheduler.submit(Txn(work.txn.values, description, revert=work.revert))
-        except Exception as error:  # a refused transaction (queue full, stopped)
-            work.errors.append(f"transaction not accepted: {error}")
-            return None
-
-    async def _await_commit(
-        self, future: asyncio.Future[TxnResult] | None
-    ) -> tuple[TxnResult | None, str]:
-        if future is None:
-            return None, ""
-        result = await future
-        if result.ok:
-            return result, ""
-        failed = "; ".join(str(e) for e in result.record.errors)
-        return result, f"transaction {result.seq} failed: {failed}"
-
-    async def _finish_work(
-        self, work: _Work, txn_result: TxnResult | None, txn_error: str
-    ) -> EventResult:
-        """Revert the controllers of a failed all-or-nothing event, record the event,
-        schedule healing; the result for a waiting producer."""
-        if txn_error:
-            work.errors.append(txn_error)
-        if work.errors and work.revert:
-            await self._revert(work.event, work.done)
-        failure = "; ".join(work.errors)
-        event = work.event
-        self._record(
-            work.seq,
-            work.queued,
-            event,
-            work.handlers,
-            work.changes,
-            txn_result,
-            work.started_at,
-            work.t0,
-            failure,
-        )
-        if work.method is not Method.UPDATE:
-            self.stats.last_resync_at = work.started_at
-            self.stats.last_resync_kind = work.method.value
-            self.stats.resyncs += 1
-        self._after(event, failure)
-        return EventResult(work.seq, failure, txn_result)
-
-    def _handlers(self, event: Event, method: Method) -> list[Controller]:
-        if method is Method.DOWNSTREAM_RESYNC or isinstance(event, RejectedObject):
-            return []
-        ordered = reversed(self.controllers) if event.reverse else iter(self.controllers)
-        return [c for c in ordered if c.handles(event)]
-
-    async def _commit(
-        self, event: Event, method: Method, txn: EventTxn, *, revert: bool
-    ) -> tuple[TxnResult | None, str]:
-        description = f"{event.name}: {event.describe()}"
-        try:
-            if method is Method.DOWNSTREAM_RESYNC:
-                result = await self.scheduler.resync_downstream(description)
-            elif method is Method.FULL_RESYNC:
-                # Always committed: an empty resync must remove stale configuration.
-                result = await self.scheduler.commit(Txn(txn.values, description, full=True))
-            elif txn.values:
-                result = await self.scheduler.commit(Txn(txn.values, description, revert=revert))
-            else:
-                return None, ""
-        except Exception as error:  # a refused transaction (queue full, stopped)
-            return None, f"transaction not accepted: {error}"
-        if result.ok:
-            return result, ""
-        failed = "; ".join(str(e) for e in result.record.errors)
-        return result, f"transaction {result.seq} failed: {failed}"
-
-    async def _revert(self, event: Event, done: Sequence[Controller]) -> None:
-        for controller in reversed(done):
-            try:
-                await controller.revert(event)
-            except Exception:
-                log.exception("controller revert failed", controller=controller.name)
-
-    def _record(
-        self,
-        seq: int,
-        queued: _Queued,
-        event: Event,
-        handlers: Sequence[Controller],
-        changes: Sequence[str],
-        txn_result: TxnResult | None,
-        started_at: float,
-        t0: float,
-        error: str,
-    ) -> None:
-        description = event.describe()
-        if queued.follow_up_to is not None:
-            description += f" (follow-up to #{queued.follow_up_to})"
-        self.history.add(
-            EventRecord(
-                seq=seq,
-                name=event.name,
-                description=description,
-                handlers=tuple(c.name for c in handlers),
-                changes=tuple(changes),
-                txn_seq=txn_result.seq if txn_result is not None else None,
-                started_at=started_at,
-                duration=time.perf_counter() - t0,
-                error=error,
-                blocking=queued.future is not None,
-            )
-        )
-        self.stats.processed += 1
-        if error:
-            self.stats.failed += 1
-            log.warning("event failed", seq=seq, event_name=event.name, error=error)
-        else:
-            log.debug("event processed", seq=seq, event_name=event.name)
 
     def _after(self, event: Event, error: str) -> None:
         if not error:
@@ -520,7 +277,7 @@ class EventLoop:
         self._healing = asyncio.get_running_loop().call_later(self._healing_delay, fire)
 
 
-def _finish(queued: _Queued, *, error: Exception) -> None:
+def _finish(queued: Queued, *, error: Exception) -> None:
     future = queued.future
     if future is not None and not future.done():
         future.set_exception(error)
