@@ -7,9 +7,12 @@ the result handed back to a waiting producer; an event record in the history; a 
 resync scheduled after a failure.
 
 Ordering: events are processed one at a time in push order, except that follow-ups (pushed
-from inside the loop) go before anything queued. Until the first DBResync is processed every
-other event waits, so the first processed event (#0) is always a DBResync. Both queues are
-bounded; a push that does not fit raises EventQueueFullError and is counted.
+from inside the loop) go before anything queued, and CNI ADDs of different pods queued back to
+back are processed as a group whose transactions share one scheduler batch (each is still
+handled, recorded and reverted on its own). Until the first DBResync is processed every other
+event waits, so the first processed event (#0) is always a DBResync. Both queues are bounded;
+a push that does not fit raises EventQueueFullError and is counted. Processing itself (the
+controllers, the transaction, the outcome) is in processing.py.
 """
 
 from __future__ import annotations
