@@ -17,6 +17,12 @@ vpp_papi's serializer keeps a process-wide registry of types and rewrites the di
 (names become ``vl_api_…_t``), so every module's JSON is kept as text and parsed afresh for
 each purpose. Unpacking runs without vpp_papi's type conversion (no ``ipaddress`` objects or
 ``MACAddress``): addresses stay bytes and the typed layers convert them.
+
+vpp_papi's generic serializer costs tens of microseconds per message, so each message is
+also compiled (on first use) into plain ``struct`` code (:mod:`~contivpy.vppcalls.fast_codec`)
+that must give vpp_papi's bytes and values: it is checked against vpp_papi when compiled, and
+any input it does not handle exactly as vpp_papi (odd types, bad values, short payloads) goes
+to vpp_papi, which gives the result or the error as before.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import enum
 import functools
 import json
 import struct
+from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -34,6 +41,8 @@ from typing import Any
 from vpp_papi import VPPApiJSONFiles
 
 from contivpy.vppcalls.errors import VppEncodeError, VppProtocolError
+from contivpy.vppcalls.fast_codec import CompiledMessage, compile_message
+from contivpy.vppcalls.fast_layout import Layouts
 from contivpy.vppcalls.message import Message, WireValue, plain_value
 
 _FRAME_HEADER = struct.Struct(">QII")
@@ -118,21 +127,31 @@ class ApiModule:
 class ApiDefinitions:
     """A set of message definitions that can pack and unpack by message name."""
 
-    def __init__(self, modules: Sequence[ApiModule]) -> None:
+    def __init__(self, modules: Sequence[ApiModule], *, fast_path: bool = True) -> None:
+        """``fast_path=False`` packs and unpacks everything with vpp_papi (the reference)."""
         self.modules = tuple(modules)
         self._defs: dict[str, MessageDef] = {}
+        self._field_names: dict[str, frozenset[str]] = {}
         self._services: dict[str, Service] = {}
         self._papi: dict[str, Any] = {}
+        self._layouts = Layouts()
+        self._fast_path = fast_path
+        #: message name → its compiled codec, or None (not compiled); filled on first use
+        self._compiled: dict[str, CompiledMessage | None] = {}
+        #: (message, "encode" | "decode") → inputs the compiled codec passed to vpp_papi
+        self.fallbacks: Counter[tuple[str, str]] = Counter()
         for module in self.modules:
             self._add(module)
 
     def _add(self, module: ApiModule) -> None:
         parsed = json.loads(module.text)
+        self._layouts.add_module(parsed)
         for entry in parsed.get("messages", []):
             name = entry[0]
             meta = next((e for e in entry[1:] if isinstance(e, dict)), {})
             fields = tuple(f[1] for f in entry[1:] if isinstance(f, list))
             self._defs[name] = MessageDef(name, str(meta.get("crc", "")), fields, module.name)
+            self._field_names[name] = frozenset(fields)
         for request, service in parsed.get("services", {}).items():
             reply = service["reply"]
             stream_msg = service.get("stream_msg")
@@ -205,10 +224,30 @@ class ApiDefinitions:
 
     def encode(self, name: str, msg_id: int, fields: Mapping[str, object]) -> bytes:
         """Pack ``name`` with id ``msg_id``; missing fields take their defaults (or zero)."""
-        definition = self._defs[name]
-        unknown = set(fields) - set(definition.fields)
-        if unknown:
+        if not self._field_names[name].issuperset(fields):
+            unknown = set(fields) - self._field_names[name]
             raise VppEncodeError(f"{name} has no field(s) {sorted(unknown)}")
+        compiled = self.compiled(name)
+        if compiled is not None:
+            try:
+                return compiled.encode(msg_id, fields)
+            except Exception:
+                # Whatever the compiled code declines, vpp_papi packs or refuses as before.
+                self.fallbacks[name, "encode"] += 1
+        return self._papi_encode(name, msg_id, fields)
+
+    def decode(self, name: str, payload: bytes) -> Message:
+        """Unpack a payload known to be ``name``."""
+        compiled = self.compiled(name)
+        if compiled is not None:
+            try:
+                return compiled.decode(payload)
+            except Exception:
+                # A short or odd payload: vpp_papi unpacks it or gives its error.
+                self.fallbacks[name, "decode"] += 1
+        return self._papi_decode(name, payload)
+
+    def _papi_encode(self, name: str, msg_id: int, fields: Mapping[str, object]) -> bytes:
         data: dict[str, object] = {k: plain_value(v) for k, v in fields.items()}
         data["_vl_msg_id"] = msg_id
         try:
@@ -217,8 +256,7 @@ class ApiDefinitions:
             raise VppEncodeError(f"cannot pack {name}: {err}") from err
         return packed
 
-    def decode(self, name: str, payload: bytes) -> Message:
-        """Unpack a payload known to be ``name``."""
+    def _papi_decode(self, name: str, payload: bytes) -> Message:
         try:
             raw, _size = self._papi[name].unpack(payload, ntc=True)
         except (ValueError, TypeError, IndexError, struct.error) as err:
@@ -229,6 +267,30 @@ class ApiDefinitions:
         return Message(
             name, {k: _from_papi(v) for k, v in zip(fields, raw, strict=True) if k != "_vl_msg_id"}
         )
+
+    def compiled(self, name: str) -> CompiledMessage | None:
+        """The compiled codec of ``name`` (compiled now if needed), None if vpp_papi packs it."""
+        try:
+            return self._compiled[name]
+        except KeyError:
+            pass
+        if name not in self._papi:
+            return None  # unknown: the caller's lookup in vpp_papi's messages raises KeyError
+        compiled = None
+        layout = self._layouts.message(name) if self._fast_path else None
+        if layout is not None:
+            compiled = compile_message(
+                layout,
+                self._defs[name].crc,
+                lambda fields: self._papi_encode(name, 0, fields),
+                lambda payload: self._papi_decode(name, payload),
+            )
+        self._compiled[name] = compiled
+        return compiled
+
+    def fast_path_names(self) -> frozenset[str]:
+        """The messages packed and unpacked by compiled code (compiling every message)."""
+        return frozenset(n for n in self._defs if self.compiled(n) is not None)
 
 
 def _memclnt_module() -> ApiModule:

@@ -48,10 +48,13 @@ def interface_details(state: VppState, iface: Interface) -> Fields:
 def sw_interface_dump(state: VppState, msg: Message) -> list[Fields]:
     wanted = msg.get_int("sw_if_index")
     name_filter = msg.get_str("name_filter") if msg.get_bool("name_filter_valid") else None
+    if wanted == NO_INDEX:
+        candidates = [iface for _index, iface in sorted(state.interfaces.items())]
+    else:  # one interface: a lookup, not a sort of all (an agent dumps each new interface)
+        one = state.interfaces.get(wanted)
+        candidates = [] if one is None else [one]
     out = []
-    for index, iface in sorted(state.interfaces.items()):
-        if wanted != NO_INDEX and index != wanted:
-            continue
+    for iface in candidates:
         if name_filter is not None and name_filter not in iface.name:
             continue
         out.append(interface_details(state, iface))

@@ -77,7 +77,9 @@ def tap_create_v3(state: VppState, msg: Message) -> Fields:
     if not state.vhost_net:
         # What a real VPP answers on a kernel without vhost-net.
         raise SimError(Retval.SYSCALL_ERROR_1, "open '/dev/vhost-net' failed")
-    used = {i.tap.id for i in state.of_kind(Kind.TAP) if i.tap is not None}
+    # All interfaces unsorted, not of_kind(): a set needs no order, and this runs per tap.
+    taps = (i.tap for i in state.interfaces.values() if i.kind == Kind.TAP)
+    used = {tap.id for tap in taps if tap is not None}
     tap_id = msg.get_int("id")
     if tap_id == NO_INDEX:
         tap_id = lowest_free(used)
