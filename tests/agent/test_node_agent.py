@@ -14,7 +14,7 @@ from contivpy.controllers import naming
 from contivpy.scheduler import ValueState
 from contivpy.settings import InterfaceSettings
 from contivpy.sim.vpp.state import VppState
-from doubles.agent_nodes import Node, eventually, pod_request
+from doubles.agent_nodes import Node, eventually, pod_request, vpp_config
 
 
 def _routes(state: VppState) -> dict[str, list[str]]:
@@ -77,12 +77,12 @@ async def test_vpp_restart_is_detected_and_everything_restored(
     agent = await node.start_agent()
     for i in range(3):
         await agent.cni.add(pod_request(f"p{i}"))
-    shown = node.sim.show_interface_addr()
+    before = vpp_config(node.sim.state)
     await node.sim.restart()
-    await eventually(lambda: agent.vpp_restarts > 0 and node.sim.show_interface_addr() == shown)
+    await eventually(lambda: agent.vpp_restarts > 0 and vpp_config(node.sim.state) == before)
     await agent.loop.wait_idle()
-    assert node.sim.show_interface_addr() == shown
-    assert [r.name for r in agent.history.records()][-1] == "DownstreamResync"
+    assert vpp_config(node.sim.state) == before
+    assert "DownstreamResync" in [r.name for r in agent.history.records()]
 
 
 async def test_cni_add_during_a_vpp_outage_waits_and_succeeds(

@@ -14,6 +14,7 @@ from contivpy.cni.types import CniRequest, PodRef
 from contivpy.scheduler import RetryPolicy
 from contivpy.settings import AgentSettings, InterfaceSettings
 from contivpy.sim.vpp.server import VppSimulator
+from contivpy.sim.vpp.state import VppState
 from contivpy.store.etcd import EtcdStore
 
 
@@ -76,3 +77,34 @@ async def eventually(condition: Callable[[], bool], within: float = 10.0) -> Non
             return
         await asyncio.sleep(0.02)
     raise AssertionError(f"condition not met within {within} s")
+
+
+def vpp_config(state: VppState) -> dict[str, object]:
+    """What a VPP holds, by the logical names (tags) of interfaces rather than the names VPP
+    chose: after a VPP restart interfaces are re-created concurrently, so ``tap3`` may now
+    be another pod's tap while the configuration is the same."""
+
+    def tag(sw_if_index: int | None) -> str | None:
+        if sw_if_index is None:
+            return None
+        iface = state.interfaces.get(sw_if_index)
+        return (iface.tag or iface.name) if iface is not None else f"#{sw_if_index}"
+
+    view: dict[str, object] = {}
+    for iface in state.interfaces.values():
+        view[f"if {iface.tag or iface.name}"] = (
+            iface.kind.name,
+            iface.admin_up,
+            iface.vrf4,
+            sorted(str(a) for a in iface.addresses),
+            tag(iface.unnumbered_of),
+            iface.mac.hex(),
+            iface.bd_id is not None,
+        )
+    for (is_ip6, table), routes in state.routes.items():
+        for prefix, route in routes.items():
+            paths = sorted(
+                (str(p.next_hop), tag(p.sw_if_index) or "", p.table_id, p.type) for p in route.paths
+            )
+            view[f"route {int(is_ip6)}/{table} {prefix}"] = paths
+    return view
