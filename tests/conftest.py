@@ -8,8 +8,9 @@ from collections.abc import Callable, Mapping
 import pytest
 import uvloop
 
-# Real etcd fixtures (etcd_server, store, private_etcd, ...) for every test tier.
-pytest_plugins = ["fixtures.etcd"]
+# Real etcd fixtures (etcd_server, store, private_etcd, ...) and test certificates (pki)
+# for every test tier.
+pytest_plugins = ["fixtures.etcd", "fixtures.pki"]
 
 
 def pytest_asyncio_loop_factories(
