@@ -4,10 +4,7 @@ VPP restart.
 In: a :class:`~contivpy.bench.pods_node.PodsNode` with its agent started, the pods, and
 ``Problems`` to record correctness failures in. Out: raw figures.
 
-- ``add_pods``: every pod ADDed through the agent's RemoteCNI socket with
-  :func:`~contivpy.api.cni_client.call_agent` (what the ``contivpy cni`` plugin does, minus
-  starting a process), ``concurrency`` ADDs in flight; each ADD's latency (from the call to
-  its result, the gRPC connection included), the total seconds, and the IPs given.
+- ADDs are sent by ``cni_load`` (from a process of their own); ``check_adds`` checks them.
 - ``restart_agent``: stop the agent, start a new one over the same state, store and VPP;
   seconds from the new agent's construction until it is steady (first resync processed,
   event loop idle), and the configuration requests the simulator served from before the stop
@@ -22,105 +19,17 @@ In: a :class:`~contivpy.bench.pods_node.PodsNode` with its agent started, the po
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from contivpy.api.cni_client import call_agent
+from contivpy.bench.cni_load import AddRun, BenchPod
 from contivpy.bench.pods_node import PodsNode
 from contivpy.bench.sim_process import SimProcess
 from contivpy.bench.verify import Problems
-from contivpy.cni.types import CniError, CniRequest, PodRef
-from contivpy.controllers import naming
 
-NAMESPACE = "default"
-_CNI_DEADLINE = 60.0
 _POLL_SECONDS = 0.01
 _RESTORE_TIMEOUT = 60.0
-
-
-@dataclass(frozen=True, slots=True)
-class BenchPod:
-    """A pod to ADD: its name and its sandbox's container ID."""
-
-    name: str
-    container_id: str
-
-    def request(self, cni_socket: str) -> CniRequest:
-        """The CNI ADD request the plugin would send for this pod."""
-        args = (
-            f"IgnoreUnknown=1;K8S_POD_NAMESPACE={NAMESPACE};K8S_POD_NAME={self.name};"
-            f"K8S_POD_INFRA_CONTAINER_ID={self.container_id}"
-        )
-        config = {
-            "cniVersion": "1.0.0",
-            "name": "k8s-pod-network",
-            "type": "contivpy",
-            "grpcServer": cni_socket,
-            "timeoutSeconds": _CNI_DEADLINE,
-        }
-        return CniRequest(
-            self.container_id,
-            f"/var/run/netns/cni-{self.container_id[:12]}",
-            "eth0",
-            PodRef(NAMESPACE, self.name),
-            config=config,
-            args=args,
-        )
-
-    @property
-    def vpp_tap(self) -> str:
-        """The tag of the pod's tap in VPP."""
-        return naming.pod_vpp_tap(self.container_id)
-
-
-def bench_pods(n: int) -> list[BenchPod]:
-    """N pods with 64-hex-digit container IDs, as container runtimes make them."""
-    pods = []
-    for i in range(n):
-        name = f"bench-pod-{i:03d}"
-        pods.append(BenchPod(name, hashlib.sha256(name.encode()).hexdigest()))
-    return pods
-
-
-@dataclass(slots=True)
-class AddRun:
-    """What the ADD phase measured."""
-
-    seconds: float = 0.0
-    #: milliseconds of each successful ADD
-    latencies_ms: list[float] = field(default_factory=list)
-    #: pod name → the IP its ADD returned (CIDR)
-    ips: dict[str, str] = field(default_factory=dict)
-    failures: list[str] = field(default_factory=list)
-
-
-async def add_pods(cni_socket: str, pods: list[BenchPod], concurrency: int) -> AddRun:
-    """ADD every pod, ``concurrency`` at a time, through the RemoteCNI socket."""
-    run = AddRun()
-    queue = iter(pods)
-
-    async def worker() -> None:
-        # Requests are built ahead of the clock as the plugin builds them before calling.
-        for pod in queue:
-            request = pod.request(cni_socket)
-            started = time.perf_counter()
-            try:
-                result = await call_agent(cni_socket, "add", request, _CNI_DEADLINE)
-            except CniError as error:
-                run.failures.append(f"{pod.name}: CNI error {error.code}: {error.message}")
-                continue
-            run.latencies_ms.append((time.perf_counter() - started) * 1000)
-            if len(result.ips) != 1:
-                run.failures.append(f"{pod.name}: {len(result.ips)} IPs in the result")
-                continue
-            run.ips[pod.name] = result.ips[0].address
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    run.seconds = time.perf_counter() - started
-    return run
 
 
 def check_adds(run: AddRun, node: PodsNode, pods: list[BenchPod], problems: Problems) -> None:

@@ -14,6 +14,7 @@ use it. Exhaustion is a CNI error naming the subnet.
 from __future__ import annotations
 
 import ipaddress
+from typing import Any
 
 import structlog
 
@@ -167,12 +168,13 @@ class Ipam(ControllerBase):
         self._state.flush()
 
     def _save(self) -> None:
+        self._state.write(self._document)
+
+    def _document(self) -> dict[str, Any]:
         allocations = self._allocator.allocations() if self._allocator is not None else {}
-        self._state.write(
-            {
-                "allocations": [
-                    {"namespace": p.namespace, "name": p.name, "ip": str(ip)}
-                    for p, ip in sorted(allocations.items())
-                ]
-            }
-        )
+        return {
+            "allocations": [
+                {"namespace": p.namespace, "name": p.name, "ip": str(ip)}
+                for p, ip in sorted(allocations.items())
+            ]
+        }

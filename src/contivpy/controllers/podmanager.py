@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
 
@@ -121,17 +122,18 @@ class PodManager(ControllerBase):
         self._state.flush()
 
     def _save(self) -> None:
-        self._state.write(
-            {
-                "pods": [
-                    {
-                        "namespace": p.pod.namespace,
-                        "name": p.pod.name,
-                        "container_id": p.container_id,
-                        "netns": p.netns,
-                        "ifname": p.ifname,
-                    }
-                    for p in sorted(self._pods.values(), key=lambda p: p.pod)
-                ]
-            }
-        )
+        self._state.write(self._document)
+
+    def _document(self) -> dict[str, Any]:
+        return {
+            "pods": [
+                {
+                    "namespace": p.pod.namespace,
+                    "name": p.pod.name,
+                    "container_id": p.container_id,
+                    "netns": p.netns,
+                    "ifname": p.ifname,
+                }
+                for p in sorted(self._pods.values(), key=lambda p: p.pod)
+            ]
+        }

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ class StateFile:
 
     def __init__(self, path: Path | None) -> None:
         self.path = path  # None: keep nothing (tests, or an operator's choice)
-        self._pending: dict[str, Any] | None = None
+        self._pending: dict[str, Any] | Callable[[], dict[str, Any]] | None = None
 
     def read(self) -> dict[str, Any]:
         """The document, or {} when there is none or it cannot be read."""
@@ -47,16 +48,18 @@ class StateFile:
             return {}
         return document
 
-    def write(self, document: dict[str, Any]) -> None:
-        """Replace the document (on disk at the next ``flush``)."""
+    def write(self, document: dict[str, Any] | Callable[[], dict[str, Any]]) -> None:
+        """Replace the document (on disk at the next ``flush``). A callable is called at the
+        flush: an owner that changes many times per flush builds its document once."""
         if self.path is not None:
             self._pending = document
 
     def flush(self) -> None:
         """Write the pending document, if any, atomically."""
-        document, self._pending = self._pending, None
-        if document is None or self.path is None:
+        pending, self._pending = self._pending, None
+        if pending is None or self.path is None:
             return
+        document = pending() if callable(pending) else pending
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=self.path.name + ".", dir=self.path.parent)
         try:

@@ -1,0 +1,155 @@
+"""CNI ADDs for the pods benchmark, sent from a process of their own.
+
+In: the agent's RemoteCNI socket, N pods and a concurrency. Out: an :class:`AddRun` (each
+ADD's latency, the total seconds, the IPs given, the failures).
+
+On a node the CNI requests come from plugin processes that kubelet starts, never from the
+agent's own process; so ``add_pods_from_process`` runs the ADDs in a child Python process
+(``python -m contivpy.bench.cni_load SOCKET N CONCURRENCY``), which prints its ``AddRun`` as
+one JSON object. Each ADD is a :func:`~contivpy.api.cni_client.call_agent` call, which is
+what the ``contivpy cni`` plugin does, minus starting a process; a latency runs from the
+call (the gRPC connection included) to its result. The pods are ``bench_pods(N)``: the same
+names and container IDs in both processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hashlib
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+
+import uvloop
+
+from contivpy.api.cni_client import call_agent
+from contivpy.cni.types import CniError, CniRequest, PodRef
+from contivpy.controllers import naming
+
+NAMESPACE = "default"
+_CNI_DEADLINE = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class BenchPod:
+    """A pod to ADD: its name and its sandbox's container ID."""
+
+    name: str
+    container_id: str
+
+    def request(self, cni_socket: str) -> CniRequest:
+        """The CNI ADD request the plugin would send for this pod."""
+        args = (
+            f"IgnoreUnknown=1;K8S_POD_NAMESPACE={NAMESPACE};K8S_POD_NAME={self.name};"
+            f"K8S_POD_INFRA_CONTAINER_ID={self.container_id}"
+        )
+        config = {
+            "cniVersion": "1.0.0",
+            "name": "k8s-pod-network",
+            "type": "contivpy",
+            "grpcServer": cni_socket,
+            "timeoutSeconds": _CNI_DEADLINE,
+        }
+        return CniRequest(
+            self.container_id,
+            f"/var/run/netns/cni-{self.container_id[:12]}",
+            "eth0",
+            PodRef(NAMESPACE, self.name),
+            config=config,
+            args=args,
+        )
+
+    @property
+    def vpp_tap(self) -> str:
+        """The tag of the pod's tap in VPP."""
+        return naming.pod_vpp_tap(self.container_id)
+
+
+def bench_pods(n: int) -> list[BenchPod]:
+    """N pods with 64-hex-digit container IDs, as container runtimes make them."""
+    pods = []
+    for i in range(n):
+        name = f"bench-pod-{i:03d}"
+        pods.append(BenchPod(name, hashlib.sha256(name.encode()).hexdigest()))
+    return pods
+
+
+@dataclass(slots=True)
+class AddRun:
+    """What the ADD phase measured."""
+
+    seconds: float = 0.0
+    #: milliseconds of each successful ADD
+    latencies_ms: list[float] = field(default_factory=list)
+    #: pod name → the IP its ADD returned (CIDR)
+    ips: dict[str, str] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+
+
+async def add_pods(cni_socket: str, pods: list[BenchPod], concurrency: int) -> AddRun:
+    """ADD every pod, ``concurrency`` at a time, through the RemoteCNI socket (in this
+    process)."""
+    run = AddRun()
+    queue = iter(pods)
+
+    async def worker() -> None:
+        # Requests are built ahead of the clock as the plugin builds them before calling.
+        for pod in queue:
+            request = pod.request(cni_socket)
+            started = time.perf_counter()
+            try:
+                result = await call_agent(cni_socket, "add", request, _CNI_DEADLINE)
+            except CniError as error:
+                run.failures.append(f"{pod.name}: CNI error {error.code}: {error.message}")
+                continue
+            run.latencies_ms.append((time.perf_counter() - started) * 1000)
+            if len(result.ips) != 1:
+                run.failures.append(f"{pod.name}: {len(result.ips)} IPs in the result")
+                continue
+            run.ips[pod.name] = result.ips[0].address
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    run.seconds = time.perf_counter() - started
+    return run
+
+
+class CniLoadError(RuntimeError):
+    """The load process failed or printed no result."""
+
+
+async def add_pods_from_process(cni_socket: str, n: int, concurrency: int) -> AddRun:
+    """``add_pods`` of ``bench_pods(n)``, run by a child process (see the module docstring)."""
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        __name__,
+        cni_socket,
+        str(n),
+        str(concurrency),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await child.communicate()
+    if child.returncode != 0:
+        raise CniLoadError(
+            f"CNI load process exited with {child.returncode}: {err.decode()[-2000:]}"
+        )
+    try:
+        return AddRun(**json.loads(out))
+    except (ValueError, TypeError) as error:
+        raise CniLoadError(f"CNI load process printed no result ({error}): {out[:200]!r}") from None
+
+
+def main(argv: list[str]) -> int:
+    """``SOCKET N CONCURRENCY``: ADD ``bench_pods(N)``; print the AddRun as JSON."""
+    cni_socket, n, concurrency = argv[0], int(argv[1]), int(argv[2])
+    run = uvloop.run(add_pods(cni_socket, bench_pods(n), concurrency))
+    json.dump(dataclasses.asdict(run), sys.stdout)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
