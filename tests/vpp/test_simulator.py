@@ -6,6 +6,8 @@ import asyncio
 import ipaddress
 from pathlib import Path
 
+import pytest
+
 from contivpy.sim.vpp.model import Kind
 from contivpy.sim.vpp.server import VppSimulator
 from contivpy.vppcalls import (
@@ -21,6 +23,8 @@ from contivpy.vppcalls import (
 )
 from contivpy.vppcalls.client import VppClient
 from contivpy.vppcalls.connection import VppConnection
+from contivpy.vppcalls.errors import VppApiError
+from contivpy.vppcalls.retvals import Retval
 
 
 async def test_interfaces_get_the_names_vpp_gives(vpp: VppClient, sim: VppSimulator) -> None:
@@ -45,6 +49,21 @@ async def test_interfaces_get_the_names_vpp_gives(vpp: VppClient, sim: VppSimula
         "GigabitEthernet0/a/0.200",
     ]
     assert [i.name for i in sim.state.of_kind(Kind.TAP)] == ["tap0"]
+
+
+async def test_tap_ids_are_the_lowest_free_and_freed_ids_come_back(vpp: VppClient) -> None:
+    first = [await tap.create_tap(vpp, tap.TapSpec()) for _ in range(3)]
+    explicit = await tap.create_tap(vpp, tap.TapSpec(id=5))
+    await tap.delete_tap(vpp, first[1])
+    again = await tap.create_tap(vpp, tap.TapSpec())
+    later = [await tap.create_tap(vpp, tap.TapSpec()) for _ in range(3)]
+    by_index = {t.sw_if_index: t.id for t in await tap.dump_taps(vpp)}
+    assert by_index[again] == 1  # the freed id, before any never-used one
+    assert [by_index[i] for i in later] == [3, 4, 6]  # 5 was taken explicitly
+    assert by_index[explicit] == 5
+    with pytest.raises(VppApiError) as refused:
+        await tap.create_tap(vpp, tap.TapSpec(id=4))
+    assert refused.value.retval == Retval.INVALID_INTERFACE
 
 
 async def test_memif_socket_without_an_id_gets_a_random_one(

@@ -58,6 +58,7 @@ from contivpy.models.vpp_keys import (
     interface_key,
     interface_vrf_key,
     interface_vrf_prefix,
+    parse_interface_address,
     unnumbered_key,
     vrf_table_key,
 )
@@ -111,7 +112,7 @@ class InterfaceDescriptor(VppDescriptor):
         families: set[bool] = set()
         for address in value.ip_addresses:
             canonical = canonical_interface_address(address)
-            families.add(ipaddress.ip_interface(canonical).version == 6)
+            families.add(parse_interface_address(canonical).version == 6)
             out.append(
                 KV(interface_address_key(name, canonical), InterfaceAddress(name, canonical))
             )

@@ -10,7 +10,6 @@ addresses come back inside the interface's own value.
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Sequence
 from typing import ClassVar
 
@@ -19,6 +18,7 @@ from contivpy.models.vpp_derived import InterfaceAddress
 from contivpy.models.vpp_keys import (
     DERIVED_INTERFACE_PREFIX,
     interface_vrf_prefix,
+    parse_interface_address,
     parse_interface_address_key,
 )
 from contivpy.scheduler import Dependency
@@ -45,7 +45,7 @@ class InterfaceAddressDescriptor(VppDescriptor):
         return parse_interface_address_key(key) is not None
 
     def dependencies(self, key: str, value: InterfaceAddress) -> Sequence[Dependency]:
-        ipv6 = ipaddress.ip_interface(value.address).version == 6
+        ipv6 = parse_interface_address(value.address).version == 6
         return (
             Dependency(
                 f"interface in its IPv{6 if ipv6 else 4} VRF",
@@ -56,8 +56,8 @@ class InterfaceAddressDescriptor(VppDescriptor):
 
     async def create(self, key: str, value: InterfaceAddress) -> None:
         sw_if_index = self.interfaces.sw_if_index(value.interface)
-        await add_address(self.vpp, sw_if_index, ipaddress.ip_interface(value.address))
+        await add_address(self.vpp, sw_if_index, parse_interface_address(value.address))
 
     async def delete(self, key: str, value: InterfaceAddress, metadata: object) -> None:
         sw_if_index = self.interfaces.sw_if_index(value.interface)
-        await delete_address(self.vpp, sw_if_index, ipaddress.ip_interface(value.address))
+        await delete_address(self.vpp, sw_if_index, parse_interface_address(value.address))

@@ -8,8 +8,6 @@ VPP's (ring sizes, VNI, VLAN ids, memif secret length) and Linux's (interface na
 
 from __future__ import annotations
 
-import ipaddress
-
 from contivpy.descriptors.value_checks import (
     check_interface_address,
     check_interface_name,
@@ -31,7 +29,7 @@ from contivpy.models.vpp_interfaces import (
     TapLink,
     VxlanLink,
 )
-from contivpy.models.vpp_keys import interface_key
+from contivpy.models.vpp_keys import interface_key, parse_interface_address
 from contivpy.scheduler import InvalidValueError
 
 MAX_MTU = 9216
@@ -179,4 +177,4 @@ def _check_vxlan(link: VxlanLink) -> None:
 
 def address_family_is_v6(address: str) -> bool:
     """True for an IPv6 interface address (the value was validated)."""
-    return ipaddress.ip_interface(address).version == 6
+    return parse_interface_address(address).version == 6

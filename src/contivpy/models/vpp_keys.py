@@ -34,6 +34,7 @@ Bridge-domain names contain no "/".
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from dataclasses import dataclass
@@ -73,11 +74,22 @@ def canonical_address(ip: str) -> str:
     return str(ipaddress.ip_address(ip))
 
 
-def canonical_interface_address(address: str) -> str:
-    """An interface address "ip/len" in canonical form (ValueError when it is not one)."""
+# Cached: every address of every desired interface is parsed again on each transaction that
+# touches it and in its descriptors (validation, derived keys, the API call), so with a
+# thousand pods the parsing was a visible share of a big transaction. The results are
+# immutable and keyed by the text, so sharing them is safe; the bound keeps memory flat.
+@functools.lru_cache(maxsize=1 << 16)
+def parse_interface_address(address: str) -> ipaddress.IPv4Interface | ipaddress.IPv6Interface:
+    """An interface address "ip/len" parsed (ValueError when it is not one)."""
     if "/" not in address:
         raise ValueError(f"{address!r} has no prefix length")
-    return str(ipaddress.ip_interface(address))
+    return ipaddress.ip_interface(address)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def canonical_interface_address(address: str) -> str:
+    """An interface address "ip/len" in canonical form (ValueError when it is not one)."""
+    return str(parse_interface_address(address))
 
 
 def canonical_network(network: str) -> str:

@@ -43,6 +43,7 @@ from contivpy.vppcalls.errors import (
     VppProtocolError,
     VppTimeoutError,
 )
+from contivpy.vppcalls.framing import FrameReader
 from contivpy.vppcalls.message import Message
 
 log = structlog.get_logger(__name__)
@@ -102,6 +103,9 @@ class _Pending:
     #: the details message when this is a dump, collected until the ping reply
     details: str | None = None
     collected: list[Message] = field(default_factory=list)
+    #: loop time after which the request fails with VppTimeoutError, and the limit it had
+    deadline: float = 0.0
+    limit: float = 0.0
 
 
 class VppConnection:
@@ -120,9 +124,13 @@ class VppConnection:
         self.table = table
         self.client_index = client_index
         self.call_timeout = call_timeout
-        self._reader = reader
+        self._reader = FrameReader(reader)
         self._writer = writer
         self._pending: dict[int, _Pending] = {}
+        # One timer for every request's deadline instead of one per request (an
+        # asyncio.timeout per call was a visible share of a call's cost): it fires at the
+        # earliest deadline it knows of, fails what is overdue and re-arms for the rest.
+        self._expiry: asyncio.TimerHandle | None = None
         self._contexts = itertools.count(1)
         self._event_callbacks: dict[str, list[EventCallback]] = {}
         self._closed: asyncio.Future[str] = asyncio.get_running_loop().create_future()
@@ -218,16 +226,41 @@ class VppConnection:
         return self.table.encode(name, request)
 
     async def _await(self, pending: _Pending, context: int, limit: float | None) -> object:
-        limit = self.call_timeout if limit is None else limit
+        pending.limit = self.call_timeout if limit is None else limit
+        loop = asyncio.get_running_loop()
+        pending.deadline = loop.time() + pending.limit
+        expiry = self._expiry
+        if expiry is None or pending.deadline < expiry.when():
+            self._arm_expiry(loop, pending.deadline)
         try:
-            async with asyncio.timeout(limit):
-                return await pending.future
-        except TimeoutError:
-            raise VppTimeoutError(
-                f"{pending.request}: no answer from VPP within {limit} s"
-            ) from None
+            return await pending.future
         finally:
             self._pending.pop(context, None)
+
+    def _arm_expiry(self, loop: asyncio.AbstractEventLoop, when: float) -> None:
+        if self._expiry is not None:
+            self._expiry.cancel()
+        self._expiry = loop.call_at(when, self._expire)
+
+    def _expire(self) -> None:
+        """Fail the requests whose deadline has passed; re-arm for the earliest other."""
+        self._expiry = None
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        earliest: float | None = None
+        for pending in self._pending.values():
+            if pending.future.done():
+                continue
+            if pending.deadline <= now:
+                pending.future.set_exception(
+                    VppTimeoutError(
+                        f"{pending.request}: no answer from VPP within {pending.limit} s"
+                    )
+                )
+            elif earliest is None or pending.deadline < earliest:
+                earliest = pending.deadline
+        if earliest is not None:
+            self._arm_expiry(loop, earliest)
 
     async def call(
         self,
@@ -288,7 +321,8 @@ class VppConnection:
         reason = "closed"
         try:
             while True:
-                self._dispatch(await read_frame(self._reader))
+                for payload in await self._reader.batch():
+                    self._dispatch(payload)
         except asyncio.IncompleteReadError:
             reason = "VPP closed the connection"
         except (OSError, VppProtocolError) as err:
@@ -327,6 +361,9 @@ class VppConnection:
             log.warning("unexpected vpp answer", message=name, request=pending.request)
 
     def _finish(self, reason: str) -> None:
+        if self._expiry is not None:
+            self._expiry.cancel()
+            self._expiry = None
         if not self._closed.done():
             self._closed.set_result(reason)
         error = VppConnectionError(f"connection to VPP at {self.socket_path} lost: {reason}")

@@ -41,9 +41,9 @@ from contivpy.vppcalls.codec import (
     ApiDefinitions,
     MessageTable,
     message_id,
-    read_frame,
 )
 from contivpy.vppcalls.errors import VppEncodeError, VppProtocolError
+from contivpy.vppcalls.framing import FrameReader
 from contivpy.vppcalls.message import Message
 from contivpy.vppcalls.retvals import Retval
 
@@ -245,7 +245,9 @@ class VppSimulator:
 
     async def _serve(self, session: ClientSession, reader: asyncio.StreamReader) -> None:
         table = self.table
-        payload = await read_frame(reader)
+        incoming = FrameReader(reader)
+        batch = await incoming.batch()
+        payload = batch.pop(0)
         if message_id(payload) != SOCKCLNT_CREATE_ID:
             raise VppProtocolError("the first message must be sockclnt_create")
         hello = self.definitions.decode("sockclnt_create", payload)
@@ -265,22 +267,29 @@ class VppSimulator:
             )
         )
         while not session.closed:
-            payload = await read_frame(reader)
-            if table is not self.table:
-                return  # restarted meanwhile: this connection belongs to the old VPP
-            name = table.name_of(message_id(payload))
-            if name is None:
-                log.warning("vppsim ignoring unknown message id", id=message_id(payload))
-                continue
-            msg = table.definitions.decode(name, payload)
-            delay = self.faults.latency(name)
-            for out in self._encode(table, self._answer(session, msg), msg):
-                session.send(out, delay)
-            self._publish_events()
-            if name == "sockclnt_delete":
-                await session.close()
-                return
+            # Every request that has arrived is answered before the next read: a pipelined
+            # client's requests are served in order, their answers leave in one write.
+            for payload in batch:
+                if table is not self.table:
+                    return  # restarted meanwhile: this connection belongs to the old VPP
+                if not self._serve_one(session, table, payload):
+                    await session.close()
+                    return
             await session.drain()
+            batch = await incoming.batch()
+
+    def _serve_one(self, session: ClientSession, table: MessageTable, payload: bytes) -> bool:
+        """Answer one request; False when the client said goodbye (sockclnt_delete)."""
+        name = table.name_of(message_id(payload))
+        if name is None:
+            log.warning("vppsim ignoring unknown message id", id=message_id(payload))
+            return True
+        msg = table.definitions.decode(name, payload)
+        delay = self.faults.latency(name)
+        for out in self._encode(table, self._answer(session, msg), msg):
+            session.send(out, delay)
+        self._publish_events()
+        return name != "sockclnt_delete"
 
     def _answer(self, session: ClientSession, msg: Message) -> list[tuple[str, Fields]]:
         """The messages that answer ``msg``: one reply, N details, or nothing."""

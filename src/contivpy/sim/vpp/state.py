@@ -20,6 +20,7 @@ import os
 import random
 from collections.abc import Iterable, Iterator
 
+from contivpy.sim.vpp.address_index import AddressIndex
 from contivpy.sim.vpp.model import (
     BridgeDomain,
     Interface,
@@ -33,7 +34,7 @@ from contivpy.sim.vpp.model import (
     SimError,
 )
 from contivpy.vppcalls.retvals import Retval
-from contivpy.vppcalls.wire import IpAddress, IpNetwork
+from contivpy.vppcalls.wire import IpAddress, IpInterface, IpNetwork
 
 #: Where VPP puts memif socket 0 unless told otherwise.
 DEFAULT_MEMIF_SOCKET = "/run/vpp/memif.sock"
@@ -79,6 +80,10 @@ class VppState:
         self.bridge_domains: dict[int, BridgeDomain] = {}
         self.l2fib: dict[tuple[int, bytes], L2FibEntry] = {}
         self.events: list[InterfaceEvent] = []
+        self._address_index = AddressIndex()
+        #: tap id → sw_if_index, and the lowest tap id that may be free (ids below are used)
+        self.tap_ids: dict[int, int] = {}
+        self.tap_id_floor = 0
         for is_ip6 in (False, True):
             self.tables[(is_ip6, 0)] = IpTable(0, is_ip6, default_table_name(is_ip6, 0), True)
         self.add_interface("local0", Kind.LOCAL, mac=bytes(6), link_mtu=0)
@@ -145,9 +150,49 @@ class VppState:
         for key in [k for k, n in self.neighbors.items() if n.sw_if_index == sw_if_index]:
             del self.neighbors[key]
         del self.interfaces[sw_if_index]
+        self._address_index.invalidate()
+        if iface.tap is not None:
+            del self.tap_ids[iface.tap.id]
+            self.tap_id_floor = min(self.tap_id_floor, iface.tap.id)
         self._free_indexes.append(sw_if_index)
         self.drop_unused_tables()
         self.events.append(InterfaceEvent(sw_if_index, False, False, deleted=True))
+
+    # -- addresses ----------------------------------------------------------------------
+
+    def add_address(self, iface: Interface, address: IpInterface) -> None:
+        """Add an address, refused as VPP does: DUPLICATE_IF_ADDRESS when the interface has
+        it, ADDRESS_IN_USE when it overlaps another interface's in the same table."""
+        if address in iface.addresses:
+            raise SimError(Retval.DUPLICATE_IF_ADDRESS, f"{address} on {iface.name}")
+        held = self._address_index.overlapping(self.interfaces.values(), iface, address)
+        if held is not None:
+            other = self.interfaces[held[0]]
+            raise SimError(
+                Retval.ADDRESS_IN_USE, f"{address} conflicts with {held[1]} on {other.name}"
+            )
+        iface.addresses.append(address)
+        self._address_index.added(iface, address)
+        if address.version == 6:
+            iface.ip6_enabled = True
+
+    def remove_address(self, iface: Interface, address: IpInterface) -> None:
+        """Remove an address (ADDRESS_NOT_FOUND_FOR_INTERFACE when it is not there)."""
+        if address not in iface.addresses:
+            raise SimError(Retval.ADDRESS_NOT_FOUND_FOR_INTERFACE, f"{address} not on {iface.name}")
+        iface.addresses.remove(address)
+        self._address_index.invalidate()
+
+    def clear_addresses(self, iface: Interface) -> None:
+        """Remove every address of the interface."""
+        iface.addresses.clear()
+        self._address_index.invalidate()
+
+    def set_tables(self, iface: Interface, vrf4: int, vrf6: int) -> None:
+        """Put the interface (with any addresses it has) into these tables."""
+        iface.vrf4, iface.vrf6 = vrf4, vrf6
+        self._address_index.invalidate()
+        self.drop_unused_tables()
 
     def mac_of(self, iface: Interface) -> bytes:
         """The interface's MAC: a sub-interface has its parent's (they share the hardware)."""

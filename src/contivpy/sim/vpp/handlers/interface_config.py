@@ -92,50 +92,16 @@ def sw_interface_get_table(state: VppState, msg: Message) -> Fields:
     return {"vrf_id": iface.vrf6 if msg.get_bool("is_ipv6") else iface.vrf4}
 
 
-def _check_conflicts(state: VppState, iface: Interface, address: IpInterface) -> None:
-    version = address.version
-    vrf = iface.vrf6 if version == 6 else iface.vrf4
-    # This compares the address with every address of every interface, so with a thousand
-    # interfaces it was most of the simulator's time in ipaddress's overlaps(). Two prefixes
-    # of one family overlap exactly when one contains the other, that is when their first
-    # min(length) bits are equal: compared here as integers.
-    bits = address.max_prefixlen
-    network = int(address.network.network_address)
-    length = address.network.prefixlen
-    for other in state.interfaces.values():
-        other_vrf = other.vrf6 if version == 6 else other.vrf4
-        for existing in other.addresses:
-            if existing.version != version:
-                continue
-            if other is iface:
-                if existing == address:
-                    raise SimError(Retval.DUPLICATE_IF_ADDRESS, f"{address} on {iface.name}")
-                continue
-            if other_vrf != vrf:
-                continue
-            prefix = existing.network
-            shift = bits - min(prefix.prefixlen, length)
-            if int(prefix.network_address) >> shift == network >> shift:
-                raise SimError(
-                    Retval.ADDRESS_IN_USE, f"{address} conflicts with {existing} on {other.name}"
-                )
-
-
 def sw_interface_add_del_address(state: VppState, msg: Message) -> Fields:
     iface = state.interface(msg.get_int("sw_if_index"))
     if msg.get_bool("del_all"):
-        iface.addresses.clear()
+        state.clear_addresses(iface)
         return {}
     address = interface_address_from_wire(msg.get_struct("prefix"))
     if msg.get_bool("is_add"):
-        _check_conflicts(state, iface, address)
-        iface.addresses.append(address)
-        if address.version == 6:
-            iface.ip6_enabled = True
-        return {}
-    if address not in iface.addresses:
-        raise SimError(Retval.ADDRESS_NOT_FOUND_FOR_INTERFACE, f"{address} not on {iface.name}")
-    iface.addresses.remove(address)
+        state.add_address(iface, address)
+    else:
+        state.remove_address(iface, address)
     return {}
 
 
@@ -147,12 +113,10 @@ def sw_interface_set_unnumbered(state: VppState, msg: Message) -> Fields:
     if msg.get_bool("is_add"):
         unnumbered.unnumbered_of = ip_iface.sw_if_index
         # VPP puts the unnumbered interface into the FIB of the one it borrows from.
-        unnumbered.vrf4, unnumbered.vrf6 = ip_iface.vrf4, ip_iface.vrf6
-        state.drop_unused_tables()
+        state.set_tables(unnumbered, ip_iface.vrf4, ip_iface.vrf6)
     elif unnumbered.unnumbered_of is not None:
         unnumbered.unnumbered_of = None
-        unnumbered.vrf4 = unnumbered.vrf6 = 0
-        state.drop_unused_tables()
+        state.set_tables(unnumbered, 0, 0)
     return {}
 
 

@@ -31,10 +31,11 @@ _VLAN_SUB_FLAGS = 2 | 16
 _MAX_VLAN = 4095
 
 
-def lowest_free(used: Iterable[int]) -> int:
-    """The smallest non-negative number not in ``used`` (VPP's instance allocation)."""
-    taken = set(used)
-    candidate = 0
+def lowest_free(used: Iterable[int], start: int = 0) -> int:
+    """The smallest number from ``start`` on that is not in ``used`` (VPP's instance
+    allocation; ``start`` is a floor below which nothing is free)."""
+    taken = used if isinstance(used, (set, frozenset, dict)) else set(used)
+    candidate = start
     while candidate in taken:
         candidate += 1
     return candidate
@@ -77,12 +78,10 @@ def tap_create_v3(state: VppState, msg: Message) -> Fields:
     if not state.vhost_net:
         # What a real VPP answers on a kernel without vhost-net.
         raise SimError(Retval.SYSCALL_ERROR_1, "open '/dev/vhost-net' failed")
-    # All interfaces unsorted, not of_kind(): a set needs no order, and this runs per tap.
-    taps = (i.tap for i in state.interfaces.values() if i.kind == Kind.TAP)
-    used = {tap.id for tap in taps if tap is not None}
+    used = state.tap_ids
     tap_id = msg.get_int("id")
     if tap_id == NO_INDEX:
-        tap_id = lowest_free(used)
+        tap_id = lowest_free(used, state.tap_id_floor)
     elif tap_id in used:
         raise SimError(Retval.INVALID_INTERFACE, f"tap id {tap_id} exists")
     flags = msg.get_int("tap_flags")
@@ -97,9 +96,8 @@ def tap_create_v3(state: VppState, msg: Message) -> Fields:
     )
     name = f"{'tun' if is_tun else 'tap'}{tap_id}"
     host_mtu = msg.get_int("host_mtu_size") if msg.get_bool("host_mtu_set") else 0
-    iface = state.add_interface(name, Kind.TAP, mac=mac, link_mtu=9000)
-    iface.tag = msg.get_str("tag")
-    iface.tap = TapInfo(
+    # Everything parsed before anything is created: a refusal leaves no half-made tap.
+    tap = TapInfo(
         id=tap_id,
         host_if_name=msg.get_str("host_if_name") if msg.get_bool("host_if_name_set") else name,
         host_namespace=msg.get_str("host_namespace") if msg.get_bool("host_namespace_set") else "",
@@ -122,6 +120,12 @@ def tap_create_v3(state: VppState, msg: Message) -> Fields:
         num_rx_queues=msg.get_int("num_rx_queues"),
         num_tx_queues=msg.get_int("num_tx_queues"),
     )
+    iface = state.add_interface(name, Kind.TAP, mac=mac, link_mtu=9000)
+    iface.tag = msg.get_str("tag")
+    iface.tap = tap
+    used[tap_id] = iface.sw_if_index
+    if tap_id == state.tap_id_floor:
+        state.tap_id_floor = lowest_free(used, tap_id)
     return {"sw_if_index": iface.sw_if_index}
 
 
