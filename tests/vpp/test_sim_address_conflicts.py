@@ -3,7 +3,7 @@ gives the answers of the plain check it replaced, written out here with ipaddres
 overlaps(): the same refusal or none, naming an address that really conflicts, for random
 addresses of both families on interfaces in random VRFs. The existing addresses are added
 through the API, so the state is one a VPP can be in; some are removed again, as the index
-must follow removals too."""
+must follow removals, cleared interfaces and deleted interfaces too."""
 
 from __future__ import annotations
 
@@ -107,6 +107,28 @@ def test_conflicts_are_found_as_before(
     for holder, address, removed_again in added:
         if removed_again:
             call(holder, address, False)
+    # Some interfaces lose every address (del_all) or are deleted: their prefixes are free.
+    cleared = data.draw(st.sets(st.integers(0, 4), max_size=2), label="cleared")
+    deleted = data.draw(st.sets(st.integers(1, 4), max_size=2), label="deleted")
+    for n in cleared:
+        HANDLERS[name](
+            state,
+            definitions.decode(
+                name,
+                definitions.encode(
+                    name,
+                    1,
+                    {
+                        "sw_if_index": interfaces[n].sw_if_index,
+                        "del_all": True,
+                        "prefix": interface_address_to_wire(ipaddress.ip_interface("0.0.0.0/0")),
+                    },
+                ),
+            ),
+        )
+    for n in deleted:
+        state.delete_interface(interfaces[n].sw_if_index)
+    interfaces = [i for n, i in enumerate(interfaces) if n not in deleted]
     iface = data.draw(st.sampled_from(interfaces), label="interface")
     taken = [a for _, a, _ in existing]
     address = data.draw(st.one_of(addresses(), *([st.sampled_from(taken)] if taken else [])))

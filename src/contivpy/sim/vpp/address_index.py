@@ -2,8 +2,8 @@
 walk over every address of every interface.
 
 In: the state's interfaces (the index is rebuilt from them after a change it was not told
-of in detail: an address removed, an interface deleted, a table re-bound) and each address
-added. Out: ``overlapping``, the interface address in the same table (family and VRF) that
+of in detail: an interface with addresses moved to other tables) and each address added or
+removed. Out: ``overlapping``, the interface address in the same table (family and VRF) that
 overlaps a new one, if any.
 
 Why: VPP refuses an address that overlaps another interface's in the same table
@@ -48,6 +48,22 @@ class AddressIndex:
         """``address`` was just added to ``iface``."""
         if self._fibs is not None:
             self._insert(self._fibs, iface.sw_if_index, _vrf(iface, address.version), address)
+
+    def removed(self, iface: Interface, address: IpInterface) -> None:
+        """``address`` was just removed from ``iface`` (or ``iface`` is being deleted)."""
+        if self._fibs is None:
+            return
+        by_length = self._fibs.get((address.version, _vrf(iface, address.version)), {})
+        length = address.network.prefixlen
+        number = int(address.network.network_address) >> (address.max_prefixlen - length)
+        prefixes = by_length.get(length, {})
+        holders = prefixes.get(number, [])
+        if (iface.sw_if_index, address) in holders:
+            holders.remove((iface.sw_if_index, address))
+        if not holders:
+            prefixes.pop(number, None)
+            if not prefixes:
+                by_length.pop(length, None)
 
     def overlapping(
         self, interfaces: Iterable[Interface], iface: Interface, address: IpInterface

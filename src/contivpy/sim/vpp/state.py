@@ -149,8 +149,9 @@ class VppState:
                     del table_routes[prefix]
         for key in [k for k, n in self.neighbors.items() if n.sw_if_index == sw_if_index]:
             del self.neighbors[key]
+        for address in iface.addresses:
+            self._address_index.removed(iface, address)
         del self.interfaces[sw_if_index]
-        self._address_index.invalidate()
         if iface.tap is not None:
             del self.tap_ids[iface.tap.id]
             self.tap_id_floor = min(self.tap_id_floor, iface.tap.id)
@@ -181,12 +182,13 @@ class VppState:
         if address not in iface.addresses:
             raise SimError(Retval.ADDRESS_NOT_FOUND_FOR_INTERFACE, f"{address} not on {iface.name}")
         iface.addresses.remove(address)
-        self._address_index.invalidate()
+        self._address_index.removed(iface, address)
 
     def clear_addresses(self, iface: Interface) -> None:
         """Remove every address of the interface."""
+        for address in iface.addresses:
+            self._address_index.removed(iface, address)
         iface.addresses.clear()
-        self._address_index.invalidate()
 
     def set_tables(self, iface: Interface, vrf4: int, vrf6: int) -> None:
         """Put the interface (with any addresses it has) into these tables."""
