@@ -10,6 +10,7 @@ an agent restart against an unchanged VPP writes nothing; objects made by hand a
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import itertools
 import os
@@ -22,6 +23,7 @@ from hypothesis import strategies as st
 
 from contivpy.models.vpp_keys import interface_key
 from contivpy.scheduler import Txn, TxnResult, ValueState
+from contivpy.sim.vpp.model import SimError
 from contivpy.sim.vpp.server import VppSimulator
 from contivpy.sim.vpp.state import VppState
 from contivpy.vppcalls import interface_ip, loopback
@@ -111,7 +113,10 @@ def _drift(state: VppState, data: st.DataObject) -> str:
         return f"deleted {victim.tag}"
     if kind == "address":
         victim = data.draw(st.sampled_from([i for i in tagged if i.addresses]))
-        victim.addresses[0] = ipaddress.ip_interface("10.250.250.250/32")
+        # Through the state's methods, as `vppctl set interface ip address` would go.
+        state.remove_address(victim, victim.addresses[0])
+        with contextlib.suppress(SimError):  # taken by an earlier drift: removed is drift too
+            state.add_address(victim, ipaddress.ip_interface("10.250.250.250/32"))
         return f"changed an address of {victim.tag}"
     if kind == "route":
         table = data.draw(st.sampled_from([t for t, r in state.routes.items() if r]))

@@ -137,6 +137,7 @@ class Interface:
     vrf4: int = 0
     vrf6: int = 0
     ip6_enabled: bool = False
+    #: changed only through VppState's address methods, which keep the overlap index
     addresses: list[IpInterface] = field(default_factory=list)
     #: the interface whose addresses this one borrows (set_unnumbered)
     unnumbered_of: int | None = None
