@@ -22,15 +22,14 @@ from dataclasses import dataclass
 
 from contivpy.bench.call_recorder import RecordedCall
 from contivpy.vppcalls.codec import (
-    FRAME_HEADER_SIZE,
     SOCKCLNT_CREATE_ID,
     ApiDefinitions,
     MessageTable,
     frame,
     message_id,
-    payload_length,
     read_frame,
 )
+from contivpy.vppcalls.framing import FrameReader
 
 _READ_LIMIT = 16 * 1024 * 1024
 _TIMEOUT = 60.0
@@ -80,26 +79,14 @@ def _pack(
 
 async def _read_answers(reader: asyncio.StreamReader, final: set[int], calls: int) -> list[bytes]:
     """Payloads until ``calls`` of them have an id in ``final``: only frames are split here."""
+    frames = FrameReader(reader)
     payloads: list[bytes] = []
-    buffer = b""
     done = 0
     while done < calls:
-        chunk = await reader.read(1 << 20)
-        if not chunk:
-            raise ConnectionError("the simulator closed the connection")
-        buffer += chunk
-        offset = 0
-        while len(buffer) - offset >= FRAME_HEADER_SIZE:
-            length = payload_length(buffer[offset : offset + FRAME_HEADER_SIZE])
-            end = offset + FRAME_HEADER_SIZE + length
-            if end > len(buffer):
-                break
-            payload = buffer[offset + FRAME_HEADER_SIZE : end]
+        for payload in await frames.batch():
             payloads.append(payload)
             if message_id(payload) in final:
                 done += 1
-            offset = end
-        buffer = buffer[offset:]
     return payloads
 
 

@@ -1,10 +1,9 @@
 """The interface prefixes of each FIB, indexed so an overlapping address is found without a
 walk over every address of every interface.
 
-In: the state's interfaces (the index is rebuilt from them after a change it was not told
-of in detail: an interface with addresses moved to other tables) and each address added or
-removed. Out: ``overlapping``, the interface address in the same table (family and VRF) that
-overlaps a new one, if any.
+In: each interface address added to or removed from a FIB (the state tells it of every
+change, including an interface moving to other tables). Out: ``overlapping``, an address of
+another interface in the same FIB (family and VRF) that overlaps a new one, if any.
 
 Why: VPP refuses an address that overlaps another interface's in the same table
 (ADDRESS_IN_USE). Checking it by comparing with every address made each add cost as much as
@@ -17,9 +16,6 @@ their network number, so a lookup costs one dictionary probe per prefix length p
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
-from contivpy.sim.vpp.model import Interface
 from contivpy.vppcalls.wire import IpInterface
 
 #: (IP version, VRF id)
@@ -30,83 +26,54 @@ _Held = tuple[int, IpInterface]
 _ByLength = dict[int, dict[int, list[_Held]]]
 
 
-def _vrf(iface: Interface, version: int) -> int:
-    return iface.vrf6 if version == 6 else iface.vrf4
+def _prefix(address: IpInterface) -> tuple[int, int]:
+    """The address's prefix length and network number (the network's leading bits)."""
+    length = address.network.prefixlen
+    return length, int(address.network.network_address) >> (address.max_prefixlen - length)
 
 
 class AddressIndex:
     """Interface prefixes per FIB (see the module docstring)."""
 
     def __init__(self) -> None:
-        self._fibs: dict[_Fib, _ByLength] | None = None
+        self._fibs: dict[_Fib, _ByLength] = {}
 
-    def invalidate(self) -> None:
-        """Forget everything: rebuilt from the interfaces on the next lookup."""
-        self._fibs = None
+    def added(self, sw_if_index: int, vrf: int, address: IpInterface) -> None:
+        """``address`` was just put on interface ``sw_if_index``, in FIB ``vrf``."""
+        length, number = _prefix(address)
+        by_length = self._fibs.setdefault((address.version, vrf), {})
+        by_length.setdefault(length, {}).setdefault(number, []).append((sw_if_index, address))
 
-    def added(self, iface: Interface, address: IpInterface) -> None:
-        """``address`` was just added to ``iface``."""
-        if self._fibs is not None:
-            self._insert(self._fibs, iface.sw_if_index, _vrf(iface, address.version), address)
-
-    def removed(self, iface: Interface, address: IpInterface) -> None:
-        """``address`` was just removed from ``iface`` (or ``iface`` is being deleted)."""
-        if self._fibs is None:
-            return
-        by_length = self._fibs.get((address.version, _vrf(iface, address.version)), {})
-        length = address.network.prefixlen
-        number = int(address.network.network_address) >> (address.max_prefixlen - length)
-        prefixes = by_length.get(length, {})
-        holders = prefixes.get(number, [])
-        if (iface.sw_if_index, address) in holders:
-            holders.remove((iface.sw_if_index, address))
+    def removed(self, sw_if_index: int, vrf: int, address: IpInterface) -> None:
+        """``address`` was just taken off interface ``sw_if_index``, in FIB ``vrf``."""
+        length, number = _prefix(address)
+        by_length = self._fibs[(address.version, vrf)]
+        holders = by_length[length][number]
+        holders.remove((sw_if_index, address))
         if not holders:
-            prefixes.pop(number, None)
-            if not prefixes:
-                by_length.pop(length, None)
+            del by_length[length][number]
+            if not by_length[length]:
+                del by_length[length]
 
-    def overlapping(
-        self, interfaces: Iterable[Interface], iface: Interface, address: IpInterface
-    ) -> _Held | None:
-        """An address of another interface in ``iface``'s table that overlaps ``address``."""
-        if self._fibs is None:
-            self._fibs = self._build(interfaces)
-        by_length = self._fibs.get((address.version, _vrf(iface, address.version)))
+    def overlapping(self, sw_if_index: int, vrf: int, address: IpInterface) -> _Held | None:
+        """An address of an interface other than ``sw_if_index`` in FIB ``vrf`` that overlaps
+        ``address``."""
+        by_length = self._fibs.get((address.version, vrf))
         if not by_length:
             return None
-        bits = address.max_prefixlen
-        length = address.network.prefixlen
-        network = int(address.network.network_address)
+        length, number = _prefix(address)
         for other_length, prefixes in by_length.items():
             if other_length <= length:
-                candidates = prefixes.get(network >> (bits - other_length), ())
+                candidates = prefixes.get(number >> (length - other_length), ())
             else:
                 shift = other_length - length
-                want = network >> (bits - length)
                 candidates = [
                     held
-                    for number, holders in prefixes.items()
-                    if number >> shift == want
+                    for other, holders in prefixes.items()
+                    if other >> shift == number
                     for held in holders
                 ]
             for held in candidates:
-                if held[0] != iface.sw_if_index:
+                if held[0] != sw_if_index:
                     return held
         return None
-
-    @classmethod
-    def _build(cls, interfaces: Iterable[Interface]) -> dict[_Fib, _ByLength]:
-        fibs: dict[_Fib, _ByLength] = {}
-        for iface in interfaces:
-            for address in iface.addresses:
-                cls._insert(fibs, iface.sw_if_index, _vrf(iface, address.version), address)
-        return fibs
-
-    @staticmethod
-    def _insert(
-        fibs: dict[_Fib, _ByLength], sw_if_index: int, vrf: int, address: IpInterface
-    ) -> None:
-        length = address.network.prefixlen
-        number = int(address.network.network_address) >> (address.max_prefixlen - length)
-        by_length = fibs.setdefault((address.version, vrf), {})
-        by_length.setdefault(length, {}).setdefault(number, []).append((sw_if_index, address))

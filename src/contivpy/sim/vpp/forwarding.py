@@ -79,10 +79,6 @@ def _mac_text(mac: bytes) -> str:
     return ":".join(f"{octet:02x}" for octet in mac)
 
 
-def _table_of(iface: Interface, version: int) -> int:
-    return iface.vrf6 if version == 6 else iface.vrf4
-
-
 class _Dropped(Exception):
     """The walk ends: the packet is dropped at ``node``."""
 
@@ -114,7 +110,7 @@ class Fabric:
         for node, state in self.nodes.items():
             for iface in state.interfaces.values():
                 holds = any(a.ip == address for a in iface.addresses)
-                if holds and _table_of(iface, address.version) == table_id:
+                if holds and iface.table_id(address.version) == table_id:
                     found.append((node, iface))
         return found
 
@@ -155,7 +151,7 @@ class _Walk:
         return self.fabric.state(node)
 
     def vrf(self, iface: Interface) -> int:
-        return _table_of(iface, self.dst.version)
+        return iface.table_id(self.dst.version)
 
     def require_up(self, node: str, iface: Interface) -> None:
         if not iface.admin_up:
@@ -384,7 +380,7 @@ class _Walk:
         peer, nic = owners[0]
         self.require_up(peer, nic)
         self.add(Rx(peer, _ref(nic), info.encap_vrf_id))
-        decap = self.matching_tunnel(peer, info, _table_of(nic, info.dst.version))
+        decap = self.matching_tunnel(peer, info, nic.table_id(info.dst.version))
         self.add(VxlanDecap(peer, _ref(decap), info.vni, info.src, info.dst))
         self.require_up(peer, decap)
         return self.frame_in(peer, decap, mac)

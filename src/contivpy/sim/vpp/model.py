@@ -152,6 +152,10 @@ class Interface:
     vxlan: VxlanInfo | None = None
     sub: SubInfo | None = None
 
+    def table_id(self, version: int) -> int:
+        """The FIB (VRF) the interface is in for IP version 4 or 6."""
+        return self.vrf6 if version == 6 else self.vrf4
+
     @property
     def sup_sw_if_index(self) -> int:
         """The parent of a sub-interface, else the interface itself."""

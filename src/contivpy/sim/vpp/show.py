@@ -34,7 +34,7 @@ def _l2_line(state: VppState, iface: Interface) -> str | None:
 def _l3_lines(state: VppState, iface: Interface) -> list[str]:
     lines = []
     for address in iface.addresses:
-        table = iface.vrf6 if address.version == 6 else iface.vrf4
+        table = iface.table_id(address.version)
         suffix = f" ip{address.version} table-id {table}" if table else ""
         lines.append(f"L3 {address}{suffix}")
     return lines

@@ -18,7 +18,7 @@ import hashlib
 import itertools
 import os
 import random
-from collections.abc import Iterable, Iterator
+from collections.abc import Container, Iterable, Iterator
 
 from contivpy.sim.vpp.address_index import AddressIndex
 from contivpy.sim.vpp.model import (
@@ -45,6 +45,15 @@ _pids = itertools.count(os.getpid() * 10 + 1)
 def nic_mac(name: str) -> bytes:
     """A NIC's burned-in MAC: the same for a name on every boot, as hardware keeps it."""
     return bytes([0x52, 0x54, 0x00]) + hashlib.sha256(name.encode()).digest()[:3]
+
+
+def lowest_free(used: Container[int], start: int = 0) -> int:
+    """The smallest number from ``start`` on that is not in ``used`` (VPP's instance
+    allocation; ``start`` is a floor below which nothing is free)."""
+    candidate = start
+    while candidate in used:
+        candidate += 1
+    return candidate
 
 
 def default_table_name(is_ip6: bool, table_id: int) -> str:
@@ -81,9 +90,9 @@ class VppState:
         self.l2fib: dict[tuple[int, bytes], L2FibEntry] = {}
         self.events: list[InterfaceEvent] = []
         self._address_index = AddressIndex()
-        #: tap id → sw_if_index, and the lowest tap id that may be free (ids below are used)
-        self.tap_ids: dict[int, int] = {}
-        self.tap_id_floor = 0
+        #: the tap ids in use, and the lowest one that may be free (every id below is used)
+        self.tap_ids: set[int] = set()
+        self._tap_id_floor = 0
         for is_ip6 in (False, True):
             self.tables[(is_ip6, 0)] = IpTable(0, is_ip6, default_table_name(is_ip6, 0), True)
         self.add_interface("local0", Kind.LOCAL, mac=bytes(6), link_mtu=0)
@@ -149,12 +158,11 @@ class VppState:
                     del table_routes[prefix]
         for key in [k for k, n in self.neighbors.items() if n.sw_if_index == sw_if_index]:
             del self.neighbors[key]
-        for address in iface.addresses:
-            self._address_index.removed(iface, address)
+        self._unindex_addresses(iface)
         del self.interfaces[sw_if_index]
         if iface.tap is not None:
-            del self.tap_ids[iface.tap.id]
-            self.tap_id_floor = min(self.tap_id_floor, iface.tap.id)
+            self.tap_ids.remove(iface.tap.id)
+            self._tap_id_floor = min(self._tap_id_floor, iface.tap.id)
         self._free_indexes.append(sw_if_index)
         self.drop_unused_tables()
         self.events.append(InterfaceEvent(sw_if_index, False, False, deleted=True))
@@ -166,14 +174,15 @@ class VppState:
         it, ADDRESS_IN_USE when it overlaps another interface's in the same table."""
         if address in iface.addresses:
             raise SimError(Retval.DUPLICATE_IF_ADDRESS, f"{address} on {iface.name}")
-        held = self._address_index.overlapping(self.interfaces.values(), iface, address)
+        vrf = iface.table_id(address.version)
+        held = self._address_index.overlapping(iface.sw_if_index, vrf, address)
         if held is not None:
             other = self.interfaces[held[0]]
             raise SimError(
                 Retval.ADDRESS_IN_USE, f"{address} conflicts with {held[1]} on {other.name}"
             )
         iface.addresses.append(address)
-        self._address_index.added(iface, address)
+        self._address_index.added(iface.sw_if_index, vrf, address)
         if address.version == 6:
             iface.ip6_enabled = True
 
@@ -182,19 +191,36 @@ class VppState:
         if address not in iface.addresses:
             raise SimError(Retval.ADDRESS_NOT_FOUND_FOR_INTERFACE, f"{address} not on {iface.name}")
         iface.addresses.remove(address)
-        self._address_index.removed(iface, address)
+        self._address_index.removed(iface.sw_if_index, iface.table_id(address.version), address)
 
     def clear_addresses(self, iface: Interface) -> None:
         """Remove every address of the interface."""
-        for address in iface.addresses:
-            self._address_index.removed(iface, address)
+        self._unindex_addresses(iface)
         iface.addresses.clear()
 
     def set_tables(self, iface: Interface, vrf4: int, vrf6: int) -> None:
         """Put the interface (with any addresses it has) into these tables."""
+        self._unindex_addresses(iface)
         iface.vrf4, iface.vrf6 = vrf4, vrf6
-        self._address_index.invalidate()
+        for address in iface.addresses:
+            self._address_index.added(iface.sw_if_index, iface.table_id(address.version), address)
         self.drop_unused_tables()
+
+    def _unindex_addresses(self, iface: Interface) -> None:
+        for address in iface.addresses:
+            self._address_index.removed(iface.sw_if_index, iface.table_id(address.version), address)
+
+    # -- tap ids --------------------------------------------------------------------------
+
+    def free_tap_id(self) -> int:
+        """The lowest tap id not in use (what VPP picks when the request names none)."""
+        return lowest_free(self.tap_ids, self._tap_id_floor)
+
+    def claim_tap_id(self, tap_id: int) -> None:
+        """Mark a tap id as used (by a tap just created)."""
+        self.tap_ids.add(tap_id)
+        if tap_id == self._tap_id_floor:
+            self._tap_id_floor = lowest_free(self.tap_ids, tap_id)
 
     def mac_of(self, iface: Interface) -> bytes:
         """The interface's MAC: a sub-interface has its parent's (they share the hardware)."""

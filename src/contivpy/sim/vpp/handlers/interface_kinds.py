@@ -10,11 +10,9 @@ Names as VPP gives them: ``loop<instance>`` (MAC de:ad:00:00:00:<instance> unles
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from contivpy.sim.vpp.handlers import Fields, Handler
 from contivpy.sim.vpp.model import AfPacketInfo, Interface, Kind, SimError, SubInfo, TapInfo
-from contivpy.sim.vpp.state import VppState
+from contivpy.sim.vpp.state import VppState, lowest_free
 from contivpy.vppcalls.message import Message
 from contivpy.vppcalls.retvals import Retval
 from contivpy.vppcalls.wire import (
@@ -29,16 +27,6 @@ TAP_FLAG_TUN = 16
 #: sub_if_flags of a VLAN sub-interface: one tag, exact match
 _VLAN_SUB_FLAGS = 2 | 16
 _MAX_VLAN = 4095
-
-
-def lowest_free(used: Iterable[int], start: int = 0) -> int:
-    """The smallest number from ``start`` on that is not in ``used`` (VPP's instance
-    allocation; ``start`` is a floor below which nothing is free)."""
-    taken = used if isinstance(used, (set, frozenset, dict)) else set(used)
-    candidate = start
-    while candidate in taken:
-        candidate += 1
-    return candidate
 
 
 def require_kind(state: VppState, sw_if_index: int, kind: Kind) -> Interface:
@@ -78,11 +66,10 @@ def tap_create_v3(state: VppState, msg: Message) -> Fields:
     if not state.vhost_net:
         # What a real VPP answers on a kernel without vhost-net.
         raise SimError(Retval.SYSCALL_ERROR_1, "open '/dev/vhost-net' failed")
-    used = state.tap_ids
     tap_id = msg.get_int("id")
     if tap_id == NO_INDEX:
-        tap_id = lowest_free(used, state.tap_id_floor)
-    elif tap_id in used:
+        tap_id = state.free_tap_id()
+    elif tap_id in state.tap_ids:
         raise SimError(Retval.INVALID_INTERFACE, f"tap id {tap_id} exists")
     flags = msg.get_int("tap_flags")
     is_tun = bool(flags & TAP_FLAG_TUN)
@@ -123,9 +110,7 @@ def tap_create_v3(state: VppState, msg: Message) -> Fields:
     iface = state.add_interface(name, Kind.TAP, mac=mac, link_mtu=9000)
     iface.tag = msg.get_str("tag")
     iface.tap = tap
-    used[tap_id] = iface.sw_if_index
-    if tap_id == state.tap_id_floor:
-        state.tap_id_floor = lowest_free(used, tap_id)
+    state.claim_tap_id(tap_id)
     return {"sw_if_index": iface.sw_if_index}
 
 

@@ -11,9 +11,8 @@ TUNNEL_EXIST, deleting one that does not NO_SUCH_ENTRY. The encap VRF must exist
 from __future__ import annotations
 
 from contivpy.sim.vpp.handlers import Fields, Handler
-from contivpy.sim.vpp.handlers.interface_kinds import lowest_free
 from contivpy.sim.vpp.model import Interface, Kind, SimError, VxlanInfo
-from contivpy.sim.vpp.state import VppState
+from contivpy.sim.vpp.state import VppState, lowest_free
 from contivpy.vppcalls.message import Message
 from contivpy.vppcalls.retvals import Retval
 from contivpy.vppcalls.wire import NO_INDEX, address_from_wire, address_to_wire
