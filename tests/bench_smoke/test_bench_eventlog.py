@@ -10,11 +10,8 @@ cluster layout the suite builds, and the percentile it reports.
 from __future__ import annotations
 
 import ipaddress
-import json
-import math
-import subprocess
-import sys
 
+from bench_smoke.quick_run import run_quick
 from contivpy.bench.eventlog_cluster import AGENT_NODE_ID, ClusterShape, address_plan, placements
 from contivpy.bench.eventlog_reflector import ReflectorRun
 
@@ -29,30 +26,9 @@ METRICS = (
     "peak_rss_mb",
 )
 
-CLI = (
-    "import sys; from contivpy.cli import main; "
-    "sys.exit(main(['--log-level', 'warning', 'bench', 'eventlog', '--json', '--quick']))"
-)
-
 
 def test_quick_bench_emits_every_metric_once() -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", CLI], capture_output=True, text=True, timeout=90, check=False
-    )
-    assert done.returncode == 0, done.stderr
-    lines = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
-    by_name: dict[str, list[dict[str, object]]] = {}
-    for line in lines:
-        assert line["bench"] == "eventlog"
-        by_name.setdefault(str(line["metric"]), []).append(line)
-    assert set(by_name) == set(METRICS)
-    for name in METRICS:
-        found = by_name[name]
-        assert len(found) == 1, f"{name} appears {len(found)} times"
-        value = found[0]["value"]
-        assert isinstance(value, int | float), (name, value)
-        assert not isinstance(value, bool), (name, value)
-        assert math.isfinite(value), (name, value)
+    run_quick("eventlog", METRICS, timeout=90)
 
 
 def test_the_cluster_puts_a_few_pods_on_the_agents_node_with_unique_addresses() -> None:

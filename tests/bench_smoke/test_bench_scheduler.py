@@ -7,11 +7,7 @@ verifier notices a southbound that does not hold what was desired (a broken run 
 
 from __future__ import annotations
 
-import json
-import math
-import subprocess
-import sys
-
+from bench_smoke.quick_run import run_quick
 from contivpy.bench.scenarios import running
 from contivpy.bench.southbound import MemorySouthbound
 from contivpy.bench.verify import Problems
@@ -29,34 +25,14 @@ METRICS = (
     "concurrent_c1_s",
     "concurrent_c16_s",
     "concurrent_speedup",
+    "concurrent_c16_max_in_flight",
     "peak_rss_mb",
-)
-
-CLI = (
-    "import sys; from contivpy.cli import main; "
-    "sys.exit(main(['bench', 'scheduler', '--json', '--quick']))"
 )
 
 
 def test_quick_bench_emits_every_metric_once() -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", CLI], capture_output=True, text=True, timeout=60, check=False
-    )
-    assert done.returncode == 0, done.stderr
-    lines = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
-    by_name: dict[str, list[dict[str, object]]] = {}
-    for line in lines:
-        assert line["bench"] == "scheduler"
-        assert isinstance(line["unit"], str)
-        by_name.setdefault(str(line["metric"]), []).append(line)
-    for name in METRICS:
-        found = by_name.get(name, [])
-        assert len(found) == 1, f"{name} appears {len(found)} times"
-        value = found[0]["value"]
-        assert not isinstance(value, bool), (name, value)
-        assert isinstance(value, int | float), (name, value)
-        assert math.isfinite(value), (name, value)
-    assert by_name["resync_10k_writes"][0]["value"] == 0
+    by_name = run_quick("scheduler", METRICS, timeout=60)
+    assert by_name["resync_10k_writes"]["value"] == 0
 
 
 async def test_verifier_flags_a_southbound_that_differs() -> None:

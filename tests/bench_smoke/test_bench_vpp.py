@@ -8,11 +8,7 @@ channel keeps calls in sending order with their fields (a broken run must fail).
 
 from __future__ import annotations
 
-import json
-import math
-import subprocess
-import sys
-
+from bench_smoke.quick_run import run_quick
 from contivpy.bench.call_recorder import RecordedCall, RecordingChannel
 from contivpy.bench.verify import Problems
 from contivpy.bench.vpp_scenarios import check_simulator
@@ -30,34 +26,12 @@ METRICS = (
     "peak_rss_mb",
 )
 
-CLI = (
-    "import sys; from contivpy.cli import main; "
-    "sys.exit(main(['--log-level', 'warning', 'bench', 'vpp', '--json', '--quick']))"
-)
-
 
 def test_quick_bench_emits_every_metric_once() -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", CLI], capture_output=True, text=True, timeout=90, check=False
-    )
-    assert done.returncode == 0, done.stderr
-    lines = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
-    by_name: dict[str, list[dict[str, object]]] = {}
-    for line in lines:
-        assert line["bench"] == "vpp"
-        by_name.setdefault(str(line["metric"]), []).append(line)
-    assert set(by_name) == set(METRICS)
-    for name in METRICS:
-        found = by_name[name]
-        assert len(found) == 1, f"{name} appears {len(found)} times"
-        value = found[0]["value"]
-        assert isinstance(value, int | float), (name, value)
-        assert not isinstance(value, bool), (name, value)
-        assert math.isfinite(value), (name, value)
-        assert value >= 0, (name, value)
-    assert by_name["vpp_restart_writes"][0]["value"] == 0
-    assert by_name["vpp_restart_writes"][0]["pass"] is True
-    assert by_name["pipelined_speedup"][0]["target"] == ">= 5 x"
+    by_name = run_quick("vpp", METRICS, timeout=90)
+    assert by_name["vpp_restart_writes"]["value"] == 0
+    assert by_name["vpp_restart_writes"]["pass"] is True
+    assert by_name["pipelined_speedup"]["target"] == ">= 5 x"
 
 
 def test_the_check_flags_a_vpp_without_the_benchmark_state() -> None:
