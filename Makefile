@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test check bench clean
+.PHONY: demo test test-vpp check bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,6 +18,19 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# The contract, descriptor and real-node suites against a real VPP 26.06:
+#   CONTIVPY_VPP_SOCKET=<a running VPP's api.sock> [CONTIVPY_VPP_RESTART=<command>] \
+#   [CONTIVPY_VPP_BINARY=<vpp binary, for the real-node tests>] make test-vpp
+# `contivpy vpp start --workdir D --binary B` starts one (socket D/api.sock; restart command
+# `contivpy vpp restart --workdir D`). Tests that need the simulator's fault injection skip.
+VPP_SUITES := tests/vpp/test_contract_interfaces.py tests/vpp/test_contract_ip.py \
+	tests/vpp/test_contract_l2.py tests/descriptors tests/realvpp
+
+test-vpp: $(STAMP)
+	@test -n "$$CONTIVPY_VPP_SOCKET" || { \
+		echo "make test-vpp: set CONTIVPY_VPP_SOCKET to a running VPP's API socket"; exit 2; }
+	$(BIN)/python -m pytest -q -p no:randomly $(VPP_SUITES)
 
 check: $(STAMP)
 	scripts/check

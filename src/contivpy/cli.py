@@ -20,13 +20,26 @@ Handler = Callable[[argparse.Namespace], int]
 def _bench(args: argparse.Namespace) -> int:
     from contivpy.bench.runner import run_bench
 
-    return run_bench(args.suite, as_json=args.json, quick=args.quick)
+    return run_bench(args.suite, as_json=args.json, quick=args.quick, vpp_socket=args.vpp_socket)
 
 
 def _vppsim(args: argparse.Namespace) -> int:
     from contivpy.sim.vpp.runner import run_vppsim
 
     return run_vppsim(args.socket, args.control, vhost_net=not args.no_vhost_net)
+
+
+def _vpp(args: argparse.Namespace) -> int:
+    from contivpy.vppprocess.command import run_vpp_command
+
+    return run_vpp_command(
+        args.action,
+        args.workdir,
+        binary=args.binary,
+        netns=args.netns,
+        stats_segment_mb=args.stats_segment_mb,
+        poll_sleep_usec=args.poll_sleep_usec,
+    )
 
 
 def _sim_kube_serve(args: argparse.Namespace) -> int:
@@ -50,10 +63,19 @@ def _sim_kube_apply(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    import os
+
+    # The real-VPP demo forks `ip` while etcd's gRPC threads run; gRPC's fork handlers then
+    # only print a warning per fork. They are not needed (no child uses gRPC before exec).
+    os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
     from contivpy.demo.command import run_demo
 
     return run_demo(
-        nodes=args.nodes, keep=args.keep, manifests=tuple(args.manifest or ()), workdir=args.workdir
+        nodes=args.nodes,
+        keep=args.keep,
+        manifests=tuple(args.manifest or ()),
+        workdir=args.workdir,
+        vpp=args.vpp,
     )
 
 
@@ -112,6 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument("--json", action="store_true", help="one JSON object per metric line")
     bench.add_argument("--quick", action="store_true", help="smaller sizes (smoke test)")
+    bench.add_argument(
+        "--vpp-socket", help="vpp suite: measure against the real VPP on this API socket"
+    )
     bench.set_defaults(handler=_bench)
 
     vppsim = sub.add_parser("vppsim", help="run the VPP simulator on a unix socket")
@@ -122,11 +147,30 @@ def build_parser() -> argparse.ArgumentParser:
     )
     vppsim.set_defaults(handler=_vppsim)
 
+    vpp = sub.add_parser("vpp", help="start, stop or restart a real VPP of ours (dev, tests)")
+    vpp.add_argument("action", choices=["start", "stop", "restart"])
+    vpp.add_argument("--workdir", type=Path, required=True, help="sockets, log, config, pid")
+    vpp.add_argument("--binary", type=Path, help="the vpp binary (default $CONTIVPY_VPP_BINARY)")
+    vpp.add_argument("--netns", help="run VPP inside this network namespace")
+    vpp.add_argument(
+        "--stats-segment-mb", type=int, default=128, help="statistics segment size (MiB)"
+    )
+    vpp.add_argument(
+        "--poll-sleep-usec",
+        type=int,
+        default=100,
+        help="idle sleep of VPP's main loop (0: poll without rest, a whole core; benchmarks)",
+    )
+    vpp.set_defaults(handler=_vpp)
+
     demo = sub.add_parser("demo", help="the whole system on this machine, with example pods")
     demo.add_argument("--nodes", type=int, default=2, help="how many nodes (default 2)")
     demo.add_argument("--keep", action="store_true", help="keep running for contivpy ctl")
     demo.add_argument("-f", "--manifest", action="append", type=Path, help="manifests to apply")
     demo.add_argument("--workdir", type=Path, help="where sockets and state go (default: temp)")
+    demo.add_argument(
+        "--vpp", type=Path, help="a vpp binary: run the nodes on real VPPs (needs root)"
+    )
     demo.set_defaults(handler=_demo)
 
     reflector = sub.add_parser("reflector", help="mirror Kubernetes into etcd (leader-elected)")

@@ -17,13 +17,17 @@ from collections.abc import Iterable
 
 
 def run_quick(
-    suite: str, metrics: Iterable[str], *, timeout: float, log_level: str = "warning"
+    suite: str,
+    metrics: Iterable[str],
+    *,
+    timeout: float,
+    log_level: str = "warning",
+    extra: tuple[str, ...] = (),
 ) -> dict[str, dict[str, object]]:
-    """Run ``contivpy bench SUITE --json --quick`` and check its lines (module docstring)."""
-    cli = (
-        "import sys; from contivpy.cli import main; "
-        f"sys.exit(main(['--log-level', {log_level!r}, 'bench', {suite!r}, '--json', '--quick']))"
-    )
+    """Run ``contivpy bench SUITE --json --quick [EXTRA…]`` and check its lines (module
+    docstring)."""
+    argv = ["--log-level", log_level, "bench", suite, "--json", "--quick", *extra]
+    cli = f"import sys; from contivpy.cli import main; sys.exit(main({argv!r}))"
     done = subprocess.run(
         [sys.executable, "-c", cli], capture_output=True, text=True, timeout=timeout, check=False
     )

@@ -8,8 +8,14 @@ channel keeps calls in sending order with their fields (a broken run must fail).
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 from bench_smoke.quick_run import run_quick
 from contivpy.bench.call_recorder import RecordedCall, RecordingChannel
+from contivpy.bench.papi_replay import mapped_fields
 from contivpy.bench.verify import Problems
 from contivpy.bench.vpp_scenarios import check_simulator
 from contivpy.sim.vpp.control import state_summary
@@ -32,6 +38,50 @@ def test_quick_bench_emits_every_metric_once() -> None:
     assert by_name["vpp_restart_writes"]["value"] == 0
     assert by_name["vpp_restart_writes"]["pass"] is True
     assert by_name["pipelined_speedup"]["target"] == ">= 5 x"
+
+
+REAL_METRICS = (
+    *METRICS,
+    "route_create_1000_s",
+    "route_pipelined_calls_per_s",
+    "route_sequential_calls_per_s",
+    "route_pipelined_speedup",
+)
+
+
+def test_the_real_vpp_suite_runs_against_any_vpp_socket(tmp_path: Path) -> None:
+    # A simulator process stands in for the running VPP: the suite drives it only through
+    # the API socket, as it drives a real one.
+    socket = tmp_path / "api.sock"
+    sim = subprocess.Popen(
+        [sys.executable, "-m", "contivpy.cli", "vppsim", "--socket", str(socket)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(500):
+            if socket.exists():
+                break
+            time.sleep(0.02)
+        by_name = run_quick("vpp", REAL_METRICS, timeout=120, extra=("--vpp-socket", str(socket)))
+    finally:
+        sim.terminate()
+        sim.wait(10)
+    assert by_name["vpp_restart_writes"]["value"] == 0
+    assert by_name["route_pipelined_speedup"]["target"] == ">= 5 x"
+
+
+def test_a_replay_maps_recorded_interface_indexes_to_the_new_ones() -> None:
+    fields = {
+        "sw_if_index": 5,
+        "route": {"paths": [{"sw_if_index": 5, "table_id": 0}, {"sw_if_index": 4294967295}]},
+        "bd_id": 5,
+    }
+    assert mapped_fields(fields, {"sw_if_index": {5: 9}, "bd_id": {5: 7}}) == {
+        "sw_if_index": 9,
+        "route": {"paths": [{"sw_if_index": 9, "table_id": 0}, {"sw_if_index": 4294967295}]},
+        "bd_id": 7,
+    }
 
 
 def test_the_check_flags_a_vpp_without_the_benchmark_state() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+from collections.abc import Mapping
 
 from contivpy.controllers import naming
 from contivpy.controllers.addressing import AddressPlan
@@ -18,6 +19,7 @@ from contivpy.linux.models import LinuxInterface, LinuxInterfaceType
 from contivpy.models.vpp_interfaces import AfPacketLink, Interface, TapLink
 from contivpy.models.vpp_keys import bridge_domain_key, interface_key
 from contivpy.models.vpp_l2 import BridgeDomain
+from contivpy.models.vpp_l3 import Route, RouteType
 from contivpy.settings import AgentSettings, InterfaceSettings
 
 POD = LocalPod(PodID("ns", "web"), "c0ffee" * 4, "/var/run/netns/web", "eth0")
@@ -84,3 +86,45 @@ def test_mesh_bridges_every_tunnel_and_the_bvi() -> None:
     assert isinstance(bvi, Interface)
     assert bvi.phys_address == "12:2b:00:00:00:03"
     assert bvi.ip_addresses == ("192.168.30.3/24",)
+
+
+def _routes(config: Mapping[str, object]) -> set[Route]:
+    return {value for value in config.values() if isinstance(value, Route)}
+
+
+def test_a_management_ip_that_is_the_tunnel_endpoint_gets_no_overlay_route() -> None:
+    # InternalIP == interconnect address: routing it into the overlay sends the tunnel's
+    # own packets back into the tunnel (two real VPPs crashed on it).
+    ctx = context()
+    node = NodeInfo(2, "n2", ("192.168.16.2/24",), ("192.168.16.2", "10.20.0.2"))
+    routes = _routes(render_mesh(ctx, [node]))
+    assert {r.dst_network for r in routes if "192.168.16.2" in r.dst_network} == set()
+    # Contiv's overlay routes stay for the management IP that is no endpoint
+    assert Route("10.20.0.2/32", 1, "192.168.30.2", naming.VXLAN_BVI) in routes
+    assert Route("10.20.0.2/32", 0, via_vrf=1, type=RouteType.INTER_VRF) in routes
+
+
+def test_any_nodes_endpoint_is_kept_out_of_the_overlay_not_only_its_own() -> None:
+    ctx = context()
+    others = [
+        NodeInfo(1, "n1", ("192.168.16.1/24",), ("192.168.16.2",)),  # node 2's address
+        NodeInfo(2, "n2", (), ("192.168.16.3",)),  # this node's address (unpublished plan)
+    ]
+    routes = _routes(render_mesh(ctx, others))
+    assert [r for r in routes if r.dst_network.startswith("192.168.16.")] == []
+
+
+def test_an_endpoint_inside_an_overlay_prefix_is_pinned_to_the_underlay() -> None:
+    # Node 2 published an address inside the cluster pod range (routed into the pod VRF)
+    # and in node 1's pod subnet (routed out of the BVI there).
+    ctx = context()
+    others = [NodeInfo(1, "n1"), NodeInfo(2, "n2", ("10.1.1.77/24",))]
+    routes = _routes(render_mesh(ctx, others))
+    pins = {r for r in routes if r.dst_network == "10.1.1.77/32"}
+    # no gateway and off-link: dropping the tunnel's packets beats looping them
+    assert pins == {
+        Route("10.1.1.77/32", 0, type=RouteType.DROP),
+        Route("10.1.1.77/32", 1, via_vrf=0, type=RouteType.INTER_VRF),
+    }
+    on_link = [NodeInfo(2, "n2", ("192.168.16.200/24",))]
+    assert not [r for r in _routes(render_mesh(ctx, on_link)) if r.dst_network.endswith("/32")]

@@ -1,5 +1,7 @@
-"""Fixtures for the VPP descriptor tests: a simulator on a real unix socket under tmp_path,
-and an agent (``harness.Agent``) over it, stopped after the test.
+"""Fixtures for the VPP descriptor tests: the test's VPP (``target``: a simulator on a real
+unix socket under tmp_path, or with ``CONTIVPY_VPP_SOCKET`` a real VPP made clean), the
+simulator itself for fault injection (``sim``: skipped on a real VPP), and an agent
+(``harness.Agent``) over it, stopped after the test.
 """
 
 from __future__ import annotations
@@ -11,17 +13,22 @@ import pytest
 
 from contivpy.sim.vpp.server import VppSimulator
 from descriptors.harness import Agent, start_agent
+from vpp_target.target import VppTarget, vpp_target
 
 
 @pytest.fixture
-async def sim(tmp_path: Path) -> AsyncIterator[VppSimulator]:
-    simulator = VppSimulator(str(tmp_path / "api.sock"))
-    async with simulator:
-        yield simulator
+async def target(tmp_path: Path) -> AsyncIterator[VppTarget]:
+    async with vpp_target(tmp_path) as made:
+        yield made
 
 
 @pytest.fixture
-async def agent(sim: VppSimulator) -> AsyncIterator[Agent]:
-    running = await start_agent(sim)
+def sim(target: VppTarget) -> VppSimulator:
+    return target.simulator
+
+
+@pytest.fixture
+async def agent(target: VppTarget) -> AsyncIterator[Agent]:
+    running = await start_agent(target)
     yield running
     await running.stop()

@@ -1,63 +1,87 @@
-"""End to end: scheduler -> descriptors -> vppcalls -> simulator over a real socket, on random
+"""End to end: scheduler -> descriptors -> vppcalls -> VPP over a real socket (a fresh
+simulator per example, or with ``CONTIVPY_VPP_SOCKET`` a real VPP made clean), on random
 desired VPP states (``vpp_states``).
 
-Properties: any sequence of desired states is reached exactly (VPP's state, read from the
-simulator, is what the desired state implies) and re-planning it is empty; drift made behind
-the agent's back is repaired by a downstream resync; busy-VPP failures are retried until the
-state converges; after a VPP restart (all state lost) a downstream resync restores everything;
-an agent restart against an unchanged VPP writes nothing; objects made by hand are left alone.
+Properties: any sequence of desired states is reached exactly (VPP's state, read through the
+API, is what the desired state implies) and re-planning it is empty; drift made behind the
+agent's back through the API (``drift``) is repaired by a downstream resync; busy-VPP failures
+are retried until the state converges (simulator only: it injects them); after a VPP restart
+(all state lost) a downstream resync restores everything; an agent restart against an
+unchanged VPP writes nothing; objects made by hand are left alone.
 """
 
 from __future__ import annotations
 
-import contextlib
 import ipaddress
 import itertools
 import os
 import tempfile
 from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
 
+import pytest
 import uvloop
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from contivpy.models.vpp_interfaces import InterfaceType
 from contivpy.models.vpp_keys import interface_key
 from contivpy.scheduler import Txn, TxnResult, ValueState
-from contivpy.sim.vpp.model import SimError
-from contivpy.sim.vpp.server import VppSimulator
-from contivpy.sim.vpp.state import VppState
 from contivpy.vppcalls import interface_ip, loopback
 from contivpy.vppcalls.retvals import Retval
-from descriptors.harness import Agent, reconnected, start_agent
-from descriptors.vpp_states import desired_states
-from descriptors.vpp_view import mismatches
+from descriptors import vpp_states
+from descriptors.drift import drift
+from descriptors.harness import (
+    HAS_VHOST_NET,
+    Agent,
+    nic_name,
+    reconnected,
+    restore_nic,
+    start_agent,
+)
+from descriptors.vpp_states import af_packet_hosts, desired_states
+from vpp_target.target import RESTART_VARIABLE, require_simulator, running_on_real_vpp, vpp_target
 
 E2E = settings(
     max_examples=int(os.environ.get("VPP_E2E_EXAMPLES", "40")),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-Scenario = Callable[[VppSimulator, Agent], Awaitable[None]]
+#: the NIC sub-interfaces hang on: on a real VPP without NICs the af_packet that
+#: VppTarget.nic makes (which the models call by its UNTAGGED- name)
+NIC = "UNTAGGED-host-cvt-nic0" if running_on_real_vpp() else vpp_states.NIC
+#: a real VPP makes taps only with /dev/vhost-net
+TYPES = [
+    t
+    for t in vpp_states.TYPES
+    if t is not InterfaceType.TAP or HAS_VHOST_NET or not running_on_real_vpp()
+]
+STATES = desired_states(nic=NIC, types=TYPES)
+Scenario = Callable[[Agent], Awaitable[None]]
 
 
-def run(scenario: Scenario) -> None:
-    """Run ``scenario`` on uvloop with a fresh simulator and agent."""
+def run(scenario: Scenario, *states: Mapping[str, object]) -> None:
+    """Run ``scenario`` on uvloop with a fresh VPP (the Linux links the ``states``' af_packets
+    need made, and the NIC) and an agent."""
 
     async def main() -> None:
         with tempfile.TemporaryDirectory(prefix="cvpp") as directory:
-            async with VppSimulator(os.path.join(directory, "api.sock")) as sim:
-                agent = await start_agent(sim)
+            async with vpp_target(Path(directory)) as target:
+                for host in sorted(af_packet_hosts(dict(s) for s in states)):
+                    target.host_link(host)
+                agent = await start_agent(target)
                 try:
-                    await scenario(sim, agent)
+                    assert await nic_name(target, agent.client) == NIC
+                    await scenario(agent)
                 finally:
                     await agent.stop()
 
     uvloop.run(main())
 
 
-async def assert_reached(sim: VppSimulator, agent: Agent, desired: Mapping[str, object]) -> None:
+async def assert_reached(agent: Agent, desired: Mapping[str, object]) -> None:
     """VPP holds exactly the desired state, every value is configured, re-planning is empty."""
-    assert mismatches(sim.state, desired) == []
+    assert await agent.mismatches(desired) == []
     scheduler = agent.scheduler
     not_configured = [
         (s.key, s.state.value, s.details)
@@ -80,75 +104,34 @@ def _changes(old: Mapping[str, object], new: Mapping[str, object]) -> dict[str, 
 
 
 @E2E
-@given(st.lists(desired_states(), min_size=1, max_size=3))
+@given(st.lists(STATES, min_size=1, max_size=3))
 def test_any_sequence_of_states_is_reached_exactly(path: list[dict[str, object]]) -> None:
-    async def scenario(sim: VppSimulator, agent: Agent) -> None:
+    async def scenario(agent: Agent) -> None:
         assert_ok(await agent.scheduler.resync_full(path[0]))
-        await assert_reached(sim, agent, path[0])
+        await assert_reached(agent, path[0])
         for before, after in itertools.pairwise(path):
             assert_ok(await agent.scheduler.commit(Txn(_changes(before, after))))
-            await assert_reached(sim, agent, after)
+            await assert_reached(agent, after)
 
-    run(scenario)
-
-
-def _drift(state: VppState, data: st.DataObject) -> str:
-    """Change VPP behind the agent's back, as an operator or a crash would; what was done."""
-    tagged = sorted((i for i in state.interfaces.values() if i.tag), key=lambda i: i.tag)
-    kinds = ["admin"]
-    if tagged:
-        kinds += ["delete-interface", "admin"]
-    if any(i.addresses for i in tagged):
-        kinds.append("address")
-    if any(state.routes.values()):
-        kinds.append("route")
-    if any(bd.members for bd in state.bridge_domains.values()):
-        kinds.append("member")
-    if state.neighbors:
-        kinds.append("neighbour")
-    kind = data.draw(st.sampled_from(kinds))
-    if kind == "delete-interface":
-        victim = data.draw(st.sampled_from(tagged))
-        state.delete_interface(victim.sw_if_index)
-        return f"deleted {victim.tag}"
-    if kind == "address":
-        victim = data.draw(st.sampled_from([i for i in tagged if i.addresses]))
-        # Through the state's methods, as `vppctl set interface ip address` would go.
-        state.remove_address(victim, victim.addresses[0])
-        with contextlib.suppress(SimError):  # taken by an earlier drift: removed is drift too
-            state.add_address(victim, ipaddress.ip_interface("10.250.250.250/32"))
-        return f"changed an address of {victim.tag}"
-    if kind == "route":
-        table = data.draw(st.sampled_from([t for t, r in state.routes.items() if r]))
-        prefix = data.draw(st.sampled_from(sorted(state.routes[table], key=str)))
-        del state.routes[table][prefix]
-        return f"removed route {prefix}"
-    if kind == "member":
-        bd = data.draw(st.sampled_from([b for b in state.bridge_domains.values() if b.members]))
-        member = data.draw(st.sampled_from(sorted(bd.members)))
-        state.leave_bridge_domain(state.interfaces[member])
-        return f"took {member} out of bridge domain {bd.bd_id}"
-    if kind == "neighbour":
-        del state.neighbors[data.draw(st.sampled_from(sorted(state.neighbors, key=str)))]
-        return "removed a neighbour"
-    victim = data.draw(st.sampled_from(sorted(state.interfaces.values(), key=lambda i: i.name)))
-    victim.admin_up = not victim.admin_up
-    return f"flipped admin state of {victim.name}"
+    run(scenario, *path)
 
 
 @E2E
-@given(desired_states(), st.data())
+@given(STATES, st.data())
 def test_drift_is_repaired_by_a_downstream_resync(
     desired: dict[str, object], data: st.DataObject
 ) -> None:
-    async def scenario(sim: VppSimulator, agent: Agent) -> None:
+    async def scenario(agent: Agent) -> None:
         assert_ok(await agent.scheduler.resync_full(desired))
-        done = [_drift(sim.state, data) for _ in range(data.draw(st.integers(1, 3)))]
+        done = [
+            await drift(agent.client, await agent.snapshot(), data)
+            for _ in range(data.draw(st.integers(1, 3)))
+        ]
         assert_ok(await agent.scheduler.resync_downstream("repair: " + "; ".join(done)))
         # a flipped admin state of an interface that is not ours stays flipped: compare ours
-        await assert_reached(sim, agent, desired)
+        await assert_reached(agent, desired)
 
-    run(scenario)
+    run(scenario, desired)
 
 
 #: requests that change VPP, to be refused with "busy, try again"
@@ -172,66 +155,70 @@ WRITES = [
 
 @E2E
 @given(
-    desired_states(),
+    STATES,
     st.dictionaries(st.sampled_from(WRITES), st.integers(1, 2), min_size=1, max_size=3),
     st.sampled_from([Retval.EAGAIN, Retval.BUSY, Retval.QUEUE_FULL]),
 )
 def test_busy_failures_are_retried_until_the_state_converges(
     desired: dict[str, object], failures: dict[str, int], retval: Retval
 ) -> None:
-    async def scenario(sim: VppSimulator, agent: Agent) -> None:
+    require_simulator("fault injection (fail_next)")
+
+    async def scenario(agent: Agent) -> None:
+        sim = agent.target.simulator
         for message, count in failures.items():
             sim.fail_next(message, int(retval), count)
         await agent.scheduler.resync_full(desired)
         await agent.settled()
-        await assert_reached(sim, agent, desired)
+        await assert_reached(agent, desired)
 
-    run(scenario)
+    run(scenario, desired)
 
 
 @E2E
-@given(desired_states())
+@given(STATES)
 def test_after_a_vpp_restart_a_downstream_resync_restores_everything(
     desired: dict[str, object],
 ) -> None:
-    async def scenario(sim: VppSimulator, agent: Agent) -> None:
-        assert_ok(await agent.scheduler.resync_full(desired))
-        await sim.restart()
-        await reconnected(agent, sim)
-        assert_ok(await agent.scheduler.resync_downstream("VPP restarted"))
-        await assert_reached(sim, agent, desired)
+    if running_on_real_vpp() and not os.environ.get(RESTART_VARIABLE):
+        pytest.skip(f"restarting a real VPP needs {RESTART_VARIABLE}")
 
-    run(scenario)
+    async def scenario(agent: Agent) -> None:
+        assert_ok(await agent.scheduler.resync_full(desired))
+        await agent.target.restart()
+        await reconnected(agent)
+        await restore_nic(agent.target, agent.client, NIC)
+        assert_ok(await agent.scheduler.resync_downstream("VPP restarted"))
+        await assert_reached(agent, desired)
+
+    run(scenario, desired)
 
 
 @E2E
-@given(desired_states())
+@given(STATES)
 def test_an_agent_restart_against_an_unchanged_vpp_writes_nothing(
     desired: dict[str, object],
 ) -> None:
-    async def scenario(sim: VppSimulator, agent: Agent) -> None:
+    async def scenario(agent: Agent) -> None:
         assert_ok(await agent.scheduler.resync_full(desired))
         # a loopback made by hand (untagged, with an address): not ours
         handmade = await loopback.create_loopback(agent.client, loopback.LoopbackSpec())
-        await interface_ip.add_address(
-            agent.client, handmade, ipaddress.ip_interface("10.254.0.1/24")
-        )
+        address = ipaddress.ip_interface("10.254.0.1/24")
+        await interface_ip.add_address(agent.client, handmade, address)
         await agent.stop()
 
-        restarted = await start_agent(sim)
+        restarted = await start_agent(agent.target)
         try:
             start_writes = restarted.channel.writes
             result = await restarted.scheduler.resync_full(desired)
             assert_ok(result)
             assert (start_writes, restarted.channel.writes, result.writes) == (0, 0, 0)
-            await assert_reached(sim, restarted, desired)
-            assert sim.state.interfaces[handmade].addresses == [
-                ipaddress.ip_interface("10.254.0.1/24")
-            ]
-            name = sim.state.interfaces[handmade].name
-            status = restarted.scheduler.status(interface_key(f"UNTAGGED-{name}"))
+            await assert_reached(restarted, desired)
+            left = (await restarted.snapshot()).interfaces[handmade]
+            assert left.addresses == (address,)
+            status = restarted.scheduler.status(interface_key(f"UNTAGGED-{left.name}"))
             assert status.state is ValueState.OBTAINED
         finally:
             await restarted.stop()
 
-    run(scenario)
+    run(scenario, desired)

@@ -1,15 +1,16 @@
-"""The interface descriptor and its derived values against the simulator.
+"""The interface descriptor and its derived values against VPP (the simulator, or a real VPP).
 
-Per interface type: create -> VPP holds it (read from the simulator's state) and retrieve
-gives back exactly the desired value -> update in place -> delete. Also: re-create on a link
-change, validation naming the field, dependencies ordering table -> bind -> address and
-unnumbered after the numbered interface's address, a NIC configured by name, half-made
-interfaces removed after a failed step, memif secrets kept out of reprs and logs.
+Per interface type: create -> VPP holds it (read through the API) and retrieve gives back
+exactly the desired value -> update in place -> delete. Also: re-create on a link change,
+validation naming the field, dependencies ordering table -> bind -> address and unnumbered
+after the numbered interface's address, a NIC configured by name, half-made interfaces removed
+after a failed step, memif secrets kept out of reprs and logs.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from structlog.testing import capture_logs
@@ -27,11 +28,10 @@ from contivpy.models.vpp_interfaces import (
 from contivpy.models.vpp_keys import interface_key, vrf_table_key
 from contivpy.models.vpp_l3 import IpProtocol, VrfTable
 from contivpy.scheduler import OpKind, Txn, ValueState
-from contivpy.sim.vpp.model import Kind
 from contivpy.sim.vpp.server import VppSimulator
 from contivpy.vppcalls.retvals import Retval
-from descriptors.harness import Agent
-from descriptors.vpp_view import mismatches
+from descriptors.harness import HAS_VHOST_NET, Agent, nic_name, skip_without_taps, start_agent
+from vpp_target.target import VppTarget, running_on_real_vpp, vpp_target
 
 NIC = "GigabitEthernet0/a/0"
 
@@ -57,7 +57,10 @@ CASES = {
         ),
     ),
     "af_packet": Interface(
-        "afp", InterfaceType.AF_PACKET, phys_address="02:00:00:00:00:02", link=AfPacketLink("veth0")
+        "afp",
+        InterfaceType.AF_PACKET,
+        phys_address="02:00:00:00:00:02",
+        link=AfPacketLink("cvt-afp0"),
     ),
     "sub_interface": Interface(
         "sub",
@@ -72,8 +75,24 @@ CASES = {
 }
 
 
-def _tagged(sim: VppSimulator) -> set[str]:
-    return {i.tag for i in sim.state.interfaces.values() if i.tag}
+async def _on_this_vpp(target: VppTarget, agent: Agent, value: Interface) -> Interface:
+    """``value`` as this VPP can hold it: its af_packet's Linux link made, a sub-interface
+    on the test's NIC (skipped where the VPP cannot make or must not change it)."""
+    link = value.link
+    if isinstance(link, TapLink):
+        skip_without_taps()
+    if isinstance(link, AfPacketLink):
+        target.host_link(link.host_if_name)
+    if isinstance(link, SubInterfaceLink):
+        parent = await nic_name(target, agent.client)
+        value = replace(value, link=replace(link, parent=parent))
+    if value.type is InterfaceType.DPDK and target.real:
+        pytest.skip("configures a NIC by name: a real VPP's NICs are not the tests' to change")
+    return value
+
+
+async def _tagged(agent: Agent) -> set[str]:
+    return {i.tag for i in (await agent.snapshot()).tagged()}
 
 
 async def _retrieved(agent: Agent, key: str, desired: object) -> object:
@@ -84,15 +103,16 @@ async def _retrieved(agent: Agent, key: str, desired: object) -> object:
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-async def test_create_read_back_update_delete(sim: VppSimulator, agent: Agent, case: str) -> None:
-    value = CASES[case]
+async def test_create_read_back_update_delete(target: VppTarget, agent: Agent, case: str) -> None:
+    value = await _on_this_vpp(target, agent, CASES[case])
     key = interface_key(value.name)
     scheduler = agent.scheduler
+    before = {i.name for i in (await agent.snapshot()).interfaces.values()}
 
     result = await scheduler.commit(Txn({key: value}))
     assert result.ok, result.record.errors
     assert scheduler.status(key).state is ValueState.CONFIGURED
-    assert mismatches(sim.state, {key: value}) == []
+    assert await agent.mismatches({key: value}) == []
     assert await _retrieved(agent, key, value) == value
 
     changed = replace(
@@ -105,36 +125,39 @@ async def test_create_read_back_update_delete(sim: VppSimulator, agent: Agent, c
     assert result.ok, result.record.errors
     ops = [op for op in result.record.executed if op.key == key]
     assert [op.op for op in ops] == [OpKind.UPDATE]
-    assert mismatches(sim.state, {key: changed}) == []
+    assert await agent.mismatches({key: changed}) == []
     assert await _retrieved(agent, key, changed) == changed
 
     result = await scheduler.commit(Txn({key: None}))
     assert result.ok, result.record.errors
-    assert _tagged(sim) == set()
+    snapshot = await agent.snapshot()
+    assert {i.tag for i in snapshot.tagged()} == set()
+    assert {i.name for i in snapshot.interfaces.values()} == before
     if value.type is InterfaceType.DPDK:
-        nic = sim.state.by_name(NIC)
-        assert nic is not None
-        assert (nic.admin_up, nic.addresses) == (False, [])
-    else:
-        kinds = {i.kind for i in sim.state.interfaces.values()}
-        assert kinds == {Kind.LOCAL, Kind.ETHERNET}
+        nic = snapshot.by_name(NIC)
+        assert (nic.details.admin_up, nic.addresses) == (False, ())
     assert (await scheduler.dry_run_downstream()).planned == ()
 
 
-async def test_a_link_change_recreates(sim: VppSimulator, agent: Agent) -> None:
-    value = CASES["tap"]
+@pytest.mark.parametrize("case", ["tap", "af_packet"])
+async def test_a_link_change_recreates(target: VppTarget, agent: Agent, case: str) -> None:
+    if case == "tap":
+        value = await _on_this_vpp(target, agent, CASES["tap"])
+        assert isinstance(value.link, TapLink)
+        moved = replace(value, link=replace(value.link, host_namespace="pod2"))
+    else:
+        value = await _on_this_vpp(target, agent, CASES["af_packet"])
+        moved = replace(value, link=AfPacketLink(target.host_link("cvt-afp1")))
     key = interface_key(value.name)
     assert (await agent.scheduler.commit(Txn({key: value}))).ok
-    assert isinstance(value.link, TapLink)
-    moved = replace(value, link=replace(value.link, host_namespace="pod2"))
     result = await agent.scheduler.commit(Txn({key: moved}))
     assert result.ok
     ops = [(op.op, op.recreate) for op in result.record.executed if op.key == key]
     assert ops == [(OpKind.DELETE, True), (OpKind.CREATE, True)]
-    assert mismatches(sim.state, {key: moved}) == []
+    assert await agent.mismatches({key: moved}) == []
 
 
-async def test_table_then_binding_then_address(sim: VppSimulator, agent: Agent) -> None:
+async def test_table_then_binding_then_address(agent: Agent) -> None:
     value = Interface("lo", InterfaceType.LOOPBACK, vrf=7, ip_addresses=("10.7.0.1/24",))
     key = interface_key(value.name)
     table_key = vrf_table_key(7, IpProtocol.IPV4)
@@ -145,14 +168,13 @@ async def test_table_then_binding_then_address(sim: VppSimulator, agent: Agent) 
     assert scheduler.status(binding).state is ValueState.PENDING
     assert table_key in scheduler.status(binding).details
     assert scheduler.status(address).state is ValueState.PENDING
-    (loop,) = (i for i in sim.state.interfaces.values() if i.tag == "lo")
-    assert loop.addresses == []
+    assert (await agent.snapshot()).by_tag("lo").addresses == ()
 
     result = await scheduler.commit(Txn({table_key: VrfTable(7)}))
     assert result.ok
     order = [op.key for op in sorted(result.record.executed, key=lambda op: op.started)]
     assert order.index(table_key) < order.index(binding) < order.index(address)
-    assert mismatches(sim.state, {key: value, table_key: VrfTable(7)}) == []
+    assert await agent.mismatches({key: value, table_key: VrfTable(7)}) == []
 
     # the table goes: address, then binding, then table
     result = await scheduler.commit(Txn({table_key: None}))
@@ -161,7 +183,7 @@ async def test_table_then_binding_then_address(sim: VppSimulator, agent: Agent) 
     assert scheduler.status(address).state is ValueState.PENDING
 
 
-async def test_unnumbered_waits_for_the_numbered_address(sim: VppSimulator, agent: Agent) -> None:
+async def test_unnumbered_waits_for_the_numbered_address(target: VppTarget, agent: Agent) -> None:
     numbered = Interface("lo", InterfaceType.LOOPBACK)
     borrower = Interface("lo2", InterfaceType.LOOPBACK, unnumbered="lo")
     desired: dict[str, object] = {
@@ -177,8 +199,49 @@ async def test_unnumbered_waits_for_the_numbered_address(sim: VppSimulator, agen
     desired[interface_key("lo")] = replace(numbered, ip_addresses=("10.5.0.1/24",))
     assert (await scheduler.commit(Txn(desired))).ok
     assert scheduler.status("vpp/interface/unnumbered/lo2").state is ValueState.CONFIGURED
-    assert mismatches(sim.state, desired) == []
-    assert "unnumbered, use loop0" in sim.show_interface_addr()
+    assert await agent.mismatches(desired) == []
+    snapshot = await agent.snapshot()
+    assert snapshot.by_tag("lo2").unnumbered_of == snapshot.by_tag("lo").sw_if_index
+    if target.sim is not None:  # the simulator's CLI says so too
+        lo = snapshot.by_tag("lo").name
+        assert f"unnumbered, use {lo}" in target.sim.show_interface_addr()
+
+
+async def test_an_unnumbered_interface_is_put_into_the_numbered_ones_tables(
+    target: VppTarget, agent: Agent
+) -> None:
+    # As a pod's interface (veth mode): unnumbered to a loopback in the pod VRF (IPv4 only).
+    # VPP sets unnumbered only when both are in the same IPv4 and IPv6 tables, and moves
+    # neither.
+    gateway = Interface("gw", InterfaceType.LOOPBACK, vrf=7, ip_addresses=("10.7.0.1/24",))
+    link = AfPacketLink(target.host_link("cvt-pod0"))
+    pod = Interface("pod", InterfaceType.AF_PACKET, vrf=7, unnumbered="gw", link=link)
+    desired: dict[str, object] = {
+        vrf_table_key(7, IpProtocol.IPV4): VrfTable(7),
+        interface_key("gw"): gateway,
+        interface_key("pod"): pod,
+    }
+    scheduler = agent.scheduler
+    result = await scheduler.commit(Txn(desired))
+    assert result.ok, result.record.errors
+    assert scheduler.status("vpp/interface/unnumbered/pod").state is ValueState.CONFIGURED
+    snapshot = await agent.snapshot()
+    made, gw = snapshot.by_tag("pod"), snapshot.by_tag("gw")
+    assert made.unnumbered_of == gw.sw_if_index
+    assert (made.vrf4, made.vrf6) == (7, 0)
+    assert await agent.mismatches(desired) == []
+
+    before = agent.channel.writes
+    assert (await scheduler.resync_full(desired)).writes == 0
+    assert agent.channel.writes == before
+
+    # no longer unnumbered: out of the borrowed tables again
+    result = await scheduler.commit(Txn({interface_key("pod"): replace(pod, unnumbered=None)}))
+    assert result.ok, result.record.errors
+    made = (await agent.snapshot()).by_tag("pod")
+    assert (made.unnumbered_of, made.vrf4, made.vrf6) == (None, 0, 0)
+    result = await scheduler.commit(Txn({interface_key("pod"): None}))
+    assert result.ok, result.record.errors
 
 
 @pytest.mark.parametrize(
@@ -231,14 +294,14 @@ async def test_a_value_under_another_key_is_invalid(agent: Agent) -> None:
     assert (status.state, status.details.split(":")[0]) == (ValueState.INVALID, "key")
 
 
-async def test_tap_without_vhost_net_fails_for_good(tmp_path: object) -> None:
-    from pathlib import Path
-
-    from descriptors.harness import start_agent
-
-    assert isinstance(tmp_path, Path)
-    async with VppSimulator(str(tmp_path / "api.sock"), vhost_net=False) as sim:
-        agent = await start_agent(sim)
+async def test_tap_without_vhost_net_fails_for_good(tmp_path: Path) -> None:
+    # On the simulator: one that answers as a kernel without vhost-net; on a real VPP: that
+    # VPP, when this kernel has no vhost-net.
+    if running_on_real_vpp() and HAS_VHOST_NET:
+        pytest.skip("this kernel has /dev/vhost-net: the real VPP makes taps")
+    options = {} if running_on_real_vpp() else {"vhost_net": False}
+    async with vpp_target(tmp_path, **options) as target:
+        agent = await start_agent(target)
         try:
             value = CASES["tap"]
             key = interface_key(value.name)
@@ -250,19 +313,22 @@ async def test_tap_without_vhost_net_fails_for_good(tmp_path: object) -> None:
             assert not status.error.retriable
             assert "vhost-net" in status.details
             assert agent.scheduler.stats.retries_scheduled == 0
-            assert _tagged(sim) == set()
+            assert await _tagged(agent) == set()
         finally:
             await agent.stop()
 
 
-async def test_a_failed_step_leaves_no_half_made_interface(sim: VppSimulator, agent: Agent) -> None:
+async def test_a_failed_step_leaves_no_half_made_interface(
+    sim: VppSimulator, agent: Agent
+) -> None:
     value = Interface("lo", InterfaceType.LOOPBACK, mtu=1500)
     key = interface_key(value.name)
+    before = {i.name for i in (await agent.snapshot()).interfaces.values()}
     sim.fail_next("sw_interface_set_mtu", int(Retval.INVALID_VALUE))
     result = await agent.scheduler.commit(Txn({key: value}))
     assert not result.ok
     assert agent.scheduler.status(key).state is ValueState.FAILED
-    assert {i.kind for i in sim.state.interfaces.values()} == {Kind.LOCAL, Kind.ETHERNET}
+    assert {i.name for i in (await agent.snapshot()).interfaces.values()} == before
 
 
 async def test_a_busy_vpp_is_retried(sim: VppSimulator, agent: Agent) -> None:
@@ -275,7 +341,7 @@ async def test_a_busy_vpp_is_retried(sim: VppSimulator, agent: Agent) -> None:
     assert agent.scheduler.status(key).state is ValueState.RETRYING
     await agent.settled()
     assert agent.scheduler.status(key).state is ValueState.CONFIGURED
-    assert mismatches(sim.state, {key: value}) == []
+    assert await agent.mismatches({key: value}) == []
 
 
 async def test_memif_secret_is_never_shown(sim: VppSimulator, agent: Agent) -> None:
@@ -292,9 +358,7 @@ async def test_memif_secret_is_never_shown(sim: VppSimulator, agent: Agent) -> N
     assert "hush" not in agent.scheduler.dot()
 
 
-async def test_moving_an_interface_with_addresses_to_another_vrf(
-    sim: VppSimulator, agent: Agent
-) -> None:
+async def test_moving_an_interface_with_addresses_to_another_vrf(agent: Agent) -> None:
     tables = {vrf_table_key(i, IpProtocol.IPV4): VrfTable(i) for i in (1, 2)}
     value = Interface("lo", InterfaceType.LOOPBACK, vrf=1, ip_addresses=("10.7.0.1/24",))
     desired: dict[str, object] = {**tables, interface_key("lo"): value}
@@ -303,13 +367,11 @@ async def test_moving_an_interface_with_addresses_to_another_vrf(
         desired[interface_key("lo")] = replace(value, vrf=vrf)
         result = await agent.scheduler.commit(Txn(desired))
         assert result.ok, result.record.errors
-        assert mismatches(sim.state, desired) == []
+        assert await agent.mismatches(desired) == []
         assert (await agent.scheduler.dry_run(Txn(desired, full=True))).planned == ()
 
 
-async def test_a_multicast_tunnel_waits_for_an_address_on_its_interface(
-    sim: VppSimulator, agent: Agent
-) -> None:
+async def test_a_multicast_tunnel_waits_for_an_address_on_its_interface(agent: Agent) -> None:
     tunnel = Interface(
         "vx",
         InterfaceType.VXLAN_TUNNEL,
@@ -327,9 +389,9 @@ async def test_a_multicast_tunnel_waits_for_an_address_on_its_interface(
         "lo", InterfaceType.LOOPBACK, ip_addresses=("192.168.0.1/24",)
     )
     assert (await agent.scheduler.commit(Txn(desired))).ok
-    assert mismatches(sim.state, desired) == []
-    (vx,) = (i for i in sim.state.interfaces.values() if i.tag == "vx")
-    (lo,) = (i for i in sim.state.interfaces.values() if i.tag == "lo")
+    assert await agent.mismatches(desired) == []
+    snapshot = await agent.snapshot()
+    vx, lo = snapshot.by_tag("vx"), snapshot.by_tag("lo")
     assert vx.vxlan is not None
     assert vx.vxlan.mcast_sw_if_index == lo.sw_if_index
     assert await _retrieved(agent, interface_key("vx"), tunnel) == tunnel

@@ -1,4 +1,5 @@
-"""VRF tables, routes, static neighbours and proxy ARP against the simulator.
+"""VRF tables, routes, static neighbours and proxy ARP against VPP (the simulator, or a real
+VPP), read back through the API.
 
 Each: create -> VPP holds it and retrieve gives back the desired value -> change -> delete;
 validation naming the field. Routes: every path kind, two paths of one destination, and
@@ -30,10 +31,10 @@ from contivpy.models.vpp_l3 import (
     VrfTable,
 )
 from contivpy.scheduler import OpKind, Txn, ValueState
-from contivpy.sim.vpp.model import Neighbor
-from contivpy.sim.vpp.server import VppSimulator
+from contivpy.vppcalls import loopback, neighbors, routes, vrf
+from contivpy.vppcalls.routes import SOURCE_API
 from descriptors.harness import Agent
-from descriptors.vpp_view import mismatches
+from vpp_target.snapshot import VppSnapshot
 
 LO = Interface("lo", InterfaceType.LOOPBACK, ip_addresses=("10.0.0.1/24", "2001:db8::1/64"))
 LO_RED = Interface("lo-red", InterfaceType.LOOPBACK, vrf=1, ip_addresses=("10.1.0.1/24",))
@@ -70,11 +71,25 @@ async def _retrieve(agent: Agent, name: str, correlate: Mapping[str, object]) ->
     return {r.key: r.value for r in await descriptor.retrieve(correlate)}
 
 
-async def test_vrf_tables(sim: VppSimulator, agent: Agent) -> None:
+def _table_name(snapshot: VppSnapshot, table_id: int) -> str:
+    (table,) = (t for t in snapshot.tables if (t.table_id, t.ipv6) == (table_id, False))
+    return table.name
+
+
+def _api_routes(snapshot: VppSnapshot, table_id: int, prefix: str = "") -> list[routes.Route]:
+    """The IPv4 routes the API made in one table (of one prefix, if given)."""
+    return [
+        r
+        for r in snapshot.routes_in(table_id)
+        if r.source == SOURCE_API and (not prefix or r.prefix == ipaddress.ip_network(prefix))
+    ]
+
+
+async def test_vrf_tables(agent: Agent) -> None:
     scheduler = agent.scheduler
     assert (await scheduler.commit(Txn(dict(TABLES)))).ok
-    assert mismatches(sim.state, TABLES) == []
-    assert sim.state.tables[(False, 1)].name == "red"
+    assert await agent.mismatches(TABLES) == []
+    assert _table_name(await agent.snapshot(), 1) == "red"
     assert await _retrieve(agent, "vpp-vrf-table", TABLES) == TABLES
     key = vrf_table_key(1, IpProtocol.IPV4)
     result = await scheduler.commit(Txn({key: VrfTable(1, label="blue")}))
@@ -82,19 +97,20 @@ async def test_vrf_tables(sim: VppSimulator, agent: Agent) -> None:
         (OpKind.DELETE, True),
         (OpKind.CREATE, True),
     ]
-    assert sim.state.tables[(False, 1)].name == "blue"
+    assert _table_name(await agent.snapshot(), 1) == "blue"
     assert (await scheduler.commit(Txn(dict.fromkeys(TABLES)))).ok
-    assert mismatches(sim.state, {}) == []
+    assert await agent.mismatches({}) == []
 
 
-async def test_routes_of_every_kind(sim: VppSimulator, agent: Agent) -> None:
+async def test_routes_of_every_kind(agent: Agent) -> None:
     scheduler = agent.scheduler
     desired = {**BASE, **ROUTES}
     result = await scheduler.commit(Txn(desired))
     assert result.ok, result.record.errors
-    assert mismatches(sim.state, desired) == []
+    assert await agent.mismatches(desired) == []
     # two paths of one destination are one VPP route
-    assert len(sim.state.routes[(False, 0)][ipaddress.ip_network("192.168.0.0/16")].paths) == 2
+    (two,) = _api_routes(await agent.snapshot(), 0, "192.168.0.0/16")
+    assert len(two.paths) == 2
     # retrieve: exactly our routes, VPP's own (connected, local, special drops) left out
     assert await _retrieve(agent, "vpp-route", ROUTES) == ROUTES
     found = await _retrieve(agent, "vpp-route", {})
@@ -103,12 +119,12 @@ async def test_routes_of_every_kind(sim: VppSimulator, agent: Agent) -> None:
     one = next(iter(ROUTES))
     result = await scheduler.commit(Txn({one: None}))
     assert result.ok
-    assert mismatches(sim.state, {k: v for k, v in desired.items() if k != one}) == []
+    assert await agent.mismatches({k: v for k, v in desired.items() if k != one}) == []
     assert (await scheduler.commit(Txn(dict.fromkeys(ROUTES)))).ok
-    assert sim.state.routes.get((False, 0), {}) == {}
+    assert _api_routes(await agent.snapshot(), 0) == []
 
 
-async def test_a_route_waits_for_its_interface_and_tables(sim: VppSimulator, agent: Agent) -> None:
+async def test_a_route_waits_for_its_interface_and_tables(agent: Agent) -> None:
     scheduler = agent.scheduler
     route = Route("203.0.113.0/24", vrf=1, via_vrf=2, type=RouteType.INTER_VRF)
     (key,) = _route(route)
@@ -120,7 +136,7 @@ async def test_a_route_waits_for_its_interface_and_tables(sim: VppSimulator, age
     tables = {vrf_table_key(i, IpProtocol.IPV4): VrfTable(i) for i in (1, 2)}
     assert (await scheduler.commit(Txn(tables))).ok
     assert scheduler.status(key).state is ValueState.CONFIGURED
-    assert mismatches(sim.state, {key: route, **tables}) == []
+    assert await agent.mismatches({key: route, **tables}) == []
 
 
 @pytest.mark.parametrize(
@@ -143,7 +159,7 @@ async def test_route_validation(agent: Agent, route: Route, message: str) -> Non
     assert status.details.startswith(message), status.details
 
 
-async def test_arp_entries(sim: VppSimulator, agent: Agent) -> None:
+async def test_arp_entries(agent: Agent) -> None:
     scheduler = agent.scheduler
     entries: dict[str, object] = {
         arp_key("lo", "10.0.0.9"): IPNeighbor("lo", "10.0.0.9", "02:00:00:00:00:09"),
@@ -151,7 +167,7 @@ async def test_arp_entries(sim: VppSimulator, agent: Agent) -> None:
     }
     desired = {**BASE, **entries}
     assert (await scheduler.commit(Txn(desired))).ok
-    assert mismatches(sim.state, desired) == []
+    assert await agent.mismatches(desired) == []
     assert await _retrieve(agent, "vpp-arp", entries) == entries
 
     key = arp_key("lo", "10.0.0.9")
@@ -159,15 +175,17 @@ async def test_arp_entries(sim: VppSimulator, agent: Agent) -> None:
     result = await scheduler.commit(Txn({key: moved}))
     assert [op.op for op in result.record.executed] == [OpKind.UPDATE]
     desired[key] = moved
-    assert mismatches(sim.state, desired) == []
+    assert await agent.mismatches(desired) == []
 
-    # an entry VPP learnt is not ours
+    # an entry VPP learnt (dynamic, as one learnt from traffic is) is not ours
     learnt = ipaddress.ip_address("10.0.0.77")
-    lo_index = next(i.sw_if_index for i in sim.state.interfaces.values() if i.tag == "lo")
-    sim.state.neighbors[(lo_index, learnt)] = Neighbor(lo_index, learnt, b"\x02" * 6, 0)
+    lo_index = (await agent.snapshot()).by_tag("lo").sw_if_index
+    dynamic = neighbors.IpNeighbor(lo_index, learnt, "02:02:02:02:02:02", static=False)
+    await neighbors.add_neighbor(agent.client, dynamic)
     assert set(await _retrieve(agent, "vpp-arp", {})) == set(entries)
+    assert await agent.mismatches(desired) == []
     assert (await scheduler.commit(Txn(dict.fromkeys(entries)))).ok
-    assert {ip for _, ip in sim.state.neighbors} == {learnt}
+    assert {n.ip for n in (await agent.snapshot()).neighbors} == {learnt}
 
 
 async def test_arp_validation(agent: Agent) -> None:
@@ -176,7 +194,7 @@ async def test_arp_validation(agent: Agent) -> None:
     assert agent.scheduler.status(key).details.startswith("phys_address: not a MAC address")
 
 
-async def test_proxy_arp(sim: VppSimulator, agent: Agent) -> None:
+async def test_proxy_arp(agent: Agent) -> None:
     scheduler = agent.scheduler
     proxy = ProxyARP(
         ranges=(ProxyARPRange("10.0.0.10", "10.0.0.20"), ProxyARPRange("10.1.0.5", "10.1.0.6", 1)),
@@ -184,7 +202,7 @@ async def test_proxy_arp(sim: VppSimulator, agent: Agent) -> None:
     )
     desired = {**BASE, PROXY_ARP_GLOBAL_KEY: proxy}
     assert (await scheduler.commit(Txn(desired))).ok
-    assert mismatches(sim.state, desired) == []
+    assert await agent.mismatches(desired) == []
     assert await _retrieve(agent, "vpp-proxy-arp", desired) == {PROXY_ARP_GLOBAL_KEY: proxy}
 
     changed = ProxyARP(ranges=(ProxyARPRange("10.0.0.10", "10.0.0.30"),), interfaces=("lo",))
@@ -194,11 +212,11 @@ async def test_proxy_arp(sim: VppSimulator, agent: Agent) -> None:
         OpKind.UPDATE
     }
     desired[PROXY_ARP_GLOBAL_KEY] = changed
-    assert mismatches(sim.state, desired) == []
+    assert await agent.mismatches(desired) == []
 
     assert (await scheduler.commit(Txn({PROXY_ARP_GLOBAL_KEY: None}))).ok
-    assert sim.state.proxy_arp_ranges == []
-    assert not any(i.proxy_arp for i in sim.state.interfaces.values())
+    snapshot = await agent.snapshot()
+    assert (snapshot.proxy_arp_ranges, snapshot.proxy_arp_interfaces) == ([], [])
     assert await _retrieve(agent, "vpp-proxy-arp", {}) == {}
 
 
@@ -209,9 +227,7 @@ async def test_proxy_arp_validation(agent: Agent) -> None:
     assert details.startswith("ranges[0].last_ip: comes before first_ip")
 
 
-async def test_proxy_arp_waiting_for_its_table_is_not_found_in_vpp(
-    sim: VppSimulator, agent: Agent
-) -> None:
+async def test_proxy_arp_waiting_for_its_table_is_not_found_in_vpp(agent: Agent) -> None:
     proxy = ProxyARP(ranges=(ProxyARPRange("10.5.0.1", "10.5.0.9", 5),), interfaces=("lo",))
     desired = {interface_key("lo"): LO, PROXY_ARP_GLOBAL_KEY: proxy}
     await agent.scheduler.commit(Txn(desired))
@@ -220,4 +236,73 @@ async def test_proxy_arp_waiting_for_its_table_is_not_found_in_vpp(
     assert (await agent.scheduler.dry_run(Txn(desired, full=True))).planned == ()
     table = {vrf_table_key(5, IpProtocol.IPV4): VrfTable(5)}
     assert (await agent.scheduler.commit(Txn(table))).ok
-    assert mismatches(sim.state, {**desired, **table}) == []
+    assert await agent.mismatches({**desired, **table}) == []
+
+
+async def test_routes_vpp_owns_are_never_taken_for_ours(agent: Agent) -> None:
+    # an admin-up interface: VPP adds connected, local, network and broadcast drop routes;
+    # a static neighbour: VPP adds a /32 via the interface to it; IPv6: fe80::/10
+    up = Interface("up", InterfaceType.LOOPBACK, ip_addresses=("10.9.0.1/24", "2001:db9::1/64"))
+    neighbour = IPNeighbor("up", "10.9.0.7", "02:00:00:00:00:07")
+    route = Route("10.99.0.0/16", next_hop="10.9.0.7", outgoing_interface="up")
+    # the same prefix as VPP's connected route: VPP forwards (and dumps) the interface's
+    connected = Route("10.9.0.0/24", outgoing_interface="up")
+    ours = {**_route(route), **_route(connected)}
+    desired: dict[str, object] = {
+        interface_key("up"): up,
+        arp_key("up", "10.9.0.7"): neighbour,
+        **ours,
+    }
+    assert (await agent.scheduler.resync_full(desired)).ok
+    vpp_own = {
+        str(r.prefix)
+        for r in await _dump_all(agent)
+        if r.source != SOURCE_API and str(r.prefix).startswith(("10.9.", "fe80"))
+    }
+    assert vpp_own == {
+        "10.9.0.0/24",
+        "10.9.0.0/32",
+        "10.9.0.1/32",
+        "10.9.0.7/32",
+        "10.9.0.255/32",
+        "fe80::/10",
+    }
+    assert await _retrieve(agent, "vpp-route", desired) == ours
+    before = agent.channel.writes
+    result = await agent.scheduler.resync_full(desired)
+    assert result.ok
+    assert (agent.channel.writes - before, result.writes) == (0, 0)
+    assert {
+        str(r.prefix) for r in await _dump_all(agent) if str(r.prefix).startswith("10.9.")
+    } >= vpp_own - {"fe80::/10"}
+
+
+async def _dump_all(agent: Agent) -> list[routes.Route]:
+    return [
+        r
+        for table in await vrf.dump_vrf_tables(agent.client)
+        for r in await routes.dump_routes(agent.client, table.table_id, table.ipv6)
+    ]
+
+
+async def test_a_route_through_an_interface_deleted_behind_our_back_is_removed(agent: Agent) -> None:
+    gone = Interface("gone", InterfaceType.LOOPBACK, ip_addresses=("10.8.0.1/24",))
+    route = Route("10.88.0.0/16", next_hop="10.8.0.2", outgoing_interface="gone")
+    other = Route("10.88.0.0/16", next_hop="10.0.0.2", outgoing_interface="lo")
+    desired: dict[str, object] = {
+        **BASE,
+        interface_key("gone"): gone,
+        **_route(route),
+        **_route(other),
+    }
+    assert (await agent.scheduler.resync_full(desired)).ok
+    index = (await agent.snapshot()).by_tag("gone").sw_if_index
+    # deleted by hand: VPP keeps the route's path through it
+    await loopback.delete_loopback(agent.client, index)
+    del desired[interface_key("gone")]
+    del desired[next(iter(_route(route)))]
+    result = await agent.scheduler.resync_full(desired)
+    assert result.ok, result.record.errors
+    assert await agent.mismatches(desired) == []
+    ((left,),) = (r.paths for r in _api_routes(await agent.snapshot(), 0, "10.88.0.0/16"))
+    assert left.next_hop == ipaddress.ip_address("10.0.0.2")

@@ -1,7 +1,9 @@
 """Random, consistent desired VPP states for the end-to-end property tests.
 
-In: hypothesis draws. Out: ``desired_states()`` — key -> value maps a real VPP would accept
-as a whole: VRF tables; interfaces of every type (names with and without '/') each playing
+In: hypothesis draws; the NIC sub-interfaces hang on and the interface types the VPP can
+make (a real VPP without /dev/vhost-net makes no taps). Out: ``desired_states()`` — key ->
+value maps a real VPP would accept as a whole (given the Linux links ``af_packet_hosts``
+names): VRF tables; interfaces of every type (names with and without '/') each playing
 one role: L3 (addresses of one or both families in a VRF whose tables exist), unnumbered
 (borrowing from an L3 interface), L2 (bridge-domain member or cross-connected) or nothing;
 bridge domains with members, split-horizon groups and a loopback BVI; L2 FIB entries
@@ -12,6 +14,7 @@ VRF, so every value can be applied.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
 from hypothesis import strategies as st
@@ -59,7 +62,7 @@ TYPES = [
 ]
 
 
-def _link(draw: st.DrawFn, kind: InterfaceType, i: int, vrfs: list[int]) -> object:
+def _link(draw: st.DrawFn, kind: InterfaceType, i: int, vrfs: list[int], nic: str) -> object:
     if kind is InterfaceType.TAP:
         return TapLink(
             host_if_name=draw(st.sampled_from(["", f"vpp-tap{i}"])),
@@ -77,17 +80,29 @@ def _link(draw: st.DrawFn, kind: InterfaceType, i: int, vrfs: list[int]) -> obje
             secret=draw(st.sampled_from(["", "s3cret"])),
         )
     if kind is InterfaceType.AF_PACKET:
-        return AfPacketLink(f"veth{i}")
+        return AfPacketLink(f"cvt-afp{i}")
     if kind is InterfaceType.SUB_INTERFACE:
-        return SubInterfaceLink(NIC, 100 + i)
+        return SubInterfaceLink(nic, 100 + i)
     if kind is InterfaceType.VXLAN_TUNNEL:
         vrf = draw(st.sampled_from(vrfs))
         return VxlanLink("192.168.0.1", f"192.168.1.{i + 1}", 1000 + i, vrf)
     return None
 
 
+def af_packet_hosts(states: Iterable[dict[str, object]]) -> set[str]:
+    """The Linux links the states' af_packet interfaces attach to."""
+    return {
+        v.link.host_if_name
+        for state in states
+        for v in state.values()
+        if isinstance(v, Interface) and isinstance(v.link, AfPacketLink)
+    }
+
+
 @st.composite
-def desired_states(draw: st.DrawFn) -> dict[str, object]:
+def desired_states(
+    draw: st.DrawFn, nic: str = NIC, types: Sequence[InterfaceType] = tuple(TYPES)
+) -> dict[str, object]:
     """A whole desired VPP state (see the module docstring)."""
     desired: dict[str, object] = {}
     v4_tables = draw(st.lists(st.sampled_from([1, 2]), unique=True))
@@ -103,7 +118,7 @@ def desired_states(draw: st.DrawFn) -> dict[str, object]:
     loopbacks: list[Interface] = []
     count = draw(st.integers(1, 6))
     for i in range(count):
-        kind = draw(st.sampled_from(TYPES))
+        kind = draw(st.sampled_from(types))
         name = draw(st.sampled_from([f"if{i}", f"pod{i % 2}/if{i}"]))
         role = draw(st.sampled_from(["l3", "l3", "l2", "unnumbered", "none"]))
         value = Interface(
@@ -114,7 +129,7 @@ def desired_states(draw: st.DrawFn) -> dict[str, object]:
             if kind is InterfaceType.SUB_INTERFACE
             else draw(st.sampled_from(["", f"02:00:00:00:{i:02x}:01"])),
             mtu=draw(st.sampled_from([0, 1500, 9000])),
-            link=_link(draw, kind, i, vrfs),  # type: ignore[arg-type]
+            link=_link(draw, kind, i, vrfs, nic),  # type: ignore[arg-type]
         )
         if role == "l3":
             vrf = draw(st.sampled_from(vrfs))

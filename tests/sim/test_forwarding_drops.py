@@ -22,7 +22,7 @@ from sim.vswitch import POD_CIDR, POD_VRF, VNI, VXLAN_BD_ID, NodePlan
 
 
 async def test_a_pod_deleted_on_node2_is_dropped_there(two_nodes: Cluster) -> None:
-    await two_nodes.switches["node2"].delete_pod(POD_B)
+    await two_nodes.switches["node2"].delete_pod(POD_B, IP_B)
 
     trace = trace_a(two_nodes, IP_B)
 

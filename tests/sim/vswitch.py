@@ -205,6 +205,12 @@ class Vswitch:
         await self._route(POD_VRF, f"{ip}/32", RoutePath.via_interface(pod_tap, ip))
         return pod_tap
 
-    async def delete_pod(self, container_id: str) -> None:
-        """Unwire a pod (deleting the tap takes its route and ARP entry with it)."""
-        await tap.delete_tap(self.vpp, self.ifaces.pop(naming.pod_vpp_tap(container_id)))
+    async def delete_pod(self, container_id: str, ip: ipaddress.IPv4Address) -> None:
+        """Unwire a pod: its route and ARP entry, then its tap (a real VPP keeps API routes
+        through a deleted interface, forwarding to drop, so they go first)."""
+        pod_tap = self.ifaces.pop(naming.pod_vpp_tap(container_id))
+        await routes.delete_route(self.vpp, Route(ipaddress.ip_network(f"{ip}/32"), (), POD_VRF))
+        await neighbors.delete_neighbor(
+            self.vpp, neighbors.IpNeighbor(pod_tap, ip, naming.pod_mac(container_id))
+        )
+        await tap.delete_tap(self.vpp, pod_tap)

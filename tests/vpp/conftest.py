@@ -1,5 +1,6 @@
-"""Fixtures for the VPP client and simulator tests: a simulator on a real unix socket under
-tmp_path, and a contivpy client connected to it."""
+"""Fixtures for the VPP client and simulator tests: the test's VPP (``target``: a simulator
+on a real unix socket under tmp_path, or with ``CONTIVPY_VPP_SOCKET`` a real VPP made clean),
+the simulator itself (``sim``: skipped on a real VPP), and a contivpy client connected to it."""
 
 from __future__ import annotations
 
@@ -10,13 +11,18 @@ import pytest
 
 from contivpy.sim.vpp.server import VppSimulator
 from contivpy.vppcalls.client import Backoff, VppClient
+from vpp_target.target import VppTarget, vpp_target
 
 
 @pytest.fixture
-async def sim(tmp_path: Path) -> AsyncIterator[VppSimulator]:
-    simulator = VppSimulator(str(tmp_path / "api.sock"))
-    async with simulator:
-        yield simulator
+async def target(tmp_path: Path) -> AsyncIterator[VppTarget]:
+    async with vpp_target(tmp_path) as made:
+        yield made
+
+
+@pytest.fixture
+def sim(target: VppTarget) -> VppSimulator:
+    return target.simulator
 
 
 def make_client(socket_path: str) -> VppClient:
@@ -30,8 +36,8 @@ def make_client(socket_path: str) -> VppClient:
 
 
 @pytest.fixture
-async def vpp(sim: VppSimulator) -> AsyncIterator[VppClient]:
-    client = make_client(sim.socket_path)
+async def vpp(target: VppTarget) -> AsyncIterator[VppClient]:
+    client = make_client(target.socket_path)
     await client.start(connect_timeout=5.0)
     yield client
     await client.close()

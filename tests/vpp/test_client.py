@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 from contivpy.errors import is_retriable
 from contivpy.sim.vpp.server import VppSimulator
 from contivpy.vppcalls import interfaces, loopback, system
-from contivpy.vppcalls.client import VppClient, VppConnected, VppDisconnected
+from contivpy.vppcalls.client import Backoff, VppClient, VppConnected, VppDisconnected
 from contivpy.vppcalls.connection import VppConnection
 from contivpy.vppcalls.errors import (
     VppApiError,
@@ -69,8 +70,10 @@ async def test_interface_events_reach_the_subscriber(vpp: VppClient) -> None:
     await interfaces.set_admin_state(vpp, index, True)
     await loopback.delete_loopback(vpp, index)
     async with asyncio.timeout(5):
+        created = await events.get()
         up = await events.get()
         gone = await events.get()
+    assert created == interfaces.InterfaceEvent(index, admin_up=False, link_up=False, deleted=False)
     assert up == interfaces.InterfaceEvent(index, admin_up=True, link_up=True, deleted=False)
     assert gone.sw_if_index == index
     assert gone.deleted
@@ -83,7 +86,7 @@ async def test_a_full_event_queue_drops_and_counts(vpp: VppClient) -> None:
         await interfaces.set_admin_state(vpp, index, up)
     await system.vpp_pid(vpp)  # events before this reply have been read
     assert events.queue.qsize() == 1
-    assert events.dropped == 2
+    assert events.dropped == 3  # the creation's event and two of the three changes
 
 
 async def test_restart_is_reported_and_the_client_reconnects(
@@ -220,3 +223,27 @@ async def test_a_client_that_needs_less_connects_to_a_vpp_that_has_less(
         assert (await connection.call("control_ping")).get_int("vpe_pid") == sim.pid
     finally:
         await connection.close()
+
+
+async def test_a_vpp_that_comes_back_is_reconnected_without_waiting_out_the_backoff(
+    tmp_path: Path,
+) -> None:
+    path = str(tmp_path / "back.sock")
+    # A backoff far longer than the test may take: only noticing the new socket can connect.
+    client = VppClient(path, call_timeout=2.0, backoff=Backoff(initial=60.0, maximum=60.0))
+    starting = asyncio.ensure_future(client.start(connect_timeout=30))
+    await asyncio.sleep(0.1)  # the first attempt has failed and the client waits
+    async with VppSimulator(path) as sim:
+        async with asyncio.timeout(10):
+            await starting
+        assert await system.vpp_pid(client) == sim.pid
+        await client.close()
+
+
+async def test_the_simulator_answers_get_api_json_without_memclnt_as_a_real_vpp(
+    vpp: VppClient,
+) -> None:
+    modules = json.loads((await vpp.call("get_api_json")).get_str("json"))
+    messages = {m[0] for module in modules for m in module.get("messages", [])}
+    assert "sw_interface_dump" in messages
+    assert not messages & {"control_ping", "sockclnt_create", "get_api_json"}

@@ -24,7 +24,8 @@ from contivpy.vppcalls.wire import IpInterface, interface_address_to_wire
 def conflicts(state: VppState, iface: Interface, address: IpInterface) -> set[str]:
     """Every refusal text the plain check could give for a conflict with another interface."""
     vrf = iface.vrf6 if address.version == 6 else iface.vrf4
-    return {
+    own = {f"{address} already on {iface.name}"} if address in iface.addresses else set()
+    return own | {
         f"{address} conflicts with {existing} on {other.name}"
         for other in state.interfaces.values()
         if other is not iface and (other.vrf6 if address.version == 6 else other.vrf4) == vrf
@@ -41,8 +42,8 @@ def reference_check(state: VppState, iface: Interface, address: IpInterface) -> 
             if existing.version != address.version:
                 continue
             if other is iface:
-                if existing == address:
-                    raise SimError(Retval.DUPLICATE_IF_ADDRESS, f"{address} on {iface.name}")
+                if existing == address:  # VPP 26.06: ADDRESS_IN_USE, not DUPLICATE_IF_ADDRESS
+                    raise SimError(Retval.ADDRESS_IN_USE, f"{address} already on {iface.name}")
                 continue
             other_vrf = other.vrf6 if address.version == 6 else other.vrf4
             if other_vrf == vrf and existing.network.overlaps(address.network):

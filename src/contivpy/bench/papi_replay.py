@@ -19,6 +19,7 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
+from typing import Any
 
 from vpp_papi import VPPApiClient
 
@@ -43,8 +44,50 @@ class ReplayRun:
     refused: list[str]
 
 
-def replay(socket_path: str, calls: Sequence[RecordedCall]) -> ReplayRun:
-    """Send ``calls`` in order, each waiting for its answer (blocking; see the module doc)."""
+def _maps(key: str) -> str | None:
+    """Which kind of id a field holds: ``sw_if_index`` (any ``*sw_if_index``), ``bd_id``."""
+    if key.endswith("sw_if_index"):
+        return "sw_if_index"
+    return "bd_id" if key == "bd_id" else None
+
+
+def _index_fields(value: object) -> bool:
+    """Whether ``value`` (a field's value, nested) holds an id to map."""
+    if isinstance(value, dict):
+        return any(_maps(k) is not None or _index_fields(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_index_fields(v) for v in value)
+    return False
+
+
+def mapped_fields(value: object, ids: dict[str, dict[int, int]]) -> object:
+    """``value`` with every interface index and bridge-domain id mapped through ``ids``
+    (kind of id -> recorded -> new)."""
+    if isinstance(value, dict):
+        out: dict[str, object] = {}
+        for k, v in value.items():
+            kind = _maps(k)
+            if kind is not None and isinstance(v, int):
+                out[k] = ids.get(kind, {}).get(v, v)
+            else:
+                out[k] = mapped_fields(v, ids)
+        return out
+    if isinstance(value, list):
+        return [mapped_fields(v, ids) for v in value]
+    return value
+
+
+def replay(
+    socket_path: str, calls: Sequence[RecordedCall], *, map_indexes: bool = False
+) -> ReplayRun:
+    """Send ``calls`` in order, each waiting for its answer (blocking; see the module doc).
+
+    ``map_indexes``: the VPP may give created interfaces and bridge domains other ids than
+    the recorded run got (a real VPP cleaned, not restarted; VPP picks bridge-domain ids from a
+    random sequence); later calls then use the new ones.
+    The mapping costs a dictionary look-up on the calls that carry an index, next to a round
+    trip of hundreds of microseconds.
+    """
     with warnings.catch_warnings():
         # vpp_papi reads its bundled files with APIs Python 3.11 deprecates.
         warnings.simplefilter("ignore", DeprecationWarning)
@@ -55,10 +98,13 @@ def replay(socket_path: str, calls: Sequence[RecordedCall]) -> ReplayRun:
     try:
         # The functions and their arguments are looked up before the clock starts.
         prepared = [(getattr(client.api, c.name), c.fields) for c in calls]
-        gc.collect()
-        started = time.perf_counter()
-        answers = [function(**fields) for function, fields in prepared]
-        seconds = time.perf_counter() - started
+        if map_indexes:
+            answers, seconds = _replay_mapped(calls, prepared)
+        else:
+            gc.collect()
+            started = time.perf_counter()
+            answers = [function(**fields) for function, fields in prepared]
+            seconds = time.perf_counter() - started
     finally:
         client.disconnect()
     refused = [
@@ -67,3 +113,23 @@ def replay(socket_path: str, calls: Sequence[RecordedCall]) -> ReplayRun:
         if not call.dump and getattr(answer, "retval", 0) != 0
     ]
     return ReplayRun(seconds, len(calls), refused)
+
+
+def _replay_mapped(
+    calls: Sequence[RecordedCall], prepared: list[tuple[Any, dict[str, object]]]
+) -> tuple[list[Any], float]:
+    carries = [_index_fields(c.fields) for c in calls]
+    ids: dict[str, dict[int, int]] = {}
+    answers: list[Any] = []
+    gc.collect()
+    started = time.perf_counter()
+    for call, carry, (function, fields) in zip(calls, carries, prepared, strict=True):
+        if carry and ids:
+            mapped = mapped_fields(fields, ids)
+            assert isinstance(mapped, dict)
+            fields = mapped
+        answer = function(**fields)
+        for kind, recorded in (call.created or {}).items():
+            ids.setdefault(kind, {})[recorded] = getattr(answer, kind)
+        answers.append(answer)
+    return answers, time.perf_counter() - started

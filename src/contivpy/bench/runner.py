@@ -22,6 +22,7 @@ from contivpy.bench import (
     pods_suite,
     report,
     scheduler_suite,
+    vpp_real_suite,
     vpp_suite,
 )
 from contivpy.bench.metrics import Metric
@@ -37,7 +38,12 @@ _SETTING = {
 }
 
 
-async def _run_suite(suite: str, quick: bool, problems: Problems) -> tuple[str, list[Metric]]:
+async def _run_suite(
+    suite: str, quick: bool, problems: Problems, vpp_socket: str | None = None
+) -> tuple[str, list[Metric]]:
+    if suite == "vpp" and vpp_socket:
+        real_sizes = vpp_real_suite.QUICK if quick else vpp_real_suite.FULL
+        return vpp_real_suite.BENCH, await vpp_real_suite.run(vpp_socket, real_sizes, problems)
     if suite == "vpp":
         vpp_sizes = vpp_suite.QUICK if quick else vpp_suite.FULL
         return vpp_suite.BENCH, await vpp_suite.run(vpp_sizes, problems)
@@ -51,13 +57,19 @@ async def _run_suite(suite: str, quick: bool, problems: Problems) -> tuple[str, 
     return scheduler_suite.BENCH, await scheduler_suite.run(sizes, problems)
 
 
-def run_bench(suite: str, *, as_json: bool, quick: bool) -> int:
-    """Run one suite and print its figures; returns the process exit code."""
+def run_bench(suite: str, *, as_json: bool, quick: bool, vpp_socket: str | None = None) -> int:
+    """Run one suite and print its figures; returns the process exit code.
+
+    ``vpp_socket``: the ``vpp`` suite runs against the real VPP there instead of simulators.
+    """
     if suite not in SUITES:
         print(f"unknown benchmark suite {suite!r}; known: {', '.join(SUITES)}", file=sys.stderr)
         return 2
+    if vpp_socket and suite != "vpp":
+        print("--vpp-socket applies to the vpp suite only", file=sys.stderr)
+        return 2
     problems = Problems()
-    bench, metrics = uvloop.run(_run_suite(suite, quick, problems))
+    bench, metrics = uvloop.run(_run_suite(suite, quick, problems, vpp_socket))
     if suite != "pods":
         metrics.append(
             Metric("peak_rss_mb", environment.peak_rss_mb(), "MB", None, "peak RSS of the process")
@@ -65,11 +77,14 @@ def run_bench(suite: str, *, as_json: bool, quick: bool) -> int:
     if as_json:
         print(report.json_lines(bench, metrics))
     else:
+        setting = (
+            f"real VPP at {vpp_socket}; vpp_papi on the same VPP" if vpp_socket else _SETTING[suite]
+        )
         mode = (
             "QUICK mode: reduced sizes under the full-size metric names (see 'measured'); "
             "targets apply to full sizes"
             if quick
-            else f"full sizes; {_SETTING[suite]}"
+            else f"full sizes; {setting}"
         )
         header = [
             f"contivpy bench {suite} -- {mode}",

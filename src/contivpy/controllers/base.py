@@ -4,6 +4,11 @@ In: events from the loop (with the reflected Kubernetes state for resyncs). Out:
 deletes of desired-state keys in an ``EventTxn``; a one-line description of what changed.
 A controller keeps internal state (e.g. allocated IPs); ``revert`` undoes what ``update`` did
 to it when the event's transaction is reverted.
+
+Every controller takes part in every full resync (``handles`` filters update events only: a
+full resync missing one controller's part would delete what that controller configured), and
+each may refuse the complete desired state a full resync built (``check_resync``), e.g. one
+without the node's base configuration while pods are wired on it.
 """
 
 from __future__ import annotations
@@ -58,12 +63,17 @@ class Controller(Protocol):
         """Short name, shown in event records."""
 
     def handles(self, event: Event) -> bool:
-        """Filter. A controller producing config must accept every resync event."""
+        """Whether ``update`` is called for this update event. Not asked for resyncs: every
+        controller takes part in every full resync, none in a downstream one."""
 
     async def resync(
         self, event: Event, state: KubeState, txn: EventTxn, resync_count: int
     ) -> None:
         """Rebuild internal state from ``state`` and put the complete desired config."""
+
+    def check_resync(self, txn: EventTxn) -> str:
+        """After every controller's ``resync``: why the complete desired state in ``txn``
+        must not be applied (empty when it may). A refusal keeps the dataplane as it is."""
 
     async def update(self, event: Event, txn: EventTxn) -> str:
         """Apply one change; return what changed (empty when nothing)."""
@@ -88,6 +98,9 @@ class ControllerBase:
         self, event: Event, state: KubeState, txn: EventTxn, resync_count: int
     ) -> None:
         return None
+
+    def check_resync(self, txn: EventTxn) -> str:
+        return ""
 
     async def update(self, event: Event, txn: EventTxn) -> str:
         return ""

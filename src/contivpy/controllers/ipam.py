@@ -73,7 +73,7 @@ class Ipam(ControllerBase):
     def handles(self, event: Event) -> bool:
         if isinstance(event, KubeStateChange):
             return event.resource == "pod"
-        return isinstance(event, AddPod | DeletePod) or event.method.value == "full-resync"
+        return isinstance(event, AddPod | DeletePod)
 
     async def resync(
         self, event: Event, state: KubeState, txn: EventTxn, resync_count: int

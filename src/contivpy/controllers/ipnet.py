@@ -5,7 +5,8 @@ and deletes of VPP (and, when enabled, Linux) values in the event's transaction;
 outcome's CNI result; this node's VPP address published through nodesync.
 
 It remembers which keys it rendered for each pod and each other node, so a pod's delete or a
-node's change removes exactly what was there and nothing else.
+node's change removes exactly what was there and nothing else. It refuses a full resync that
+would leave the node's pods without the vswitch base configuration (``check_resync``).
 """
 
 from __future__ import annotations
@@ -61,11 +62,10 @@ class IpNet(ControllerBase):
         self._linux = linux
         self._pod_keys: dict[PodID, set[str]] = {}
         self._mesh_keys: set[str] = set()
+        self._base_keys: frozenset[str] = frozenset()  # rendered by the last resync
 
     def handles(self, event: Event) -> bool:
-        return isinstance(event, AddPod | DeletePod | NodeUpdate) or (
-            event.method.value == "full-resync"
-        )
+        return isinstance(event, AddPod | DeletePod | NodeUpdate)
 
     def context(self) -> NodeContext:
         """This node's rendering context (NodeNotReadyError before it has an ID)."""
@@ -76,13 +76,16 @@ class IpNet(ControllerBase):
     ) -> None:
         self._pod_keys = {}
         self._mesh_keys = set()
+        self._base_keys = frozenset()
         if not self._ipam.ready:
             log.warning("no node ID yet: the vswitch is not configured")
             return
         ctx = self.context()
-        _put_all(txn, render_base(ctx, linux=self._linux is not None))
+        base = render_base(ctx, linux=self._linux is not None)
         if self._linux is not None:
-            _put_all(txn, self._linux.render_base(ctx))
+            base.update(self._linux.render_base(ctx))
+        _put_all(txn, base)
+        self._base_keys = frozenset(base)
         mesh = render_mesh(ctx, self._nodesync.others())
         _put_all(txn, mesh)
         self._mesh_keys = set(mesh)
@@ -97,6 +100,17 @@ class IpNet(ControllerBase):
             self._pod_keys[pod] = set(config)
         prefix = self._settings.ipam.node_interconnect_cidr.prefixlen
         await self._nodesync.publish_vpp_addresses((f"{ctx.addresses.node_address}/{prefix}",))
+
+    def check_resync(self, txn: EventTxn) -> str:
+        pods = len(self._pods.pods)
+        if not pods:
+            return ""
+        if not self._base_keys:
+            return f"{pods} local pod(s) but no vswitch base configuration (no node ID yet)"
+        missing = sorted(key for key in self._base_keys if txn.get(key) is None)
+        if missing:
+            return f"{pods} local pod(s) but the base configuration lacks {', '.join(missing)}"
+        return ""
 
     async def update(self, event: Event, txn: EventTxn) -> str:
         if isinstance(event, AddPod):

@@ -11,6 +11,13 @@ side of tap ``vpp1`` or af_packet on veth ``vpp2``) at 172.30.<id>.1; the pod VR
 ``podGwLoop`` holding the pod gateway; inter-VRF routes both ways and DROP routes for the
 cluster ranges (so a packet to a vanished remote pod dies instead of looping); with VXLAN the
 ``vxlanBVI`` loopback and the ``vxlanBD`` bridge domain joining it to every tunnel.
+
+Mesh (per other node): with VXLAN a tunnel from this node's address to the other node's,
+the static ARP and L2 FIB entries for its BVI, pod-VRF routes to its pod and host subnets
+and management IPs via its BVI, and main-VRF routes sending those management IPs into the
+pod VRF; without an overlay, main-VRF routes via the other node's address. No route ever
+sends a tunnel endpoint into the overlay (``ipnet_underlay``): a management IP that is an
+endpoint gets no overlay route, and an endpoint inside an overlay prefix gets a /32 pin.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from dataclasses import dataclass
 
 from contivpy.controllers import naming
 from contivpy.controllers.addressing import AddressPlan, NodeAddresses
+from contivpy.controllers.ipnet_underlay import overlay_prefixes, overlay_routable, pin_routes
 from contivpy.events.node_events import NodeInfo
 from contivpy.models.vpp_interfaces import (
     AfPacketLink,
@@ -209,12 +217,19 @@ def remote_vpp_address(ctx: NodeContext, node: NodeInfo) -> IPAddress:
     return ctx.plan.node(node.id).node_address
 
 
+def tunnel_endpoints(ctx: NodeContext, others: Iterable[NodeInfo]) -> frozenset[IPAddress]:
+    """The underlay address of every VXLAN tunnel end: this node's and every other node's."""
+    return frozenset((ctx.addresses.node_address, *(remote_vpp_address(ctx, n) for n in others)))
+
+
 def render_mesh(ctx: NodeContext, others: Iterable[NodeInfo]) -> Config:
     """Connectivity to every other node, and (VXLAN) the bridge domain joining them."""
+    others = list(others)
+    endpoints = tunnel_endpoints(ctx, others)
     config: Config = {}
     tunnels: list[BDInterface] = []
     for node in others:
-        config.update(render_node(ctx, node))
+        config.update(render_node(ctx, node, endpoints))
         if ctx.settings.transport is Transport.VXLAN:
             tunnels.append(BDInterface(naming.vxlan_tunnel(node.id), split_horizon_group=1))
     if ctx.settings.transport is Transport.VXLAN:
@@ -227,14 +242,32 @@ def render_mesh(ctx: NodeContext, others: Iterable[NodeInfo]) -> Config:
             learn=False,
             interfaces=members,
         )
+        # The base's cluster-range routes into the pod VRF count as much as the mesh's own.
+        overlay = overlay_prefixes({**render_base(ctx), **config}, ctx.settings)
+        for route in pin_routes(
+            ctx.settings,
+            own_address=ctx.addresses.node_address,
+            node_network=ipaddress.ip_interface(ctx.node_cidr).network,
+            main_interface=ctx.main_interface,
+            endpoints=endpoints,
+            overlay=overlay,
+        ):
+            _put_route(config, route)
     return config
 
 
-def render_node(ctx: NodeContext, node: NodeInfo) -> Config:
-    """What reaching one other node takes (without the shared bridge domain)."""
+def render_node(
+    ctx: NodeContext, node: NodeInfo, endpoints: frozenset[IPAddress] | None = None
+) -> Config:
+    """What reaching one other node takes (without the shared bridge domain and the pins).
+
+    ``endpoints``: every tunnel endpoint of the mesh (default: this node's and ``node``'s);
+    a management IP among them is reached on the underlay, never through the overlay."""
     s = ctx.settings
     remote = ctx.plan.node(node.id)
     remote_ip = remote_vpp_address(ctx, node)
+    if endpoints is None:
+        endpoints = frozenset((ctx.addresses.node_address, remote_ip))
     config: Config = {}
     if s.transport is Transport.VXLAN:
         tunnel = naming.vxlan_tunnel(node.id)
@@ -254,20 +287,32 @@ def render_node(ctx: NodeContext, node: NodeInfo) -> Config:
         config[l2fib_key(naming.VXLAN_BD, bvi_mac)] = L2FIB(
             naming.VXLAN_BD, bvi_mac, outgoing_interface=tunnel
         )
-        for dst in _remote_networks(remote, node):
+        mgmt_hosts = _mgmt_hosts(remote, node, endpoints)
+        for dst in (*_remote_subnets(remote), *mgmt_hosts):
             _put_route(config, Route(dst, s.pod_vrf_id, bvi_ip, naming.VXLAN_BVI))
-        for mgmt in node.mgmt_addresses:
-            host = f"{mgmt}/32"
+        for host in mgmt_hosts:
             _put_route(
                 config, Route(host, s.main_vrf_id, via_vrf=s.pod_vrf_id, type=RouteType.INTER_VRF)
             )
     else:
-        for dst in _remote_networks(remote, node):
+        # No tunnels: the other node's address is a plain next hop, nothing to keep apart.
+        for dst in (*_remote_subnets(remote), *_mgmt_hosts(remote, node, frozenset())):
             _put_route(config, Route(dst, s.main_vrf_id, str(remote_ip), ctx.main_interface))
     return config
 
 
-def _remote_networks(remote: NodeAddresses, node: NodeInfo) -> list[str]:
-    networks = [str(remote.pod_subnet), str(remote.host_subnet)]
-    networks.extend(f"{m}/32" for m in node.mgmt_addresses)
-    return networks
+def _remote_subnets(remote: NodeAddresses) -> list[str]:
+    return [str(remote.pod_subnet), str(remote.host_subnet)]
+
+
+def _mgmt_hosts(
+    remote: NodeAddresses, node: NodeInfo, endpoints: frozenset[IPAddress]
+) -> list[str]:
+    """Host prefixes of the node's management IPs that may be routed to it: of the cluster's
+    family, and no tunnel endpoint."""
+    hosts = []
+    for mgmt in node.mgmt_addresses:
+        ip = overlay_routable(mgmt, endpoints)
+        if ip is not None and ip.version == remote.pod_subnet.version:
+            hosts.append(f"{ip}/{ip.max_prefixlen}")
+    return hosts

@@ -23,6 +23,7 @@ HOST_AFPACKET = "afpacket-vpp2"
 POD_GW_LOOP = "podGwLoop"
 VXLAN_BVI = "vxlanBVI"
 VXLAN_BD = "vxlanBD"
+VXLAN_TUNNEL_PREFIX = "vxlan-"
 LOOPBACK_NIC = "loopbackNIC"
 POD_VRF_LABEL = "podVRF-IPv4"
 MAIN_VRF_LABEL = "mainVRF-IPv4"
@@ -34,7 +35,12 @@ def _trim(name: str, limit: int = MAX_LOGICAL) -> str:
 
 def vxlan_tunnel(node_id: int, network: str = "default") -> str:
     """The tunnel to another node."""
-    return _trim(f"vxlan-{network}-{node_id}")
+    return _trim(f"{VXLAN_TUNNEL_PREFIX}{network}-{node_id}")
+
+
+def is_vxlan_tunnel(name: str) -> bool:
+    """Whether ``name`` is one of the tunnels to other nodes (of any network)."""
+    return name.startswith(VXLAN_TUNNEL_PREFIX)
 
 
 def main_afpacket(host_if_name: str) -> str:

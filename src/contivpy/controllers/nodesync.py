@@ -61,9 +61,7 @@ class NodeSync(ControllerBase):
         return sorted((n for n in self.nodes.values() if n.name != self.node_name), key=_by_id)
 
     def handles(self, event: Event) -> bool:
-        if isinstance(event, KubeStateChange):
-            return event.resource in ("vppnode", "node")
-        return event.method.value == "full-resync"
+        return isinstance(event, KubeStateChange) and event.resource in ("vppnode", "node")
 
     async def resync(
         self, event: Event, state: KubeState, txn: EventTxn, resync_count: int

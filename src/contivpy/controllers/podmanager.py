@@ -61,7 +61,7 @@ class PodManager(ControllerBase):
         return self._pods
 
     def handles(self, event: Event) -> bool:
-        return event.method.value != "update" or isinstance(event, AddPod | DeletePod)
+        return isinstance(event, AddPod | DeletePod)
 
     async def resync(
         self, event: Event, state: KubeState, txn: EventTxn, resync_count: int

@@ -2,7 +2,8 @@
 
 In: a pod (Kubernetes JSON) the simulated kubelet starts or stops, and the node's CNI socket.
 Out: the pod's IP from the plugin's CNI result, or a failure with the plugin's CNI error —
-exactly what a kubelet would see. The netns path is a name only: demo pods are simulated.
+exactly what a kubelet would see. The netns path is a name only for simulated pods; the
+real-VPP demo creates the namespace first (:func:`pod_netns_name`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,11 @@ def sandbox_id(pod: dict[str, Any]) -> str:
     return str(pod["metadata"]["uid"]).replace("-", "")
 
 
+def pod_netns_name(cid: str) -> str:
+    """The name of the pod sandbox's network namespace (under /var/run/netns)."""
+    return f"cni-{cid[:12]}"
+
+
 async def run_plugin(
     command: str, pod: dict[str, Any], cni_socket: Path
 ) -> tuple[int, dict[str, Any]]:
@@ -30,7 +36,7 @@ async def run_plugin(
     env = {
         "CNI_COMMAND": command,
         "CNI_CONTAINERID": cid,
-        "CNI_NETNS": f"/var/run/netns/cni-{cid[:12]}",
+        "CNI_NETNS": f"/var/run/netns/{pod_netns_name(cid)}",
         "CNI_IFNAME": "eth0",
         "CNI_ARGS": f"IgnoreUnknown=1;K8S_POD_NAMESPACE={meta['namespace']};"
         f"K8S_POD_NAME={meta['name']}",

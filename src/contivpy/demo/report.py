@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from contivpy.controllers import naming
 from contivpy.demo.cluster import DemoCluster
 from contivpy.demo.cni_exec import sandbox_id
+from contivpy.demo.real_cluster import RealCluster
 from contivpy.sim.vpp.forwarding import Fabric
 from contivpy.sim.vpp.forwarding_trace import Trace
 
@@ -28,7 +29,7 @@ class DemoPod:
     vpp_interface: str
 
 
-def running_pods(cluster: DemoCluster, namespace: str | None = None) -> list[DemoPod]:
+def running_pods(cluster: DemoCluster | RealCluster, namespace: str | None = None) -> list[DemoPod]:
     """Pods with an IP, by node then name."""
     assert cluster.kube is not None
     pods = []
@@ -39,8 +40,14 @@ def running_pods(cluster: DemoCluster, namespace: str | None = None) -> list[Dem
             continue
         meta = pod["metadata"]
         node = str((pod.get("spec") or {}).get("nodeName", ""))
-        tap = naming.pod_vpp_tap(sandbox_id(pod))
-        pods.append(DemoPod(meta["namespace"], meta["name"], node, str(ip), tap))
+        cid = sandbox_id(pod)
+        # the real-VPP demo runs veth mode: the pod's VPP side is an af_packet
+        vpp_side = (
+            naming.pod_afpacket(cid)
+            if isinstance(cluster, RealCluster)
+            else naming.pod_vpp_tap(cid)
+        )
+        pods.append(DemoPod(meta["namespace"], meta["name"], node, str(ip), vpp_side))
     return sorted(pods, key=lambda p: (p.node, p.namespace, p.name))
 
 
@@ -50,6 +57,15 @@ def vpp_views(cluster: DemoCluster) -> str:
     for node in cluster.nodes:
         parts.append(f"== {node.name}: vpp# show interface addr\n{node.sim.show_interface_addr()}")
     return "\n".join(parts)
+
+
+def sandbox_ids(cluster: DemoCluster | RealCluster) -> dict[str, str]:
+    """namespace/name -> the pod sandbox's id (what the kubelet gave the CNI plugin)."""
+    assert cluster.kube is not None
+    return {
+        f"{pod['metadata']['namespace']}/{pod['metadata']['name']}": sandbox_id(pod)
+        for pod in cluster.kube.list("v1", "Pod", None)
+    }
 
 
 def pod_table(pods: list[DemoPod]) -> str:

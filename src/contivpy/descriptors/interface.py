@@ -9,7 +9,8 @@ and, per value, its dependencies and derived values:
   needs nothing VPP-side (the Linux interface is the Linux descriptors' business);
 - derived: one value per address (``vpp/interface/<if>/address/static/<ip/len>``), the VRF
   binding per address family in use (``.../vrf/<id>/ip-version/<v4|v6>``), the has-IP-address
-  property, and for an unnumbered interface the binding plus the inherited-VRF property.
+  property, and for an unnumbered interface the binding plus the inherited VRF binding (the
+  interface put into the numbered one's tables, which VPP requires before unnumbered).
 
 Equivalence ignores what the derived values carry (addresses, VRF, unnumbered): those are
 compared one by one as their own keys. A change of type or link needs a re-create (as does
@@ -57,7 +58,6 @@ from contivpy.models.vpp_keys import (
     interface_address_prefix,
     interface_key,
     interface_vrf_key,
-    interface_vrf_prefix,
     parse_interface_address,
     unnumbered_key,
     vrf_table_key,
@@ -98,16 +98,8 @@ class InterfaceDescriptor(VppDescriptor):
         out: list[KV] = []
         numbered = value.unnumbered
         if numbered is not None:
-            in_vrf = Dependency(
-                "numbered interface in its VRF", any_of=(interface_vrf_prefix(numbered),)
-            )
-            out.append(
-                KV(
-                    inherited_vrf_key(name, numbered),
-                    InheritedVrf(name, numbered),
-                    dependencies=(in_vrf,),
-                )
-            )
+            # Into the numbered interface's VRFs first (VPP sets unnumbered only then).
+            out.append(KV(inherited_vrf_key(name, numbered), InheritedVrf(name, numbered)))
             out.append(KV(unnumbered_key(name), UnnumberedBinding(name, numbered)))
         families: set[bool] = set()
         for address in value.ip_addresses:

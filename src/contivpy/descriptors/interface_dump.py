@@ -9,7 +9,8 @@ In: the VPP channel and ``correlate`` (the desired interfaces by key). Out: one
 - the value as it really is, derived parts included (addresses, VRF, unnumbered), so derived
   values are re-derived from it; IPv6 link-local addresses are left out (VPP adds them);
 - what VPP cannot report, or reports where the desired value left VPP to choose ("" MAC,
-  0 MTU, a tap's Linux name, a memif's secret and queues), is taken from the desired value,
+  0 MTU, a tap's Linux name, a memif's secret, queues and ring/buffer sizes: VPP reports the
+  running ones, 1 and 0 without a peer), is taken from the desired value,
   and addresses are listed in the desired order, so an unchanged interface compares equal.
 
 Reads: one interface dump, one dump per interface kind, and per interface its addresses
@@ -53,11 +54,13 @@ log = structlog.get_logger(__name__)
 UNTAGGED_PREFIX = "UNTAGGED-"
 #: per-interface reads in flight at once (a real VPP's API queue is finite)
 READ_CONCURRENCY = 64
+#: sw_interface_details.interface_dev_type (VPP's device class names) -> our type; a
+#: sub-interface reports its parent's and is told apart by its type field instead
 _DEV_TYPES = {
     "Loopback": InterfaceType.LOOPBACK,
     "virtio": InterfaceType.TAP,
     "memif": InterfaceType.MEMIF,
-    "af_packet": InterfaceType.AF_PACKET,
+    "af-packet": InterfaceType.AF_PACKET,
     "VXLAN": InterfaceType.VXLAN_TUNNEL,
     "dpdk": InterfaceType.DPDK,
 }
@@ -115,7 +118,11 @@ async def retrieve_interfaces(vpp: ApiChannel, correlate: Mapping[str, Any]) -> 
             value = _as_desired(value, desired)
         owned = bool(d.tag) or (kind is InterfaceType.DPDK and desired is not None)
         meta = InterfaceMeta(d.sw_if_index, d.name, kind, owned)
-        found.append(Retrieved(key, value, meta, Origin.NB if owned else Origin.SB))
+        # A type we do not know cannot be compared or re-created: never act on it.
+        unknown = (
+            f"VPP dev type {d.dev_type!r} not recognised" if kind is InterfaceType.UNDEFINED else ""
+        )
+        found.append(Retrieved(key, value, meta, Origin.NB if owned else Origin.SB, unknown))
     return found
 
 
@@ -301,12 +308,16 @@ def _link_as_desired(found: Link | None, desired: Link | None) -> Link | None:
         filename = found.socket_filename
         if found.socket_id == 0 and desired.socket_id == 0:
             filename = desired.socket_filename
+        # VPP reports the sizes a connection runs with (ring 1, buffer 0 without a peer),
+        # not those asked for: only the desired value knows them.
         return replace(
             found,
             socket_filename=filename,
             secret=desired.secret,
             rx_queues=desired.rx_queues,
             tx_queues=desired.tx_queues,
+            ring_size=desired.ring_size,
+            buffer_size=desired.buffer_size,
         )
     if isinstance(found, AfPacketLink) and isinstance(desired, AfPacketLink):
         # Which Linux value made the link is ours to know, not VPP's.

@@ -6,7 +6,8 @@ index (a sub-interface's parent, a tunnel's multicast interface). Out: the
 
 Create = the type's create call, then the tag (the interface's name: how an agent restart
 recognises it; taps take it in the create call), the MAC where the create call cannot take
-one, the MTU, admin up. If a step after the create call fails, the half-made interface is
+one, the MTU, the admin state where it differs from the one VPP creates the interface in
+(down, but up for a VXLAN tunnel). If a step after the create call fails, the half-made interface is
 deleted again (best effort) so no untagged leftover remains; the error is re-raised. A NIC
 (DPDK) is never created or deleted: "create" finds it by name and applies the settings,
 "delete" takes it down.
@@ -76,8 +77,10 @@ async def create_interface(
         settings.append(vpp_interfaces.set_mac_address(vpp, index_, value.phys_address))
     if value.mtu:
         settings.append(vpp_interfaces.set_mtu(vpp, index_, value.mtu))
-    if value.enabled:
-        settings.append(vpp_interfaces.set_admin_state(vpp, index_, True))
+    # VPP creates a VXLAN tunnel admin-up; every other interface starts down.
+    created_up = value.type is InterfaceType.VXLAN_TUNNEL
+    if value.enabled != created_up:
+        settings.append(vpp_interfaces.set_admin_state(vpp, index_, value.enabled))
     try:
         # Independent settings of one interface: sent together, one round trip in all.
         outcomes = await asyncio.gather(*settings, return_exceptions=True)

@@ -6,15 +6,23 @@ same destination become one multipath route), and the paths VPP has (retrieve).
 
 Dependencies: the outgoing interface, the route's VRF table (VRF 0 always exists) and, for an
 inter-VRF route, the table it looks up in. Every change is a re-create (delete the path, add
-the new one). Retrieve leaves out what VPP installs by itself — local routes, the special
-drop routes of every table, connected prefixes of interface addresses — unless that very
-route is desired; a route through an interface that is not ours is reported as obtained.
+the new one). The path a route was made with is its metadata, so it can be deleted even once
+its interface is gone (VPP keeps a route through a deleted interface, forwarding to drop).
+
+Retrieve asks VPP only for prefixes the API holds (ip_route_v2_dump filtered by the API's FIB
+source): VPP's own routes (special drops, fe80::/10, interface, network/broadcast and
+neighbour routes) are never read as ours, whatever their prefix, so a resync never deletes
+them. Where VPP holds an API prefix with a better source too (an interface route), the API's
+paths cannot be read back: the desired routes for that prefix are taken as they are. A route
+through an interface that is not ours is reported as obtained; one through an interface VPP no
+longer has (deleted behind the agent's back: VPP keeps the route, forwarding to drop) as ours
+and undesired, named ``GONE-sw_if_index-<n>``, so a resync removes it before the index is
+handed to a new interface.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any, ClassVar
@@ -23,24 +31,24 @@ from contivpy.descriptors.base import VppDescriptor
 from contivpy.descriptors.route_checks import same_route, validate_route
 from contivpy.models.vpp_keys import (
     ROUTE_PREFIX,
-    interface_address_prefix,
     interface_key,
-    parse_interface_address_key,
+    parse_address,
+    parse_network,
     route_key,
     vrf_table_key,
 )
 from contivpy.models.vpp_l3 import IpProtocol, Route, RouteType
 from contivpy.scheduler import Dependency, Origin, Retrieved
 from contivpy.vppcalls import routes as vpp_routes
-from contivpy.vppcalls.routes import PathType, RoutePath
+from contivpy.vppcalls.errors import VppApiError
+from contivpy.vppcalls.retvals import Retval
+from contivpy.vppcalls.routes import SOURCE_API, PathType, RoutePath
 from contivpy.vppcalls.vrf import dump_vrf_tables
 from contivpy.vppcalls.wire import NO_INDEX, IpNetwork
 
-#: drop routes VPP puts into every table
-_SPECIAL_DROPS = frozenset(
-    ipaddress.ip_network(n)
-    for n in ("0.0.0.0/0", "0.0.0.0/32", "224.0.0.0/4", "240.0.0.0/4", "255.255.255.255/32", "::/0")
-)
+#: how a route through a deleted interface names it: VPP keeps such a route (forwarding to
+#: drop) with the old sw_if_index, which may later be handed to a new interface
+GONE_INTERFACE_PREFIX = "GONE-sw_if_index-"
 
 
 class RouteDescriptor(VppDescriptor):
@@ -71,30 +79,70 @@ class RouteDescriptor(VppDescriptor):
     def equivalent(self, key: str, old: Route, new: Route) -> bool:
         return same_route(old, new)
 
-    async def create(self, key: str, value: Route) -> None:
-        network = ipaddress.ip_network(value.dst_network)
-        await vpp_routes.add_path(self.vpp, value.vrf, network, self._path(value))
+    async def create(self, key: str, value: Route) -> RoutePath:
+        network = parse_network(value.dst_network)
+        path = self._path(value)
+        await vpp_routes.add_path(self.vpp, value.vrf, network, path)
+        return path
 
     async def delete(self, key: str, value: Route, metadata: object) -> None:
-        network = ipaddress.ip_network(value.dst_network)
-        await vpp_routes.delete_path(self.vpp, value.vrf, network, self._path(value))
+        network = parse_network(value.dst_network)
+        # The path as made (or read back): it names the interface even if that is gone.
+        path = metadata if isinstance(metadata, RoutePath) else self._path(value)
+        try:
+            await vpp_routes.delete_path(self.vpp, value.vrf, network, path)
+        except VppApiError as error:
+            if error.retval != Retval.NO_MATCHING_INTERFACE:
+                raise
+            await self._drop_dead_paths(value.vrf, network)
+
+    async def _drop_dead_paths(self, vrf: int, network: IpNetwork) -> None:
+        """Remove the paths of the prefix through interfaces VPP no longer has.
+
+        VPP refuses to name such a path in a request (NO_MATCHING_INTERFACE), delete
+        included: so the API's paths of the prefix are replaced by the live ones (or the
+        API's route is deleted when none is left)."""
+        known = self.interfaces.by_sw_if_index()
+        routes = await vpp_routes.dump_routes(
+            self.vpp, vrf, network.version == 6, source=SOURCE_API
+        )
+        current = next((r for r in routes if r.prefix == network), None)
+        if current is None:
+            return
+        live = tuple(p for p in current.paths if p.sw_if_index in (NO_INDEX, *known))
+        if live and current.source == SOURCE_API:
+            await vpp_routes.add_route(self.vpp, vpp_routes.Route(network, live, vrf))
+        else:
+            await vpp_routes.delete_route(self.vpp, vpp_routes.Route(network, (), vrf))
 
     def _path(self, value: Route) -> RoutePath:
-        base = RoutePath(weight=value.weight, preference=value.preference)
+        # Built in one go (no dataclasses.replace of a base path): this runs per route add.
+        weight, preference = value.weight, value.preference
         if value.type is RouteType.DROP:
-            return replace(base, type=PathType.DROP)
-        next_hop = ipaddress.ip_address(value.next_hop) if value.next_hop else None
+            return RoutePath(type=PathType.DROP, weight=weight, preference=preference)
+        next_hop = parse_address(value.next_hop) if value.next_hop else None
         if value.type is RouteType.INTER_VRF:
-            return replace(base, next_hop=next_hop, table_id=value.via_vrf)
+            return RoutePath(
+                next_hop=next_hop, table_id=value.via_vrf, weight=weight, preference=preference
+            )
         sw_if_index = NO_INDEX
         if value.outgoing_interface:
             sw_if_index = self.interfaces.sw_if_index(value.outgoing_interface)
-        return replace(base, sw_if_index=sw_if_index, next_hop=next_hop, table_id=value.vrf)
+        return RoutePath(
+            sw_if_index=sw_if_index,
+            next_hop=next_hop,
+            table_id=value.vrf,
+            weight=weight,
+            preference=preference,
+        )
 
     async def retrieve(self, correlate: Mapping[str, Any]) -> Sequence[Retrieved]:
         tables = [(t.table_id, t.ipv6) for t in await dump_vrf_tables(self.vpp)]
         dumps = await asyncio.gather(
-            *(vpp_routes.dump_routes(self.vpp, table_id, ipv6) for table_id, ipv6 in tables)
+            *(
+                vpp_routes.dump_routes(self.vpp, table_id, ipv6, source=SOURCE_API)
+                for table_id, ipv6 in tables
+            )
         )
         interfaces = self.interfaces.by_sw_if_index()
         names = {index: name for index, (name, _) in interfaces.items()}
@@ -102,6 +150,9 @@ class RouteDescriptor(VppDescriptor):
         found: list[Retrieved] = []
         for routes in dumps:
             for vpp_route in routes:
+                if vpp_route.source != SOURCE_API:
+                    found += _shadowed(vpp_route, correlate)
+                    continue
                 for path in vpp_route.paths:
                     route = _route_of(vpp_route, path, names)
                     if route is None:
@@ -112,26 +163,28 @@ class RouteDescriptor(VppDescriptor):
                     desired = correlate.get(key)
                     if isinstance(desired, Route) and same_route(desired, route):
                         route = desired
-                    elif desired is None and self._installed_by_vpp(vpp_route.prefix, route):
-                        continue
-                    found.append(Retrieved(key, route, origin=_origin(route, desired, owned)))
+                    origin = _origin(route, desired, owned)
+                    found.append(Retrieved(key, route, path, origin=origin))
         return found
 
-    def _installed_by_vpp(self, prefix: IpNetwork, route: Route) -> bool:
-        """A route VPP adds by itself: a special drop or an interface's connected prefix."""
-        if route.type is RouteType.DROP:
-            return prefix in _SPECIAL_DROPS
-        if route.type is not RouteType.INTRA_VRF or route.next_hop or not route.outgoing_interface:
-            return False
-        for key in self.view.keys_with_prefix(interface_address_prefix(route.outgoing_interface)):
-            parsed = parse_interface_address_key(key)
-            if parsed is not None and ipaddress.ip_interface(parsed[1]).network == prefix:
-                return True
-        return False
+
+def _shadowed(vpp_route: vpp_routes.Route, correlate: Mapping[str, Any]) -> list[Retrieved]:
+    """The desired routes of a prefix VPP forwards by another (better) source's paths."""
+    out: list[Retrieved] = []
+    for key, desired in correlate.items():
+        if not isinstance(desired, Route) or desired.vrf != vpp_route.table_id:
+            continue
+        try:
+            network = parse_network(desired.dst_network)
+        except ValueError:
+            continue  # invalid: never applied
+        if network == vpp_route.prefix:
+            out.append(Retrieved(key, desired, None, origin=Origin.NB))
+    return out
 
 
 def _protocol(value: Route) -> IpProtocol:
-    v6 = ipaddress.ip_network(value.dst_network).version == 6
+    v6 = parse_network(value.dst_network).version == 6
     return IpProtocol.IPV6 if v6 else IpProtocol.IPV4
 
 
@@ -149,9 +202,7 @@ def _route_of(route: vpp_routes.Route, path: RoutePath, names: Mapping[int, str]
         return None  # local routes, ICMP unreachables, ...: VPP's own
     next_hop = str(path.next_hop) if path.next_hop is not None else ""
     if path.sw_if_index != NO_INDEX:
-        name = names.get(path.sw_if_index)
-        if name is None:
-            return None
+        name = names.get(path.sw_if_index, f"{GONE_INTERFACE_PREFIX}{path.sw_if_index}")
         return replace(base, next_hop=next_hop, outgoing_interface=name)
     if path.table_id != route.table_id:
         return replace(base, next_hop=next_hop, via_vrf=path.table_id, type=RouteType.INTER_VRF)
@@ -159,7 +210,9 @@ def _route_of(route: vpp_routes.Route, path: RoutePath, names: Mapping[int, str]
 
 
 def _origin(route: Route, desired: object, owned: Mapping[str, bool]) -> Origin:
-    """Ours unless it goes out of an interface that is not ours and is not desired."""
-    if desired is not None or not route.outgoing_interface:
+    """Ours unless it goes out of an interface that is not ours and is not desired; a route
+    through an interface VPP no longer has is ours to remove (it only drops traffic)."""
+    name = route.outgoing_interface
+    if desired is not None or not name or name.startswith(GONE_INTERFACE_PREFIX):
         return Origin.NB
-    return Origin.NB if owned.get(route.outgoing_interface, False) else Origin.SB
+    return Origin.NB if owned.get(name, False) else Origin.SB

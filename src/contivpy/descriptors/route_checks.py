@@ -7,7 +7,6 @@ two routes are the same path whatever the spelling of their addresses.
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Any
 
 from contivpy.descriptors.value_checks import (
@@ -18,7 +17,7 @@ from contivpy.descriptors.value_checks import (
     check_range,
     check_vrf,
 )
-from contivpy.models.vpp_keys import route_key
+from contivpy.models.vpp_keys import parse_address, parse_network, route_key
 from contivpy.models.vpp_l3 import Route, RouteType
 from contivpy.scheduler import InvalidValueError
 
@@ -65,11 +64,11 @@ def same_route(a: Route, b: Route) -> bool:
 
 def _normalized(route: Route) -> tuple[object, ...]:
     try:
-        network: object = ipaddress.ip_network(route.dst_network)
+        network: object = parse_network(route.dst_network)
     except ValueError:
         network = route.dst_network
     try:
-        next_hop: object = ipaddress.ip_address(route.next_hop) if route.next_hop else None
+        next_hop: object = parse_address(route.next_hop) if route.next_hop else None
     except ValueError:
         next_hop = route.next_hop
     return (

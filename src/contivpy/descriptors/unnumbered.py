@@ -2,9 +2,13 @@
 
 In: :class:`~contivpy.models.UnnumberedBinding` values under
 ``vpp/interface/unnumbered/<if>``. Out: the interface set to use the numbered interface's
-addresses (VPP also moves it into that interface's VRF), or no longer. Waits until the
-numbered interface has an address applied (its has-IP-address property) and its VRF is known
-(the inherited-VRF property under ``vpp/interface/<if>/vrf/``).
+addresses, or no longer. VPP 26.06 moves neither interface and refuses
+(UNEXPECTED_INTF_STATE) unless the unnumbered one is already in the numbered one's IPv4 and
+IPv6 tables: so this waits until the numbered interface has an address applied (its
+has-IP-address property) and the inherited VRF binding (``vpp/interface/<if>/vrf/
+from-interface/<numbered>``, see ``interface_vrf``) has put the interface into those tables.
+Clearing unnumbered leaves the interface in its tables; the inherited binding, deleted after
+this, takes it back to table 0.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from typing import ClassVar
 
 from contivpy.descriptors.base import VppDescriptor
 from contivpy.models.vpp_derived import UnnumberedBinding
-from contivpy.models.vpp_keys import UNNUMBERED_PREFIX, has_ip_address_key, interface_vrf_prefix
+from contivpy.models.vpp_keys import UNNUMBERED_PREFIX, has_ip_address_key, inherited_vrf_key
 from contivpy.scheduler import Dependency
 from contivpy.vppcalls.interface_ip import clear_unnumbered, set_unnumbered
 
@@ -29,7 +33,8 @@ class UnnumberedDescriptor(VppDescriptor):
         return (
             Dependency("numbered interface has an address", key=has_ip_address_key(value.numbered)),
             Dependency(
-                "in the numbered interface's VRF", any_of=(interface_vrf_prefix(value.interface),)
+                "in the numbered interface's VRFs",
+                key=inherited_vrf_key(value.interface, value.numbered),
             ),
         )
 

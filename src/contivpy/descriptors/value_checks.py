@@ -15,6 +15,8 @@ from contivpy.models.vpp_keys import (
     canonical_mac,
     canonical_network,
     interface_name_problem,
+    parse_address,
+    parse_network,
 )
 from contivpy.scheduler import InvalidValueError
 
@@ -70,7 +72,7 @@ def check_mac(field: str, mac: str, *, optional: bool = True) -> None:
 def check_ip(field: str, ip: str) -> IpAddress:
     """An IPv4 or IPv6 address; the parsed address."""
     try:
-        return ipaddress.ip_address(ip)
+        return parse_address(ip)
     except ValueError:
         raise InvalidValueError(field, "not an IP address") from None
 
@@ -86,7 +88,7 @@ def check_interface_address(field: str, address: str) -> str:
 def check_network(field: str, network: str) -> IpNetwork:
     """A network ("10.1.0.0/16") with its host bits clear; the parsed network."""
     try:
-        return ipaddress.ip_network(canonical_network(network))
+        return parse_network(canonical_network(network))
     except (ValueError, TypeError):
         raise InvalidValueError(field, "not an IP network with its host bits clear") from None
 

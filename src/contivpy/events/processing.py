@@ -5,6 +5,9 @@ updated, the controllers run in their fixed order (reverse for removals) into on
 the transaction committed to the scheduler (or submitted with others, so they share a batch),
 the controllers reverted when an all-or-nothing event failed, their state persisted, and an
 EventRecord in the history. Healing after failures is the loop's (it owns the timers).
+
+A full resync runs every controller (``handles`` is asked for updates only) and is applied
+only when every one of them built its part and none refuses the result (resync_guard.py).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import structlog
 
 from contivpy.controllers.base import Controller, EventTxn
 from contivpy.events.history import EventHistory, EventRecord
+from contivpy.events.resync_guard import resync_refusal
 from contivpy.events.types import (
     DBResync,
     Event,
@@ -26,7 +30,7 @@ from contivpy.events.types import (
     Method,
     RejectedObject,
     TxnPolicy,
-    resync_method,
+    method_of,
 )
 from contivpy.scheduler import Scheduler, Txn, TxnResult
 
@@ -152,7 +156,7 @@ class EventProcessor:
         event = queued.event
         self._seq += 1
         work = Work(queued, event, self._seq, self._clock(), time.perf_counter())
-        work.method = resync_method(event)
+        work.method = method_of(event)
         if isinstance(event, DBResync):
             self.kube_state = {k: dict(v) for k, v in event.state.items()}
         elif isinstance(event, KubeStateChange):
@@ -195,6 +199,12 @@ class EventProcessor:
     async def _commit_work(self, work: Work) -> tuple[TxnResult | None, str]:
         if work.errors and work.revert:
             return None, ""  # a controller failed: nothing to commit, everything to revert
+        if work.method is Method.FULL_RESYNC:
+            refusal = resync_refusal(work.handlers, work.txn, work.errors)
+            if refusal:
+                log.error("full resync refused", event_name=work.event.name, reason=refusal)
+                work.errors.clear()  # the refusal names them
+                return None, refusal
         return await self._commit(work.event, work.method, work.txn, revert=work.revert)
 
     def _submit(self, work: Work) -> asyncio.Future[TxnResult] | None:
@@ -250,6 +260,8 @@ class EventProcessor:
     def _handlers(self, event: Event, method: Method) -> list[Controller]:
         if method is Method.DOWNSTREAM_RESYNC or isinstance(event, RejectedObject):
             return []
+        if method is Method.FULL_RESYNC:
+            return list(self.controllers)  # every one: what one leaves out is deleted
         ordered = reversed(self.controllers) if event.reverse else iter(self.controllers)
         return [c for c in ordered if c.handles(event)]
 

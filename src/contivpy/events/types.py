@@ -5,6 +5,11 @@ KubeStateChange, RejectedObject), timers (HealingResync), the VPP connection (Vp
 the agent (Shutdown), and later the CNI server and controllers' follow-ups — with what the loop
 needs to process each: how (method), with which transaction policy, in which handler order,
 and whether a producer waits for the result.
+
+How an event is processed is decided in one place, :func:`method_of` (``Event.method`` asks
+it): a class says how its events are processed by default (``default_method``), and an event
+whose method depends on its fields (a HealingResync after an error is a full resync, a
+periodic one downstream) is decided there, so no consumer can read a different answer.
 """
 
 from __future__ import annotations
@@ -38,9 +43,16 @@ class Event:
     """Base of every event. Subclasses set the class attributes and ``describe``."""
 
     name: ClassVar[str] = "Event"
-    method: ClassVar[Method] = Method.UPDATE
+    #: how events of the class are processed, unless :func:`method_of` decides otherwise;
+    #: read ``method`` (never this) to know how one event is processed
+    default_method: ClassVar[Method] = Method.UPDATE
     policy: ClassVar[TxnPolicy] = TxnPolicy.BEST_EFFORT
     blocking: ClassVar[bool] = False
+
+    @property
+    def method(self) -> Method:
+        """How this event is processed (:func:`method_of`)."""
+        return method_of(self)
 
     @property
     def reverse(self) -> bool:
@@ -57,7 +69,7 @@ class DBResync(Event):
     """The complete reflected state at one store revision. Always the loop's first event."""
 
     name: ClassVar[str] = "DBResync"
-    method: ClassVar[Method] = Method.FULL_RESYNC
+    default_method: ClassVar[Method] = Method.FULL_RESYNC
     state: KubeState
     revision: int
     reason: str = "start"
@@ -104,9 +116,11 @@ class RejectedObject(Event):
 
 @dataclass(frozen=True, eq=False)
 class HealingResync(Event):
-    """A resync that heals: after a failed event (full) or periodic (downstream)."""
+    """A resync that heals: after a failed event (full) or periodic (downstream); see
+    :func:`method_of`."""
 
     name: ClassVar[str] = "HealingResync"
+    default_method: ClassVar[Method] = Method.FULL_RESYNC
     after_error: bool = True
     error: str = ""
 
@@ -124,7 +138,7 @@ class DownstreamResync(Event):
     an operator asked for it, or periodic healing)."""
 
     name: ClassVar[str] = "DownstreamResync"
-    method: ClassVar[Method] = Method.DOWNSTREAM_RESYNC
+    default_method: ClassVar[Method] = Method.DOWNSTREAM_RESYNC
     reason: str = ""
 
     def describe(self) -> str:
@@ -140,8 +154,8 @@ class Shutdown(Event):
     policy: ClassVar[TxnPolicy] = TxnPolicy.BEST_EFFORT_IGNORE_ERRORS
 
 
-def resync_method(event: Event) -> Method:
-    """The method an event is processed with (healing depends on its kind)."""
+def method_of(event: Event) -> Method:
+    """How ``event`` is processed: the one place that decides it (healing depends on why)."""
     if isinstance(event, HealingResync):
         return Method.FULL_RESYNC if event.after_error else Method.DOWNSTREAM_RESYNC
-    return event.method
+    return type(event).default_method

@@ -69,9 +69,37 @@ _FROM_INTERFACE = "/vrf/from-interface/"
 # --- canonical forms -----------------------------------------------------------------------
 
 
+# Cached like the interface addresses below: a route's destination and next hop are parsed
+# and printed by its validation, its key, its dependencies and its API call, about five times
+# per route in a big transaction, and that dominated the agent's CPU per route. Parsed and
+# canonical forms are kept together (a route needs both). Only text is cached: ipaddress
+# also takes integers and bytes, which are parsed each time as before.
+@functools.lru_cache(maxsize=1 << 16)
+def _address(ip: str) -> tuple[ipaddress.IPv4Address | ipaddress.IPv6Address, str]:
+    parsed = ipaddress.ip_address(ip)
+    return parsed, str(parsed)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _network(network: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, str]:
+    parsed = ipaddress.ip_network(network)
+    return parsed, str(parsed)
+
+
+def parse_address(ip: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    """``ipaddress.ip_address(ip)``, shared for equal text (ValueError when not one)."""
+    return _address(ip)[0] if type(ip) is str else ipaddress.ip_address(ip)
+
+
+def parse_network(network: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    """``ipaddress.ip_network(network)`` (host bits clear, else ValueError), shared for equal
+    text; without a prefix length it is a host network, as ipaddress has it."""
+    return _network(network)[0] if type(network) is str else ipaddress.ip_network(network)
+
+
 def canonical_address(ip: str) -> str:
     """An IP address in canonical form (ValueError when it is not one)."""
-    return str(ipaddress.ip_address(ip))
+    return _address(ip)[1] if type(ip) is str else str(ipaddress.ip_address(ip))
 
 
 # Cached: every address of every desired interface is parsed again on each transaction that
@@ -96,7 +124,7 @@ def canonical_network(network: str) -> str:
     """A network "ip/len" in canonical form; host bits must be clear (ValueError otherwise)."""
     if "/" not in network:
         raise ValueError(f"{network!r} has no prefix length")
-    return str(ipaddress.ip_network(network))
+    return _network(network)[1] if type(network) is str else str(ipaddress.ip_network(network))
 
 
 def canonical_mac(mac: str) -> str:
@@ -178,10 +206,10 @@ class RouteKeyParts:
 
 def route_key(vrf: int, dst_network: str, next_hop: str = "", outgoing_interface: str = "") -> str:
     """Key of a route (one path of it: next hop and/or outgoing interface)."""
-    network = ipaddress.ip_network(dst_network)
+    # str() of a network is "<network address>/<prefix length>", a host network's included
+    dst = _network(dst_network)[1] if type(dst_network) is str else str(parse_network(dst_network))
     gw = canonical_address(next_hop) if next_hop else ""
     head = f"if/{outgoing_interface}/" if outgoing_interface else ""
-    dst = f"{network.network_address}/{network.prefixlen}"
     return f"{ROUTE_PREFIX}{head}vrf/{vrf}/dst/{dst}/gw/{gw}"
 
 

@@ -36,6 +36,7 @@ class ValueState(enum.Enum):
     OBTAINED = "obtained"  # found southbound, not ours: never created, changed or deleted
     DISCOVERED = "discovered"  # found southbound, ours, not (yet) claimed by desired state
     MISSING = "missing"  # was configured, not found on the last refresh (being repaired)
+    UNREADABLE = "unreadable"  # found southbound but not understood: left exactly as found
 
 
 class Origin(enum.Enum):
@@ -111,12 +112,18 @@ class Retrieved:
 
     ``origin`` says whether it is ours (NB: created by contivpy, recognised by e.g. a tag) or
     not (SB: never touched). ``metadata`` is what dependents need (e.g. an index).
+    ``unreadable`` (non-empty: why) says the descriptor could not read the object back
+    completely (a field it does not recognise), so ``value`` may not be what is really there:
+    the scheduler then never deletes, re-creates or updates it, nor what it is built on, and
+    reports the key UNREADABLE (an error of every transaction that would have touched it)
+    until a later read understands it.
     """
 
     key: Key
     value: object
     metadata: object = None
     origin: Origin = Origin.NB
+    unreadable: str = ""
 
 
 class InvalidValueError(Exception):

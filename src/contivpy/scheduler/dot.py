@@ -22,6 +22,7 @@ _COLOURS = {
     ValueState.OBTAINED: "lightcyan",
     ValueState.DISCOVERED: "lime",
     ValueState.MISSING: "dimgrey",
+    ValueState.UNREADABLE: "orange",
 }
 
 

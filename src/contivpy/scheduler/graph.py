@@ -54,6 +54,7 @@ class Node:
     applied_deps: tuple[Dependency, ...] = ()
     metadata: object = None
     origin: Origin = Origin.NB
+    unreadable: str = ""  # why the last read did not understand it (never touched while set)
     # outcome
     state: ValueState = ValueState.NONEXISTENT
     details: str = ""
@@ -76,6 +77,7 @@ class Graph:
         self._prefix_lengths: dict[int, int] = {}  # length -> number of prefixes of it
         self._by_descriptor: dict[str, set[Key]] = {}  # descriptor name -> its base keys
         self._children: dict[Key, set[Key]] = {}  # base key -> keys of its derived values
+        self.unreadable: set[Key] = set()  # keys of nodes whose ``unreadable`` is set
         self._sorted: list[Key] = []  # sorted keys (may hold removed keys; filtered on read)
         self._unsorted: list[Key] = []  # added since the last sort
         self._stale = 0  # removed keys still in _sorted
@@ -117,6 +119,17 @@ class Graph:
         """The node of key, if any."""
         return self.nodes.get(key)
 
+    def mark_unreadable(self, node: Node, reason: str) -> None:
+        """Record why the last read did not understand ``node`` ("" when it did)."""
+        if node.unreadable == reason:
+            return
+        self.touch(node)
+        node.unreadable = reason
+        if reason:
+            self.unreadable.add(node.key)
+        else:
+            self.unreadable.discard(node.key)
+
     def add(self, key: Key, descriptor: Descriptor | None, base: Key | None) -> Node:
         """A new node (the key must not exist)."""
         node = Node(key=key, descriptor=descriptor, base=base)
@@ -137,6 +150,8 @@ class Graph:
             self._children.setdefault(node.base, set()).add(node.key)
         elif node.descriptor is not None:
             self._by_descriptor.setdefault(node.descriptor.name, set()).add(node.key)
+        if node.unreadable:
+            self.unreadable.add(node.key)
         self._unsorted.append(node.key)
         indexed = node.indexed
         node.indexed = ()
@@ -144,6 +159,7 @@ class Graph:
 
     def _forget(self, node: Node) -> None:
         del self.nodes[node.key]
+        self.unreadable.discard(node.key)
         if node.base is not None:
             siblings = self._children.get(node.base)
             if siblings is not None:
@@ -169,7 +185,7 @@ class Graph:
 
     def reindex(self, node: Node) -> None:
         """Bring the dependents index in line with node.deps and node.applied_deps."""
-        wanted = node.deps if not node.applied_deps else _union(node.deps, node.applied_deps)
+        wanted = node.deps if not node.applied_deps else union_deps(node.deps, node.applied_deps)
         if wanted == node.indexed:
             return
         self._unindex(node)
@@ -267,7 +283,8 @@ class Graph:
         added.clear()
 
 
-def _union(a: tuple[Dependency, ...], b: tuple[Dependency, ...]) -> tuple[Dependency, ...]:
+def union_deps(a: tuple[Dependency, ...], b: tuple[Dependency, ...]) -> tuple[Dependency, ...]:
+    """Both sets of dependencies, each once (a first)."""
     if a == b:
         return a
     return a + tuple(d for d in b if d not in a)

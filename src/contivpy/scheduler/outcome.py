@@ -2,9 +2,9 @@
 
 In: the keys a transaction examined, after execution. Out: each node's state and reason
 (configured, pending with the missing dependency, invalid with the field, retrying or failed
-with the error, obtained, discovered), a timeline revision and a status notification when
-either changed, nodes that are neither desired nor southbound dropped from the graph, and the
-retries to schedule: delay -> [(key, desired revision)].
+with the error, obtained, discovered, unreadable with why), a timeline revision and a status
+notification when either changed, nodes that are neither desired nor southbound dropped from
+the graph, and the retries to schedule: delay -> [(key, desired revision)].
 """
 
 from __future__ import annotations
@@ -85,6 +85,11 @@ class Settler:
                 self._watchers.publish(self.status(node))
 
     def _state_of(self, node: Node) -> tuple[ValueState, str]:
+        if node.unreadable and node.exists:
+            return ValueState.UNREADABLE, (
+                f"read back but not understood ({node.unreadable}): left as found, never "
+                "deleted or re-created until it can be read"
+            )
         if node.error is not None and node.held:
             policy = node.retry or self._default_retry
             if node.error.retriable and node.attempts <= policy.max_attempts:

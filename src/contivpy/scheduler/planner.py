@@ -17,6 +17,13 @@ How (cost follows the change, not the size of the state):
 4. *Order*: phase 1 edges follow current (applied) dependencies, phase 2 edges the new ones.
 Deletes run before creates (as the anchor's delete-first buckets do), which also keeps
 implicit southbound conflicts (an address moving between interfaces) out of the way.
+
+Unreadable values (read back but not understood, see ``Retrieved.unreadable``) are *frozen*:
+never deleted, re-created or updated, and neither are the values derived from them (read with
+them) nor what they stand on (their base, the values meeting their applied dependencies or, for
+the unreadable value itself, its desired ones), so nothing is pulled from under them. A frozen
+value counts as existing for its dependents. Each op the plan would have made on a frozen key
+is left out and listed in ``Plan.refused``.
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ from dataclasses import dataclass, field
 import structlog
 
 from contivpy.scheduler.api import Dependency, Key, OpError, OpKind, Origin
-from contivpy.scheduler.graph import Graph, Node
+from contivpy.scheduler.graph import Graph, Node, union_deps
 
 log = structlog.get_logger(__name__)
 
@@ -63,6 +70,15 @@ class PlannedOp:
         return self.node.descriptor is None
 
 
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """An op the plan left out because its key is frozen, and why the key is frozen."""
+
+    key: Key
+    op: OpKind
+    reason: str
+
+
 @dataclass(slots=True)
 class Plan:
     """Ops in two phases, plus every key whose state must be settled afterwards."""
@@ -70,6 +86,7 @@ class Plan:
     phase1: list[PlannedOp]
     phase2: list[PlannedOp]
     examined: list[Key]
+    refused: list[Refused] = field(default_factory=list)
 
     @property
     def ops(self) -> list[PlannedOp]:
@@ -97,6 +114,49 @@ class Planner:
         # Before the first full desired state is known, ours-but-undesired values found
         # southbound are kept (refresh-only start): nothing is deleted on a guess.
         self.keep_undesired = False
+        self._frozen: dict[Key, str] = {}  # during plan(): frozen key -> why
+
+    # --- 0. frozen ---------------------------------------------------------------------------
+
+    def _freeze(self) -> dict[Key, str]:
+        """Existing keys never to be touched, with why: each unreadable value, what is
+        derived from it, and (transitively) what any of them stands on."""
+        graph = self._graph
+        nodes = graph.nodes
+        frozen: dict[Key, str] = {}
+        work: deque[tuple[Key, Key, bool]] = deque()  # (key, unreadable root, part of root)
+
+        def freeze(key: Key, why: str, root: Key, part: bool) -> None:
+            n = nodes.get(key)
+            if n is not None and n.exists and key not in frozen:
+                frozen[key] = why
+                work.append((key, root, part))
+
+        for key in sorted(graph.unreadable):
+            node = nodes.get(key)
+            if node is not None:
+                freeze(key, f"unreadable: {node.unreadable}", key, True)
+        while work:
+            key, root, part = work.popleft()
+            node = nodes[key]
+            needed = f"needed by {root}, which could not be read back"
+            if part:
+                for child in graph.children(key):
+                    freeze(child, f"derived from {root}, which could not be read back", root, True)
+            if node.base is not None:
+                freeze(node.base, needed, root, False)
+            # What was not understood may be what names its dependencies (an interface type
+            # read as unknown has no link): the desired ones count too.
+            deps = union_deps(node.applied_deps, node.deps) if part else node.applied_deps
+            for dep in deps:
+                if dep.key is not None:
+                    freeze(dep.key, needed, root, False)
+                    continue
+                for prefix in dep.any_of:
+                    for other in graph.keys_with_prefix(prefix):
+                        if dep.selector is None or dep.selector(other):
+                            freeze(other, needed, root, False)
+        return frozen
 
     # --- 1. target -------------------------------------------------------------------------
 
@@ -137,6 +197,8 @@ class Planner:
         return will
 
     def _should_exist(self, node: Node, target: Callable[[Key], bool]) -> bool:
+        if node.key in self._frozen:
+            return True  # exists and stays exactly as it is
         if node.desired is None:
             if not node.exists:
                 return False
@@ -163,14 +225,26 @@ class Planner:
 
     def plan(self, affected: Iterable[Key]) -> Plan:
         """The plan that brings the affected keys (and what follows from them) to target."""
+        self._frozen = self._freeze() if self._graph.unreadable else {}
+        try:
+            return self._plan(affected)
+        finally:
+            self._frozen = {}
+
+    def _plan(self, affected: Iterable[Key]) -> Plan:
         will = self._targets(affected)
         nodes = self._graph.nodes
         deletes: dict[Key, PlannedOp] = {}
         creates: dict[Key, PlannedOp] = {}  # phase 2 ops: create, update, recreate's create
+        refused: list[Refused] = []
         for key in sorted(will):
             node = nodes[key]
             if node.exists:
-                if not will[key]:
+                if key in self._frozen:
+                    op = self._untouched(node)
+                    if op is not None:
+                        refused.append(Refused(key, op, self._frozen[key]))
+                elif not will[key]:
                     deletes[key] = PlannedOp(node, OpKind.DELETE, 1, prev_value=node.applied)
                 elif node.desired is not None and not node.held:
                     if node.applied is node.desired or self._equivalent(node):
@@ -184,14 +258,30 @@ class Planner:
             elif will[key]:
                 creates[key] = PlannedOp(node, OpKind.CREATE, 2, new_value=node.desired)
         if deletes:
-            self._bounce(will, deletes, creates)
+            self._bounce(will, deletes, creates, refused)
         phase1 = [deletes[k] for k in sorted(deletes)]
         phase2 = [creates[k] for k in sorted(creates)]
         self._order_deletes(deletes)
         self._order_creates(deletes, creates)
         examined = list(will)
         examined.extend(k for k in deletes if k not in will)
-        return Plan(phase1, phase2, examined)
+        return Plan(phase1, phase2, examined, refused)
+
+    def _untouched(self, node: Node) -> OpKind | None:
+        """The op a frozen (existing) node would have had, were it not frozen."""
+        if node.desired is None:
+            if node.origin is Origin.SB or (self.keep_undesired and node.desired_rev == 0):
+                return None
+            if node.base is not None:
+                base = self._graph.nodes.get(node.base)
+                if base is not None and base.desired is None:
+                    return None  # goes with its undesired base, which is frozen too
+            return OpKind.DELETE
+        if node.invalid:
+            return OpKind.DELETE
+        if node.held or node.applied is node.desired or self._equivalent(node):
+            return None
+        return OpKind.DELETE if self._needs_recreate(node) else OpKind.UPDATE
 
     def _equivalent(self, node: Node) -> bool:
         descriptor = node.descriptor
@@ -227,7 +317,11 @@ class Planner:
         creates[node.key] = second
 
     def _bounce(
-        self, will: dict[Key, bool], deletes: dict[Key, PlannedOp], creates: dict[Key, PlannedOp]
+        self,
+        will: dict[Key, bool],
+        deletes: dict[Key, PlannedOp],
+        creates: dict[Key, PlannedOp],
+        refused: list[Refused],
     ) -> None:
         graph = self._graph
         nodes = graph.nodes
@@ -251,6 +345,10 @@ class Planner:
                     dep.matches(gone) and not dependency_met(graph, dep, survives)
                     for dep in node.applied_deps
                 ):
+                    continue
+                if key in self._frozen:
+                    # Cannot happen while what it stands on is frozen too; never bounce it.
+                    refused.append(Refused(key, OpKind.DELETE, self._frozen[key]))
                     continue
                 # Forced down by its dependency: brought back after, even if it was waiting
                 # for a retry (a failure of its own is attempted again by the create).

@@ -6,6 +6,8 @@ TxnRecord per transaction in the history. The steps: fold into desired state (de
 refresh southbound when resyncing (refresh.py), plan (planner.py), execute (executor.py),
 revert an all-or-nothing transaction that failed (revert.py), settle states (outcome.py),
 record (history.py). A dry run takes the same path up to the plan and rolls the graph back.
+An op the planner refused because its key could not be read back (``Plan.refused``) is an
+error of the transaction that would have made it: the key and the reason are in its record.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from contivpy.scheduler.executor import Executor
 from contivpy.scheduler.graph import Graph
 from contivpy.scheduler.history import History
 from contivpy.scheduler.outcome import Settler
-from contivpy.scheduler.planner import Plan, PlannedOp, Planner, unmet
+from contivpy.scheduler.planner import Plan, PlannedOp, Planner, Refused, unmet
 from contivpy.scheduler.refresh import Refresher
 from contivpy.scheduler.requests import Request, SchedulerStats
 from contivpy.scheduler.revert import revert_ops
@@ -106,6 +108,7 @@ class TxnProcessor:
             self._settler.mark_missing(self._refresher.missing, seq)
             self._refresher.missing = []
         errors = [OpError(k, OpKind.CREATE, c, False) for k, c in self._desired.rejected]
+        errors.extend(refused_error(r) for r in plan.refused)
         if request.dry_run:
             graph.rollback()
             self._planner.keep_undesired = keep_undesired
@@ -174,6 +177,8 @@ class TxnProcessor:
         for op in plan.ops:
             if op.error is not None:
                 errors[owner.get(op.key, 0)].append(op.error)
+        for refused in plan.refused:
+            errors[owner.get(refused.key, 0)].append(refused_error(refused))
         for index, request in enumerate(batch):
             if request.txn.revert and not errors[index]:
                 errors[index].extend(self._not_applied(request.txn))
@@ -349,6 +354,13 @@ class TxnProcessor:
         if not dry_run:
             self.history.add_txn(record)
         return record
+
+
+def refused_error(refused: Refused) -> OpError:
+    """The error of an op left out because its key is frozen (see planner)."""
+    verb = "deleted or re-created" if refused.op is OpKind.DELETE else "updated"
+    cause = f"not {verb}: {refused.reason} (left as found)"
+    return OpError(refused.key, refused.op, cause, retriable=False)
 
 
 def op_record(op: PlannedOp) -> OpRecord:

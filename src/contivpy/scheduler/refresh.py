@@ -9,6 +9,10 @@ there for a later one. A descriptor without retrieve, or whose retrieve fails, i
 applied (its keys keep what the graph believes). Derived values are not retrieved on their
 own: they are re-derived from the retrieved base value, so a bridge domain found with two
 members has exactly those two member values.
+
+A value of ours the descriptor marks unreadable (``Retrieved.unreadable``) is recorded as found
+with the reason kept on its node (the planner then leaves it, and what it stands on, as they
+are) and logged as an error; obtained values are never touched anyway.
 """
 
 from __future__ import annotations
@@ -90,7 +94,16 @@ class Refresher:
         descriptor = node.descriptor
         assert descriptor is not None
         graph.touch(node)
-        was = (node.exists, node.applied, node.metadata)
+        was = (node.exists, node.applied, node.metadata, node.unreadable)
+        unreadable = item.unreadable if item.origin is Origin.NB else ""
+        graph.mark_unreadable(node, unreadable)
+        if unreadable:
+            log.error(
+                "value read back but not understood: left as found, never deleted or re-created",
+                descriptor=descriptor.name,
+                key=node.key,
+                reason=unreadable,
+            )
         node.exists = True
         node.applied = item.value
         node.metadata = item.metadata
@@ -106,7 +119,7 @@ class Refresher:
         else:
             node.applied_deps = ()  # obtained values are never checked for dependencies
         graph.reindex(node)
-        if was != (True, item.value, item.metadata):
+        if was != (True, item.value, item.metadata, unreadable):
             changed.add(node.key)
         self._derive_applied(node, derived, changed)
 
@@ -158,6 +171,7 @@ class Refresher:
             child = graph.get(key)
             if child is not None and child.exists and child.base == node.key:
                 self._gone(child, changed)
+        graph.mark_unreadable(node, "")
         node.exists = False
         node.applied = None
         node.applied_deps = ()

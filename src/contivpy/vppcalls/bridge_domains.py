@@ -2,8 +2,10 @@
 
 In: :class:`BridgeDomain` settings, :class:`BridgeDomainPort` memberships. Out:
 bridge_domain_dump as :class:`BridgeDomainDetails` (settings, BVI, members with their
-split-horizon groups). Only one BVI per domain; a domain with members cannot be deleted;
-putting an interface into a domain VPP does not have creates that domain with defaults.
+split-horizon groups). Ids VPP picks (bd_id ~0) are random and large (e.g. 7271263): never
+assume small ones; bridge domain 0 is VPP's (adding it is BD_ALREADY_EXISTS). Only one BVI
+per domain; a domain with members cannot be deleted; putting an interface into a domain VPP
+does not have creates that domain with defaults.
 """
 
 from __future__ import annotations
@@ -115,13 +117,11 @@ async def delete_bridge_domain(vpp: ApiChannel, bd_id: int) -> None:
 
 
 async def dump_bridge_domains(
-    vpp: ApiChannel, bd_id: int | None = None, sw_if_index: int | None = None
+    vpp: ApiChannel, bd_id: int | None = None
 ) -> list[BridgeDomainDetails]:
-    """Every bridge domain (or one, or those an interface is in)."""
-    fields = {
-        "bd_id": NO_INDEX if bd_id is None else bd_id,
-        "sw_if_index": NO_INDEX if sw_if_index is None else sw_if_index,
-    }
+    """Every bridge domain, or one. (VPP 26.06 answers a dump filtered by sw_if_index with
+    nothing at all, so there is no such filter here: look for the member in the details.)"""
+    fields = {"bd_id": NO_INDEX if bd_id is None else bd_id, "sw_if_index": NO_INDEX}
     details = await vpp.dump("bridge_domain_dump", fields)
     return [BridgeDomainDetails.from_message(d) for d in details]
 

@@ -7,7 +7,9 @@ state: the agent answers with a resync) and a :class:`VppDisconnected` each time
 The client reports; it never calls up the stack.
 
 Health: a ``control_ping`` every ``health_interval`` seconds; no answer, a closed socket or a
-different pid ends the connection. Reconnects back off exponentially (``Backoff``). While no
+different pid ends the connection. Reconnects back off exponentially (``Backoff``), but a new
+socket file at the path (a VPP that has just started listening) ends the wait at once: the
+time from VPP's return to the agent's is then one poll of the path, not the backoff. While no
 connection is up, calls fail at once with VppConnectionError (retriable).
 """
 
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
@@ -183,6 +186,7 @@ class VppClient:
     async def _supervise(self) -> None:
         delay = self.backoff.initial
         while True:
+            failed_on = _socket_identity(self.socket_path)
             try:
                 connection = await self._connect()
             except Exception as err:
@@ -195,8 +199,10 @@ class VppClient:
                 log.info(
                     "vpp not reachable", socket=self.socket_path, error=str(err), retry_in=delay
                 )
-                await asyncio.sleep(delay)
-                delay = min(delay * self.backoff.factor, self.backoff.maximum)
+                if await _socket_replaced(self.socket_path, failed_on, delay):
+                    delay = self.backoff.initial
+                else:
+                    delay = min(delay * self.backoff.factor, self.backoff.maximum)
                 continue
             self._progress.set()
             delay = self.backoff.initial
@@ -254,3 +260,32 @@ class VppClient:
     async def __aexit__(self, *exc_info: object) -> None:
         with contextlib.suppress(VppError):
             await self.close()
+
+
+#: how often the socket path is looked at while VPP is away (a stat, not a connect attempt)
+SOCKET_POLL_INTERVAL = 0.02
+
+
+def _socket_identity(path: str) -> tuple[int, int, int] | None:
+    """The socket file at ``path`` (device, inode, change time), None when there is none."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_ctime_ns)
+
+
+async def _socket_replaced(path: str, before: tuple[int, int, int] | None, limit: float) -> bool:
+    """Wait up to ``limit`` seconds; True as soon as another socket file is at ``path``.
+
+    A VPP that restarts removes its old socket (or leaves it stale) and binds a new one: a new
+    file is the sign that it listens again, so the reconnect need not wait out the backoff.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit
+    while (remaining := deadline - loop.time()) > 0:
+        await asyncio.sleep(min(SOCKET_POLL_INTERVAL, remaining))
+        now = _socket_identity(path)
+        if now is not None and now != before:
+            return True
+    return False

@@ -181,10 +181,15 @@ class ApiDefinitions:
 
     @classmethod
     def from_api_json(cls, text: str, keep: Collection[str] | None = None) -> ApiDefinitions:
-        """The definitions a VPP sent in its get_api_json reply (a JSON array of modules).
+        """The definitions a VPP sent in its get_api_json reply (a JSON array of modules),
+        plus vpp_papi's memclnt where the reply lacks it.
 
         ``keep`` limits the messages parsed (types are always kept): a full VPP defines
         thousands, and building a serializer for each costs time on every connect.
+
+        A real VPP's reply leaves memclnt out (its messages are known from the handshake's
+        table, whose CRCs the caller checks against vpp_papi's file); a reply that has it
+        (older VPPs) is used as it is.
         """
         try:
             array = json.loads(text)
@@ -201,6 +206,9 @@ class ApiDefinitions:
                     k: v for k, v in module.get("services", {}).items() if k in keep
                 }
             modules.append(ApiModule(f"module{index}", json.dumps(module)))
+        defined = {m[0] for module in array for m in module.get("messages", [])}
+        if "control_ping" not in defined:
+            modules.insert(0, _memclnt_module())
         return cls(modules)
 
     def __contains__(self, name: object) -> bool:
@@ -218,9 +226,14 @@ class ApiDefinitions:
         """How ``request`` is answered, or None for a message that is not a request."""
         return self._services.get(request)
 
-    def api_json(self) -> str:
-        """All modules as one JSON array, as a VPP answers get_api_json."""
-        return "[" + ",".join(m.text.strip() for m in self.modules) + "]"
+    def api_json(self, *, without: Collection[str] = ()) -> str:
+        """The modules as one JSON array, as a VPP answers get_api_json.
+
+        ``without`` names modules to leave out: a real VPP's answer has no ``memclnt``, whose
+        messages a client knows from the handshake's message table.
+        """
+        kept = (m.text.strip() for m in self.modules if m.name not in without)
+        return "[" + ",".join(kept) + "]"
 
     def encode(self, name: str, msg_id: int, fields: Mapping[str, object]) -> bytes:
         """Pack ``name`` with id ``msg_id``; missing fields take their defaults (or zero)."""

@@ -17,7 +17,10 @@ from contivpy.vppcalls.wire import (
 
 
 async def set_interface_vrf(vpp: ApiChannel, sw_if_index: int, vrf_id: int, ipv6: bool) -> None:
-    """Put the interface into VRF ``vrf_id`` for one address family (the VRF must exist)."""
+    """Put the interface into VRF ``vrf_id`` for one address family: its unicast and
+    multicast tables both. The VRF must exist (NO_SUCH_FIB), and the interface must have no
+    address of the family, borrowed ones included (ADDRESS_FOUND_FOR_INTERFACE, even when it
+    is already in that VRF)."""
     await vpp.call(
         "sw_interface_set_table", {"sw_if_index": sw_if_index, "is_ipv6": ipv6, "vrf_id": vrf_id}
     )
@@ -52,7 +55,9 @@ async def dump_addresses(vpp: ApiChannel, sw_if_index: int, ipv6: bool) -> list[
 
 
 async def set_unnumbered(vpp: ApiChannel, sw_if_index: int, ip_sw_if_index: int) -> None:
-    """Let ``sw_if_index`` use the addresses (and VRF) of ``ip_sw_if_index``."""
+    """Let ``sw_if_index`` use the addresses of ``ip_sw_if_index``. VPP moves neither: it
+    answers UNEXPECTED_INTF_STATE unless ``sw_if_index`` is already in the same IPv4 and
+    IPv6 tables as ``ip_sw_if_index`` (see :func:`set_interface_vrf`)."""
     await vpp.call(
         "sw_interface_set_unnumbered",
         {"sw_if_index": ip_sw_if_index, "unnumbered_sw_if_index": sw_if_index, "is_add": True},
@@ -60,7 +65,8 @@ async def set_unnumbered(vpp: ApiChannel, sw_if_index: int, ip_sw_if_index: int)
 
 
 async def clear_unnumbered(vpp: ApiChannel, sw_if_index: int, ip_sw_if_index: int) -> None:
-    """Stop ``sw_if_index`` borrowing the addresses of ``ip_sw_if_index``."""
+    """Stop ``sw_if_index`` borrowing the addresses of ``ip_sw_if_index`` (it stays in the
+    tables it is in)."""
     await vpp.call(
         "sw_interface_set_unnumbered",
         {"sw_if_index": ip_sw_if_index, "unnumbered_sw_if_index": sw_if_index, "is_add": False},

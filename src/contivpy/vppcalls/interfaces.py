@@ -30,7 +30,7 @@ class InterfaceDetails:
 
     sw_if_index: int
     name: str
-    #: VPP's device type: "Loopback", "virtio" (tap), "memif", "af_packet", "VXLAN", "dpdk"…
+    #: VPP's device class: "Loopback", "virtio" (tap), "memif", "af-packet", "VXLAN", "dpdk"…
     dev_type: str
     tag: str
     mac: str
@@ -115,7 +115,8 @@ async def set_mac_address(vpp: ApiChannel, sw_if_index: int, mac: str) -> None:
 async def set_mtu(
     vpp: ApiChannel, sw_if_index: int, l3: int, ip4: int = 0, ip6: int = 0, mpls: int = 0
 ) -> None:
-    """Set the L3 MTU (and per-protocol ones; 0 leaves a protocol's MTU as it is)."""
+    """Set the L3 MTU and the per-protocol ones, all four as given (0: the protocol follows
+    L3). VPP checks no value against the device: 65000 on a loopback is accepted."""
     await vpp.call(
         "sw_interface_set_mtu", {"sw_if_index": sw_if_index, "mtu": [l3, ip4, ip6, mpls]}
     )

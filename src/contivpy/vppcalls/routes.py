@@ -1,10 +1,14 @@
 """IP routes: multipath, via an interface, via a next hop, via a lookup in another VRF, drop.
 
-In: :class:`Route` (a prefix in a VRF and its paths). Out: ip_route_dump as :class:`Route`
-values. :func:`add_route` replaces the prefix's paths with the given ones; :func:`add_path`
-and :func:`delete_path` change one path of a multipath route. Route dumps also contain what
-VPP installs itself (connected and local prefixes, special drop routes): compare only routes
-you made. A path weight of 0 reads back as 1 (VPP's rule), so paths default to weight 1.
+In: :class:`Route` (a prefix in a VRF and its paths). Out: ip_route_v2_dump as :class:`Route`
+values, each with the FIB source VPP forwards it with. :func:`add_route` replaces the prefix's
+paths with the given ones; :func:`add_path` and :func:`delete_path` change one path of a
+multipath route. A table also holds what VPP installs itself (special drops, fe80::/10,
+interface routes of admin-up interfaces, network/broadcast drops, neighbour host routes):
+tell them apart by ``source`` (:data:`SOURCE_API` for routes made through the API), never by
+prefix; :func:`dump_routes` with ``source=SOURCE_API`` lists only prefixes the API holds.
+Paths read back as VPP encodes them: weight 0 as 1 (so paths default to weight 1), and
+``table_id`` 0 unless the path resolves in a table (no interface).
 """
 
 from __future__ import annotations
@@ -26,6 +30,14 @@ from contivpy.vppcalls.wire import (
 
 PROTO_IP4 = 0
 PROTO_IP6 = 1
+#: fib_source_t values (VPP 26.06): routes made through the API, and what VPP makes itself
+SOURCE_ANY = 0
+SOURCE_SPECIAL = 1
+SOURCE_INTERFACE = 4
+SOURCE_API = 8
+SOURCE_CLI = 9
+SOURCE_ADJ = 15
+SOURCE_DEFAULT_ROUTE = 20
 #: vpp_papi's serializer wants every one of the 16 label slots present, used or not.
 _EMPTY_LABELS: list[dict[str, object]] = [
     {"is_uniform": 0, "label": 0, "ttl": 0, "exp": 0} for _ in range(16)
@@ -115,19 +127,22 @@ class RoutePath:
 
 @dataclass(frozen=True)
 class Route:
-    """``prefix`` in VRF ``table_id``, leaving by ``paths``."""
+    """``prefix`` in VRF ``table_id``, leaving by ``paths``; ``source`` is the FIB source
+    whose paths VPP uses (the API's unless VPP holds the prefix with a better source)."""
 
     prefix: IpNetwork
     paths: tuple[RoutePath, ...]
     table_id: int = 0
+    source: int = SOURCE_API
 
     @classmethod
     def from_message(cls, route: Message) -> Route:
-        """From a decoded ip_route struct."""
+        """From a decoded ip_route_v2 struct."""
         return cls(
             prefix=prefix_from_wire(route.get_struct("prefix")),
             paths=tuple(RoutePath.from_message(p) for p in route.get_structs("paths")),
             table_id=route.get_int("table_id"),
+            source=route.get_int("src"),
         )
 
 
@@ -166,8 +181,11 @@ async def delete_path(vpp: ApiChannel, table_id: int, prefix: IpNetwork, path: R
     await vpp.call("ip_route_add_del", _wire(Route(prefix, (path,), table_id), False, True))
 
 
-async def dump_routes(vpp: ApiChannel, table_id: int, ipv6: bool) -> list[Route]:
-    """Every route of one VRF, VPP's own included."""
+async def dump_routes(
+    vpp: ApiChannel, table_id: int, ipv6: bool, source: int = SOURCE_ANY
+) -> list[Route]:
+    """Every route of one VRF, VPP's own included; with ``source``, only prefixes that
+    source holds (their paths are still the best source's, as VPP reports them)."""
     table = {"table_id": table_id, "is_ip6": ipv6, "name": ""}
-    details = await vpp.dump("ip_route_dump", {"table": table})
+    details = await vpp.dump("ip_route_v2_dump", {"src": source, "table": table})
     return [Route.from_message(d.get_struct("route")) for d in details]

@@ -5,7 +5,9 @@ Out: VPP's answers, from a state model that behaves like VPP where a control pla
 
 Modules: ``server`` (the protocol, :class:`~contivpy.sim.vpp.server.VppSimulator`),
 ``session`` (one client connection), ``state`` and ``model`` (what VPP holds), ``handlers``
-(what each request does), ``fib_view`` (routes as dumped), ``faults`` (injected failures and
+(what each request does), ``fib_entries`` (each FIB table's entries with their sources, as
+route dumps show them), ``fib_view`` (fib_path on the wire, the walk's view of routes),
+``faults`` (injected failures and
 latency), ``control`` (JSON-lines control socket), ``show`` (vppctl-style text), ``runner``
 (``serve_vppsim`` / ``run_vppsim`` for ``contivpy vppsim``).
 """

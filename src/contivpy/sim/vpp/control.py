@@ -16,11 +16,14 @@ pid                                                                ok, pid
 show_interface_addr                                                ok, text
 memif_peer         sw_if_index, connected=true                     ok
 vhost_net          present                                         ok
+dev_type           sw_if_index, dev_type                           ok
 requests                                                           ok, requests, writes
 summary                                                            ok, interfaces,
                                                                    bridge_domains, routes
 =================  ==============================================  =====================
 
+``dev_type``: the ``interface_dev_type`` an interface reports from now on (e.g. one the agent
+does not know, to test how it copes with a read-back it does not understand).
 ``requests``: the non-dump requests served since the process started, by message name, and
 how many of them were writes (:meth:`VppSimulator.writes`), so an out-of-process test can
 prove an agent wrote nothing. ``summary``: the state in plain JSON (see
@@ -72,6 +75,8 @@ async def _run_op(sim: VppSimulator, request: dict[str, Any]) -> dict[str, Any]:
         sim.set_memif_peer(int(request["sw_if_index"]), bool(request.get("connected", True)))
     elif op == "vhost_net":
         sim.set_vhost_net(bool(request["present"]))
+    elif op == "dev_type":
+        sim.state.interface(int(request["sw_if_index"])).dev_type = str(request["dev_type"])
     elif op == "requests":
         return {"ok": True, "requests": dict(sim.requests), "writes": sim.writes()}
     elif op == "summary":

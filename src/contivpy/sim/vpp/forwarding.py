@@ -23,6 +23,12 @@ The walk, as VPP's graph would forward:
   destination, which the node holding that address in the tunnel's encap VRF receives and
   decapsulates with its tunnel of mirrored endpoints and the same VNI), to the BVI (back to
   L3 in its VRF), or to an ordinary member (delivered, bridged);
+- the underlay route of an encapsulated packet is followed like any other (through
+  inter-VRF and recursive lookups) until it names an interface; when that interface leads
+  back into the overlay (a BVI, a VXLAN tunnel), the outer packet is walked on: reaching
+  the tunnel it is inside is a forwarding loop (VPP encapsulates its own VXLAN packets again
+  and again; two real VPPs crashed so), reaching another tunnel is VXLAN in VXLAN, which
+  is not modelled;
 - every interface met must be admin up with its link up;
 - L2 rules kept from VPP: no flooding (a FIB miss drops, flooding is not modelled), filter
   entries and reflection drop, unicast from a BVI has its split-horizon group cleared (as
@@ -31,13 +37,15 @@ The walk, as VPP's graph would forward:
 
 A frame entering on a bridged port from outside is taken to be addressed to the BVI (the
 gateway); its real destination MAC is not known from IPs alone. A hop limit stops routing
-loops (DROPPED "loop").
+loops. Both kinds of loop end the walk DROPPED with ``Verdict.loop`` set and a reason that
+starts with "loop:".
 """
 
 from __future__ import annotations
 
 import ipaddress
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from contivpy.sim.vpp.fib_view import PATH_DROP, PATH_LOCAL, PATH_NORMAL
 from contivpy.sim.vpp.forwarding_fib import (
@@ -80,12 +88,22 @@ def _mac_text(mac: bytes) -> str:
 
 
 class _Dropped(Exception):
-    """The walk ends: the packet is dropped at ``node``."""
+    """The walk ends: the packet is dropped at ``node`` (``loop``: in a forwarding loop)."""
 
-    def __init__(self, node: str, reason: str) -> None:
+    def __init__(self, node: str, reason: str, *, loop: bool = False) -> None:
         super().__init__(reason)
         self.node = node
         self.reason = reason
+        self.loop = loop
+
+
+@dataclass(frozen=True)
+class _Outer:
+    """A VXLAN packet being routed on its own node: the tunnel that made it."""
+
+    node: str
+    tunnel: Interface
+    dst: IpAddress
 
 
 class Fabric:
@@ -128,7 +146,7 @@ class Fabric:
                 raise _Dropped(node, f"no interface {ingress_interface!r}")
             verdict = walk.receive(node, iface)
         except _Dropped as drop:
-            verdict = Verdict(Outcome.DROPPED, drop.node, None, drop.reason)
+            verdict = Verdict(Outcome.DROPPED, drop.node, None, drop.reason, drop.loop)
         return Trace(src_ip, dst_ip, node, ingress_interface, tuple(walk.hops), verdict)
 
 
@@ -138,13 +156,20 @@ class _Walk:
 
     def __init__(self, fabric: Fabric, dst: IpAddress) -> None:
         self.fabric = fabric
+        #: the destination of the packet being routed (the outer one while a VXLAN packet
+        #: is routed on the node that encapsulated it)
         self.dst = dst
-        self.is_ip6 = dst.version == 6
         self.hops: list[Hop] = []
+        #: VXLAN packets being routed on their own node, innermost last
+        self.outer: list[_Outer] = []
+
+    @property
+    def is_ip6(self) -> bool:
+        return self.dst.version == 6
 
     def add(self, hop: Hop) -> None:
         if len(self.hops) >= self.fabric.max_hops:
-            raise _Dropped(hop.node, f"loop: more than {self.fabric.max_hops} hops")
+            raise _Dropped(hop.node, f"loop: more than {self.fabric.max_hops} hops", loop=True)
         self.hops.append(hop)
 
     def state(self, node: str) -> VppState:
@@ -368,7 +393,8 @@ class _Walk:
         if info is None:
             raise _Dropped(node, f"{_ref(tunnel)} has no VXLAN settings")
         self.add(VxlanEncap(node, _ref(tunnel), info.vni, info.src, info.dst))
-        self.underlay_route(node, info.encap_vrf_id, info.dst)
+        self.refuse_nesting(node, tunnel)
+        self.underlay_route(node, tunnel, info)
         owners = self.fabric.owners(info.dst, info.encap_vrf_id)
         if not owners:
             raise _Dropped(
@@ -385,14 +411,59 @@ class _Walk:
         self.require_up(peer, decap)
         return self.frame_in(peer, decap, mac)
 
-    def underlay_route(self, node: str, table: int, dst: IpAddress) -> None:
-        """The encapsulated packet must have a way out of the sending node."""
-        _, path = self.fib_lookup(node, table, dst)
-        if path.type != PATH_NORMAL:
-            raise _Dropped(node, f"no underlay route to {dst} in table {table}")
+    def refuse_nesting(self, node: str, tunnel: Interface) -> None:
+        """A VXLAN packet routed on its own node must not be put into a tunnel again."""
+        if not self.outer:
+            return
+        outer = self.outer[-1]
+        here = (node, tunnel.sw_if_index)
+        inside = next((o for o in self.outer if (o.node, o.tunnel.sw_if_index) == here), None)
+        if inside is not None:
+            raise _Dropped(
+                node,
+                f"loop: the VXLAN packet to {inside.dst} re-enters {_ref(tunnel)}, the tunnel "
+                "it came from (VPP would encapsulate it inside itself again and again)",
+                loop=True,
+            )
+        raise _Dropped(
+            node,
+            f"the VXLAN packet of {_ref(outer.tunnel)} to {outer.dst} enters "
+            f"{_ref(tunnel)}: VXLAN in VXLAN is not modelled",
+        )
+
+    def underlay_route(self, node: str, tunnel: Interface, info: VxlanInfo) -> None:
+        """The encapsulated packet must have a way out of the sending node that does not
+        lead back into the overlay. Its route is resolved like any other: a path without an
+        interface (inter-VRF, recursive) is looked up again."""
+        table, address = info.encap_vrf_id, info.dst
+        while True:
+            match, path = self.fib_lookup(node, table, address)
+            if path.type != PATH_NORMAL:
+                raise _Dropped(node, f"no underlay route to {info.dst} in table {table}")
+            if path.sw_if_index != NO_INDEX:
+                break
+            table, address = path.table_id, path.next_hop or address
         egress = self.state(node).interfaces.get(path.sw_if_index)
-        if egress is not None:
-            self.require_up(node, egress)
+        if egress is None:
+            raise _Dropped(node, f"route {match.prefix} leaves by a missing interface")
+        self.require_up(node, egress)
+        if egress.kind == Kind.VXLAN or egress.bd_id is not None:
+            self.route_outer(node, tunnel, info.dst, egress, path.next_hop or address)
+
+    def route_outer(
+        self, node: str, tunnel: Interface, dst: IpAddress, egress: Interface, next_hop: IpAddress
+    ) -> None:
+        """The underlay route of ``tunnel``'s packets leads into the overlay: walk the outer
+        packet there (a loop when it reaches ``tunnel`` again). Where it leaves the overlay
+        by an ordinary port, it is taken to reach the underlay."""
+        inner_dst = self.dst
+        self.outer.append(_Outer(node, tunnel, dst))
+        self.dst = dst
+        try:
+            self.send(node, egress, next_hop)
+        finally:
+            self.dst = inner_dst
+            self.outer.pop()
 
     def matching_tunnel(self, peer: str, sent: VxlanInfo, arrival_table: int) -> Interface:
         """The peer's tunnel for what a tunnel with ``sent`` sends: mirrored endpoints, same

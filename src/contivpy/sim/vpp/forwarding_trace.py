@@ -214,12 +214,14 @@ class Outcome(enum.Enum):
 class Verdict:
     """Where the walk ended. DELIVERED: at ``interface`` of ``node`` (a pod's tap, the host,
     a NIC leaving the fabric, or VPP itself for its own address); DROPPED: at ``node``, for
-    ``reason``."""
+    ``reason``. ``loop``: dropped because the packet was caught in a forwarding loop (it
+    re-entered the VXLAN tunnel it was inside, or went past the hop limit)."""
 
     outcome: Outcome
     node: str
     interface: InterfaceRef | None
     reason: str
+    loop: bool = False
 
     def __str__(self) -> str:
         where = f"{self.outcome.value} at {self.node}"
@@ -243,6 +245,11 @@ class Trace:
     def delivered(self) -> bool:
         """Whether the packet arrived somewhere."""
         return self.verdict.outcome is Outcome.DELIVERED
+
+    @property
+    def looped(self) -> bool:
+        """Whether the walk ended in a forwarding loop."""
+        return self.verdict.loop
 
     def steps(self) -> list[tuple[str, HopKind]]:
         """(node, kind) per hop: the shape of the walk, for comparing with an expectation."""

@@ -24,14 +24,18 @@ class SimError(Exception):
 
 
 class Kind(enum.Enum):
-    """What made an interface; decides its name, device type and how it is deleted."""
+    """What made an interface; decides its name, device type and how it is deleted.
+
+    The values are VPP 26.06's device class names, which sw_interface_details reports as
+    ``interface_dev_type`` (a sub-interface reports its parent's).
+    """
 
     LOCAL = "local"
     ETHERNET = "dpdk"
     LOOPBACK = "Loopback"
     TAP = "virtio"
     MEMIF = "memif"
-    AF_PACKET = "af_packet"
+    AF_PACKET = "af-packet"
     VXLAN = "VXLAN"
     SUB = "sub"
 
@@ -133,6 +137,9 @@ class Interface:
     #: per-protocol MTU: L3, IP4, IP6, MPLS
     mtu: list[int]
     admin_up: bool = False
+    #: the hardware link flag: set by the device (most follow admin changes; af_packet
+    #: starts up, a VXLAN tunnel is created up)
+    hw_link_up: bool = False
     tag: str = ""
     vrf4: int = 0
     vrf6: int = 0

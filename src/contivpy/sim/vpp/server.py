@@ -8,7 +8,8 @@ Out: the answers a VPP 26.06 gives, byte for byte in format:
   table (memclnt from id 1, the rest after a gap that changes on every restart, as plugin
   loading moves ids on a real VPP);
 - ``control_ping`` → reply with the VPP's pid (a new pid after restart); ``get_api_json``
-  → every definition the simulator has; ``show_version``; ``sockclnt_delete``;
+  → every definition the simulator has but memclnt's (a real VPP leaves memclnt out);
+  ``show_version``; ``sockclnt_delete``;
 - requests → replies echoing the context, refusals as retvals; old-style dumps → details,
   and the client's ``control_ping`` after the dump ends the stream;
 - ``want_interface_events`` → ``sw_interface_event`` (no context) to that client whenever an
@@ -354,7 +355,8 @@ class VppSimulator:
         if name == "control_ping":
             return {"retval": 0, "client_index": session.index, "vpe_pid": self.pid}
         if name == "get_api_json":
-            return {"retval": 0, "json": self.definitions.api_json()}
+            # As a real VPP: memclnt is not in the answer (clients know it from the handshake).
+            return {"retval": 0, "json": self.definitions.api_json(without=("memclnt",))}
         if name == "show_version":
             return {"retval": 0, **VERSION}
         if name == "sockclnt_delete":

@@ -5,11 +5,13 @@ tables). Out: the interfaces, tables, routes, neighbours, bridge domains and L2 
 report, and the interface events a change causes (``events``, drained by the server).
 
 Rules kept from a real VPP: local0 is sw_if_index 0 and exists from the start; a freed
-sw_if_index is handed out again (last freed first, as VPP's pools do); deleting an interface
-also deletes its sub-interfaces and removes it from bridge domains, cross-connects, routes,
-neighbours and the L2 FIB; table 0 of each family always exists; a table created through the
-API lives until the API deletes it and no interface is bound to it. "Restart" is a new
-``VppState``: nothing survives, the pid changes.
+sw_if_index is handed out again (last freed first, as VPP's pools do); creating an interface
+tells subscribers (an admin-down event); deleting an interface also deletes its
+sub-interfaces and removes it from bridge domains, cross-connects, neighbours and the L2 FIB,
+but API routes through it stay (VPP keeps the path, which now forwards to drop); table 0 of
+each family always exists; a table created through the API lives until the API deletes it
+and no interface is bound to it. "Restart" is a new ``VppState``: nothing survives, the pid
+changes.
 """
 
 from __future__ import annotations
@@ -88,6 +90,8 @@ class VppState:
         self.proxy_arp_ranges: list[ProxyArpRange] = []
         self.bridge_domains: dict[int, BridgeDomain] = {}
         self.l2fib: dict[tuple[int, bytes], L2FibEntry] = {}
+        #: bd_get_unused_id's static seed: 0 in every new VPP process
+        self.bd_id_seed = 0
         self.events: list[InterfaceEvent] = []
         self._address_index = AddressIndex()
         #: the tap ids in use, and the lowest one that may be free (every id below is used)
@@ -98,6 +102,7 @@ class VppState:
         self.add_interface("local0", Kind.LOCAL, mac=bytes(6), link_mtu=0)
         for nic in nics:
             self.add_interface(nic, Kind.ETHERNET, mac=nic_mac(nic), link_mtu=1500)
+        self.events.clear()  # nobody can subscribe before VPP is up
 
     # -- interfaces ---------------------------------------------------------------------
 
@@ -121,7 +126,8 @@ class VppState:
         return (i for _, i in sorted(self.interfaces.items()) if i.kind == kind)
 
     def add_interface(self, name: str, kind: Kind, *, mac: bytes, link_mtu: int) -> Interface:
-        """A new interface (admin down) at the next sw_if_index VPP would hand out."""
+        """A new interface (admin down) at the next sw_if_index VPP would hand out; like
+        VPP, tell subscribers of it with an event (admin and link down)."""
         if self._free_indexes:
             index = self._free_indexes.pop()
         else:
@@ -138,6 +144,7 @@ class VppState:
             mtu=[l3_mtu, 0, 0, 0] if l3_mtu else [0, 0, 0, 0],
         )
         self.interfaces[index] = iface
+        self.events.append(InterfaceEvent(index, False, False, deleted=False))
         return iface
 
     def delete_interface(self, sw_if_index: int) -> None:
@@ -151,11 +158,6 @@ class VppState:
                 other.xconnect_to = None
             if other.unnumbered_of == sw_if_index:
                 other.unnumbered_of = None
-        for table_routes in self.routes.values():
-            for prefix, route in list(table_routes.items()):
-                route.paths = [p for p in route.paths if p.sw_if_index != sw_if_index]
-                if not route.paths:
-                    del table_routes[prefix]
         for key in [k for k, n in self.neighbors.items() if n.sw_if_index == sw_if_index]:
             del self.neighbors[key]
         self._unindex_addresses(iface)
@@ -170,10 +172,12 @@ class VppState:
     # -- addresses ----------------------------------------------------------------------
 
     def add_address(self, iface: Interface, address: IpInterface) -> None:
-        """Add an address, refused as VPP does: DUPLICATE_IF_ADDRESS when the interface has
-        it, ADDRESS_IN_USE when it overlaps another interface's in the same table."""
+        """Add an address, refused as VPP does: ADDRESS_IN_USE when the interface has it or
+        it overlaps another interface's in the same table."""
         if address in iface.addresses:
-            raise SimError(Retval.DUPLICATE_IF_ADDRESS, f"{address} on {iface.name}")
+            # VPP's overlap check finds the address itself first: ADDRESS_IN_USE, not
+            # DUPLICATE_IF_ADDRESS.
+            raise SimError(Retval.ADDRESS_IN_USE, f"{address} already on {iface.name}")
         vrf = iface.table_id(address.version)
         held = self._address_index.overlapping(iface.sw_if_index, vrf, address)
         if held is not None:
@@ -229,7 +233,7 @@ class VppState:
         return iface.mac
 
     def link_up(self, iface: Interface) -> bool:
-        """Whether the link is up: it follows admin state, except where noted.
+        """Whether the link is up: the device's hardware flag (see ``change_link``).
 
         A memif needs a connected peer, a sub-interface shares its parent's link, local0 has
         no link.
@@ -241,7 +245,7 @@ class VppState:
             return parent is not None and self.link_up(parent)
         if iface.memif is not None:
             return iface.admin_up and iface.memif.connected
-        return iface.admin_up
+        return iface.hw_link_up
 
     def flags(self, iface: Interface) -> int:
         """if_status_flags: ADMIN_UP=1, LINK_UP=2."""
@@ -252,6 +256,9 @@ class VppState:
         before = self.flags(iface)
         if admin_up is not None:
             iface.admin_up = admin_up
+            # Every device VPP has here sets its link flag on an admin change (an af_packet
+            # starts with the link up, yet goes down with admin down like the others).
+            iface.hw_link_up = admin_up
         after = self.flags(iface)
         if after != before:
             self.events.append(

@@ -5,13 +5,17 @@ sw_interface_tag_add_del, sw_interface_set_table, sw_interface_get_table,
 sw_interface_add_del_address, sw_interface_set_unnumbered, sw_interface_ip6_enable_disable.
 Out: empty replies (or the VRF), and interface events for admin changes.
 
-Refusals as VPP answers them: an unknown interface INVALID_SW_IF_INDEX (the second interface
-of set_unnumbered INVALID_SW_IF_INDEX_2); binding to a missing VRF NO_SUCH_FIB; re-binding an
-interface that has addresses ADDRESS_FOUND_FOR_INTERFACE; the same address twice
-DUPLICATE_IF_ADDRESS; an address overlapping another interface's in the same VRF
-ADDRESS_IN_USE; removing an address that is not there ADDRESS_NOT_FOUND_FOR_INTERFACE; an
-MTU above the device maximum INVALID_VALUE; a multicast MAC UNIMPLEMENTED; an empty tag
-INVALID_VALUE. An unnumbered interface takes the VRF of the interface it borrows from.
+Refusals as VPP 26.06 answers them: an unknown interface INVALID_SW_IF_INDEX; binding to a
+missing VRF NO_SUCH_FIB; binding an interface that has addresses of the family (its own or,
+when unnumbered, the borrowed ones) ADDRESS_FOUND_FOR_INTERFACE, even to the table it is in;
+an address the interface already has, or one overlapping another interface's in the same
+VRF, ADDRESS_IN_USE; removing an address that is not there ADDRESS_NOT_FOUND_FOR_INTERFACE;
+a multicast MAC UNIMPLEMENTED; an empty tag INVALID_VALUE. sw_interface_set_mtu takes any
+value (VPP checks none) and sets all four protocol MTUs as given. set_unnumbered: an unknown
+unnumbered interface INVALID_SW_IF_INDEX, an unknown numbered one INVALID_SW_IF_INDEX_2, and
+UNEXPECTED_INTF_STATE unless both are already in the same IPv4 and IPv6 tables (VPP moves
+neither; set_table binds a family's unicast and multicast table together, so one VRF per
+family stands for both). Clearing unnumbered leaves the interface in its tables.
 """
 
 from __future__ import annotations
@@ -24,8 +28,6 @@ from contivpy.vppcalls.retvals import Retval
 from contivpy.vppcalls.wire import IpInterface, interface_address_from_wire
 
 ADMIN_UP = 1
-#: The largest frame the simulated devices accept.
-MAX_MTU = 9216
 
 
 def sw_interface_set_flags(state: VppState, msg: Message) -> Fields:
@@ -46,10 +48,7 @@ def sw_interface_set_mac_address(state: VppState, msg: Message) -> Fields:
 
 def sw_interface_set_mtu(state: VppState, msg: Message) -> Fields:
     iface = state.interface(msg.get_int("sw_if_index"))
-    wanted = msg.get_ints("mtu")
-    if any(m > MAX_MTU for m in wanted) or iface.kind == Kind.LOCAL:
-        raise SimError(Retval.INVALID_VALUE, f"MTU above {MAX_MTU}")
-    iface.mtu = [new or old for new, old in zip(wanted, iface.mtu, strict=True)]
+    iface.mtu = list(msg.get_ints("mtu"))
     return {}
 
 
@@ -65,8 +64,13 @@ def sw_interface_tag_add_del(state: VppState, msg: Message) -> Fields:
     return {}
 
 
-def _addresses(iface: Interface, is_ip6: bool) -> list[IpInterface]:
-    return [a for a in iface.addresses if (a.version == 6) == is_ip6]
+def _addresses(state: VppState, iface: Interface, is_ip6: bool) -> list[IpInterface]:
+    """The interface's addresses of one family, borrowed ones included (as VPP's walk over
+    interface addresses honours unnumbered)."""
+    owner = iface
+    if iface.unnumbered_of is not None and iface.unnumbered_of in state.interfaces:
+        owner = state.interfaces[iface.unnumbered_of]
+    return [a for a in owner.addresses if (a.version == 6) == is_ip6]
 
 
 def sw_interface_set_table(state: VppState, msg: Message) -> Fields:
@@ -74,16 +78,12 @@ def sw_interface_set_table(state: VppState, msg: Message) -> Fields:
     is_ip6 = msg.get_bool("is_ipv6")
     vrf_id = msg.get_int("vrf_id")
     state.require_table(is_ip6, vrf_id)
-    current = iface.vrf6 if is_ip6 else iface.vrf4
-    if current == vrf_id:
-        return {}
-    if _addresses(iface, is_ip6):
+    if _addresses(state, iface, is_ip6):
         raise SimError(Retval.ADDRESS_FOUND_FOR_INTERFACE, f"{iface.name} has addresses")
     if is_ip6:
-        iface.vrf6 = vrf_id
+        state.set_tables(iface, iface.vrf4, vrf_id)
     else:
-        iface.vrf4 = vrf_id
-    state.drop_unused_tables()
+        state.set_tables(iface, vrf_id, iface.vrf6)
     return {}
 
 
@@ -106,17 +106,19 @@ def sw_interface_add_del_address(state: VppState, msg: Message) -> Fields:
 
 
 def sw_interface_set_unnumbered(state: VppState, msg: Message) -> Fields:
-    ip_iface = state.interface(msg.get_int("sw_if_index"))
-    unnumbered = state.interface(
-        msg.get_int("unnumbered_sw_if_index"), Retval.INVALID_SW_IF_INDEX_2
-    )
-    if msg.get_bool("is_add"):
-        unnumbered.unnumbered_of = ip_iface.sw_if_index
-        # VPP puts the unnumbered interface into the FIB of the one it borrows from.
-        state.set_tables(unnumbered, ip_iface.vrf4, ip_iface.vrf6)
-    elif unnumbered.unnumbered_of is not None:
+    # The field names are the other way round from what they hold, as in VPP itself.
+    unnumbered = state.interface(msg.get_int("unnumbered_sw_if_index"))
+    if not msg.get_bool("is_add"):
         unnumbered.unnumbered_of = None
-        state.set_tables(unnumbered, 0, 0)
+        return {}
+    ip_iface = state.interface(msg.get_int("sw_if_index"), Retval.INVALID_SW_IF_INDEX_2)
+    if (unnumbered.vrf4, unnumbered.vrf6) != (ip_iface.vrf4, ip_iface.vrf6):
+        raise SimError(
+            Retval.UNEXPECTED_INTF_STATE,
+            f"{unnumbered.name} is in tables {unnumbered.vrf4}/{unnumbered.vrf6}, "
+            f"{ip_iface.name} in {ip_iface.vrf4}/{ip_iface.vrf6}",
+        )
+    unnumbered.unnumbered_of = ip_iface.sw_if_index
     return {}
 
 

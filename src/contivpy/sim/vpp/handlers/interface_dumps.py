@@ -27,7 +27,8 @@ def interface_details(state: VppState, iface: Interface) -> Fields:
     return {
         "sw_if_index": iface.sw_if_index,
         "sup_sw_if_index": iface.sup_sw_if_index,
-        "l2_address": state.mac_of(iface),
+        # VPP sends the L2 address only for an Ethernet hardware interface, not a sub's.
+        "l2_address": bytes(6) if sub is not None else iface.mac,
         "flags": state.flags(iface),
         "type": IF_TYPE_SUB if sub is not None else IF_TYPE_HARDWARE,
         "link_duplex": DUPLEX_FULL if is_nic else 0,

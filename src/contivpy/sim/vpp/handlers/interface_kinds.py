@@ -4,6 +4,10 @@ In: create_loopback_instance, delete_loopback, tap_create_v3, tap_delete_v2,
 sw_interface_tap_v2_dump, af_packet_create_v3, af_packet_delete, af_packet_dump,
 create_vlan_subif, create_subif, delete_subif. Out: the new sw_if_index, or details.
 
+As VPP 26.06: an af_packet interface on a Linux link that does not exist is
+INVALID_INTERFACE; it is created with its link up (admin down) and MTU 9000; a
+sub-interface has no MTU of its own (0) and the parent's device type.
+
 Names as VPP gives them: ``loop<instance>`` (MAC de:ad:00:00:00:<instance> unless given),
 ``tap<id>`` (``tun<id>`` in TUN mode), ``host-<linux name>``, ``<parent>.<sub id>``.
 """
@@ -157,7 +161,8 @@ def af_packet_create_v3(state: VppState, msg: Message) -> Fields:
     mac = msg.get_bytes("hw_addr")
     if msg.get_bool("use_random_hw_addr") or mac == bytes(6):
         mac = state.random_mac()
-    iface = state.add_interface(name, Kind.AF_PACKET, mac=mac, link_mtu=1500)
+    iface = state.add_interface(name, Kind.AF_PACKET, mac=mac, link_mtu=9000)
+    iface.hw_link_up = True  # VPP sets the link up on create, whatever the admin state
     iface.af_packet = AfPacketInfo(
         host_if_name=host_name,
         mode=msg.get_int("mode") or 1,
@@ -198,6 +203,7 @@ def _create_sub(state: VppState, parent_index: int, sub: SubInfo, exists: Retval
         raise SimError(exists, f"{name} exists")
     iface = state.add_interface(name, Kind.SUB, mac=parent.mac, link_mtu=parent.link_mtu)
     iface.dev_type = parent.dev_type
+    iface.mtu = [0, 0, 0, 0]  # VPP sets no protocol MTU on a sub-interface
     iface.sub = sub
     return {"sw_if_index": iface.sw_if_index}
 

@@ -7,14 +7,18 @@ As a real VPP: creating a table that exists is accepted, deleting a missing one 
 into a missing table (or via a missing next-hop table) is NO_SUCH_FIB; a route without paths
 NO_PATHS_IN_ROUTE; a non-multipath add replaces the route's paths, a multipath add or delete
 changes one path; deleting a route that is not there is a silent no-op (as FIB deletes are).
+A path via an interface VPP does not have is NO_MATCHING_INTERFACE.
 Deleting a neighbour that is not there is NO_SUCH_ENTRY.
-Route dumps also show what VPP adds by itself: the special drop routes of every table and a
-connected plus a local route per interface address (see ``fib_view.py``).
+Route dumps (ip_route_dump, and ip_route_v2_dump with the route's FIB source and an optional
+source filter) also show what VPP adds by itself: the special routes of every table, the
+interface routes of admin-up interfaces' addresses and neighbour host routes (see
+``fib_entries.py``).
 """
 
 from __future__ import annotations
 
-from contivpy.sim.vpp.fib_view import PATH_NORMAL, path_from_wire, route_details
+from contivpy.sim.vpp.fib_entries import route_details
+from contivpy.sim.vpp.fib_view import PATH_NORMAL, path_from_wire
 from contivpy.sim.vpp.handlers import Fields, Handler
 from contivpy.sim.vpp.model import IpTable, Neighbor, Route, SimError
 from contivpy.sim.vpp.state import VppState, default_table_name
@@ -64,7 +68,7 @@ def ip_route_add_del(state: VppState, msg: Message) -> Fields:
     paths = [path_from_wire(p, is_ip6) for p in route.get_structs("paths")]
     for path in paths:
         if path.sw_if_index != NO_INDEX:
-            state.interface(path.sw_if_index)
+            state.interface(path.sw_if_index, Retval.NO_MATCHING_INTERFACE)
         elif path.type == PATH_NORMAL:
             # Without an interface the next hop (or the destination) is looked up in the
             # path's table: it must exist.
@@ -93,6 +97,17 @@ def ip_route_add_del(state: VppState, msg: Message) -> Fields:
 def ip_route_dump(state: VppState, msg: Message) -> list[Fields]:
     table = msg.get_struct("table")
     return route_details(state, table.get_bool("is_ip6"), table.get_int("table_id"))
+
+
+def ip_route_v2_dump(state: VppState, msg: Message) -> list[Fields]:
+    table = msg.get_struct("table")
+    return route_details(
+        state,
+        table.get_bool("is_ip6"),
+        table.get_int("table_id"),
+        source=msg.get_int("src"),
+        with_source=True,
+    )
 
 
 def ip_neighbor_add_del(state: VppState, msg: Message) -> Fields:
@@ -134,6 +149,7 @@ HANDLERS: dict[str, Handler] = {
     "ip_table_dump": ip_table_dump,
     "ip_route_add_del": ip_route_add_del,
     "ip_route_dump": ip_route_dump,
+    "ip_route_v2_dump": ip_route_v2_dump,
     "ip_neighbor_add_del": ip_neighbor_add_del,
     "ip_neighbor_dump": ip_neighbor_dump,
 }

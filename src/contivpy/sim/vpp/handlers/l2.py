@@ -6,9 +6,14 @@ Out: replies and details.
 
 As VPP's l2 API:
 
-- bridge domain 0 is VPP's own (BD_NOT_MODIFIABLE); ids above 2^24-1 are BD_ID_EXCEED_MAX;
-  adding an existing domain is BD_ALREADY_EXISTS; deleting a missing one NO_SUCH_ENTRY, one
-  with members BD_IN_USE; id ~0 picks a free id;
+- bridge domain 0 is VPP's own placeholder: adding it is BD_ALREADY_EXISTS, deleting it
+  BD_NOT_MODIFIABLE, dumps never show it; ids above 2^24-1 are BD_ID_EXCEED_MAX; adding an
+  existing domain is BD_ALREADY_EXISTS; deleting a missing one NO_SUCH_ENTRY, one with
+  members BD_IN_USE; id ~0 picks a free id pseudo-randomly, anywhere up to 2^24-1, from a
+  sequence that starts again with every VPP process (first 7271263, as a real VPP);
+- bridge_domain_dump lists domains in the order they were made; filtered by sw_if_index it
+  returns nothing (VPP's handler does not implement that filter);
+- a cross-connect to an unknown TX interface is INVALID_SW_IF_INDEX;
 - putting an interface into a domain that does not exist creates the domain (find-or-add);
   a second BVI is BD_ALREADY_HAS_BVI; an interface without Ethernet (local0, TUN, IP-mode
   memif, L3 VXLAN) is NON_ETHERNET; a BVI's MAC appears in the L2 FIB as a static BVI entry;
@@ -45,7 +50,7 @@ def sw_interface_set_l2_xconnect(state: VppState, msg: Message) -> Fields:
     if not msg.get_bool("enable"):
         state.to_l3(rx)
         return {}
-    tx = state.interface(msg.get_int("tx_sw_if_index"), Retval.INVALID_SW_IF_INDEX_2)
+    tx = state.interface(msg.get_int("tx_sw_if_index"))
     state.leave_bridge_domain(rx)
     rx.xconnect_to = tx.sw_if_index
     return {}
@@ -62,8 +67,12 @@ def l2_xconnect_dump(state: VppState, msg: Message) -> list[Fields]:
 def bridge_domain_add_del_v2(state: VppState, msg: Message) -> Fields:
     bd_id = msg.get_int("bd_id")
     if msg.get_bool("is_add") and bd_id == NO_INDEX:
-        bd_id = next(i for i in range(1, MAX_BD_ID) if i not in state.bridge_domains)
+        bd_id = _unused_bd_id(state)
+        if bd_id == NO_INDEX:
+            raise SimError(Retval.EAGAIN, "no free bridge domain id found")
     if bd_id == 0:
+        if msg.get_bool("is_add"):
+            raise SimError(Retval.BD_ALREADY_EXISTS, "bridge domain 0 is VPP's")
         raise SimError(Retval.BD_NOT_MODIFIABLE, "bridge domain 0 is VPP's")
     if bd_id > MAX_BD_ID:
         raise SimError(Retval.BD_ID_EXCEED_MAX, f"bridge domain {bd_id}")
@@ -93,6 +102,23 @@ def bridge_domain_add_del_v2(state: VppState, msg: Message) -> Fields:
     return {"bd_id": bd_id}
 
 
+def _unused_bd_id(state: VppState) -> int:
+    """A free id as VPP's bd_get_unused_id picks it: from a pseudo-random seed that starts at
+    0 in every VPP process (so a fresh VPP's first pick is 7271263), walking seed+0, seed+1,
+    seed-1, seed+2, … within 24 bits; ~0 when a million tries find none."""
+    seed = state.bd_id_seed
+    try:
+        for _ in range(1 << 10):
+            seed = (1664525 * seed + 1013904223) & 0xFFFFFFFF  # vppinfra's random_u32
+            for i in range(1 << 10):
+                seed = (seed + (2 * (i % 2) - 1) * i) & MAX_BD_ID
+                if seed and seed not in state.bridge_domains:
+                    return seed
+        return NO_INDEX
+    finally:
+        state.bd_id_seed = seed
+
+
 def _bd_details(bd: BridgeDomain) -> Fields:
     bvi = bd.bvi
     return {
@@ -116,11 +142,12 @@ def _bd_details(bd: BridgeDomain) -> Fields:
 
 def bridge_domain_dump(state: VppState, msg: Message) -> list[Fields]:
     wanted_bd = msg.get_int("bd_id")
-    wanted_if = msg.get_int("sw_if_index")
+    if msg.get_int("sw_if_index") != NO_INDEX:
+        return []  # "UNIMPLEMENTED" in VPP's handler: nothing is sent
     return [
         _bd_details(bd)
-        for bd_id, bd in sorted(state.bridge_domains.items())
-        if wanted_bd in (NO_INDEX, bd_id) and (wanted_if == NO_INDEX or wanted_if in bd.members)
+        for bd_id, bd in state.bridge_domains.items()
+        if wanted_bd in (NO_INDEX, bd_id)
     ]
 
 

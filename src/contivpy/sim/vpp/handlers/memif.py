@@ -7,7 +7,9 @@ Socket 0 (/run/vpp/memif.sock) exists from the start and cannot be changed. Addi
 without an id picks a random one (as VPP 26.06 does); re-adding an id with the same file is
 accepted, with another file refused; a socket in use by an interface cannot be deleted.
 Relative file names land in VPP's runtime directory. Interfaces are ``memif<socket>/<id>``;
-their link stays down until a peer connects (the control API plays the peer).
+their link stays down until a peer connects (the control API plays the peer), and until
+then memif_dump reports ring size 1 and buffer size 0. memif_socket_filename_dump walks a
+hash: the sockets come in no particular order (not by id).
 """
 
 from __future__ import annotations
@@ -122,8 +124,10 @@ def memif_dump(state: VppState, msg: Message) -> list[Fields]:
                 "mode": info.mode,
                 "zero_copy": info.zero_copy,
                 "socket_id": info.socket_id,
-                "ring_size": info.ring_size,
-                "buffer_size": info.buffer_size,
+                # VPP reports the sizes the connection runs with: 1 and 0 until a peer
+                # connects, not what was asked for.
+                "ring_size": info.ring_size if info.connected else 1,
+                "buffer_size": info.buffer_size if info.connected else 0,
                 "flags": state.flags(iface),
                 "if_name": iface.name,
             }
@@ -131,10 +135,17 @@ def memif_dump(state: VppState, msg: Message) -> list[Fields]:
     return out
 
 
+def _hash_order(socket_id: int) -> int:
+    """Where a socket id falls in a walk over VPP's hash (by id: no order to rely on)."""
+    return (socket_id * 2654435761) % (1 << 32)
+
+
 def memif_socket_filename_dump(state: VppState, msg: Message) -> list[Fields]:
     return [
         {"socket_id": socket_id, "socket_filename": filename}
-        for socket_id, filename in sorted(state.memif_sockets.items())
+        for socket_id, filename in sorted(
+            state.memif_sockets.items(), key=lambda item: _hash_order(item[0])
+        )
     ]
 
 

@@ -5,7 +5,8 @@ In: vxlan_add_del_tunnel_v3, vxlan_tunnel_v2_dump. Out: the tunnel's sw_if_index
 A tunnel is found by (src, dst, vni, dst port, encap VRF); adding one that exists answers
 TUNNEL_EXIST, deleting one that does not NO_SUCH_ENTRY. The encap VRF must exist
 (NO_SUCH_FIB). Port 0 means VPP's default (4789 for IPv4, 4790 for IPv6). Tunnels are
-``vxlan_tunnel<instance>``; instance ~0 takes the lowest free one.
+``vxlan_tunnel<instance>``; instance ~0 takes the lowest free one. A new tunnel is admin-up
+and link-up; decap_next_index ~0 reads back as 1 (l2-input).
 """
 
 from __future__ import annotations
@@ -18,6 +19,12 @@ from contivpy.vppcalls.retvals import Retval
 from contivpy.vppcalls.wire import NO_INDEX, address_from_wire, address_to_wire
 
 _MAX_VNI = (1 << 24) - 1
+#: vxlan_input's next node for L2 (l2-input): what "no decap next" (~0) becomes
+DECAP_NEXT_L2_INPUT = 1
+
+
+def _decap_next(requested: int) -> int:
+    return DECAP_NEXT_L2_INPUT if requested == NO_INDEX else requested
 
 
 def _tunnels(state: VppState) -> list[tuple[Interface, VxlanInfo]]:
@@ -37,7 +44,7 @@ def vxlan_add_del_tunnel_v3(state: VppState, msg: Message) -> Fields:
         vni=msg.get_int("vni"),
         encap_vrf_id=msg.get_int("encap_vrf_id"),
         mcast_sw_if_index=msg.get_int("mcast_sw_if_index"),
-        decap_next_index=msg.get_int("decap_next_index"),
+        decap_next_index=_decap_next(msg.get_int("decap_next_index")),
         is_l3=msg.get_bool("is_l3"),
     )
     key = (info.src, info.dst, info.vni, info.dst_port, info.encap_vrf_id)
@@ -71,6 +78,8 @@ def vxlan_add_del_tunnel_v3(state: VppState, msg: Message) -> Fields:
     mac = bytes(6) if info.is_l3 else state.random_mac()
     iface = state.add_interface(f"vxlan_tunnel{info.instance}", Kind.VXLAN, mac=mac, link_mtu=9000)
     iface.vxlan = info
+    # VPP brings a new tunnel up itself (admin and link), and says so to subscribers.
+    state.change_link(iface, admin_up=True)
     return {"sw_if_index": iface.sw_if_index}
 
 
