@@ -13,7 +13,7 @@ import pytest
 
 from contivpy.sim.vpp.server import VppSimulator
 from descriptors.harness import Agent, start_agent
-from vpp_target.target import VppTarget, vpp_target
+from vpp_target.target import VppTarget, require_simulator, vpp_target
 
 
 @pytest.fixture
@@ -24,6 +24,8 @@ async def target(tmp_path: Path) -> AsyncIterator[VppTarget]:
 
 @pytest.fixture
 def sim(target: VppTarget) -> VppSimulator:
+    # the tests that ask for the simulator inject failures with it
+    require_simulator("fault injection (fail_next)")
     return target.simulator
 
 

@@ -285,7 +285,9 @@ async def _dump_all(agent: Agent) -> list[routes.Route]:
     ]
 
 
-async def test_a_route_through_an_interface_deleted_behind_our_back_is_removed(agent: Agent) -> None:
+async def test_a_route_through_an_interface_deleted_behind_our_back_is_removed(
+    agent: Agent,
+) -> None:
     gone = Interface("gone", InterfaceType.LOOPBACK, ip_addresses=("10.8.0.1/24",))
     route = Route("10.88.0.0/16", next_hop="10.8.0.2", outgoing_interface="gone")
     other = Route("10.88.0.0/16", next_hop="10.0.0.2", outgoing_interface="lo")

@@ -27,7 +27,10 @@ async def test_xconnect_pair_reads_back_and_clears(vpp: VppClient, target: VppTa
     a, b = await _memif(vpp, 1), await _memif(vpp, 2)
     await xconnect.set_xconnect(vpp, xconnect.XConnect(a, b))
     await xconnect.set_xconnect(vpp, xconnect.XConnect(b, a))
-    assert await xconnect.dump_xconnects(vpp) == [xconnect.XConnect(a, b), xconnect.XConnect(b, a)]
+    # listed by receiving interface index (VPP reuses freed indexes: a need not be below b)
+    assert await xconnect.dump_xconnects(vpp) == sorted(
+        [xconnect.XConnect(a, b), xconnect.XConnect(b, a)], key=lambda x: x.rx_sw_if_index
+    )
     if target.sim is not None:
         assert "L2 xconnect memif0/2" in target.sim.show_interface_addr()
     await xconnect.clear_xconnect(vpp, a)
@@ -77,7 +80,7 @@ async def test_bridge_domain_with_bvi_and_split_horizon_reads_back(vpp: VppClien
     assert await bridge_domains.dump_bridge_domains(vpp) == []
 
 
-async def test_bridge_domain_errors(vpp: VppClient) -> None:
+async def test_bridge_domain_errors(vpp: VppClient, target: VppTarget) -> None:
     await bridge_domains.add_bridge_domain(vpp, BridgeDomain(1))
     with pytest.raises(VppApiError, match="BD_ALREADY_EXISTS"):
         await bridge_domains.add_bridge_domain(vpp, BridgeDomain(1))
@@ -92,7 +95,9 @@ async def test_bridge_domain_errors(vpp: VppClient) -> None:
         await bridge_domains.delete_bridge_domain(vpp, 2)
     # id ~0: VPP picks a free one pseudo-randomly, from a seed every VPP process starts at 0
     picked = await bridge_domains.add_bridge_domain(vpp, BridgeDomain(0xFFFFFFFF))
-    assert picked == 7271263
+    if target.sim is not None or target.restart_command:  # a VPP process fresh for this test
+        assert picked == 7271263
+    assert 1 < picked < 1 << 24
     second = await bridge_domains.add_bridge_domain(vpp, BridgeDomain(0xFFFFFFFF))
     assert 1 < second < 1 << 24
     assert second != picked

@@ -32,15 +32,14 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from contivpy.bench import papi_replay, sim_feed
-from contivpy.bench.call_recorder import RecordedCall, RecordingChannel
+from contivpy.bench import papi_replay, sim_feed, vpp_scenarios
+from contivpy.bench.call_recorder import RecordedCall
 from contivpy.bench.metrics import Metric, Target
 from contivpy.bench.verify import Problems
-from contivpy.descriptors.registration import register_vpp_descriptors
 from contivpy.models.vpp_interfaces import Interface, InterfaceType
 from contivpy.models.vpp_keys import interface_key, route_key
 from contivpy.models.vpp_l3 import Route
-from contivpy.scheduler import Scheduler, Txn
+from contivpy.scheduler import Txn
 from contivpy.vppcalls import bridge_domains, interface_ip, interfaces, loopback, routes
 from contivpy.vppcalls.client import VppClient
 
@@ -95,25 +94,13 @@ def route_state(n: int) -> dict[str, object]:
     return desired
 
 
-@dataclass(slots=True)
-class _Agent:
-    client: VppClient
-    channel: RecordingChannel
-    scheduler: Scheduler
-
-    async def stop(self) -> None:
-        await self.scheduler.stop()
-        await self.client.close()
-
-
-async def _start_agent(socket_path: str, concurrency: int) -> _Agent:
-    client = VppClient(socket_path, call_timeout=30.0)
-    await client.start(connect_timeout=10.0)
-    channel = RecordingChannel(client)
-    scheduler = Scheduler(concurrency=concurrency)
-    register_vpp_descriptors(scheduler, channel)
-    await scheduler.start()
-    return _Agent(client, channel, scheduler)
+async def _start_agent(socket_path: str, concurrency: int) -> vpp_scenarios.Agent:
+    """A started agent, as the simulator suite's, and its garbage frozen afterwards as
+    ``contivpy agent`` does once it is up (what lives as long as the agent stays out of the
+    collector's passes)."""
+    agent = await vpp_scenarios.start_agent(socket_path, concurrency)
+    gc.freeze()
+    return agent
 
 
 async def clean(socket_path: str) -> None:

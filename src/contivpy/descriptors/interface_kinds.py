@@ -11,6 +11,12 @@ one, the MTU, the admin state where it differs from the one VPP creates the inte
 deleted again (best effort) so no untagged leftover remains; the error is re-raised. A NIC
 (DPDK) is never created or deleted: "create" finds it by name and applies the settings,
 "delete" takes it down.
+
+A leftover can still be there: an agent killed between a create and its tag leaves an
+untagged interface VPP keeps, and VPP then refuses to create the same VXLAN tunnel,
+af_packet or VLAN sub-interface again. Such an untagged interface with exactly the identity
+asked for is adopted (tagged and configured like a new one), with a warning, instead of
+failing forever; one tagged by someone else is never taken.
 """
 
 from __future__ import annotations
@@ -36,17 +42,28 @@ from contivpy.models.vpp_interfaces import (
 )
 from contivpy.vppcalls import interfaces as vpp_interfaces
 from contivpy.vppcalls import memif as vpp_memif
-from contivpy.vppcalls.af_packet import AfPacketSpec, create_af_packet, delete_af_packet
+from contivpy.vppcalls.af_packet import (
+    AfPacketSpec,
+    create_af_packet,
+    delete_af_packet,
+    dump_af_packets,
+)
 from contivpy.vppcalls.channel import ApiChannel
-from contivpy.vppcalls.errors import VppError
+from contivpy.vppcalls.errors import VppApiError, VppError
 from contivpy.vppcalls.loopback import LoopbackSpec, create_loopback, delete_loopback
+from contivpy.vppcalls.retvals import Retval
 from contivpy.vppcalls.subinterfaces import (
     VlanSubinterfaceSpec,
     create_vlan_subinterface,
     delete_subinterface,
 )
 from contivpy.vppcalls.tap import TapFlags, TapSpec, create_tap, delete_tap
-from contivpy.vppcalls.vxlan import VxlanTunnel, create_vxlan_tunnel, delete_vxlan_tunnel
+from contivpy.vppcalls.vxlan import (
+    VxlanTunnel,
+    create_vxlan_tunnel,
+    delete_vxlan_tunnel,
+    dump_vxlan_tunnels,
+)
 from contivpy.vppcalls.wire import NO_INDEX
 
 log = structlog.get_logger(__name__)
@@ -150,20 +167,81 @@ async def _create_device(vpp: ApiChannel, index: InterfaceIndex, value: Interfac
         return InterfaceMeta(sw_if_index, f"memif{link.socket_id}/{link.id}", kind)
     if isinstance(link, AfPacketLink):
         spec = AfPacketSpec(host_if_name=link.host_if_name, mac=mac)
-        sw_if_index = await create_af_packet(vpp, spec)
+        try:
+            sw_if_index = await create_af_packet(vpp, spec)
+        except VppApiError as err:
+            if err.retval != Retval.IF_ALREADY_EXISTS:
+                raise
+            sw_if_index = await _adopt(vpp, value, err, await _af_packet_index(vpp, link))
         return InterfaceMeta(sw_if_index, f"host-{link.host_if_name}", kind)
     if isinstance(link, SubInterfaceLink):
         parent = index.meta(link.parent)
         parent_index = index.sw_if_index(link.parent)
         spec_sub = VlanSubinterfaceSpec(parent_index, link.sub_id)
-        sw_if_index = await create_vlan_subinterface(vpp, spec_sub)
+        try:
+            sw_if_index = await create_vlan_subinterface(vpp, spec_sub)
+        except VppApiError as err:
+            if err.retval not in (Retval.VLAN_ALREADY_EXISTS, Retval.SUBIF_ALREADY_EXISTS):
+                raise
+            found = await _sub_index(vpp, parent_index, link.sub_id)
+            sw_if_index = await _adopt(vpp, value, err, found)
         parent_name = parent.vpp_name if parent is not None else link.parent
         return InterfaceMeta(sw_if_index, f"{parent_name}.{link.sub_id}", kind)
     if isinstance(link, VxlanLink):
         multicast = index.sw_if_index(link.multicast) if link.multicast else NO_INDEX
-        sw_if_index = await create_vxlan_tunnel(vpp, _tunnel(link, multicast))
+        tunnel = _tunnel(link, multicast)
+        try:
+            sw_if_index = await create_vxlan_tunnel(vpp, tunnel)
+        except VppApiError as err:
+            if err.retval != Retval.TUNNEL_EXIST:
+                raise
+            sw_if_index = await _adopt(vpp, value, err, await _tunnel_index(vpp, tunnel))
         return await _named(vpp, sw_if_index, kind)
     raise PermanentError(f"cannot create interface {value.name!r} of type {kind.value}")
+
+
+async def _adopt(vpp: ApiChannel, value: Interface, refusal: VppApiError, found: int | None) -> int:
+    """The index of the untagged leftover that made VPP refuse the create, or the refusal."""
+    if found is None:
+        raise refusal
+    listed = await vpp_interfaces.dump_interfaces(vpp, found)
+    if not listed or listed[0].tag:
+        raise refusal  # gone meanwhile, or someone else's
+    details = listed[0]
+    log.warning(
+        "adopting an untagged interface left by an interrupted create",
+        interface=value.name,
+        vpp_name=details.name,
+        sw_if_index=found,
+    )
+    return found
+
+
+async def _tunnel_index(vpp: ApiChannel, tunnel: VxlanTunnel) -> int | None:
+    for t in await dump_vxlan_tunnels(vpp):
+        same = (t.src, t.dst, t.vni, t.encap_vrf_id) == (
+            tunnel.src,
+            tunnel.dst,
+            tunnel.vni,
+            tunnel.encap_vrf_id,
+        )
+        if same:
+            return t.sw_if_index
+    return None
+
+
+async def _af_packet_index(vpp: ApiChannel, link: AfPacketLink) -> int | None:
+    for found in await dump_af_packets(vpp):
+        if found.host_if_name == link.host_if_name:
+            return found.sw_if_index
+    return None
+
+
+async def _sub_index(vpp: ApiChannel, parent: int, sub_id: int) -> int | None:
+    for d in await vpp_interfaces.dump_interfaces(vpp):
+        if d.is_sub and d.sup_sw_if_index == parent and d.sub_id == sub_id:
+            return d.sw_if_index
+    return None
 
 
 async def _named(vpp: ApiChannel, sw_if_index: int, kind: InterfaceType) -> InterfaceMeta:

@@ -9,11 +9,13 @@ inter-VRF route, the table it looks up in. Every change is a re-create (delete t
 the new one). The path a route was made with is its metadata, so it can be deleted even once
 its interface is gone (VPP keeps a route through a deleted interface, forwarding to drop).
 
-Retrieve asks VPP only for prefixes the API holds (ip_route_v2_dump filtered by the API's FIB
-source): VPP's own routes (special drops, fe80::/10, interface, network/broadcast and
-neighbour routes) are never read as ours, whatever their prefix, so a resync never deletes
-them. Where VPP holds an API prefix with a better source too (an interface route), the API's
-paths cannot be read back: the desired routes for that prefix are taken as they are. A route
+Retrieve reads every route of every table and takes only those whose (best) FIB source is
+the API's as ours: VPP's own routes (special drops, fe80::/10, interface, network/broadcast
+and neighbour routes) are never read as ours, whatever their prefix, so a resync never
+deletes them. Where a source better than the API's holds a prefix (an interface route), VPP
+reports only that source: whether the API holds the prefix too cannot be read back (a real
+VPP lists it under neither source), so the desired routes for that prefix are taken as they
+are (VPP forwards by the better source's paths while it is there). A route
 through an interface that is not ours is reported as obtained; one through an interface VPP no
 longer has (deleted behind the agent's back: VPP keeps the route, forwarding to drop) as ours
 and undesired, named ``GONE-sw_if_index-<n>``, so a resync removes it before the index is
@@ -139,10 +141,7 @@ class RouteDescriptor(VppDescriptor):
     async def retrieve(self, correlate: Mapping[str, Any]) -> Sequence[Retrieved]:
         tables = [(t.table_id, t.ipv6) for t in await dump_vrf_tables(self.vpp)]
         dumps = await asyncio.gather(
-            *(
-                vpp_routes.dump_routes(self.vpp, table_id, ipv6, source=SOURCE_API)
-                for table_id, ipv6 in tables
-            )
+            *(vpp_routes.dump_routes(self.vpp, table_id, ipv6) for table_id, ipv6 in tables)
         )
         interfaces = self.interfaces.by_sw_if_index()
         names = {index: name for index, (name, _) in interfaces.items()}
@@ -151,7 +150,8 @@ class RouteDescriptor(VppDescriptor):
         for routes in dumps:
             for vpp_route in routes:
                 if vpp_route.source != SOURCE_API:
-                    found += _shadowed(vpp_route, correlate)
+                    if vpp_route.source < SOURCE_API:  # better than the API's: may hide ours
+                        found += _shadowed(vpp_route, correlate)
                     continue
                 for path in vpp_route.paths:
                     route = _route_of(vpp_route, path, names)

@@ -7,7 +7,7 @@ codec reads ``msg.get_int("sw_if_index")`` with types checked, never an untyped 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import TypeAlias, TypeVar
+from typing import TypeAlias, TypeVar, overload
 
 _T = TypeVar("_T")
 
@@ -35,6 +35,20 @@ class Message(Mapping[str, WireValue]):
 
     def __len__(self) -> int:
         return len(self._fields)
+
+    # Mapping's own get and __contains__ go through __getitem__ and catch KeyError: slow for
+    # absent fields, and replies are probed for optional ones on every call.
+    def __contains__(self, key: object) -> bool:
+        return key in self._fields
+
+    @overload
+    def get(self, key: str, /) -> WireValue | None: ...
+    @overload
+    def get(self, key: str, default: WireValue, /) -> WireValue: ...
+    @overload
+    def get(self, key: str, default: _T, /) -> WireValue | _T: ...
+    def get(self, key: str, default: object = None) -> object:
+        return self._fields.get(key, default)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Message):

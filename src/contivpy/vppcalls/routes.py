@@ -6,7 +6,9 @@ paths with the given ones; :func:`add_path` and :func:`delete_path` change one p
 multipath route. A table also holds what VPP installs itself (special drops, fe80::/10,
 interface routes of admin-up interfaces, network/broadcast drops, neighbour host routes):
 tell them apart by ``source`` (:data:`SOURCE_API` for routes made through the API), never by
-prefix; :func:`dump_routes` with ``source=SOURCE_API`` lists only prefixes the API holds.
+prefix; :func:`dump_routes` with ``source=SOURCE_API`` lists only prefixes whose best source
+is the API's (a prefix the API shares with a better source, e.g. an interface route, is listed
+under that source only).
 Paths read back as VPP encodes them: weight 0 as 1 (so paths default to weight 1), and
 ``table_id`` 0 unless the path resolves in a table (no interface).
 """
@@ -184,8 +186,8 @@ async def delete_path(vpp: ApiChannel, table_id: int, prefix: IpNetwork, path: R
 async def dump_routes(
     vpp: ApiChannel, table_id: int, ipv6: bool, source: int = SOURCE_ANY
 ) -> list[Route]:
-    """Every route of one VRF, VPP's own included; with ``source``, only prefixes that
-    source holds (their paths are still the best source's, as VPP reports them)."""
+    """Every route of one VRF, VPP's own included; with ``source``, only prefixes whose best
+    source it is (as a real VPP 26.06 filters)."""
     table = {"table_id": table_id, "is_ip6": ipv6, "name": ""}
     details = await vpp.dump("ip_route_v2_dump", {"src": source, "table": table})
     return [Route.from_message(d.get_struct("route")) for d in details]

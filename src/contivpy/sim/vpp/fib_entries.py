@@ -181,13 +181,14 @@ def route_details(
     state: VppState, is_ip6: bool, table_id: int, source: int = 0, with_source: bool = False
 ) -> list[Fields]:
     """ip_route_details (or, ``with_source``, ip_route_v2_details) of every entry of one
-    table; ``source`` other than 0 keeps only entries that source contributes to, as
-    ip_route_v2_dump's filter does (the paths shown are still the best source's)."""
+    table; ``source`` other than 0 keeps only entries whose best source it is, as a real
+    VPP's ip_route_v2_dump filter does: an API route shadowed by a better source (the
+    interface route of the same prefix) is not listed under the API's source at all."""
     out: list[Fields] = []
     entries = fib_entries(state, is_ip6, table_id)
     for prefix in sorted(entries, key=lambda p: (p.network_address, p.prefixlen)):
         entry = entries[prefix]
-        if source and source not in entry.sources:
+        if source and entry.best_source != source:
             continue
         paths = entry.best_paths
         route: Fields = {
