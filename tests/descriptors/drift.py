@@ -35,8 +35,12 @@ from vpp_target.snapshot import InterfaceSnapshot, VppSnapshot
 from vpp_target.view import kind_of
 
 
-async def drift(vpp: ApiChannel, snapshot: VppSnapshot, data: st.DataObject) -> str:
-    """Make one change (see the module docstring); what was done."""
+async def drift(
+    vpp: ApiChannel, snapshot: VppSnapshot, data: st.DataObject, keep_up: frozenset[str]
+) -> str:
+    """Make one change (see the module docstring); what was done. Interfaces VPP names in
+    ``keep_up`` keep their admin state (on a real VPP the NIC: with it down VPP refuses to
+    bring our sub-interfaces up, and it is not ours to bring up)."""
     tagged = sorted(snapshot.tagged(), key=lambda i: i.tag)
     api_routes = sorted(
         (r for r in snapshot.routes if r.source == SOURCE_API),
@@ -82,7 +86,8 @@ async def drift(vpp: ApiChannel, snapshot: VppSnapshot, data: st.DataObject) -> 
     if kind == "neighbour":
         await neighbors.delete_neighbor(vpp, data.draw(st.sampled_from(static)))
         return "removed a neighbour"
-    victim = data.draw(st.sampled_from(sorted(snapshot.interfaces.values(), key=lambda i: i.name)))
+    flippable = [i for i in snapshot.interfaces.values() if i.name not in keep_up]
+    victim = data.draw(st.sampled_from(sorted(flippable, key=lambda i: i.name)))
     await interfaces.set_admin_state(vpp, victim.sw_if_index, not victim.details.admin_up)
     return f"flipped admin state of {victim.name}"
 

@@ -112,8 +112,10 @@ async def start_agent(target: VppTarget, *, concurrency: int = 16) -> Agent:
 async def nic_name(target: VppTarget, vpp: ApiChannel) -> str:
     """The name under which a desired state refers to the test's NIC (made on a real VPP:
     an af_packet, which the models call ``UNTAGGED-host-…``; the simulator's is a dpdk NIC,
-    called by VPP's name). Call it once per VPP life."""
+    called by VPP's name). It is admin-up, as a node's NIC is: a real VPP refuses to bring
+    a sub-interface up on a parent that is down (-1). Call it once per VPP life."""
     nic = await target.nic(vpp)
+    await interfaces.set_admin_state(vpp, nic.sw_if_index, True)
     return nic.name if nic.dev_type == "dpdk" else UNTAGGED_PREFIX + nic.name
 
 
@@ -124,7 +126,8 @@ async def restore_nic(target: VppTarget, vpp: ApiChannel, name: str) -> None:
         return
     host = name.removeprefix(UNTAGGED_PREFIX + "host-")
     if not await interfaces.dump_interfaces(vpp, name_contains=f"host-{host}"):
-        await af_packet.create_af_packet(vpp, af_packet.AfPacketSpec(host))
+        index = await af_packet.create_af_packet(vpp, af_packet.AfPacketSpec(host))
+        await interfaces.set_admin_state(vpp, index, True)
 
 
 async def reconnected(agent: Agent) -> None:

@@ -57,6 +57,9 @@ TYPES = [
     if t is not InterfaceType.TAP or HAS_VHOST_NET or not running_on_real_vpp()
 ]
 STATES = desired_states(nic=NIC, types=TYPES)
+#: not flipped by drift on a real VPP: its NIC (the simulator lets sub-interfaces be brought
+#: up on a down parent, a real VPP does not)
+KEEP_UP = frozenset({NIC.removeprefix("UNTAGGED-")} if running_on_real_vpp() else ())
 Scenario = Callable[[Agent], Awaitable[None]]
 
 
@@ -124,7 +127,7 @@ def test_drift_is_repaired_by_a_downstream_resync(
     async def scenario(agent: Agent) -> None:
         assert_ok(await agent.scheduler.resync_full(desired))
         done = [
-            await drift(agent.client, await agent.snapshot(), data)
+            await drift(agent.client, await agent.snapshot(), data, KEEP_UP)
             for _ in range(data.draw(st.integers(1, 3)))
         ]
         assert_ok(await agent.scheduler.resync_downstream("repair: " + "; ".join(done)))

@@ -50,8 +50,9 @@ from contivpy.models.vpp_l3 import (
 )
 
 NIC = "GigabitEthernet0/a/0"
-#: memif sockets: one per role (a socket file is either listened on or connected to)
-SOCKETS = {True: (1, "/run/contivpy/master.sock"), False: (2, "/run/contivpy/slave.sock")}
+#: memif sockets: one per role (a socket file is either listened on or connected to), in a
+#: directory that exists (a real VPP's master fails with -14 where it does not)
+SOCKETS = {True: (1, "/run/cvt-master.sock"), False: (2, "/run/cvt-slave.sock")}
 TYPES = [
     InterfaceType.LOOPBACK,
     InterfaceType.TAP,
