@@ -324,3 +324,25 @@ async def test_vxlan_tunnel_reads_back_and_deletes_by_description(vpp: VppClient
     assert await vxlan.dump_vxlan_tunnels(vpp) == []
     with pytest.raises(VppApiError, match="NO_SUCH_ENTRY"):
         await vxlan.delete_vxlan_tunnel(vpp, tunnel)
+
+
+async def test_a_sub_interface_goes_up_only_while_its_parent_is_up(
+    vpp: VppClient, target: VppTarget
+) -> None:
+    if target.sim is not None:
+        pytest.skip("real-VPP behaviour the simulator does not model yet (docs/REAL_VPP.md)")
+    parent = await loopback.create_loopback(vpp, loopback.LoopbackSpec())
+    sub = await subinterfaces.create_vlan_subinterface(
+        vpp, subinterfaces.VlanSubinterfaceSpec(parent, 5)
+    )
+    with pytest.raises(VppApiError) as refused:
+        await interfaces.set_admin_state(vpp, sub, True)
+    assert refused.value.retval == Retval.UNSPECIFIED == -1
+    await interfaces.set_admin_state(vpp, parent, True)
+    await interfaces.set_admin_state(vpp, sub, True)
+    (details,) = await interfaces.dump_interfaces(vpp, sw_if_index=sub)
+    assert (details.admin_up, details.link_up) == (True, True)
+    # once up it stays up when the parent goes down; its link follows the parent
+    await interfaces.set_admin_state(vpp, parent, False)
+    (details,) = await interfaces.dump_interfaces(vpp, sw_if_index=sub)
+    assert (details.admin_up, details.link_up) == (True, False)
