@@ -107,16 +107,6 @@ async def delete_interface(vpp: ApiChannel, iface: InterfaceSnapshot) -> None:
     elif kind is InterfaceType.SUB_INTERFACE:
         await subinterfaces.delete_subinterface(vpp, index)
     elif kind is InterfaceType.VXLAN_TUNNEL and iface.vxlan is not None:
-        t = iface.vxlan
-        tunnel = vxlan.VxlanTunnel(
-            src=t.src,
-            dst=t.dst,
-            vni=t.vni,
-            encap_vrf_id=t.encap_vrf_id,
-            src_port=t.src_port,
-            dst_port=t.dst_port,
-            mcast_sw_if_index=t.mcast_sw_if_index,
-        )
-        await vxlan.delete_vxlan_tunnel(vpp, tunnel)
+        await vxlan.delete_vxlan_tunnel(vpp, iface.vxlan.tunnel())
     else:
         raise AssertionError(f"no way to delete {iface.name} ({iface.details.dev_type})")

@@ -77,7 +77,7 @@ async def _clean(vpp: ApiChannel) -> list[str]:
         elif d.sw_if_index in hosts:
             await attempt(d.name, af_packet.delete_af_packet(vpp, hosts[d.sw_if_index]))
         elif d.sw_if_index in tunnels:
-            await attempt(d.name, vxlan.delete_vxlan_tunnel(vpp, _tunnel(tunnels[d.sw_if_index])))
+            await attempt(d.name, vxlan.delete_vxlan_tunnel(vpp, tunnels[d.sw_if_index].tunnel()))
         else:
             problems.append(f"interface {d.name} of type {kind!r}: no way to delete it")
     for bd in await bridge_domains.dump_bridge_domains(vpp):
@@ -103,16 +103,3 @@ async def _clean(vpp: ApiChannel) -> list[str]:
         if table.table_id != 0:
             await attempt(f"VRF {table}", vrf.delete_vrf_table(vpp, table))
     return problems
-
-
-def _tunnel(t: vxlan.VxlanTunnelDetails) -> vxlan.VxlanTunnel:
-    """The delete request of a dumped tunnel (VPP finds it by endpoints, VNI, port and VRF)."""
-    return vxlan.VxlanTunnel(
-        src=t.src,
-        dst=t.dst,
-        vni=t.vni,
-        encap_vrf_id=t.encap_vrf_id,
-        src_port=t.src_port,
-        dst_port=t.dst_port,
-        mcast_sw_if_index=t.mcast_sw_if_index,
-    )

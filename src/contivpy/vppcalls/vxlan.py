@@ -65,6 +65,19 @@ class VxlanTunnelDetails:
             decap_next_index=msg.get_int("decap_next_index"),
         )
 
+    def tunnel(self) -> VxlanTunnel:
+        """The tunnel as a request names it (VPP finds one to delete by endpoints, VNI,
+        ports and VRF)."""
+        return VxlanTunnel(
+            src=self.src,
+            dst=self.dst,
+            vni=self.vni,
+            encap_vrf_id=self.encap_vrf_id,
+            src_port=self.src_port,
+            dst_port=self.dst_port,
+            mcast_sw_if_index=self.mcast_sw_if_index,
+        )
+
 
 def _fields(tunnel: VxlanTunnel, is_add: bool) -> dict[str, object]:
     return {
