@@ -146,12 +146,19 @@ class RouteDescriptor(VppDescriptor):
         interfaces = self.interfaces.by_sw_if_index()
         names = {index: name for index, (name, _) in interfaces.items()}
         owned = {name: meta.owned for name, meta in interfaces.values()}
+        desired_by_prefix = _by_prefix(correlate)
         found: list[Retrieved] = []
         for routes in dumps:
             for vpp_route in routes:
                 if vpp_route.source != SOURCE_API:
                     if vpp_route.source < SOURCE_API:  # better than the API's: may hide ours
-                        found += _shadowed(vpp_route, correlate)
+                        # The desired routes of a prefix VPP forwards by that source's paths.
+                        found += [
+                            Retrieved(key, desired, None, origin=Origin.NB)
+                            for key, desired in desired_by_prefix.get(
+                                (vpp_route.table_id, vpp_route.prefix), ()
+                            )
+                        ]
                     continue
                 for path in vpp_route.paths:
                     route = _route_of(vpp_route, path, names)
@@ -168,18 +175,21 @@ class RouteDescriptor(VppDescriptor):
         return found
 
 
-def _shadowed(vpp_route: vpp_routes.Route, correlate: Mapping[str, Any]) -> list[Retrieved]:
-    """The desired routes of a prefix VPP forwards by another (better) source's paths."""
-    out: list[Retrieved] = []
+def _by_prefix(
+    correlate: Mapping[str, Any],
+) -> dict[tuple[int, IpNetwork], list[tuple[str, Route]]]:
+    """The desired routes by (VRF, destination network), built once per retrieve: every
+    interface address gives VPP a route of a better source than the API's, so looking each
+    one up in the whole desired state would cost routes times desired values."""
+    out: dict[tuple[int, IpNetwork], list[tuple[str, Route]]] = {}
     for key, desired in correlate.items():
-        if not isinstance(desired, Route) or desired.vrf != vpp_route.table_id:
+        if not isinstance(desired, Route):
             continue
         try:
             network = parse_network(desired.dst_network)
         except ValueError:
             continue  # invalid: never applied
-        if network == vpp_route.prefix:
-            out.append(Retrieved(key, desired, None, origin=Origin.NB))
+        out.setdefault((desired.vrf, network), []).append((key, desired))
     return out
 
 
