@@ -7,17 +7,21 @@ commands run on uvloop.
 
 from __future__ import annotations
 
-import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-from contivpy.logs import configure_logging
+if TYPE_CHECKING:  # imported where the parser is built: `contivpy cni` starts without them
+    import argparse
 
-Handler = Callable[[argparse.Namespace], int]
+Handler = Callable[["argparse.Namespace"], int]
 
 
 def _bench(args: argparse.Namespace) -> int:
+    # The pods suite forks plugin processes while etcd's gRPC threads run; with gRPC's fork
+    # handlers on, a child now and then died (SIGSEGV) before its exec. No child uses gRPC.
+    os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
     from contivpy.bench.runner import run_bench
 
     return run_bench(args.suite, as_json=args.json, quick=args.quick, vpp_socket=args.vpp_socket)
@@ -76,7 +80,35 @@ def _demo(args: argparse.Namespace) -> int:
         manifests=tuple(args.manifest or ()),
         workdir=args.workdir,
         vpp=args.vpp,
+        etcd_timeout=args.etcd_timeout,
     )
+
+
+def _demo_nodes(text: str) -> int:
+    """--nodes: 1..200 (node addresses are the node's index in one /24)."""
+    try:
+        count = int(text)
+    except ValueError:
+        raise _argument_error(f"{text!r} is not a whole number") from None
+    if not 1 <= count <= 200:
+        raise _argument_error(f"{count}: a demo cluster has 1 to 200 nodes")
+    return count
+
+
+def _seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise _argument_error(f"{text!r} is not a number of seconds") from None
+    if not seconds > 0:
+        raise _argument_error(f"{text}: must be more than 0 seconds")
+    return seconds
+
+
+def _argument_error(message: str) -> Exception:
+    import argparse
+
+    return argparse.ArgumentTypeError(message)
 
 
 def _reflector(args: argparse.Namespace) -> int:
@@ -106,15 +138,16 @@ def _ctl(args: argparse.Namespace) -> int:
 
 
 def _cni(args: argparse.Namespace) -> int:
-    import os
+    from contivpy.cni.plugin import main as run_plugin
 
-    from contivpy.cni.plugin import run_cni
-
-    return run_cni(os.environ, sys.stdin, sys.stdout)
+    return run_plugin()
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every sub-command."""
+    import argparse
+    from pathlib import Path
+
     parser = argparse.ArgumentParser(
         prog="contivpy", description="contivpy: Kubernetes pod networking on FD.io VPP"
     )
@@ -164,10 +197,27 @@ def build_parser() -> argparse.ArgumentParser:
     vpp.set_defaults(handler=_vpp)
 
     demo = sub.add_parser("demo", help="the whole system on this machine, with example pods")
-    demo.add_argument("--nodes", type=int, default=2, help="how many nodes (default 2)")
-    demo.add_argument("--keep", action="store_true", help="keep running for contivpy ctl")
+    demo.add_argument("--nodes", type=_demo_nodes, default=2, help="how many nodes (default 2)")
+    demo.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep running for contivpy ctl (until Ctrl-C); keeps the working directory",
+    )
     demo.add_argument("-f", "--manifest", action="append", type=Path, help="manifests to apply")
-    demo.add_argument("--workdir", type=Path, help="where sockets and state go (default: temp)")
+    demo.add_argument(
+        "--workdir",
+        type=Path,
+        help="where etcd, sockets and state go, kept afterwards (default: a temporary "
+        "directory, removed on exit)",
+    )
+    demo.add_argument(
+        "--etcd-timeout",
+        type=_seconds,
+        default=120.0,
+        metavar="SECONDS",
+        help="the longest the embedded etcd may take to start while it makes progress "
+        "(default 120; one making no progress for 30 s fails sooner)",
+    )
     demo.add_argument(
         "--vpp", type=Path, help="a vpp binary: run the nodes on real VPPs (needs root)"
     )
@@ -221,6 +271,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``contivpy`` console script."""
+    if list(sys.argv[1:] if argv is None else argv) == ["cni"]:
+        # The kubelet execs the plugin once per pod: it goes straight to the plugin, without
+        # the parser or logging set-up (its stdout is the CNI result; it logs nothing).
+        from contivpy.cni.plugin import main as run_plugin
+
+        code = run_plugin()
+        if argv is None:  # the process is the plugin's own (the console script)
+            # The result is flushed; the interpreter's teardown of what the call imported
+            # would cost the kubelet another ~10-20 ms per pod, for nothing.
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+        return code
+    from contivpy.logs import configure_logging
+
     args = build_parser().parse_args(argv)
     if args.command == "cni":
         # stdout carries the CNI result: logs go to stderr as JSON, quietly.

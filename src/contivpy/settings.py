@@ -93,7 +93,7 @@ class InterfaceSettings:
             size = getattr(self, name)
             if size and (size & (size - 1) or not 64 <= size <= 32768):
                 raise ConfigError(
-                    f"interfaces.{_camel(name)}: {size} is not a power of 2 in 64..32768"
+                    f"interfaces.{camel_case(name)}: {size} is not a power of 2 in 64..32768"
                 )
         if not 576 <= self.mtu_size <= 9216:
             raise ConfigError(f"interfaces.mtuSize: {self.mtu_size} is outside 576..9216")
@@ -132,16 +132,34 @@ class AgentSettings:
 T = TypeVar("T")
 
 
+_SECTIONS = (IpamSettings, InterfaceSettings)  # settings nested under a key of their own
+
+
 def load_agent_settings(raw: Mapping[str, Any]) -> AgentSettings:
     """Build AgentSettings from a camelCase mapping (a parsed config file), validated."""
     settings = _build(AgentSettings(), raw, "")
     return settings.validate()
 
 
+def setting_keys() -> list[str]:
+    """Every key ``load_agent_settings`` accepts, nested ones dotted (``ipam.podSubnetCIDR``),
+    in declaration order. Derived from the dataclasses above, the one definition of them."""
+    return _keys(AgentSettings(), "")
+
+
+def _keys(default: Any, prefix: str) -> list[str]:
+    keys: list[str] = []
+    for spec in fields(default):
+        key = prefix + camel_case(spec.name)
+        value = getattr(default, spec.name)
+        keys += _keys(value, key + ".") if isinstance(value, _SECTIONS) else [key]
+    return keys
+
+
 def _build(default: T, raw: Mapping[str, Any], path: str) -> T:
     if not isinstance(raw, Mapping):
         raise ConfigError(f"{path.rstrip('.') or 'config'}: expected a mapping")
-    known = {_camel(f.name): f for f in fields(default)}  # type: ignore[arg-type]
+    known = {camel_case(f.name): f for f in fields(default)}  # type: ignore[arg-type]
     changes: dict[str, Any] = {}
     for key, value in raw.items():
         spec = known.get(key)
@@ -155,7 +173,7 @@ def _build(default: T, raw: Mapping[str, Any], path: str) -> T:
 
 def _convert(current: Any, value: Any, name: str) -> Any:
     try:
-        if isinstance(current, IpamSettings | InterfaceSettings):
+        if isinstance(current, _SECTIONS):
             return _build(current, value, name + ".")
         if isinstance(current, enum.Enum):
             return type(current)(value)
@@ -189,7 +207,8 @@ def _slices(name: str, network: IPNetwork, prefix_len: int, *, min_hosts: int) -
         raise ConfigError(f"{name}: /{prefix_len} leaves fewer than {min_hosts} addresses per node")
 
 
-def _camel(snake: str) -> str:
+def camel_case(snake: str) -> str:
+    """``pod_subnet_cidr`` -> ``podSubnetCIDR``: a field name as config files spell it."""
     head, *rest = snake.split("_")
     special = {"cidr": "CIDR", "vni": "VNI", "vrf": "VRF", "id": "ID"}
     return head + "".join(special.get(p, p.capitalize()) for p in rest)

@@ -26,6 +26,7 @@ import uvloop
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, as pytest has it
 
 from contivpy.demo.real_cluster import agent_ready
+from contivpy.linux.icmp_echo import EchoResult, echo
 from contivpy.store.embedded import EmbeddedEtcd
 from contivpy.vppcalls.client import VppClient
 from contivpy.vppprocess.process import VppProcess
@@ -40,17 +41,15 @@ def sh(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
 
 
 def ping(netns: str | None, address: str, count: int = 3) -> int:
-    """Replies received out of ``count`` (one second apart at most)."""
-    prefix = ["ip", "netns", "exec", netns] if netns else []
-    done = sh(*prefix, "ping", "-c", str(count), "-i", "0.2", "-W", "1", address)
-    found = re.search(r"(\d+) received", done.stdout)
-    return int(found.group(1)) if found else 0
+    """Echo replies received out of ``count`` (our own ICMP echo; None: this namespace)."""
+    return echo(address, count, netns=netns, interval=0.2, timeout=1.0).received
 
 
-def start_ping(netns: str, address: str, count: int) -> subprocess.Popen[str]:
-    """A ping in the background, ten a second."""
-    command = ["ip", "netns", "exec", netns, "ping", "-c", str(count), "-i", "0.1", "-W", "1"]
-    return subprocess.Popen([*command, address], stdout=subprocess.PIPE, text=True)
+def start_ping(netns: str, address: str, count: int) -> asyncio.Task[EchoResult]:
+    """An echo in the background (a thread), ten requests a second."""
+    return asyncio.create_task(
+        asyncio.to_thread(echo, address, count, netns=netns, interval=0.1, timeout=1.0)
+    )
 
 
 async def wait_for(condition: Any, seconds: float, what: str) -> float:
@@ -215,9 +214,8 @@ async def main(binary: Path, work: Path, pod_a: str, pod_b: str) -> dict[str, An
             agent.kill9()
             agent.start()
             report["agent_restart_s"] = await wait_for(agent.ready, 60, "the restarted agent")
-            out, _ = pinger.communicate(timeout=60)
-            found = re.search(r"(\d+) packets transmitted, (\d+) received", out)
-            report["restart_ping"] = [int(found.group(1)), int(found.group(2))] if found else []
+            echoed = await asyncio.wait_for(pinger, 60)
+            report["restart_ping"] = [echoed.sent, echoed.received]
             await asyncio.sleep(1.0)  # let the restart's resync settle
             report["restart_writes"] = agent.writes()
             report["restart_vpp_unchanged"] = before == await vpp_state(vpp.api_socket)

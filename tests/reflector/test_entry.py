@@ -89,7 +89,7 @@ async def test_a_bad_kubeconfig_is_a_config_error(tmp_path: Path) -> None:
 def test_the_command_refuses_bad_settings(capsys: pytest.CaptureFixture[str]) -> None:
     assert run_reflector_command(kubeconfig=Path("k"), prefix="no-slash") == 2
     assert "must end with '/'" in capsys.readouterr().err
-    assert run_reflector_command(kubeconfig=Path("k"), etcd="a:1,b:2") == 2  # DNS names
+    assert run_reflector_command(kubeconfig=Path("k"), etcd="a:1,https://b:2") == 2  # mixed
     assert parse_endpoints("127.0.0.1:2379, 127.0.0.2:2379") == ("127.0.0.1:2379", "127.0.0.2:2379")
     assert parse_endpoints(None) == ()
 

@@ -8,10 +8,12 @@ import dataclasses
 import json
 import subprocess
 import traceback
+from pathlib import Path
 
 import pytest
 import structlog
 
+from contivpy.errors import ConfigError
 from contivpy.store.embedded import EmbeddedEtcd, etcdctl_binary
 from contivpy.store.errors import StoreAuthError
 from contivpy.store.etcd import EtcdStore
@@ -130,3 +132,37 @@ async def test_credentials_never_appear_in_reprs_errors_tracebacks_or_logs(
     assert_no_secret(json.dumps(rendered, default=repr))
     assert any(entry["event"] == "store auth token expired, authenticating again" for entry in logs)
     assert_no_secret(repr(logs))
+
+
+async def test_password_from_a_file_is_reread_and_from_the_environment(
+    auth_etcd: EmbeddedEtcd, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = tmp_path / "etcd-password"
+    secret.write_text(WRONG_PASSWORD + "\n")
+    from_file = StoreSettings(
+        endpoints=(auth_etcd.endpoint,), username="root", password_file=secret, dial_timeout=3
+    )
+    with pytest.raises(StoreAuthError):
+        await EtcdStore(from_file).connect()
+    secret.write_text(ROOT_PASSWORD + "\n")  # the mounted secret was corrected
+    async with EtcdStore(from_file) as store:
+        await store.put("k", b"from file")
+
+    monkeypatch.setenv("CONTIVPY_TEST_ETCD_PASSWORD", ROOT_PASSWORD)
+    from_env = dataclasses.replace(
+        from_file, password_file=None, password_env="CONTIVPY_TEST_ETCD_PASSWORD"
+    )
+    assert ROOT_PASSWORD not in repr(from_env)
+    async with EtcdStore(from_env) as store:
+        assert (await store.get("k")).item.value == b"from file"  # type: ignore[union-attr]
+
+
+def test_unreadable_password_sources_are_config_errors(tmp_path: Path) -> None:
+    missing = StoreSettings(username="u", password_file=tmp_path / "none")
+    with pytest.raises(ConfigError, match=r"password_file .*none"):
+        missing.resolve_password()
+    unset = StoreSettings(username="u", password_env="CONTIVPY_TEST_UNSET_VARIABLE")
+    with pytest.raises(ConfigError, match="CONTIVPY_TEST_UNSET_VARIABLE is not set"):
+        unset.resolve_password()
+    with pytest.raises(ConfigError, match="together"):
+        StoreSettings(username="u", password="x", password_env="V")

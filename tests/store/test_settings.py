@@ -31,25 +31,29 @@ def test_endpoint_parse_rejects(text: str) -> None:
         Endpoint.parse(text)
 
 
-def test_grpc_target_for_one_and_several_endpoints() -> None:
-    assert StoreSettings(endpoints=("etcd:2379",)).grpc_target() == "etcd:2379"
-    assert StoreSettings(endpoints=("[::1]:1",)).grpc_target() == "[::1]:1"
-    several = StoreSettings(endpoints=("10.0.0.1:2379", "http://10.0.0.2:2380"))
-    assert several.grpc_target() == "ipv4:10.0.0.1:2379,10.0.0.2:2380"
-    assert StoreSettings(endpoints=("::1", "[::2]:5")).grpc_target() == "ipv6:[::1]:2379,[::2]:5"
+def test_several_endpoints_may_be_names_or_addresses_of_either_family() -> None:
+    # The store keeps one connection per endpoint and fails over between them itself, so a
+    # cluster's members may be given by name (a StatefulSet's etcd-0, etcd-1 ...) or mixed.
+    names = StoreSettings(endpoints=("etcd-0.etcd:2379", "etcd-1.etcd:2379", "etcd-2.etcd"))
+    assert [e.host_port() for e in names.parsed_endpoints()] == [
+        "etcd-0.etcd:2379",
+        "etcd-1.etcd:2379",
+        "etcd-2.etcd:2379",
+    ]
+    mixed = StoreSettings(endpoints=("10.0.0.1", "::1"))
+    assert [e.host_port() for e in mixed.parsed_endpoints()] == ["10.0.0.1:2379", "[::1]:2379"]
 
 
 @pytest.mark.parametrize(
     ("options", "message"),
     [
         ({"endpoints": "127.0.0.1:2379"}, "not one string"),
-        ({"endpoints": ("etcd-0:2379", "etcd-1:2379")}, "IPv4 or all IPv6"),
-        ({"endpoints": ("10.0.0.1", "::1")}, "IPv4 or all IPv6"),
         ({"endpoints": ("http://10.0.0.1", "https://10.0.0.2")}, "mix"),
         ({"username": "root"}, "together"),
         ({"password": "x"}, "together"),
         ({"cert_file": Path("c.crt")}, "together"),
         ({"dial_timeout": 0}, "positive"),
+        ({"failover_timeout": -1}, "positive"),
         ({"list_page_size": 0}, "at least 1"),
     ],
 )

@@ -110,5 +110,5 @@ def test_demo_on_a_missing_vpp_binary_says_so(tmp_path: Path) -> None:
     missing = tmp_path / "no-such-vpp"
     done = run("demo", "--vpp", str(missing), "--workdir", str(tmp_path / "demo"))
     assert done.returncode == 2
-    assert "demo --vpp:" in done.stdout
+    assert "demo --vpp:" in done.stderr
     assert "Traceback" not in done.stdout + done.stderr

@@ -7,7 +7,9 @@ the event loop and awaited; their outcome as a CNI result or a CniError with a C
   (the kubelet recreated the sandbox).
 - While VPP is disconnected an ADD waits for it (up to ``vpp_wait`` seconds) instead of
   failing at once; if VPP does not come back it fails with "try again later", and the
-  kubelet retries. Nothing is half-wired: AddPod reverts on failure.
+  kubelet retries. Nothing is half-wired: AddPod reverts on failure. Once VPP is back the
+  loop processes the AddPod only after the resync that rebuilds VPP (a restarted VPP has
+  lost its base configuration; see events/loop.py).
 - CHECK compares the pod's registration with the request.
 """
 

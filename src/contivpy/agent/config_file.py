@@ -1,121 +1,174 @@
 """The node agent's configuration file (YAML), for `contivpy agent --config FILE`.
 
-In: a YAML document; command-line overrides (node name, etcd endpoints). Out: an AgentConfig
-and StoreSettings, validated; any problem is a ConfigError naming the file and the setting.
+In: a YAML document (UTF-8); command-line overrides (node name, etcd endpoints). Out: an
+AgentConfig and StoreSettings, validated; any problem is a one-line ConfigError naming the
+file and the setting (or the line, or the byte offset of text that is not UTF-8).
 
-    nodeName: node1                 # defaults to $NODE_NAME, then the host name
-    transport: vxlan                # and every other AgentSettings key (contiv.conf names):
-    ipam: {podSubnetCIDR: 10.1.0.0/16, ...}
-    interfaces: {useTapInterfaces: true, mtuSize: 1450, mainHostInterface: eth0, ...}
-    store: {endpoints: ["127.0.0.1:2379"], prefix: "", caFile: ..., certFile: ..., keyFile: ...,
-            username: ..., password: ...}   # no endpoints: an embedded etcd
-    ksrPrefix: /vnf-agent/contiv-ksr/
-    paths: {stateDir: /var/lib/contivpy, vppSocket: /run/vpp/api.sock,
-            cniSocket: /run/contivpy/cni.sock, debugSocket: /run/contivpy/debug.sock}
-    configureLinux: true
+The accepted keys (``accepted_keys``) are derived from the dataclasses they fill, so the
+loader, its error messages and the test that compares them with deploy/agent.yaml cannot
+drift apart:
+
+    <AgentSettings>   nodeName, transport, ..., ipam.*, interfaces.*  (contivpy.settings)
+    store.*           StoreSettings' fields, camelCase (endpoints, caFile, dialTimeout, ...);
+                      no endpoints: an embedded etcd under paths.stateDir
+    paths.*           AgentPaths' fields (stateDir, vppSocket, cniSocket, debugSocket)
+    ksrPrefix, configureLinux   AgentConfig's fields a file may set
+
+nodeName defaults to $NODE_NAME, then the host name. Optional values (store.caFile,
+store.username, paths.debugSocket, ipam.defaultGateway, ...) may be empty or null: unset.
 """
 
 from __future__ import annotations
 
 import os
 import socket
+import types
 from collections.abc import Mapping
+from dataclasses import fields
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args, get_origin, get_type_hints
 
 import yaml
 
 from contivpy.agent.node_agent import AgentConfig, AgentPaths
 from contivpy.errors import ConfigError
 from contivpy.models.k8s_codec import DEFAULT_PREFIX
-from contivpy.settings import load_agent_settings
+from contivpy.settings import camel_case, load_agent_settings, setting_keys
 from contivpy.store.settings import StoreSettings
 
-_AGENT_ONLY = ("store", "ksrPrefix", "paths", "configureLinux")
-_STORE_KEYS = {
-    "endpoints": "endpoints",
-    "prefix": "prefix",
-    "caFile": "ca_file",
-    "certFile": "cert_file",
-    "keyFile": "key_file",
-    "username": "username",
-    "password": "password",
-    "dialTimeout": "dial_timeout",
-    "requestTimeout": "request_timeout",
-}
-_PATH_KEYS = {
-    "stateDir": "state_dir",
-    "vppSocket": "vpp_socket",
-    "cniSocket": "cni_socket",
-    "debugSocket": "debug_socket",
-}
+# Sections of the file that fill a dataclass of their own, one key per field.
+_SECTIONS: dict[str, type[Any]] = {"store": StoreSettings, "paths": AgentPaths}
+# The AgentConfig fields a file may set at the top level (the rest are for tests and tuning).
+_AGENT_CONFIG_FIELDS = ("ksr_prefix", "configure_linux")
+_DEFAULT_STATE_DIR = Path("/var/lib/contivpy")
+
+
+def accepted_keys() -> list[str]:
+    """Every key the file may hold, nested ones dotted (``store.caFile``)."""
+    keys = setting_keys()
+    for section, cls in _SECTIONS.items():
+        keys += [f"{section}.{camel_case(spec.name)}" for spec in fields(cls)]
+    return keys + [camel_case(name) for name in _AGENT_CONFIG_FIELDS]
 
 
 def load_agent_config(
     path: Path | None, *, node_name: str = "", endpoints: tuple[str, ...] = ()
 ) -> tuple[AgentConfig, StoreSettings]:
     """Read the file (None: defaults only) and apply the overrides."""
-    raw: dict[str, Any] = {}
-    if path is not None:
-        try:
-            loaded = yaml.safe_load(path.read_text())
-        except (OSError, yaml.YAMLError) as error:
-            raise ConfigError(f"{path}: cannot read: {error}") from error
-        if loaded is not None and not isinstance(loaded, dict):
-            raise ConfigError(f"{path}: expected a mapping at the top level")
-        raw = dict(loaded or {})
+    raw = _read(path) if path is not None else {}
     where = str(path) if path is not None else "defaults"
-    agent_raw = {k: v for k, v in raw.items() if k not in _AGENT_ONLY}
+    try:
+        return _load(raw, node_name, endpoints)
+    except ConfigError as error:
+        raise ConfigError(f"{where}: {error}") from error
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read: {error.strerror or error}") from error
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{path}: not UTF-8 text: byte 0x{data[error.start]:02x} at offset {error.start} "
+            f"(line {line})"
+        ) from error
+    try:
+        loaded = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise ConfigError(
+            f"{path}{_yaml_where(error)}: not YAML: {_yaml_problem(error)}"
+        ) from error
+    if loaded is not None and not isinstance(loaded, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    return dict(loaded or {})
+
+
+def _yaml_where(error: yaml.YAMLError) -> str:
+    mark = getattr(error, "problem_mark", None)
+    return f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
+
+
+def _yaml_problem(error: yaml.YAMLError) -> str:
+    problem = getattr(error, "problem", None)
+    return str(problem) if problem else " ".join(str(error).split())
+
+
+def _load(
+    raw: Mapping[str, Any], node_name: str, endpoints: tuple[str, ...]
+) -> tuple[AgentConfig, StoreSettings]:
+    known = list(dict.fromkeys(key.split(".")[0] for key in accepted_keys()))
+    for key in raw:
+        if key not in known:
+            raise ConfigError(f"{key}: unknown setting (known: {', '.join(known)})")
+    extra = {*_SECTIONS, *(camel_case(name) for name in _AGENT_CONFIG_FIELDS)}
+    agent_raw = {k: v for k, v in raw.items() if k not in extra}
     agent_raw["nodeName"] = (
         node_name
         or agent_raw.get("nodeName")
         or os.environ.get("NODE_NAME")
         or socket.gethostname()
     )
-    try:
-        settings = load_agent_settings(agent_raw)
-        store = _store(raw.get("store") or {}, endpoints)
-        paths = _paths(raw.get("paths") or {})
-    except ConfigError as error:
-        raise ConfigError(f"{where}: {error}") from error
+    settings = load_agent_settings(agent_raw)
+    store_values = _section("store", raw.get("store"), StoreSettings)
+    if endpoints:
+        store_values["endpoints"] = endpoints
+    store = StoreSettings(**store_values)
+    path_values = {"state_dir": _DEFAULT_STATE_DIR}
+    path_values.update(_section("paths", raw.get("paths"), AgentPaths, absolute=True))
     prefix = raw.get("ksrPrefix", DEFAULT_PREFIX)
     if not isinstance(prefix, str) or not prefix.endswith("/"):
-        raise ConfigError(f"{where}: ksrPrefix: must be a string ending with '/'")
+        raise ConfigError("ksrPrefix: must be a string ending with '/'")
     linux = raw.get("configureLinux", True)
     if not isinstance(linux, bool):
-        raise ConfigError(f"{where}: configureLinux: expected true or false")
-    return AgentConfig(settings, paths, ksr_prefix=prefix, configure_linux=linux), store
+        raise ConfigError("configureLinux: expected true or false")
+    config = AgentConfig(
+        settings, AgentPaths(**path_values), ksr_prefix=prefix, configure_linux=linux
+    )
+    return config, store
 
 
-def _store(raw: Mapping[str, Any], endpoints: tuple[str, ...]) -> StoreSettings:
+def _section(section: str, raw: Any, cls: type[Any], *, absolute: bool = False) -> dict[str, Any]:
+    """The fields of ``cls`` a section sets, converted to their declared types."""
+    if raw is None:
+        return {}
     if not isinstance(raw, Mapping):
-        raise ConfigError("store: expected a mapping")
+        raise ConfigError(f"{section}: expected a mapping")
+    hints = get_type_hints(cls)
+    by_key = {camel_case(spec.name): spec.name for spec in fields(cls)}
     values: dict[str, Any] = {}
     for key, value in raw.items():
-        name = _STORE_KEYS.get(key)
+        name = by_key.get(key)
         if name is None:
-            raise ConfigError(f"store.{key}: unknown setting (known: {', '.join(_STORE_KEYS)})")
-        if name in ("ca_file", "cert_file", "key_file") and value is not None:
-            value = Path(value)
-        if name == "endpoints":
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise ConfigError("store.endpoints: expected a list of addresses")
-            value = tuple(value)
-        values[name] = value
-    if endpoints:
-        values["endpoints"] = endpoints
-    return StoreSettings(**values)
+            raise ConfigError(f"{section}.{key}: unknown setting (known: {', '.join(by_key)})")
+        values[name] = _convert(f"{section}.{key}", hints[name], value, absolute=absolute)
+    return values
 
 
-def _paths(raw: Mapping[str, Any]) -> AgentPaths:
-    if not isinstance(raw, Mapping):
-        raise ConfigError("paths: expected a mapping")
-    values: dict[str, Any] = {"state_dir": Path("/var/lib/contivpy")}
-    for key, value in raw.items():
-        name = _PATH_KEYS.get(key)
-        if name is None:
-            raise ConfigError(f"paths.{key}: unknown setting (known: {', '.join(_PATH_KEYS)})")
-        if not isinstance(value, str) or not value.startswith("/"):
-            raise ConfigError(f"paths.{key}: expected an absolute path")
-        values[name] = Path(value)
-    return AgentPaths(**values)
+def _convert(name: str, hint: Any, value: Any, *, absolute: bool) -> Any:
+    """``value`` as the type ``hint`` declares; an optional value may be null or empty."""
+    options = get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+    kind = next(option for option in options if option is not type(None))
+    if type(None) in options and value in (None, ""):
+        return None
+    if kind is Path:
+        if not isinstance(value, str) or not value:
+            raise ConfigError(f"{name}: expected a path")
+        if absolute and not value.startswith("/"):
+            raise ConfigError(f"{name}: expected an absolute path")
+        return Path(value)
+    if get_origin(kind) is tuple:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{name}: expected a list of strings")
+        return tuple(value)
+    if kind is float and isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if kind is int and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if kind is str and isinstance(value, str):
+        return value
+    expected = {float: "a number", int: "an integer", str: "a string"}.get(kind, str(kind))
+    raise ConfigError(f"{name}: expected {expected}")

@@ -24,7 +24,7 @@ import structlog
 import contivpy
 from contivpy.agent.cni_bridge import CniBridge
 from contivpy.api.cni_server import CniServer
-from contivpy.api.introspection import AgentStatus
+from contivpy.api.introspection import AgentPhase, AgentStatus
 from contivpy.api.server import DebugServer, DebugServerSettings
 from contivpy.controllers.base import Controller
 from contivpy.controllers.ipam import Ipam
@@ -36,7 +36,6 @@ from contivpy.descriptors.registration import register_vpp_descriptors
 from contivpy.events.dbwatch import DbWatcher
 from contivpy.events.history import EventHistory
 from contivpy.events.loop import EventLoop, LoopSettings
-from contivpy.events.types import DownstreamResync
 from contivpy.linux.netlink import Netlink
 from contivpy.models.k8s_codec import DEFAULT_PREFIX, decode
 from contivpy.scheduler import RetryPolicy, Scheduler
@@ -109,6 +108,7 @@ class NodeAgent:
         self._tasks: list[asyncio.Task[None]] = []
         self._servers: contextlib.AsyncExitStack | None = None
         self._netlink: Netlink | None = None
+        self._phase = AgentPhase.STARTING
 
     def _linux_renderer(self) -> LinuxRenderer | None:
         if not self.config.configure_linux:
@@ -120,8 +120,24 @@ class NodeAgent:
     # --- lifecycle -----------------------------------------------------------------------
 
     async def start(self, *, vpp_timeout: float | None = None) -> None:
-        """Connect to VPP, record what it holds, start the loop, the watch and the servers."""
+        """Connect to VPP, record what it holds, start the loop, the watch and the servers.
+
+        Cut short (an error, or cancelled: a signal while it waits for VPP), it leaves
+        nothing running."""
         log.info("agent starting", node=self.config.settings.node_name)
+        self._phase = AgentPhase.WAITING_FOR_VPP
+        try:
+            await self._start(vpp_timeout)
+        except BaseException:
+            await self.stop()
+            raise
+        self._phase = AgentPhase.FIRST_RESYNC  # RUNNING once the loop has done it (``phase``)
+        # Everything built so far lives as long as the agent: keep it out of the garbage
+        # collector's full passes, which otherwise stall CNI requests for tens of ms.
+        gc.freeze()
+        log.info("agent started", node=self.config.settings.node_name)
+
+    async def _start(self, vpp_timeout: float | None) -> None:
         await self.vpp.start(connect_timeout=vpp_timeout)
         register_vpp_descriptors(self.scheduler, self.vpp)
         if self.config.configure_linux:
@@ -137,23 +153,16 @@ class NodeAgent:
             asyncio.create_task(self._watch_vpp(), name="vpp-watch"),
         ]
         stack = contextlib.AsyncExitStack()
-        try:
-            await stack.enter_async_context(CniServer(self.cni, self.config.paths.cni_socket))
-            if self.config.paths.debug_socket is not None:
-                debug = DebugServerSettings(socket_path=self.config.paths.debug_socket)
-                await stack.enter_async_context(DebugServer(self, debug))
-        except BaseException:
-            await stack.aclose()
-            await self.stop()
-            raise
-        self._servers = stack
-        # Everything built so far lives as long as the agent: keep it out of the garbage
-        # collector's full passes, which otherwise stall CNI requests for tens of ms.
-        gc.freeze()
-        log.info("agent started", node=self.config.settings.node_name)
+        self._servers = stack  # ``stop`` closes what was entered, also when cut short
+        await stack.enter_async_context(CniServer(self.cni, self.config.paths.cni_socket))
+        if self.config.paths.debug_socket is not None:
+            debug = DebugServerSettings(socket_path=self.config.paths.debug_socket)
+            await stack.enter_async_context(DebugServer(self, debug))
 
     async def stop(self) -> None:
-        """Stop serving, stop the loop and the scheduler, disconnect from VPP."""
+        """Stop serving, stop the loop and the scheduler, disconnect from VPP. Safe to call
+        on an agent in any phase, and more than once."""
+        self._phase = AgentPhase.STOPPING
         if self._servers is not None:
             await self._servers.aclose()
             self._servers = None
@@ -174,11 +183,28 @@ class NodeAgent:
         """Return once the first resync has been processed."""
         await self.loop.wait_started()
 
+    @property
+    def phase(self) -> AgentPhase:
+        """Where the agent is in its life (WAITING_FOR_VPP inside ``start``)."""
+        if self._phase is AgentPhase.FIRST_RESYNC and self.loop.started:
+            return AgentPhase.RUNNING
+        return self._phase
+
+    @property
+    def waiting_for(self) -> str:
+        """What the agent waits for in its phase ("" for nothing)."""
+        if self._phase is AgentPhase.WAITING_FOR_VPP:
+            return f"VPP at {self.config.paths.vpp_socket}"
+        return ""
+
     async def _watch_vpp(self) -> None:
         while True:
             event = await self.vpp.connection_events.get()
             if isinstance(event, VppDisconnected):
                 log.warning("VPP disconnected", reason=event.reason)
+                # Events wait from now on: VPP may come back without its state, and nothing
+                # may touch it before the resync that rebuilds it (dataplane_back).
+                self.loop.dataplane_lost()
                 continue
             if isinstance(event, VppConnected) and event.reconnected:
                 if event.restarted:
@@ -186,7 +212,7 @@ class NodeAgent:
                     self.vpp_last_restart = time.time()
                 reason = "VPP restarted" if event.restarted else "VPP reconnected"
                 log.warning(reason, pid=event.pid)
-                self.loop.push(DownstreamResync(reason=f"{reason} (pid {event.pid})"))
+                self.loop.dataplane_back(f"{reason} (pid {event.pid})")
 
     # --- introspection (debug API) -------------------------------------------------------
 
@@ -202,6 +228,9 @@ class NodeAgent:
             node_name=self.config.settings.node_name,
             version=contivpy.__version__,
             started_at=self.started_at,
+            phase=self.phase,
+            waiting_for=self.waiting_for,
+            store_endpoint=self.store.endpoint_in_use,
             vpp_connected=self.vpp.connected,
             vpp_pid=self.vpp.pid or 0,
             vpp_last_restart=self.vpp_last_restart,

@@ -139,6 +139,9 @@ def status_response(
             version=agent.version,
             uptime_seconds=max(0.0, now - agent.started_at),
             started_at_unix=agent.started_at,
+            # The same names in both enums (tests/api check that every phase maps).
+            phase=pb.AgentPhase[agent.phase.name],
+            waiting_for=agent.waiting_for,
         ),
         vpp=pb.VppConnection(
             connected=agent.vpp_connected,
@@ -156,4 +159,5 @@ def status_response(
             depth=stats.queue_depth, capacity=txn_queue_capacity, overflows=stats.queue_overflows
         ),
         counters=counters,
+        store=pb.StoreConnection(endpoint=agent.store_endpoint),
     )

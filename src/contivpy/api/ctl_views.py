@@ -64,8 +64,9 @@ def json_line(data: dict[str, object]) -> str:
 
 
 def status_text(status: pb.StatusResponse) -> str:
-    """The agent at a glance, then its counters."""
+    """The agent at a glance (what it waits for, while it starts), then its counters."""
     agent = status.agent or pb.AgentInfo()
+    store = status.store or pb.StoreConnection()
     vpp = status.vpp or pb.VppConnection()
     resync = status.last_resync or pb.LastResync()
     events = status.event_queue or pb.QueueStats()
@@ -85,12 +86,14 @@ def status_text(status: pb.StatusResponse) -> str:
         [
             ("node", agent.node_name),
             ("version", agent.version),
+            ("phase", phase_text(agent)),
             (
                 "uptime",
                 f"{format_duration(agent.uptime_seconds)} "
                 f"(since {format_time(agent.started_at_unix)})",
             ),
             ("vpp", vpp_text),
+            ("etcd", store.endpoint or "not connected"),
             ("last resync", resync_text),
             ("event queue", _queue_text(events)),
             ("txn queue", _queue_text(txns)),
@@ -98,6 +101,15 @@ def status_text(status: pb.StatusResponse) -> str:
     )
     counters = render_table(["COUNTER", "VALUE"], sorted(status.counters.items()))
     return f"{fields}\n\n{counters}"
+
+
+def phase_text(agent: pb.AgentInfo) -> str:
+    """ "waiting for VPP at /run/vpp/api.sock", "first resync", "running", ..."""
+    if agent.waiting_for:
+        return f"waiting for {agent.waiting_for}"
+    if agent.phase is pb.AgentPhase.UNSPECIFIED:
+        return "unknown (the agent does not report it)"
+    return agent.phase.name.lower().replace("_", " ")
 
 
 def _queue_text(queue: pb.QueueStats) -> str:

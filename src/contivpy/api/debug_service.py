@@ -5,7 +5,9 @@ In: AgentDebug requests (generated messages, contivpy.agent.v1) and an AgentIntr
 stream of status changes for WatchStatus, and two actions: Plan (a dry run of a resync:
 nothing changes) and Resync. Invalid requests fail with INVALID_ARGUMENT and a message that
 names the field; a stopped or overloaded scheduler with UNAVAILABLE or RESOURCE_EXHAUSTED;
-nothing a client sends can crash the service.
+nothing a client sends can crash the service. While the agent is starting (no scheduler yet:
+it waits for etcd or VPP), Status answers with its phase and every other call fails with
+UNAVAILABLE "agent is starting: waiting for ...".
 
 A FULL resync (or its plan) re-applies the desired state the scheduler holds, replacing it
 with itself: what the controllers asked for is kept, and objects of ours that are no longer
@@ -25,11 +27,13 @@ from grpclib import GRPCError, Status
 
 import contivpy._gen.contivpy.agent.v1 as pb
 from contivpy.api import convert
-from contivpy.api.introspection import AgentIntrospection
+from contivpy.api.introspection import AgentIntrospection, AgentNotReadyError
 from contivpy.api.rendering import render_json
+from contivpy.events.history import EventHistory
 from contivpy.scheduler import (
     Key,
     Scheduler,
+    SchedulerStats,
     SchedulerStoppedError,
     TxnQueueFullError,
     TxnRecord,
@@ -59,12 +63,28 @@ class DebugService(pb.AgentDebugBase):
 
     @property
     def _scheduler(self) -> Scheduler:
-        return self._agent.scheduler
+        try:
+            return self._agent.scheduler
+        except AgentNotReadyError as error:
+            raise _not_ready(error) from error
+
+    @property
+    def _history(self) -> EventHistory:
+        try:
+            return self._agent.event_history
+        except AgentNotReadyError as error:
+            raise _not_ready(error) from error
 
     async def status(self, message: pb.StatusRequest) -> pb.StatusResponse:
-        scheduler = self._scheduler
+        agent = self._agent.agent_status()
+        try:
+            scheduler = self._agent.scheduler
+        except AgentNotReadyError:  # starting: the agent's own status is all there is
+            return convert.status_response(
+                agent, SchedulerStats(), pb.LastResync(), self._clock(), txn_queue_capacity=0
+            )
         return convert.status_response(
-            self._agent.agent_status(),
+            agent,
             scheduler.stats,
             convert.last_resync(scheduler.last_resync),
             self._clock(),
@@ -140,7 +160,7 @@ class DebugService(pb.AgentDebugBase):
         return pb.TxnHistoryResponse(records=[convert.txn_record(r) for r in records])
 
     async def event_history(self, message: pb.EventHistoryRequest) -> pb.EventHistoryResponse:
-        records = self._agent.event_history.records(since_seq=message.since_seq)
+        records = self._history.records(since_seq=message.since_seq)
         return pb.EventHistoryResponse(records=[convert.event_record(r) for r in records])
 
     async def key_timeline(self, message: pb.KeyTimelineRequest) -> pb.KeyTimelineResponse:
@@ -189,6 +209,10 @@ async def _guarded(awaitable: Awaitable[_T]) -> _T:
         raise GRPCError(Status.UNAVAILABLE, f"scheduler: {error}") from error
     except TxnQueueFullError as error:
         raise GRPCError(Status.RESOURCE_EXHAUSTED, f"scheduler: {error}") from error
+
+
+def _not_ready(error: AgentNotReadyError) -> GRPCError:
+    return GRPCError(Status.UNAVAILABLE, str(error))
 
 
 def _invalid(field_name: str, problem: str) -> GRPCError:

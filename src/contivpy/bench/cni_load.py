@@ -67,11 +67,11 @@ class BenchPod:
         return naming.pod_vpp_tap(self.container_id)
 
 
-def bench_pods(n: int) -> list[BenchPod]:
+def bench_pods(n: int, prefix: str = "bench-pod") -> list[BenchPod]:
     """N pods with 64-hex-digit container IDs, as container runtimes make them."""
     pods = []
     for i in range(n):
-        name = f"bench-pod-{i:03d}"
+        name = f"{prefix}-{i:03d}"
         pods.append(BenchPod(name, hashlib.sha256(name.encode()).hexdigest()))
     return pods
 
@@ -86,6 +86,8 @@ class AddRun:
     #: pod name → the IP its ADD returned (CIDR)
     ips: dict[str, str] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
+    #: pod name → wall-clock (start, end) of its ADD (exec'd ADDs only: ``cni_exec_load``)
+    spans: dict[str, tuple[float, float]] = field(default_factory=dict)
 
 
 async def add_pods(cni_socket: str, pods: list[BenchPod], concurrency: int) -> AddRun:

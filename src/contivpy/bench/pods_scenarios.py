@@ -13,7 +13,8 @@ In: a :class:`~contivpy.bench.pods_node.PodsNode` with its agent started, the po
   until it holds everything again: its ``show interface addr`` text and its routes equal to
   before, polled every 10 ms.
 
-``check_vpp`` checks, after each phase, that the simulator holds an admin-up tap per pod.
+``check_vpp`` checks, after each phase, that the simulator holds an admin-up tap per pod;
+``check_deleted`` that DELed pods left neither an IP in the agent nor a tap in VPP.
 """
 
 from __future__ import annotations
@@ -59,6 +60,22 @@ async def check_vpp(label: str, sim: SimProcess, pods: list[BenchPod], problems:
         problems.add(f"{label}: VPP has no tap for {len(missing)} pods, e.g. {missing[:3]}")
     if down:
         problems.add(f"{label}: {len(down)} pods' taps are down in VPP, e.g. {down[:3]}")
+
+
+async def check_deleted(
+    label: str, node: PodsNode, pods: list[BenchPod], problems: Problems
+) -> None:
+    """After DELs: the agent holds no IP for the pods and VPP no tap."""
+    assert node.agent is not None
+    await node.agent.loop.wait_idle()
+    names = {p.name for p in pods}
+    held = [str(pod) for pod in node.agent.ipam.allocations() if pod.name in names]
+    if held:
+        problems.add(f"{label}: the agent still holds IPs of {len(held)} pods, e.g. {held[:3]}")
+    interfaces = {i["tag"] for i in (await node.sim.summary())["interfaces"] if i["tag"]}
+    left = [p.name for p in pods if p.vpp_tap in interfaces]
+    if left:
+        problems.add(f"{label}: VPP still has taps of {len(left)} pods, e.g. {left[:3]}")
 
 
 async def vpp_view(sim: SimProcess) -> tuple[str, list[str]]:

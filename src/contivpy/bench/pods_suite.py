@@ -1,9 +1,19 @@
-"""The ``pods`` benchmark suite (issue 5): one node, its pods ADDed by CNI, then an agent
-restart and a VPP restart.
+"""The ``pods`` benchmark suite (issues 5, 10): one node, pods ADDed by plugin processes as
+the kubelet execs them and DELed again, then its pods ADDed by CNI, an agent restart and a
+VPP restart.
 
-In: ``PodsSizes`` (``FULL``: 250 pods, a full /24 less reserved addresses; ``QUICK``: 20) and
-``Problems``. Out: the suite's metrics in a fixed order (full-size names in both modes):
+In: ``PodsSizes`` (``FULL``: 100 exec'd ADDs, then 250 pods, a full /24 less reserved
+addresses; ``QUICK``: 10, then 20) and ``Problems``. Out: the suite's metrics in a fixed order
+(full-size names in both modes):
 
+- ``cni_exec_add_p50_ms`` / ``cni_exec_add_p99_ms``: per-ADD latency when each ADD is a
+  ``contivpy cni`` process (``cni_exec_load``), from its start to its exit, ``concurrency``
+  (10) in flight; targets 60 / 120 ms; ``cni_exec_start_p50_ms``: the plugin's start alone
+  (a CNI VERSION process, one at a time), the part of an exec'd ADD that is not the agent's;
+- ``cni_exec_add_cpu_ms``: the mean CPU of those plugin processes (their own, from
+  ``getrusage(RUSAGE_CHILDREN)``);
+- ``cni_exec_add_{to_loop,controllers,southbound,reply}_p50_ms``: the medians of where those
+  ADDs' time went, from the agent's event and transaction records (``add_breakdown``);
 - ``cni_add_p50_ms`` / ``cni_add_p99_ms``: per-ADD latency through the agent's RemoteCNI
   socket, ``concurrency`` (10) ADDs in flight, sent from a process of their own as kubelet's
   plugins are (``cni_load``); nearest-rank percentiles; targets 20 / 60 ms;
@@ -25,7 +35,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from contivpy.bench import cni_load, environment, pods_scenarios
+from contivpy.bench import add_breakdown, cni_exec_load, cni_load, environment, pods_scenarios
 from contivpy.bench.metrics import Metric, Target
 from contivpy.bench.pods_node import pods_node
 from contivpy.bench.verify import Problems
@@ -38,11 +48,13 @@ class PodsSizes:
     """Sizes of one run."""
 
     pods: int
+    exec_pods: int  # ADDs (and DELs) made by plugin processes, before the 250
     concurrency: int = 10
+    version_runs: int = 10
 
 
-FULL = PodsSizes(pods=250)
-QUICK = PodsSizes(pods=20)
+FULL = PodsSizes(pods=250, exec_pods=100)
+QUICK = PodsSizes(pods=20, exec_pods=10, version_runs=3)
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:
@@ -57,8 +69,29 @@ def percentile(values: Sequence[float], fraction: float) -> float:
 async def run(sizes: PodsSizes, problems: Problems) -> list[Metric]:
     """Run the phases in order on one node; returns the metrics (also after a problem)."""
     pods = cni_load.bench_pods(sizes.pods)
+    exec_pods = cni_load.bench_pods(sizes.exec_pods, prefix="exec-pod")
     async with pods_node() as node:
         await node.start_agent()
+        start_ms = await cni_exec_load.plugin_start_ms(sizes.version_runs, node.directory)
+        if len(start_ms) < sizes.version_runs:
+            problems.add("plugin start: a CNI VERSION call failed")
+        cpu_before = cni_exec_load.children_cpu_seconds()
+        execed = await cni_exec_load.exec_adds(
+            node.cni_socket, exec_pods, sizes.concurrency, node.directory
+        )
+        plugin_cpu_s = cni_exec_load.children_cpu_seconds() - cpu_before
+        pods_scenarios.check_adds(execed, node, exec_pods, problems)
+        assert node.agent is not None
+        parts = add_breakdown.breakdown(
+            execed.spans, node.agent.history.records(), node.agent.scheduler.txn_history()
+        )
+        label = f"exec'd ADD of {len(exec_pods)} pods"
+        await pods_scenarios.check_vpp(label, node.sim, exec_pods, problems)
+        for failure in await cni_exec_load.exec_dels(
+            node.cni_socket, exec_pods, sizes.concurrency, node.directory
+        ):
+            problems.add(f"exec'd DEL: {failure}")
+        await pods_scenarios.check_deleted("exec'd DEL", node, exec_pods, problems)
         added = await cni_load.add_pods_from_process(node.cni_socket, len(pods), sizes.concurrency)
         pods_scenarios.check_adds(added, node, pods, problems)
         await pods_scenarios.check_vpp(f"ADD of {len(pods)} pods", node.sim, pods, problems)
@@ -71,7 +104,42 @@ async def run(sizes: PodsSizes, problems: Problems) -> list[Metric]:
         f"{len(added.latencies_ms):,} successful CNI ADDs of {n:,} through RemoteCNI "
         "(sent from another process)"
     )
+    execs = (
+        f"{len(execed.latencies_ms):,} successful CNI ADDs of {sizes.exec_pods:,}, each a "
+        "`contivpy cni` process (start to exit)"
+    )
     return [
+        Metric(
+            "cni_exec_add_p50_ms",
+            percentile(execed.latencies_ms, 0.50),
+            "ms",
+            Target("<=", 60),
+            f"median of {execs}, {c} in flight",
+        ),
+        Metric(
+            "cni_exec_add_p99_ms",
+            percentile(execed.latencies_ms, 0.99),
+            "ms",
+            Target("<=", 120),
+            f"99th percentile (nearest rank) of {execs}, {c} in flight",
+        ),
+        Metric(
+            "cni_exec_start_p50_ms",
+            percentile(start_ms, 0.50),
+            "ms",
+            None,
+            f"median of {len(start_ms)} `contivpy cni` VERSION processes, one at a time: "
+            "the plugin's start to exit, no agent",
+        ),
+        Metric(
+            "cni_exec_add_cpu_ms",
+            plugin_cpu_s * 1000 / max(1, sizes.exec_pods),
+            "ms",
+            None,
+            f"CPU (user + system) of one exec'd ADD's plugin process, the mean over the "
+            f"{sizes.exec_pods:,}: times {c} in flight over the cores, the floor of the p50",
+        ),
+        *_breakdown_metrics(parts),
         Metric(
             "cni_add_p50_ms",
             percentile(added.latencies_ms, 0.50),
@@ -125,3 +193,31 @@ async def run(sizes: PodsSizes, problems: Problems) -> list[Metric]:
             "included)",
         ),
     ]
+
+
+_PARTS = (
+    ("to_loop", "plugin start, connection and the agent's queue, until its loop takes the AddPod"),
+    ("controllers", "the controllers' work on the AddPod, its transaction excluded"),
+    (
+        "southbound",
+        "the AddPod's transaction: VPP API calls (and netlink, when Linux is configured)",
+    ),
+    ("reply", "from the AddPod done to the plugin's exit"),
+)
+
+
+def _breakdown_metrics(parts: add_breakdown.AddBreakdown) -> list[Metric]:
+    """The medians of where the exec'd ADDs' time went (no targets: they explain the total)."""
+    metrics = []
+    for name, what in _PARTS:
+        values: list[float] = getattr(parts, f"{name}_ms")
+        metrics.append(
+            Metric(
+                f"cni_exec_add_{name}_p50_ms",
+                percentile(values, 0.50),
+                "ms",
+                None,
+                f"median over {len(values):,} exec'd ADDs: {what}",
+            )
+        )
+    return metrics

@@ -1,16 +1,28 @@
 """The `contivpy cni` plugin: the CNI spec on one side, the agent's RemoteCNI on the other.
 
 In: the CNI environment (CNI_COMMAND, CNI_CONTAINERID, CNI_NETNS, CNI_IFNAME, CNI_ARGS) and
-the network configuration JSON on stdin (``grpcServer``: the agent's socket path). Out: the
-CNI result JSON on stdout and exit code 0, or a CNI error JSON (code, msg, details) on stdout
-and exit code 1 — never a traceback. ADD, DEL and CHECK go to the agent; VERSION is answered
-here. DEL is idempotent: a missing netns is not an error.
+the network configuration JSON on stdin. Out: the CNI result JSON on stdout and exit code 0,
+or a CNI error JSON (code, msg, details) on stdout and exit code 1 — never a traceback. ADD,
+DEL and CHECK go to the agent; VERSION is answered here.
+
+The network configuration's own keys (each checked, a bad one is error 7 naming it):
+``grpcServer`` the agent's socket path (a string; default /run/contivpy/cni.sock),
+``timeoutSeconds`` how long to wait for the agent (a positive number; default 60), and
+``simulatedNetns`` (default false): true when CNI_NETNS is a name only because the pods are
+simulated (the demo and the benchmarks, whose agents run with ``configureLinux: false``).
+Otherwise ADD and CHECK need CNI_NETNS to exist (error 4 naming it); DEL does not, it is
+idempotent and a netns already gone is not an error.
+
+The kubelet execs the plugin once per pod, so this module imports only what a VERSION needs;
+the agent client (asyncio, grpclib) is imported when a command goes to the agent.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
+import math
+import os
+import sys
 from collections.abc import Callable, Coroutine, Mapping
 from typing import IO, Any
 
@@ -18,9 +30,15 @@ from contivpy.cni.types import CniCode, CniError, CniRequest, CniResult, pod_fro
 
 SUPPORTED_VERSIONS = ("0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0")
 DEFAULT_SOCKET = "/run/contivpy/cni.sock"
+DEFAULT_TIMEOUT_SECONDS = 60.0
 
 # (socket path, method "add"|"delete"|"check", request, deadline seconds) -> result
 AgentCall = Callable[[str, str, CniRequest, float], Coroutine[Any, Any, CniResult]]
+
+
+def main() -> int:
+    """The plugin as the kubelet runs it: this process's environment, stdin and stdout."""
+    return run_cni(os.environ, sys.stdin, sys.stdout)
 
 
 def run_cni(
@@ -46,13 +64,20 @@ def run_cni(
         method = {"ADD": "add", "DEL": "delete", "CHECK": "check"}.get(command)
         if method is None:
             raise CniError(CniCode.INVALID_ENVIRONMENT, f"CNI_COMMAND: unknown command {command!r}")
+        socket = _agent_socket(config)
+        timeout = _timeout(config)
+        simulated = _flag(config, "simulatedNetns")
         request = _request(env, config, version, required_netns=command != "DEL")
-        socket = str(config.get("grpcServer") or DEFAULT_SOCKET)
-        timeout = float(config.get("timeoutSeconds", 60))
+        if command != "DEL" and not simulated and not os.path.exists(request.netns):
+            raise CniError(
+                CniCode.INVALID_ENVIRONMENT, f"CNI_NETNS: {request.netns} does not exist"
+            )
         if call is None:
             from contivpy.api.cni_client import call_agent
 
             call = call_agent
+        import asyncio  # here, not at the top: VERSION and bad input need no event loop
+
         result = asyncio.run(call(socket, method, request, timeout))
         if command == "ADD":
             _emit(stdout, format_result(result, version))
@@ -92,6 +117,37 @@ def _read_config(stdin: IO[str]) -> dict[str, Any]:
     if not isinstance(config, dict):
         raise CniError(CniCode.INVALID_CONFIG, "network configuration must be a JSON object")
     return config
+
+
+def _agent_socket(config: dict[str, Any]) -> str:
+    value = config.get("grpcServer")
+    if value is None:
+        return DEFAULT_SOCKET
+    if not isinstance(value, str) or not value:
+        raise CniError(
+            CniCode.INVALID_CONFIG,
+            f"grpcServer: expected the agent's socket path (a non-empty string), got {value!r}",
+        )
+    return value
+
+
+def _timeout(config: dict[str, Any]) -> float:
+    value = config.get("timeoutSeconds", DEFAULT_TIMEOUT_SECONDS)
+    # bool is an int in Python, but `true` is no number of seconds in JSON.
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if not number or not math.isfinite(value) or value <= 0:
+        raise CniError(
+            CniCode.INVALID_CONFIG,
+            f"timeoutSeconds: expected a positive number of seconds, got {value!r}",
+        )
+    return float(value)
+
+
+def _flag(config: dict[str, Any], key: str) -> bool:
+    value = config.get(key, False)
+    if not isinstance(value, bool):
+        raise CniError(CniCode.INVALID_CONFIG, f"{key}: expected true or false, got {value!r}")
+    return value
 
 
 def _request(

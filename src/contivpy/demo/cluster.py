@@ -111,11 +111,15 @@ class DemoCluster:
 
 
 @contextlib.asynccontextmanager
-async def demo_cluster(workdir: Path, node_count: int = 2) -> AsyncIterator[DemoCluster]:
-    """Start the whole cluster; stop it on exit."""
+async def demo_cluster(
+    workdir: Path, node_count: int = 2, *, etcd_timeout: float = 120.0
+) -> AsyncIterator[DemoCluster]:
+    """Start the whole cluster; stop it on exit. ``etcd_timeout``: the most seconds etcd may
+    take to start while it makes progress (see ``EmbeddedEtcd``)."""
     cluster = DemoCluster(workdir)
     async with contextlib.AsyncExitStack() as stack:
-        etcd = await stack.enter_async_context(EmbeddedEtcd(workdir / "etcd"))
+        etcd = EmbeddedEtcd(workdir / "etcd", startup_timeout=etcd_timeout)
+        await stack.enter_async_context(etcd)
         cluster.etcd = etcd
         store_settings = StoreSettings(endpoints=(etcd.endpoint,))
         cluster.store = await stack.enter_async_context(EtcdStore(store_settings))

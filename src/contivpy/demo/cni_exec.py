@@ -47,6 +47,9 @@ async def run_plugin(
         "name": "k8s-pod-network",
         "type": "contivpy",
         "grpcServer": str(cni_socket),
+        # The simulated pods' netns paths are names only (their agents run with
+        # configureLinux false): the plugin must not require them to exist.
+        "simulatedNetns": True,
     }
     process = await asyncio.create_subprocess_exec(
         sys.executable,

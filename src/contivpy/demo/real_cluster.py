@@ -15,7 +15,8 @@ In: a working directory, a node count, the ``vpp`` binary. Out (an async context
 - pods: the stand-in's kubelets make a namespace for each pod sandbox (``cni-<id>``) and run
   the real ``contivpy cni`` plugin against the node's agent, which wires eth0 in it.
 
-The proof of connectivity is real: ``ping`` from one pod's namespace to another pod's IP.
+The proof of connectivity is real: ICMP echo from one pod's namespace to another pod's IP
+(:mod:`contivpy.linux.icmp_echo`, our own raw-socket ping; no ``ping`` binary needed).
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ import asyncio
 import contextlib
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -37,6 +37,7 @@ from typing import Any
 import structlog
 
 from contivpy.demo import cni_exec
+from contivpy.linux import icmp_echo
 from contivpy.reflector import Reflector, ReflectorSettings
 from contivpy.reflector.watching import KubeApi
 from contivpy.sim.kube import KubeApiStandIn
@@ -153,16 +154,13 @@ class RealCluster:
 
 
 def ping(netns: str, address: str, count: int = 3) -> tuple[int, str]:
-    """Replies out of ``count`` from ``netns`` to ``address``, and ping's summary line."""
-    done = subprocess.run(
-        ["ip", "netns", "exec", netns, "ping", "-c", str(count), "-i", "0.2", "-W", "1", address],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    found = re.search(r"(\d+) received", done.stdout)
-    summary = next((ln for ln in done.stdout.splitlines() if "packets transmitted" in ln), "")
-    return (int(found.group(1)) if found else 0), summary or done.stderr.strip()
+    """Replies out of ``count`` from ``netns`` to ``address``, and a summary line in ping's
+    words (or why no echo could be sent)."""
+    try:
+        result = icmp_echo.echo(address, count, netns=netns, interval=0.2, timeout=1.0)
+    except (OSError, ValueError) as error:
+        return 0, f"no echo sent: {error}"
+    return result.received, result.summary
 
 
 def _agent_config(node: RealNode, etcd_endpoint: str) -> Path:
@@ -302,7 +300,7 @@ def _remove_links(cluster: RealCluster, count: int) -> None:
 
 @contextlib.asynccontextmanager
 async def real_demo_cluster(
-    workdir: Path, node_count: int, binary: Path
+    workdir: Path, node_count: int, binary: Path, *, etcd_timeout: float = 120.0
 ) -> AsyncIterator[RealCluster]:
     """Start the whole cluster on real VPPs; remove everything on exit."""
     check_real_demo_possible(binary)
@@ -310,7 +308,7 @@ async def real_demo_cluster(
     async with contextlib.AsyncExitStack() as stack:
         stack.callback(_remove_links, cluster, node_count)
         _make_links(cluster, node_count)
-        etcd = EmbeddedEtcd(workdir / "etcd", host=f"{MGMT_PREFIX}.1")
+        etcd = EmbeddedEtcd(workdir / "etcd", host=f"{MGMT_PREFIX}.1", startup_timeout=etcd_timeout)
         await stack.enter_async_context(etcd)
         store_settings = StoreSettings(endpoints=(etcd.endpoint,))
         cluster.store = await stack.enter_async_context(EtcdStore(store_settings))

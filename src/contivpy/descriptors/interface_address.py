@@ -42,7 +42,8 @@ class InterfaceAddressDescriptor(VppDescriptor):
     key_prefix: ClassVar[str] = DERIVED_INTERFACE_PREFIX
 
     def owns(self, key: str) -> bool:
-        return parse_interface_address_key(key) is not None
+        # A cheap necessary condition first: most keys under the shared prefix are not ours.
+        return "/address/static/" in key and parse_interface_address_key(key) is not None
 
     def dependencies(self, key: str, value: InterfaceAddress) -> Sequence[Dependency]:
         ipv6 = parse_interface_address(value.address).version == 6

@@ -48,6 +48,10 @@ class InterfaceVrfDescriptor(VppDescriptor):
     key_prefix: ClassVar[str] = DERIVED_INTERFACE_PREFIX
 
     def owns(self, key: str) -> bool:
+        # "/vrf/" first: most keys under the shared prefix are not ours, and the test is
+        # cheaper than parsing them (both key forms contain it).
+        if "/vrf/" not in key:
+            return False
         return parse_interface_vrf_key(key) is not None or parse_inherited_vrf_key(key) is not None
 
     def dependencies(self, key: str, value: InterfaceVrf | InheritedVrf) -> Sequence[Dependency]:

@@ -13,6 +13,13 @@ handled, recorded and reverted on its own). Until the first DBResync is processe
 event waits, so the first processed event (#0) is always a DBResync. Both queues are bounded;
 a push that does not fit raises EventQueueFullError and is counted. Processing itself (the
 controllers, the transaction, the outcome) is in processing.py.
+
+The dataplane: the agent reports a lost VPP connection (``dataplane_lost``) and its return
+(``dataplane_back``, which queues a DownstreamResync). In between, and until a resync that
+began after VPP's return has been processed, queued events are held (follow-ups excepted):
+a VPP that restarted has lost its base configuration, and an event applied before the resync
+rebuilds it would fail against it (a CNI ADD would meet NO_SUCH_FIB). While VPP is back only
+resyncs pass; the held events then follow, in arrival order.
 """
 
 from __future__ import annotations
@@ -39,8 +46,10 @@ from contivpy.events.processing import (
 )
 from contivpy.events.types import (
     DBResync,
+    DownstreamResync,
     Event,
     HealingResync,
+    Method,
     TxnPolicy,
 )
 from contivpy.scheduler import Scheduler
@@ -106,6 +115,12 @@ class EventLoop:
         self._synced_event = asyncio.Event()
         self._healing: asyncio.TimerHandle | None = None
         self._healing_delay = self.settings.healing_delay
+        # The dataplane: connections lost so far, how many of them had been lost when VPP
+        # was last back, and the events held until a resync after its return is done.
+        self._losses = 0
+        self._back_after = 0
+        self._stale = False
+        self._held: deque[Queued] = deque()
 
     @property
     def kube_state(self) -> dict[str, dict[str, object]]:
@@ -134,11 +149,12 @@ class EventLoop:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        for queued in (*self._follow_ups, *self._queue, *self._delayed):
+        for queued in (*self._follow_ups, *self._queue, *self._delayed, *self._held):
             _finish(queued, error=EventLoopStoppedError("event loop stopped"))
         self._follow_ups.clear()
         self._queue.clear()
         self._delayed.clear()
+        self._held.clear()
 
     @property
     def started(self) -> bool:
@@ -155,8 +171,34 @@ class EventLoop:
 
     @property
     def queue_depth(self) -> int:
-        """Events waiting (queued, follow-ups and those held for the first resync)."""
-        return len(self._queue) + len(self._follow_ups) + len(self._delayed)
+        """Events waiting (queued, follow-ups, those held for the first resync and those held
+        for the dataplane's resync)."""
+        return len(self._queue) + len(self._follow_ups) + len(self._delayed) + len(self._held)
+
+    # --- the dataplane -------------------------------------------------------------------
+
+    def dataplane_lost(self) -> None:
+        """VPP's connection is lost: hold events until VPP is back and resynced."""
+        self._losses += 1
+        self._stale = True
+
+    def dataplane_back(self, reason: str) -> None:
+        """VPP is connected again (perhaps restarted, its state lost): queue the downstream
+        resync that rebuilds it; the events held since it was lost are processed after it."""
+        self._back_after = self._losses
+        self.push(DownstreamResync(reason=reason))
+
+    @property
+    def waiting_for_dataplane(self) -> bool:
+        """True while events are held for VPP: it is away, or back and not yet resynced."""
+        return self._stale
+
+    def _held_back(self, queued: Queued) -> bool:
+        """Whether ``queued`` must wait for the dataplane (see the module docstring)."""
+        if not self._stale or not self.started:
+            return False  # before the first resync the first-resync gate decides alone
+        back = self._back_after == self._losses
+        return not back or queued.event.method is Method.UPDATE
 
     # --- producers -----------------------------------------------------------------------
 
@@ -197,9 +239,12 @@ class EventLoop:
             if not self._queue:
                 return None
             queued = self._queue.popleft()
-            if self.started or isinstance(queued.event, DBResync):
+            if not self.started and not isinstance(queued.event, DBResync):
+                self._delayed.append(queued)  # waits for the first DBResync
+            elif self._held_back(queued):
+                self._held.append(queued)  # waits for VPP's return and its resync
+            else:
                 return queued
-            self._delayed.append(queued)  # waits for the first DBResync
 
     async def _consume(self) -> None:
         while True:
@@ -211,6 +256,9 @@ class EventLoop:
                 continue
             self._idle.clear()
             first_resync = not self.started and isinstance(queued.event, DBResync)
+            # A resync that begins after VPP's last return and sees no new loss rebuilds it.
+            rebuilds = queued.event.method is not Method.UPDATE and self._back_after == self._losses
+            losses = self._losses
             group = self._group(queued)
             self.stats.queue_depth = self.queue_depth
             try:
@@ -233,6 +281,11 @@ class EventLoop:
                 # anything queued since (new arrivals no longer wait: started is True).
                 self._queue.extendleft(reversed(self._delayed))
                 self._delayed.clear()
+            if rebuilds and self._stale and self._losses == losses:
+                self._stale = False
+                # What waited for VPP goes next, in arrival order, ahead of newer events.
+                self._queue.extendleft(reversed(self._held))
+                self._held.clear()
 
     def _group(self, first: Queued) -> list[Queued]:
         """``first`` and the events queued right behind it that can share one scheduler

@@ -6,5 +6,6 @@ through netlink. Modules:
 - ``netlink`` — the async netlink client (the only module that imports pyroute2), with its
   typed vocabulary in ``netlink_types`` and its error tree in ``errors``;
 - ``models``, ``keys`` — values and their keys in vpp-agent's layout;
-- ``descriptors`` — the scheduler's adapters, one per kind; ``registration`` registers them.
+- ``descriptors`` — the scheduler's adapters, one per kind; ``registration`` registers them;
+- ``icmp_echo`` — an ICMP echo (ping) of our own on raw sockets, from inside a namespace.
 """

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import bisect
 import copy
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from contivpy.scheduler.api import (
@@ -259,6 +259,20 @@ class Graph:
                 yield key
             previous = key
             i += 1
+
+    def any_with_prefix(self, prefix: str, test: Callable[[Key], bool]) -> bool:
+        """Whether some key starting with prefix passes ``test``: keys_with_prefix without
+        a generator, for the dependency checks that ask it of every op."""
+        self._settle()
+        keys = self._sorted
+        nodes = self.nodes
+        for i in range(bisect.bisect_left(keys, prefix), len(keys)):
+            key = keys[i]
+            if not key.startswith(prefix):
+                return False
+            if key in nodes and test(key):
+                return True
+        return False
 
     def _settle(self) -> None:
         """Merge keys added since the last query into the sorted list; drop removed ones."""

@@ -99,11 +99,14 @@ def dependency_met(graph: Graph, dep: Dependency, exists: Callable[[Key], bool])
     if dep.key is not None:
         return exists(dep.key)
     selector = dep.selector
-    for prefix in dep.any_of:
-        for key in graph.keys_with_prefix(prefix):
-            if (selector is None or selector(key)) and exists(key):
-                return True
-    return False
+    if selector is None:
+        test = exists
+    else:
+
+        def test(key: Key) -> bool:
+            return selector(key) and exists(key)
+
+    return any(graph.any_with_prefix(prefix, test) for prefix in dep.any_of)
 
 
 class Planner:

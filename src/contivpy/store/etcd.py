@@ -8,13 +8,23 @@ the original chained as ``__cause__``.
 
 What aetcd gives and what is added here (shared/reference/dependencies.md §2):
 
-- aetcd's ``Client`` dials without TLS and cannot refresh its auth token, and its KV methods
-  drop the response header of transactions and deletes. So this module keeps its own channel
-  (TLS or not) and calls aetcd's generated stubs directly, with ``wait_for_ready`` so a request
-  made while etcd restarts waits for the reconnect (up to ``request_timeout``) instead of
-  failing at once. gRPC reconnects the channel by itself; its backoff is capped at 1 s.
+- aetcd's ``Client`` dials one host and port without TLS, cannot refresh its auth token, and
+  its KV methods drop the response header of transactions and deletes. So this module keeps
+  its own channels (TLS or not) and calls aetcd's generated stubs directly, with
+  ``wait_for_ready`` so a request made while etcd restarts waits for the reconnect (up to
+  ``request_timeout``) instead of failing at once. gRPC reconnects a channel by itself; its
+  backoff is capped at 1 s.
+- Several endpoints (an etcd cluster): one channel per endpoint, dialled when first needed;
+  requests go to one of them at a time (``endpoint_in_use``). A request that finds that
+  channel down (or fails as unavailable) moves the store to the next endpoint: a channel in
+  transient failure is skipped at once, one still connecting gets ``failover_timeout``. Reads
+  and lease refreshes then repeat on the new endpoint, writes report the failure (as with one
+  endpoint), and watches reopen there from the revision after their last event — every
+  member serves the same revisions, so nothing is lost or repeated. Leases are the cluster's,
+  not a member's: they survive a failover (a new leader extends them).
 - etcd forgets simple auth tokens when it restarts (and after 5 idle minutes): a request
-  answered "invalid auth token" re-authenticates once and is repeated.
+  answered "invalid auth token" re-authenticates once and is repeated. Each endpoint's channel
+  authenticates on its first request.
 - Watches use aetcd's ``Watcher`` (one per watch, so each gets a fresh stream with the current
   token); ``contivpy.store.watch.ResumingWatch`` reopens them after a disconnect from the last
   delivered revision + 1. aetcd ignores a watch the server cancels at creation (it would hang),
@@ -74,7 +84,7 @@ from contivpy.store.errors import (
     StoreUnavailableError,
 )
 from contivpy.store.namespace import KeyNamespace
-from contivpy.store.settings import StoreSettings
+from contivpy.store.settings import Endpoint, StoreSettings
 from contivpy.store.watch import EventSource, ResumingWatch
 
 if TYPE_CHECKING:
@@ -100,6 +110,10 @@ _CHANNEL_OPTIONS: tuple[tuple[str, int], ...] = (
 
 # Shortest deadline given to one attempt (the rest of request_timeout is usually longer).
 _MIN_RPC_TIMEOUT = 0.05
+
+# Pause before connecting through the next endpoint after one answered "unavailable", so
+# members that all answer so (no quorum) are not asked in a busy loop.
+_FAILOVER_PAUSE = 0.05
 
 # Everything aetcd or gRPC raises at us; translated by _translate.
 _CLIENT_ERRORS: tuple[type[BaseException], ...] = (aetcd.ClientError, rpc.RpcError, TimeoutError)
@@ -257,11 +271,12 @@ def _read_file(path: Path | None, setting: str) -> bytes | None:
 
 
 class _Connection:
-    """One gRPC channel to etcd, the stubs on it, and the current auth token (if any)."""
+    """One gRPC channel to one etcd endpoint, the stubs on it, and its auth token (if any)."""
 
-    def __init__(self, settings: StoreSettings) -> None:
+    def __init__(self, settings: StoreSettings, endpoint: Endpoint) -> None:
         self._settings = settings  # holds the password: never logged (repr hides it)
-        target = settings.grpc_target()
+        self.endpoint = endpoint
+        target = endpoint.host_port()
         if settings.uses_tls:
             credentials = grpc.ssl_channel_credentials(
                 root_certificates=_read_file(settings.ca_file, "ca_file"),
@@ -286,7 +301,7 @@ class _Connection:
             try:
                 reply = await rpc.AuthStub(self.channel).Authenticate(
                     rpc.AuthenticateRequest(
-                        name=self._settings.username, password=self._settings.password
+                        name=self._settings.username, password=self._settings.resolve_password()
                     ),
                     timeout=rpc_timeout,
                     wait_for_ready=True,
@@ -296,6 +311,28 @@ class _Connection:
                 # request, password included; chain the error without them.
                 raise _translate(exc, "authenticate") from exc.with_traceback(None)
             self.metadata = (("token", reply.token),)
+
+    async def wait_connected(self, within: float, *, skip_failed: bool) -> bool:
+        """Whether the channel is (or ``within`` seconds becomes) connected. With
+        ``skip_failed``, a channel in transient failure (its endpoint refused or dropped the
+        connection) answers False at once instead of waiting for its next reconnect."""
+
+        async def connected() -> bool:
+            state = self.channel.get_state(try_to_connect=True)
+            while state is not grpc.ChannelConnectivity.READY:
+                if skip_failed and state is grpc.ChannelConnectivity.TRANSIENT_FAILURE:
+                    return False
+                await self.channel.wait_for_state_change(state)
+                state = self.channel.get_state(try_to_connect=True)
+            return True
+
+        # asyncio.timeout, not wait_for: Python 3.11's wait_for can lose a cancellation that
+        # arrives as the awaited call ends.
+        try:
+            async with asyncio.timeout(max(within, 0.0)):
+                return await connected()
+        except TimeoutError:
+            return False
 
     async def close(self) -> None:
         await self.channel.close()
@@ -349,7 +386,11 @@ class EtcdStore:
     def __init__(self, settings: StoreSettings) -> None:
         self._settings = settings
         self._ns = KeyNamespace(settings.prefix)
-        self._conn: _Connection | None = None
+        self._endpoints = settings.parsed_endpoints()
+        # One connection per endpoint, dialled on first use; requests use ``_current``'s.
+        self._conns: dict[int, _Connection] = {}
+        self._current = 0
+        self._connected = False
         self._closed = False
         self._sources: set[_EtcdEventSource] = set()
 
@@ -360,46 +401,78 @@ class EtcdStore:
             f"tls={s.uses_tls}, auth={s.uses_auth})"
         )
 
+    @property
+    def endpoint_in_use(self) -> str:
+        """``host:port`` of the endpoint requests go to now (the first before connecting;
+        empty when none is configured)."""
+        if not self._endpoints:
+            return ""
+        return self._endpoints[self._current].host_port()
+
     # -- life cycle
 
     async def connect(self) -> None:
         """Dial etcd and check it answers, waiting up to ``dial_timeout`` for it (gRPC retries
-        the connection meanwhile). ``StoreUnavailableError`` if it does not, ``StoreAuthError``
-        on bad credentials, ``ConfigError`` on unreadable TLS files."""
+        the connection meanwhile; with several endpoints, the first that answers is used).
+        ``StoreUnavailableError`` if none does, ``StoreAuthError`` on bad credentials,
+        ``ConfigError`` on unreadable TLS files or no endpoints."""
         if self._closed:
             raise StoreClosedError("store closed")
-        if self._conn is not None:
+        if self._connected:
             return
         settings = self._settings
-        conn = _Connection(settings)
+        if not self._endpoints:
+            raise ConfigError("no store endpoints configured")
+        deadline = time.monotonic() + settings.dial_timeout
         try:
-            if settings.uses_auth:  # proves etcd answers and the credentials are good
-                await conn.authenticate(settings.dial_timeout)
-            else:  # Status needs no permission: it proves only that etcd answers
-                await rpc.MaintenanceStub(conn.channel).Status(
-                    rpc.StatusRequest(), timeout=settings.dial_timeout, wait_for_ready=True
-                )
-        except BaseException as exc:
-            await conn.close()
-            if isinstance(exc, _CLIENT_ERRORS):
-                raise _translate(exc, f"connect to {settings.grpc_target()}") from exc
+            while True:
+                conn = await self._usable_connection(deadline)
+                remaining = max(deadline - time.monotonic(), _MIN_RPC_TIMEOUT)
+                try:
+                    if settings.uses_auth:  # proves etcd answers and the credentials are good
+                        await conn.authenticate(remaining)
+                    else:  # Status needs no permission: it proves only that etcd answers
+                        await rpc.MaintenanceStub(conn.channel).Status(
+                            rpc.StatusRequest(), timeout=remaining, wait_for_ready=True
+                        )
+                    break
+                except _CLIENT_ERRORS as exc:
+                    error = _translate(exc, f"connect to {conn.endpoint.host_port()}")
+                    if isinstance(error, StoreUnavailableError) and self._may_fail_over(deadline):
+                        self._fail_over(conn, error)
+                        await asyncio.sleep(_FAILOVER_PAUSE)
+                        continue
+                    raise error from exc
+                except StoreUnavailableError as error:  # from authenticate
+                    if self._may_fail_over(deadline):
+                        self._fail_over(conn, error)
+                        await asyncio.sleep(_FAILOVER_PAUSE)
+                        continue
+                    raise
+        except BaseException:
+            await self._close_connections()
             raise
-        self._conn = conn
+        self._connected = True
         log.info(
             "store connected",
-            target=settings.grpc_target(),
+            endpoint=self.endpoint_in_use,
+            endpoints=len(self._endpoints),
             prefix=settings.prefix,
             tls=settings.uses_tls,
             auth=settings.uses_auth,
         )
 
     async def close(self) -> None:
-        """End open watches and close the channel. Idempotent."""
+        """End open watches and close the channels. Idempotent."""
         self._closed = True
+        self._connected = False
         for source in list(self._sources):
             await source.aclose()
-        conn, self._conn = self._conn, None
-        if conn is not None:
+        await self._close_connections()
+
+    async def _close_connections(self) -> None:
+        conns, self._conns = list(self._conns.values()), {}
+        for conn in conns:
             await conn.close()
 
     async def __aenter__(self) -> Self:
@@ -414,44 +487,94 @@ class EtcdStore:
     ) -> None:
         await self.close()
 
-    # -- calling etcd
+    # -- endpoints
+
+    def _connection_at(self, index: int) -> _Connection:
+        if self._closed:  # never dial again once closed (a request may still be retrying)
+            raise StoreClosedError("store closed")
+        conn = self._conns.get(index)
+        if conn is None:
+            conn = self._conns[index] = _Connection(self._settings, self._endpoints[index])
+        return conn
 
     def _connection(self) -> _Connection:
-        if self._conn is None:
+        """The connection requests use now (``StoreClosedError`` when closed)."""
+        if not self._connected:
             raise StoreClosedError("store closed" if self._closed else "store not connected")
-        return self._conn
+        return self._connection_at(self._current)
+
+    def _may_fail_over(self, deadline: float) -> bool:
+        return len(self._endpoints) > 1 and time.monotonic() < deadline and not self._closed
+
+    def _fail_over(self, conn: _Connection, error: BaseException | str) -> None:
+        """Move to the next endpoint, unless another request already moved off ``conn``."""
+        if len(self._endpoints) < 2 or self._conns.get(self._current) is not conn:
+            return
+        self._current = (self._current + 1) % len(self._endpoints)
+        log.warning(
+            "store endpoint unusable, failing over",
+            endpoint=conn.endpoint.host_port(),
+            next_endpoint=self.endpoint_in_use,
+            error=str(error),
+        )
+
+    async def _usable_connection(self, deadline: float) -> _Connection:
+        """The current endpoint's connection once it is connected, failing over to the next
+        endpoint while it is not. With one endpoint it is returned as it is (its requests wait
+        for the reconnect). Near the deadline the current one is returned regardless, and the
+        request then fails by its own deadline."""
+        conn = self._connection_at(self._current)
+        if len(self._endpoints) == 1:
+            return conn
+        tried = 0
+        while True:
+            # First round: skip endpoints whose connection just failed; once all were tried,
+            # give each ``failover_timeout`` to come back.
+            fast = tried < len(self._endpoints)
+            wait = min(self._settings.failover_timeout, deadline - time.monotonic())
+            if await conn.wait_connected(wait, skip_failed=fast):
+                return conn
+            if time.monotonic() >= deadline or self._closed:
+                return conn
+            self._fail_over(conn, "not connected")
+            tried += 1
+            conn = self._connection_at(self._current)
+
+    # -- calling etcd
 
     async def _call(
         self, what: str, call: Callable[[_Connection, float], Awaitable[T]], *, idempotent: bool
     ) -> T:
         """Run ``call(connection, timeout)``, translating errors. Re-authenticates once on an
-        expired token; repeats idempotent calls while etcd is unreachable, all within one
-        ``request_timeout``."""
-        conn = self._connection()
+        expired token; fails over to the next endpoint when this one is unavailable; repeats
+        idempotent calls while etcd is unreachable, all within one ``request_timeout``."""
+        self._connection()
         deadline = time.monotonic() + self._settings.request_timeout
         delays = Backoff(initial=0.05, maximum=1.0).delays()
         reauthenticated = False
         while True:
-            metadata = conn.metadata
+            conn = await self._usable_connection(deadline)
             try:
-                return await call(conn, max(deadline - time.monotonic(), _MIN_RPC_TIMEOUT))
-            except _CLIENT_ERRORS as exc:
-                if self._settings.uses_auth and not reauthenticated and _is_expired_token(exc):
-                    reauthenticated = True
-                    log.info("store auth token expired, authenticating again")
-                    await conn.authenticate(self._settings.request_timeout, stale=metadata)
-                    continue
-                error = _translate(exc, what)
+                try:
+                    if self._settings.uses_auth and conn.metadata is None:
+                        # A connection failed over to: it has no token yet.
+                        await conn.authenticate(max(deadline - time.monotonic(), _MIN_RPC_TIMEOUT))
+                    metadata = conn.metadata
+                    return await call(conn, max(deadline - time.monotonic(), _MIN_RPC_TIMEOUT))
+                except _CLIENT_ERRORS as exc:
+                    if self._settings.uses_auth and not reauthenticated and _is_expired_token(exc):
+                        reauthenticated = True
+                        log.info("store auth token expired, authenticating again")
+                        await conn.authenticate(self._settings.request_timeout, stale=metadata)
+                        continue
+                    raise _translate(exc, what) from exc
+            except StoreUnavailableError as error:
+                self._fail_over(conn, error)
                 delay = next(delays)
-                if (
-                    idempotent
-                    and isinstance(error, StoreUnavailableError)
-                    and time.monotonic() + delay < deadline
-                    and not self._closed
-                ):
+                if idempotent and time.monotonic() + delay < deadline and not self._closed:
                     await asyncio.sleep(delay)
                     continue
-                raise error from exc
+                raise
             except asyncio.CancelledError:
                 # Closing the channel cancels its calls; unless our own task is being
                 # cancelled, report that as what it is.
@@ -508,6 +631,25 @@ class EtcdStore:
             "revision", rpc.RangeRequest(key=start, range_end=end, count_only=True)
         )
         return int(reply.header.revision)
+
+    async def leader_endpoint(self) -> str | None:
+        """``host:port`` of the configured endpoint whose member leads the cluster now, None
+        when no answering member knows a leader (adapter extra: diagnostics and tests). Asks
+        each endpoint's maintenance status; an endpoint that does not answer within
+        ``failover_timeout`` is skipped."""
+        self._connection()
+        timeout = self._settings.failover_timeout
+        for index, endpoint in enumerate(self._endpoints):
+            conn = self._connection_at(index)
+            try:
+                status = await rpc.MaintenanceStub(conn.channel).Status(
+                    rpc.StatusRequest(), timeout=timeout, metadata=conn.metadata
+                )
+            except _CLIENT_ERRORS:
+                continue
+            if status.leader and int(status.leader) == int(status.header.member_id):
+                return endpoint.host_port()
+        return None
 
     # -- writes
 

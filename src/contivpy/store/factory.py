@@ -2,7 +2,8 @@
 
 In: ``StoreSettings`` and, for the embedded case, a working directory (default: the user's
 state directory). Out: a connected ``EtcdStore`` inside an async context; leaving the context
-closes it and stops the embedded etcd, if one was started. The composition root calls this.
+closes it and stops the embedded etcd, if one was started (also when cancelled while it was
+starting or connecting). The composition root calls this.
 """
 
 from __future__ import annotations
@@ -29,7 +30,13 @@ async def open_store(
         return
     if settings.uses_auth or settings.uses_tls:
         raise ConfigError("store credentials or TLS need endpoints; the embedded etcd uses neither")
-    async with EmbeddedEtcd(embedded_workdir) as etcd:
+    etcd = EmbeddedEtcd(embedded_workdir)
+    try:
+        await etcd.start()
         embedded = dataclasses.replace(settings, endpoints=(etcd.endpoint,))
         async with EtcdStore(embedded) as store:
             yield store
+    finally:
+        # Also when the start was cut short (cancelled: the agent got SIGTERM while etcd
+        # came up): the etcd process is running by then and must not outlive us.
+        await etcd.stop()

@@ -2,14 +2,15 @@
 
 In: plain values (from the command line, a file or the environment — the composition root
 decides). Out: a validated, frozen ``StoreSettings``; ``ConfigError`` names the bad setting.
-Endpoints are parsed here into ``Endpoint`` values and one gRPC target, so the adapter never
-sees a malformed address. The password is excluded from ``repr`` (and so from logs and
+Endpoints are parsed here into ``Endpoint`` values, so the adapter never sees a malformed
+address. The password is excluded from ``repr`` (and so from logs and
 tracebacks that show the settings).
 """
 
 from __future__ import annotations
 
 import ipaddress
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -79,17 +80,23 @@ class StoreSettings:
     """How to reach etcd.
 
     - ``endpoints``: etcd client addresses. Empty means "no external etcd": the composition
-      root starts an embedded one (``contivpy.store.embedded``). Several endpoints must be IP
-      literals of one family (gRPC then fails over between them); for DNS names give one name
-      that resolves to every member.
+      root starts an embedded one (``contivpy.store.embedded``). Several endpoints: the
+      members of one etcd cluster (names or IP literals); the store uses one at a time and
+      fails over to the next when it becomes unreachable.
     - ``prefix``: prepended to every key this store reads or writes (and stripped from keys it
       returns), so several clusters or test runs can share one etcd.
     - ``ca_file`` / ``cert_file`` / ``key_file``: TLS. Any of them, or an ``https://``
       endpoint, turns TLS on; ``ca_file`` unset means the system's trust roots;
       ``cert_file`` + ``key_file`` present a client certificate.
-    - ``username`` / ``password``: etcd authentication (both or neither).
+    - ``username`` with one password source: etcd authentication. The password is given
+      inline (``password``), read from a file (``password_file``: its first line, e.g. a
+      mounted Kubernetes secret; re-read at every authentication, so a rotated secret is
+      picked up) or from an environment variable (``password_env`` names it).
     - ``dial_timeout``: seconds to wait for etcd when connecting.
-    - ``request_timeout``: seconds one request may take, including waiting for a reconnect.
+    - ``request_timeout``: seconds one request may take, including waiting for a reconnect
+      and failing over.
+    - ``failover_timeout``: with several endpoints, seconds to wait for one that is still
+      connecting before trying the next (one that refused the connection is skipped at once).
     - ``list_page_size``: keys per range request when listing (all pages read at one revision).
     """
 
@@ -100,8 +107,11 @@ class StoreSettings:
     key_file: Path | None = None
     username: str | None = None
     password: str | None = field(default=None, repr=False)
+    password_file: Path | None = None
+    password_env: str | None = None
     dial_timeout: float = 5.0
     request_timeout: float = 5.0
+    failover_timeout: float = 2.0
     list_page_size: int = 1000
 
     def __post_init__(self) -> None:
@@ -110,19 +120,20 @@ class StoreSettings:
         parsed = self.parsed_endpoints()
         if len({e.secure for e in parsed}) > 1:
             raise ConfigError("store endpoints mix http:// and https://")
-        if len(parsed) > 1 and (
-            None in {e.ip_version for e in parsed} or len({e.ip_version for e in parsed}) > 1
-        ):
+        sources = [
+            s for s in (self.password, self.password_file, self.password_env) if s is not None
+        ]
+        if (self.username is None) != (not sources) or len(sources) > 1:
             raise ConfigError(
-                "several store endpoints must all be IPv4 or all IPv6 literals; "
-                "for DNS names give one name that resolves to every member"
+                "store username and a password (one of password, password_file, "
+                "password_env) must be given together"
             )
-        if (self.username is None) != (self.password is None):
-            raise ConfigError("store username and password must be given together")
         if (self.cert_file is None) != (self.key_file is None):
             raise ConfigError("store cert_file and key_file must be given together")
-        if self.dial_timeout <= 0 or self.request_timeout <= 0:
-            raise ConfigError("store dial_timeout and request_timeout must be positive")
+        if self.dial_timeout <= 0 or self.request_timeout <= 0 or self.failover_timeout <= 0:
+            raise ConfigError(
+                "store dial_timeout, request_timeout and failover_timeout must be positive"
+            )
         if self.list_page_size < 1:
             raise ConfigError("store list_page_size must be at least 1")
 
@@ -144,13 +155,26 @@ class StoreSettings:
         """Whether a username and password are configured."""
         return self.username is not None
 
-    def grpc_target(self) -> str:
-        """One gRPC target for all endpoints: ``host:port`` for one, ``ipv4:a:p,b:q`` (or
-        ``ipv6:``) for several, which gRPC's pick-first policy fails over between."""
-        parsed = self.parsed_endpoints()
-        if not parsed:
-            raise ConfigError("no store endpoints configured")
-        if len(parsed) == 1:
-            return parsed[0].host_port()
-        family = f"ipv{parsed[0].ip_version}"
-        return family + ":" + ",".join(e.host_port() for e in parsed)
+    def resolve_password(self) -> str | None:
+        """The password from whichever source is configured (None without auth).
+        ``ConfigError`` names the file or variable when it cannot be read — never the value."""
+        if self.password_file is not None:
+            try:
+                text = self.password_file.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8"
+                raise ConfigError(
+                    f"store password_file {str(self.password_file)!r}: {reason}"
+                ) from None
+            lines = text.splitlines()
+            if not lines or not lines[0]:
+                raise ConfigError(f"store password_file {str(self.password_file)!r} is empty")
+            return lines[0]
+        if self.password_env is not None:
+            value = os.environ.get(self.password_env)
+            if not value:
+                raise ConfigError(
+                    f"store password_env: environment variable {self.password_env} is not set"
+                )
+            return value
+        return self.password

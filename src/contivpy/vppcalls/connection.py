@@ -225,17 +225,15 @@ class VppConnection:
         request = {**(fields or {}), "client_index": self.client_index, "context": context}
         return self.table.encode(name, request)
 
-    async def _await(self, pending: _Pending, context: int, limit: float | None) -> object:
+    def _watch(self, pending: _Pending, limit: float | None) -> None:
+        """Give ``pending`` its deadline (awaited in the caller's own frame: a coroutine
+        less per request)."""
         pending.limit = self.call_timeout if limit is None else limit
         loop = asyncio.get_running_loop()
         pending.deadline = loop.time() + pending.limit
         expiry = self._expiry
         if expiry is None or pending.deadline < expiry.when():
             self._arm_expiry(loop, pending.deadline)
-        try:
-            return await pending.future
-        finally:
-            self._pending.pop(context, None)
 
     def _arm_expiry(self, loop: asyncio.AbstractEventLoop, when: float) -> None:
         if self._expiry is not None:
@@ -281,7 +279,11 @@ class VppConnection:
         pending = _Pending(name, service.reply, future)
         self._pending[context] = pending
         self._writer.write(frame(payload))
-        reply = await self._await(pending, context, reply_timeout)
+        self._watch(pending, reply_timeout)
+        try:
+            reply = await future
+        finally:
+            self._pending.pop(context, None)
         assert isinstance(reply, Message)
         retval = reply.retval
         if check and retval:
@@ -307,7 +309,11 @@ class VppConnection:
         pending = _Pending(name, "control_ping_reply", future, details=service.details)
         self._pending[context] = pending
         self._writer.write(frames([request, ping]))
-        details = await self._await(pending, context, reply_timeout)
+        self._watch(pending, reply_timeout)
+        try:
+            details = await future
+        finally:
+            self._pending.pop(context, None)
         assert isinstance(details, list)
         return details
 

@@ -99,6 +99,16 @@ async def dump_interfaces(
     return [InterfaceDetails.from_message(d) for d in details]
 
 
+async def interface_name(vpp: ApiChannel, sw_if_index: int) -> str | None:
+    """VPP's name of one interface (None when it has none by that index): what a create's
+    reply does not tell, read without converting the rest of the details."""
+    details = await vpp.dump("sw_interface_dump", {"sw_if_index": sw_if_index})
+    for d in details:
+        if d.get_int("sw_if_index") == sw_if_index:
+            return d.get_str("interface_name")
+    return None
+
+
 async def set_admin_state(vpp: ApiChannel, sw_if_index: int, up: bool) -> None:
     """Set the interface admin up or down."""
     await vpp.call("sw_interface_set_flags", {"sw_if_index": sw_if_index, "flags": ADMIN_UP * up})

@@ -3,7 +3,9 @@
 In: plain arguments parsed by the CLI (the composition root wires these; nothing here parses
 argv). Out: an exit code. ``run_kube_server`` serves until SIGINT/SIGTERM and prints the URL
 on stdout first, so a script can read it; ``run_kube_apply`` prints one kubectl-style line per
-object and returns 1 when any object failed, 2 when nothing could be applied at all.
+object (``contivpy.sim.kube.apply_report``), applies the valid objects even when some fail, and
+returns 1 with a one-line summary when any object failed, 2 when nothing could be applied at all
+(a missing or unparsable file: one line naming the file and line; no server).
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ import structlog
 import uvloop
 
 from contivpy.sim.kube.apiserver import ApiServerSettings
+from contivpy.sim.kube.apply_report import apply_and_report, read_manifests
 from contivpy.sim.kube.errors import KubeApiError
-from contivpy.sim.kube.http_client import apply_manifests
 from contivpy.sim.kube.kubeconfig import server_from_kubeconfig
 from contivpy.sim.kube.pod_network import PodCidrAllocator
 from contivpy.sim.kube.standin import KubeApiStandIn
@@ -117,14 +119,18 @@ def run_kube_apply(
 ) -> int:
     """``contivpy sim kube apply -f FILE...``: create or update the objects of the manifests."""
     try:
+        objects = read_manifests(paths)
         url = server_url or (server_from_kubeconfig(kubeconfig) if kubeconfig else None)
         if url is None:
             print("error: give a server URL or a kubeconfig", file=sys.stderr)
             return 2
-        results = uvloop.run(apply_manifests(url, paths, namespace=namespace, raise_on_error=False))
+        report = uvloop.run(apply_and_report(url, objects, namespace=namespace))
     except (KubeApiError, OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    for result in results:
-        print(result.describe(), file=sys.stdout if result.ok else sys.stderr)
-    return 0 if all(r.ok for r in results) else 1
+    for result, line in zip(report.results, report.lines(), strict=True):
+        print(line, file=sys.stdout if result.ok else sys.stderr)
+    if report.ok:
+        return 0
+    print(f"error: {report.summary()}", file=sys.stderr)
+    return 1

@@ -39,7 +39,11 @@ def load_manifest_text(text: str, origin: str = "<text>") -> list[JsonObject]:
     try:
         documents = list(yaml.safe_load_all(text))
     except yaml.YAMLError as error:
-        raise ManifestError(f"{origin}: not YAML: {error}") from None
+        # One line, as ``FILE:LINE:COLUMN: not YAML: <problem>`` (PyYAML's text spans lines).
+        mark = getattr(error, "problem_mark", None)
+        where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
+        problem = getattr(error, "problem", None) or " ".join(str(error).split())
+        raise ManifestError(f"{origin}{where}: not YAML: {problem}") from None
     return [o for d in documents for o in _objects(d, origin)]
 
 
@@ -68,5 +72,11 @@ def dependency_order(objects: Sequence[JsonObject]) -> list[JsonObject]:
 def load_manifest_files(paths: Iterable[Path]) -> list[JsonObject]:
     objects: list[JsonObject] = []
     for path in _files(paths):
-        objects += load_manifest_text(path.read_text(encoding="utf-8"), str(path))
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as error:
+            raise ManifestError(f"{path}: cannot read: {error.strerror or error}") from None
+        except UnicodeDecodeError as error:
+            raise ManifestError(f"{path}: not UTF-8 text (byte offset {error.start})") from None
+        objects += load_manifest_text(text, str(path))
     return dependency_order(objects)

@@ -7,6 +7,7 @@ __all__ = (
     "AgentDebugBase",
     "AgentDebugStub",
     "AgentInfo",
+    "AgentPhase",
     "DumpEntry",
     "DumpRequest",
     "DumpResponse",
@@ -29,6 +30,7 @@ __all__ = (
     "ResyncResponse",
     "StatusRequest",
     "StatusResponse",
+    "StoreConnection",
     "TxnHistoryRequest",
     "TxnHistoryResponse",
     "TxnRecord",
@@ -56,6 +58,64 @@ if TYPE_CHECKING:
 
 _COMPILER_VERSION = "0.10.1"
 betterproto2.check_compiler_version(_COMPILER_VERSION)
+
+
+class AgentPhase(betterproto2.Enum):
+    """
+    Where the agent is in its life. Status answers in every phase; the other calls fail with
+    UNAVAILABLE ("agent is starting: waiting for ...") until the agent's parts are up, that is
+    in STARTING, WAITING_FOR_ETCD and WAITING_FOR_VPP.
+    """
+
+    UNSPECIFIED = 0
+    """
+    an agent that does not report its phase
+    """
+
+    STARTING = 1
+
+    WAITING_FOR_ETCD = 2
+    """
+    opening its store (and starting the embedded etcd)
+    """
+
+    WAITING_FOR_VPP = 3
+    """
+    connecting to VPP and reading what VPP holds
+    """
+
+    FIRST_RESYNC = 4
+    """
+    up, until the first resync of etcd's state has been applied
+    """
+
+    RUNNING = 5
+
+    STOPPING = 6
+
+    @classmethod
+    def betterproto_value_to_renamed_proto_names(cls) -> dict[int, str]:
+        return {
+            0: "AGENT_PHASE_UNSPECIFIED",
+            1: "AGENT_PHASE_STARTING",
+            2: "AGENT_PHASE_WAITING_FOR_ETCD",
+            3: "AGENT_PHASE_WAITING_FOR_VPP",
+            4: "AGENT_PHASE_FIRST_RESYNC",
+            5: "AGENT_PHASE_RUNNING",
+            6: "AGENT_PHASE_STOPPING",
+        }
+
+    @classmethod
+    def betterproto_renamed_proto_names_to_value(cls) -> dict[str, int]:
+        return {
+            "AGENT_PHASE_UNSPECIFIED": 0,
+            "AGENT_PHASE_STARTING": 1,
+            "AGENT_PHASE_WAITING_FOR_ETCD": 2,
+            "AGENT_PHASE_WAITING_FOR_VPP": 3,
+            "AGENT_PHASE_FIRST_RESYNC": 4,
+            "AGENT_PHASE_RUNNING": 5,
+            "AGENT_PHASE_STOPPING": 6,
+        }
 
 
 class ResyncKind(betterproto2.Enum):
@@ -140,6 +200,15 @@ class AgentInfo(betterproto2.Message):
     uptime_seconds: "float" = betterproto2.field(3, betterproto2.TYPE_DOUBLE)
 
     started_at_unix: "float" = betterproto2.field(4, betterproto2.TYPE_DOUBLE)
+
+    phase: "AgentPhase" = betterproto2.field(
+        5, betterproto2.TYPE_ENUM, default_factory=lambda: AgentPhase(0)
+    )
+
+    waiting_for: "str" = betterproto2.field(6, betterproto2.TYPE_STRING)
+    """
+    What the agent waits for in this phase, e.g. "VPP at /run/vpp/api.sock"; "" for nothing.
+    """
 
 
 default_message_pool.register_message("contivpy.agent.v1", "AgentInfo", AgentInfo)
@@ -475,7 +544,7 @@ default_message_pool.register_message("contivpy.agent.v1", "StatusRequest", Stat
 @dataclass(eq=False, repr=False)
 class StatusResponse(betterproto2.Message):
     """
-    Everything at a glance: who, VPP, last resync, queues, counters.
+    Everything at a glance: who (and in which phase), VPP, etcd, last resync, queues, counters.
     """
 
     agent: "AgentInfo | None" = betterproto2.field(1, betterproto2.TYPE_MESSAGE, optional=True)
@@ -501,8 +570,24 @@ class StatusResponse(betterproto2.Message):
     since start, e.g. "scheduler.ops.create"
     """
 
+    store: "StoreConnection | None" = betterproto2.field(
+        7, betterproto2.TYPE_MESSAGE, optional=True
+    )
+
 
 default_message_pool.register_message("contivpy.agent.v1", "StatusResponse", StatusResponse)
+
+
+@dataclass(eq=False, repr=False)
+class StoreConnection(betterproto2.Message):
+    endpoint: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    host:port of the etcd endpoint the agent's store sends requests to now (it changes when
+    the store fails over to another member); "" while the store is not open yet.
+    """
+
+
+default_message_pool.register_message("contivpy.agent.v1", "StoreConnection", StoreConnection)
 
 
 @dataclass(eq=False, repr=False)
@@ -659,7 +744,8 @@ class AgentDebugStub(betterproto2_grpclib.ServiceStub):
         metadata: "MetadataLike | None" = None,
     ) -> "StatusResponse":
         """
-        Agent identity, VPP connection, last resync, queues and counters.
+        Agent identity and phase, VPP and etcd connections, last resync, queues and counters.
+        Answers from the agent's first moment, while it still waits for etcd or VPP.
         """
 
         if message is None:
@@ -847,7 +933,8 @@ class AgentDebugStub(betterproto2_grpclib.ServiceStub):
 class AgentDebugBase(betterproto2_grpclib.ServiceBase):
     async def status(self, message: "StatusRequest") -> "StatusResponse":
         """
-        Agent identity, VPP connection, last resync, queues and counters.
+        Agent identity and phase, VPP and etcd connections, last resync, queues and counters.
+        Answers from the agent's first moment, while it still waits for etcd or VPP.
         """
 
         raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
