@@ -1,4 +1,5 @@
-# Two entry points for a fresh machine: `make demo` runs the main job, `make test` runs all tests.
+# Two entry points for a fresh machine: `make demo` runs the main job, `make test` runs the gate
+# (scripts/check: lint, format check, mypy --strict, import contracts, all tests; CI runs it).
 # Each creates .venv on first use and installs the project with its pinned dependencies.
 PYTHON ?= python3.11
 VENV ?= .venv
@@ -17,7 +18,7 @@ demo: $(STAMP)
 	$(BIN)/contivpy demo
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	scripts/check
 
 # The contract, descriptor and real-node suites against a real VPP 26.06:
 #   CONTIVPY_VPP_SOCKET=<a running VPP's api.sock> [CONTIVPY_VPP_RESTART=<command>] \
@@ -32,12 +33,13 @@ test-vpp: $(STAMP)
 		echo "make test-vpp: set CONTIVPY_VPP_SOCKET to a running VPP's API socket"; exit 2; }
 	$(BIN)/python -m pytest -q -p no:randomly $(VPP_SUITES)
 
-check: $(STAMP)
-	scripts/check
+# The same gate under its older name.
+check: test
 
 bench: $(STAMP)
 	$(BIN)/contivpy bench scheduler
 	$(BIN)/contivpy bench vpp
 
 clean:
-	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis \
+		.import_linter_cache

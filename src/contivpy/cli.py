@@ -168,7 +168,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", action="store_true", help="one JSON object per metric line")
     bench.add_argument("--quick", action="store_true", help="smaller sizes (smoke test)")
     bench.add_argument(
-        "--vpp-socket", help="vpp suite: measure against the real VPP on this API socket"
+        "--vpp-socket",
+        help="vpp and pods suites: measure against the real VPP on this API socket (pods: "
+        "root, VPP in this network namespace)",
     )
     bench.set_defaults(handler=_bench)
 

@@ -35,7 +35,7 @@ def run(
     calls: list[tuple[str, CniRequest]] | None = None,
     socket: str | None = None,
 ) -> tuple[int, dict[str, object]]:
-    async def fake(sock: str, method: str, request: CniRequest, deadline: float) -> CniResult:
+    def fake(sock: str, method: str, request: CniRequest, deadline: float) -> CniResult:
         assert calls is not None
         calls.append((method, request))
         return RESULT
@@ -267,22 +267,56 @@ sys.stdout = io.StringIO()
 main(["cni"])
 heavy = ("argparse", "structlog", "betterproto2", "contivpy._gen", "contivpy.logs")
 print(" ".join(m for m in sorted(sys.modules) if m.startswith(heavy)), file=sys.stderr)
-print("asyncio" if "asyncio" in sys.modules else "", file=sys.stderr)
+client = ("asyncio", "grpclib", "h2", "hpack", "multidict", "logging")
+print(" ".join(m for m in sorted(sys.modules) if m.split(".")[0] in client), file=sys.stderr)
+print(sys.stdout.getvalue().replace(chr(10), " "), file=sys.stderr)
+"""
+
+LIVE_AGENT = """
+import asyncio, sys
+from pathlib import Path
+from contivpy.api.cni_server import CniServer
+from contivpy.cni.types import CniInterface, CniIP, CniResult
+
+class Handler:
+    async def add(self, request):
+        return CniResult((CniInterface("eth0", "02:fe:00:00:00:01", ""),),
+                         (CniIP("10.1.1.2/32", "10.1.1.1", 0),), ())
+    delete = check = add
+
+async def main():
+    async with CniServer(Handler(), Path(sys.argv[1])):
+        await asyncio.sleep(60)
+
+asyncio.run(main())
 """
 
 
 def test_the_plugin_starts_without_what_it_does_not_use(tmp_path: Path) -> None:
-    """The kubelet execs the plugin per pod: no parser, logging set-up or generated classes."""
-    config = json.dumps({**CONFIG, "grpcServer": str(tmp_path / "missing.sock")})
-    for command, event_loop in (("VERSION", ""), ("ADD", "asyncio")):
-        proc = subprocess.run(
-            [sys.executable, "-c", LOADED, config],
-            env={**ENV, "CNI_COMMAND": command, "PATH": "/usr/bin:/bin"},
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-        heavy, loop = proc.stderr.splitlines()[-2:]
-        assert heavy == "", (command, heavy)
-        assert loop == event_loop, command
+    """The kubelet execs the plugin per pod: no parser, logging set-up or generated classes,
+    and its agent client is a blocking one: no asyncio, grpclib, h2, hpack or logging."""
+    live = tmp_path / "cni.sock"
+    agent = subprocess.Popen([sys.executable, "-c", LIVE_AGENT, str(live)])
+    try:
+        wait_for(live, agent)
+        for command, socket, answer in (
+            ("VERSION", "missing.sock", "supportedVersions"),
+            ("ADD", "missing.sock", '"code": 100'),
+            ("ADD", "cni.sock", '"address": "10.1.1.2/32"'),
+        ):
+            config = json.dumps({**CONFIG, "grpcServer": str(tmp_path / socket)})
+            proc = subprocess.run(
+                [sys.executable, "-c", LOADED, config],
+                env={**ENV, "CNI_COMMAND": command, "PATH": "/usr/bin:/bin"},
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            )
+            heavy, client, out = proc.stderr.splitlines()[-3:]
+            assert heavy == "", (command, socket, heavy)
+            assert client == "", (command, socket, client)
+            assert answer in out, (command, socket, out)
+    finally:
+        agent.kill()
+        agent.wait()

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from contivpy.api.cni_client import call_agent
 from contivpy.api.cni_server import CniServer
+from contivpy.cni.client import call_agent
 from contivpy.cni.types import (
     CniCode,
     CniError,

@@ -16,8 +16,8 @@ from contivpy._gen.contivpy.cni.v1 import (
 )
 from contivpy._gen.contivpy.cni.v1 import CniRequest as CniRequestMessage
 from contivpy.api.cni_server import from_message
-from contivpy.api.cni_wire import decode_reply, encode_request
 from contivpy.cni.types import CniCode, CniError, CniIP, CniRequest, PodRef
+from contivpy.cni.wire import decode_reply, encode_request
 
 
 def test_the_agent_reads_the_request_the_plugin_encodes() -> None:

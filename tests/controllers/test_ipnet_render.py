@@ -13,7 +13,7 @@ from contivpy.controllers.ipnet_pods import pod_cni_result, render_pod_vpp
 from contivpy.controllers.ipnet_vpp import NodeContext, render_base, render_mesh
 from contivpy.controllers.pod_ips import PodID
 from contivpy.controllers.podmanager import LocalPod
-from contivpy.events.node_events import NodeInfo
+from contivpy.events.types import NodeInfo
 from contivpy.linux import keys as linux_keys
 from contivpy.linux.models import LinuxInterface, LinuxInterfaceType
 from contivpy.models.vpp_interfaces import AfPacketLink, Interface, TapLink

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from contivpy.backoff import Backoff
 from contivpy.bench.call_counter import CountingChannel
 from contivpy.descriptors.registration import register_vpp_descriptors
 from contivpy.models.vpp_interfaces import Interface, MemifLink
@@ -25,7 +26,7 @@ from contivpy.scheduler import RetryPolicy, Scheduler, ValueState
 from contivpy.sim.vpp.state import VppState
 from contivpy.vppcalls import af_packet, interfaces
 from contivpy.vppcalls.channel import ApiChannel
-from contivpy.vppcalls.client import Backoff, VppClient
+from contivpy.vppcalls.client import VppClient
 from vpp_target.snapshot import VppSnapshot, read_snapshot
 from vpp_target.target import VppTarget, running_on_real_vpp
 from vpp_target.view import UNTAGGED_PREFIX, mismatches

@@ -9,9 +9,16 @@ from dataclasses import dataclass
 
 import pytest
 
-from contivpy.controllers.base import ControllerBase, EventTxn
+from contivpy.controllers.base import ControllerBase
 from contivpy.events.loop import EventLoop
-from contivpy.events.types import DBResync, Event, KubeState, KubeStateChange
+from contivpy.events.types import (
+    Config,
+    DBResync,
+    Event,
+    KubeState,
+    KubeStateChange,
+    UpdateResult,
+)
 from contivpy.scheduler import RetryPolicy, Scheduler
 from doubles.southbound import BaseDescriptor, ChildDescriptor, Item, Southbound, base_key
 
@@ -27,18 +34,17 @@ class OnGateway(ControllerBase):
     def __init__(self) -> None:
         self.keys: set[str] = set()
 
-    async def resync(
-        self, event: Event, state: KubeState, txn: EventTxn, resync_count: int
-    ) -> None:
-        txn.put(GATEWAY, Item("gateway"))
+    async def resync(self, event: Event, state: KubeState, resync_count: int) -> Config:
+        config: Config = {GATEWAY: Item("gateway")}
         for key in self.keys:
-            txn.put(base_key(key), Item("thing", deps=(GATEWAY,)))
+            config[base_key(key)] = Item("thing", deps=(GATEWAY,))
+        return config
 
-    async def update(self, event: Event, txn: EventTxn) -> str:
+    async def update(self, event: Event) -> UpdateResult[None]:
         if isinstance(event, KubeStateChange):
             self.keys.add(event.key)
-            txn.put(base_key(event.key), Item("thing", deps=(GATEWAY,)))
-        return ""
+            return UpdateResult(changes={base_key(event.key): Item("thing", deps=(GATEWAY,))})
+        return UpdateResult()
 
 
 @dataclass

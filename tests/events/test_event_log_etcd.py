@@ -21,10 +21,17 @@ from typing import Any, Self
 
 import pytest
 
-from contivpy.controllers.base import ControllerBase, EventTxn
+from contivpy.controllers.base import ControllerBase
 from contivpy.events.dbwatch import DbWatcher
 from contivpy.events.loop import EventLoop, LoopSettings
-from contivpy.events.types import DBResync, Event, KubeState, KubeStateChange
+from contivpy.events.types import (
+    Config,
+    DBResync,
+    Event,
+    KubeState,
+    KubeStateChange,
+    UpdateResult,
+)
 from contivpy.models.k8s_codec import Namespace, decode, resource_of
 from contivpy.reflector import ReflectorSettings
 from contivpy.scheduler import RetryPolicy, Scheduler
@@ -50,28 +57,25 @@ class NamespaceMirror(ControllerBase):
         self.changes: list[tuple[int, str]] = []  # (revision, key) of every KubeStateChange
         self.resyncs: list[int] = []
 
-    async def resync(
-        self, event: Event, state: KubeState, txn: EventTxn, resync_count: int
-    ) -> None:
+    async def resync(self, event: Event, state: KubeState, resync_count: int) -> Config:
         assert isinstance(event, DBResync)
         self.resyncs.append(event.revision)
+        config: Config = {}
         for model in state.get("namespace", {}).values():
             assert isinstance(model, Namespace)
-            txn.put(base_key(model.name), namespace_item(model))
+            config[base_key(model.name)] = namespace_item(model)
+        return config
 
-    async def update(self, event: Event, txn: EventTxn) -> str:
+    async def update(self, event: Event) -> UpdateResult[None]:
         if not isinstance(event, KubeStateChange):
-            return ""
+            return UpdateResult()
         self.changes.append((event.revision, event.key))
         if event.resource != "namespace":
-            return ""
+            return UpdateResult()
         model = event.new if event.new is not None else event.prev
         assert isinstance(model, Namespace)
-        if event.new is None:
-            txn.delete(base_key(model.name))
-        else:
-            txn.put(base_key(model.name), namespace_item(model))
-        return f"namespace {model.name}"
+        value = None if event.new is None else namespace_item(model)
+        return UpdateResult(f"namespace {model.name}", {base_key(model.name): value})
 
 
 @dataclass

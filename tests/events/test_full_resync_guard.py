@@ -12,16 +12,19 @@ from dataclasses import dataclass
 
 import pytest
 
-from contivpy.controllers.base import ControllerBase, EventTxn
+from contivpy.controllers.base import ControllerBase
 from contivpy.events.loop import EventLoop, LoopSettings
 from contivpy.events.types import (
+    Config,
     DBResync,
     DownstreamResync,
     Event,
+    EventTxn,
     HealingResync,
     KubeState,
     KubeStateChange,
     Method,
+    UpdateResult,
     method_of,
 )
 from contivpy.scheduler import RetryPolicy, Scheduler
@@ -42,14 +45,11 @@ class Owner(ControllerBase):
     def handles(self, event: Event) -> bool:
         return False
 
-    async def resync(
-        self, event: Event, state: KubeState, txn: EventTxn, resync_count: int
-    ) -> None:
+    async def resync(self, event: Event, state: KubeState, resync_count: int) -> Config:
         self.resyncs += 1
         if self.fail:
             raise RuntimeError(f"{self.name} cannot read its state")
-        for key in state.get("ns", {}):
-            txn.put(base_key(f"{self.prefix}-{key}"), Item(self.name))
+        return {base_key(f"{self.prefix}-{key}"): Item(self.name) for key in state.get("ns", {})}
 
     def check_resync(self, txn: EventTxn) -> str:
         return self.refuse
@@ -60,11 +60,10 @@ class Changer(ControllerBase):
 
     name = "changer"
 
-    async def update(self, event: Event, txn: EventTxn) -> str:
+    async def update(self, event: Event) -> UpdateResult[None]:
         if isinstance(event, KubeStateChange):
-            txn.put(base_key(f"change-{event.key}"), Item("change"))
-            return event.key
-        return ""
+            return UpdateResult(event.key, {base_key(f"change-{event.key}"): Item("change")})
+        return UpdateResult()
 
 
 @dataclass

@@ -10,9 +10,10 @@ from typing import ClassVar
 
 import pytest
 
-from contivpy.controllers.base import ControllerBase, EventTxn
+from contivpy.controllers.base import ControllerBase
 from contivpy.events.loop import EventLoop, EventQueueFullError, LoopSettings
 from contivpy.events.types import (
+    Config,
     DBResync,
     DownstreamResync,
     Event,
@@ -21,6 +22,7 @@ from contivpy.events.types import (
     KubeStateChange,
     RejectedObject,
     TxnPolicy,
+    UpdateResult,
 )
 from contivpy.scheduler import RetryPolicy, Scheduler
 from doubles.southbound import BaseDescriptor, ChildDescriptor, Item, Southbound, base_key
@@ -45,39 +47,33 @@ class Mirror(ControllerBase):
         self.things: set[str] = set()
         self.fail_on: str = ""
         self.follow_up: Event | None = None
-        self.loop: EventLoop | None = None
 
-    async def resync(
-        self, event: Event, state: KubeState, txn: EventTxn, resync_count: int
-    ) -> None:
+    async def resync(self, event: Event, state: KubeState, resync_count: int) -> Config:
         self.calls.append(f"{self.name}.resync")
         if self.name == "first":
-            for key in state.get("ns", {}):
-                txn.put(base_key(key), Item("ns"))
+            return {base_key(key): Item("ns") for key in state.get("ns", {})}
+        return {}
 
-    async def update(self, event: Event, txn: EventTxn) -> str:
+    async def update(self, event: Event) -> UpdateResult[str]:
         self.calls.append(f"{self.name}.update:{event.name}")
         if isinstance(event, KubeStateChange) and self.name == "first":
-            if event.new is None:
-                txn.delete(base_key(event.key))
-            else:
-                txn.put(base_key(event.key), Item("ns"))
-            if self.follow_up is not None and self.loop is not None:
-                self.loop.push(self.follow_up)
-                self.follow_up = None
-            return f"ns {event.key}"
+            value = None if event.new is None else Item("ns")
+            follow_ups = (self.follow_up,) if self.follow_up is not None else ()
+            self.follow_up = None
+            return UpdateResult(f"ns {event.key}", {base_key(event.key): value}, follow_ups)
         if isinstance(event, AddThing) and self.name == "second":
             if event.thing == self.fail_on:
                 raise RuntimeError(f"cannot add {event.thing}")
             self.things.add(event.thing)
-            txn.put(base_key(event.thing), Item("thing"))
-            return f"added {event.thing}"
-        return ""
+            return UpdateResult(
+                f"added {event.thing}", {base_key(event.thing): Item("thing")}, undo=event.thing
+            )
+        return UpdateResult()
 
-    async def revert(self, event: Event) -> None:
+    async def revert(self, event: Event, undo: str | None) -> None:
         self.calls.append(f"{self.name}.revert")
-        if isinstance(event, AddThing):
-            self.things.discard(event.thing)
+        if undo is not None:
+            self.things.discard(undo)
 
 
 @dataclass
@@ -100,7 +96,6 @@ async def rig() -> AsyncIterator[Rig]:
     calls: list[str] = []
     first, second = Mirror("first", calls), Mirror("second", calls)
     loop = EventLoop([first, second], sched, settings=LoopSettings(healing_delay=0.01))
-    first.loop = loop
     loop.start()
     yield Rig(loop, sched, sb, first, second, calls)
     await loop.stop()

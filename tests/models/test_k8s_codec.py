@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from contivpy.events.dbwatch import DecodeError
+from contivpy.models.decoded import DecodeError
 from contivpy.models.k8s_codec import (
     RESOURCES,
     IntOrString,

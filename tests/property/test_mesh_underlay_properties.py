@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from contivpy.controllers import naming
 from contivpy.controllers.addressing import AddressPlan
 from contivpy.controllers.ipnet_vpp import NodeContext, render_base, render_mesh
-from contivpy.events.node_events import NodeInfo
+from contivpy.events.types import NodeInfo
 from contivpy.models.vpp_interfaces import Interface, VxlanLink
 from contivpy.models.vpp_l3 import Route, RouteType
 from contivpy.settings import AgentSettings, InterfaceSettings, IpamSettings

@@ -1,8 +1,9 @@
 """One real node in the current network namespace (the test starts this script with
 ``ip netns exec <node-ns>``): etcd, a real VPP, the node agent as a process of its own
-(``contivpy agent``), and two pods in veth mode, each in a real namespace, networked through
-the real CNI plugin (``contivpy cni``). Then real packets, an agent killed with SIGKILL while
-a ping runs, and a VPP restart. Prints one JSON object (the test asserts on it).
+(``contivpy agent``, configured and run as :mod:`contivpy.vppprocess.real_node` does), and
+two pods in veth mode, each in a real namespace, networked through the real CNI plugin
+(``contivpy cni``). Then real packets, an agent killed with SIGKILL while a ping runs, and
+a VPP restart. Prints one JSON object (the test asserts on it).
 
 Usage: python node_script.py <vpp binary> <work dir> <pod netns A> <pod netns B>
 """
@@ -13,7 +14,6 @@ import asyncio
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -25,15 +25,13 @@ import uvloop
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, as pytest has it
 
-from contivpy.demo.real_cluster import agent_ready
 from contivpy.linux.icmp_echo import EchoResult, echo
 from contivpy.store.embedded import EmbeddedEtcd
 from contivpy.vppcalls.client import VppClient
 from contivpy.vppprocess.process import VppProcess
+from contivpy.vppprocess.real_node import CONTIVPY, AgentProcess, write_agent_config
 from contivpy.vppprocess.startup import StartupConfig
 from vpp_target.snapshot import read_snapshot
-
-PYTHON = [sys.executable, "-m", "contivpy.cli"]
 
 
 def sh(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -62,62 +60,16 @@ async def wait_for(condition: Any, seconds: float, what: str) -> float:
     raise RuntimeError(f"timed out after {seconds} s waiting for {what}")
 
 
-class Agent:
-    """``contivpy agent`` as a child process."""
-
-    def __init__(self, config: Path, work: Path) -> None:
-        self.config = config
-        self.work = work
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        log = (self.work / "agent.log").open("ab")
-        self.process = subprocess.Popen(
-            [*PYTHON, "--log-json", "agent", "--config", str(self.config)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
+def writes(agent: AgentProcess) -> int:
+    """Operations this agent process executed (not skipped) in all its transactions."""
+    total = 0
+    for record in agent.ctl("txns"):
+        total += sum(
+            1
+            for op in record.get("executed", [])
+            if not op.get("skipped") and not op.get("property")
         )
-
-    def kill9(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait()
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-    def ctl(self, *args: str) -> list[dict[str, Any]]:
-        env = {**os.environ, "CONTIVPY_DEBUG_SOCKET": str(self.work / "debug.sock")}
-        done = subprocess.run(
-            [*PYTHON, "ctl", *args, "--json"], capture_output=True, text=True, env=env, check=False
-        )
-        if done.returncode != 0:
-            raise RuntimeError(f"ctl {args}: {done.returncode} {done.stderr}")
-        return [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
-
-    def ready(self) -> bool:
-        try:
-            status = self.ctl("status")[0]
-        except (RuntimeError, IndexError, json.JSONDecodeError):
-            return False
-        return agent_ready(status)
-
-    def writes(self) -> int:
-        """Operations this agent process executed (not skipped) in all its transactions."""
-        total = 0
-        for record in self.ctl("txns"):
-            total += sum(
-                1
-                for op in record.get("executed", [])
-                if not op.get("skipped") and not op.get("property")
-            )
-        return total
+    return total
 
 
 def cni(command: str, cid: str, netns: str, pod: str, socket: Path) -> dict[str, Any]:
@@ -137,7 +89,7 @@ def cni(command: str, cid: str, netns: str, pod: str, socket: Path) -> dict[str,
         "grpcServer": str(socket),
     }
     done = subprocess.run(
-        [*PYTHON, "cni"],
+        [*CONTIVPY, "cni"],
         input=json.dumps(config),
         capture_output=True,
         text=True,
@@ -171,23 +123,14 @@ async def main(binary: Path, work: Path, pod_a: str, pod_b: str) -> dict[str, An
     vpp = VppProcess(binary, StartupConfig(work / "vpp"))
     async with EmbeddedEtcd(work / "etcd") as etcd:
         await vpp.start()
-        config = work / "agent.yaml"
-        config.write_text(
-            json.dumps(
-                {
-                    "nodeName": "node-1",
-                    "interfaces": {"useTapInterfaces": False},
-                    "store": {"endpoints": [etcd.endpoint]},
-                    "paths": {
-                        "stateDir": str(work / "state"),
-                        "vppSocket": vpp.api_socket,
-                        "cniSocket": str(work / "cni.sock"),
-                        "debugSocket": str(work / "debug.sock"),
-                    },
-                }
-            )
+        config = write_agent_config(
+            work / "agent.yaml",
+            node_name="node-1",
+            directory=work,
+            vpp_socket=vpp.api_socket,
+            etcd_endpoints=(etcd.endpoint,),
         )
-        agent = Agent(config, work)
+        agent = AgentProcess(config, work)
         agent.start()
         try:
             await wait_for(agent.ready, 60, "the agent to be ready")
@@ -211,13 +154,13 @@ async def main(binary: Path, work: Path, pod_a: str, pod_b: str) -> dict[str, An
             before = await vpp_state(vpp.api_socket)
             pinger = start_ping(pod_a, ip_b, 40)
             await asyncio.sleep(0.5)
-            agent.kill9()
+            agent.kill()
             agent.start()
             report["agent_restart_s"] = await wait_for(agent.ready, 60, "the restarted agent")
             echoed = await asyncio.wait_for(pinger, 60)
             report["restart_ping"] = [echoed.sent, echoed.received]
             await asyncio.sleep(1.0)  # let the restart's resync settle
-            report["restart_writes"] = agent.writes()
+            report["restart_writes"] = writes(agent)
             report["restart_vpp_unchanged"] = before == await vpp_state(vpp.api_socket)
 
             # VPP restarts: everything is restored, packets flow again.

@@ -8,7 +8,7 @@ from typing import Any
 
 import aiohttp
 
-from contivpy.events.dbwatch import Decoded
+from contivpy.models.decoded import Decoded
 from contivpy.models.k8s_codec import (
     CustomConfiguration,
     CustomNetwork,

@@ -13,9 +13,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from contivpy.backoff import Backoff
 from contivpy.sim.vpp.forwarding import Fabric
 from contivpy.sim.vpp.server import VppSimulator
-from contivpy.vppcalls.client import Backoff, VppClient
+from contivpy.vppcalls.client import VppClient
 from sim.vswitch import NodePlan, Vswitch
 
 

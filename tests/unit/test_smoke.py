@@ -1,12 +1,6 @@
 import asyncio
 
-import contivpy
-
 
 async def test_runs_on_uvloop() -> None:
     loop = asyncio.get_running_loop()
     assert type(loop).__module__.startswith("uvloop")
-
-
-def test_version() -> None:
-    assert contivpy.__version__

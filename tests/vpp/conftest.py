@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from contivpy.backoff import Backoff
 from contivpy.sim.vpp.server import VppSimulator
-from contivpy.vppcalls.client import Backoff, VppClient
+from contivpy.vppcalls.client import VppClient
 from vpp_target.target import VppTarget, vpp_target
 
 

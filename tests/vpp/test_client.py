@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from contivpy.backoff import Backoff
 from contivpy.errors import is_retriable
 from contivpy.sim.vpp.server import VppSimulator
 from contivpy.vppcalls import interfaces, loopback, system
-from contivpy.vppcalls.client import Backoff, VppClient, VppConnected, VppDisconnected
+from contivpy.vppcalls.client import VppClient, VppConnected, VppDisconnected
 from contivpy.vppcalls.connection import VppConnection
 from contivpy.vppcalls.errors import (
     VppApiError,

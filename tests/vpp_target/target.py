@@ -24,10 +24,11 @@ from pathlib import Path
 
 import pytest
 
+from contivpy.backoff import Backoff
 from contivpy.sim.vpp.server import VppSimulator
 from contivpy.vppcalls import af_packet, interfaces
 from contivpy.vppcalls.channel import ApiChannel
-from contivpy.vppcalls.client import Backoff, VppClient
+from contivpy.vppcalls.client import VppClient
 from contivpy.vppcalls.connection import VppConnection
 from contivpy.vppcalls.errors import VppError
 from contivpy.vppcalls.interfaces import InterfaceDetails

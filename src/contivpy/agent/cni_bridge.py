@@ -1,7 +1,9 @@
 """From CNI calls to pod events: the agent's PodNetworkHandler.
 
 In: typed CNI requests from the RemoteCNI server. Out: AddPod / DeletePod events pushed on
-the event loop and awaited; their outcome as a CNI result or a CniError with a CNI code.
+the event loop and awaited; their outcome as a CNI result or a CniError with a CNI code: the
+one a controller raised (IP_EXHAUSTED...), else "try again later" while VPP is not
+connected, else WIRING_FAILED.
 
 - An ADD for a pod known with another container ID first deletes the old sandbox's wiring
   (the kubelet recreated the sandbox).
@@ -25,8 +27,8 @@ from contivpy.controllers.pod_ips import PodID
 from contivpy.controllers.podmanager import PodManager
 from contivpy.errors import ContivpyError
 from contivpy.events.loop import EventLoop
-from contivpy.events.pod_events import AddPod, DeletePod
 from contivpy.events.processing import EventResult
+from contivpy.events.types import AddPod, DeletePod
 
 log = structlog.get_logger(__name__)
 
@@ -40,11 +42,13 @@ class CniBridge:
         pods: PodManager,
         *,
         vpp_ready: Callable[[], Awaitable[None]] | None = None,
+        vpp_connected: Callable[[], bool] | None = None,
         vpp_wait: float = 30.0,
     ) -> None:
         self._loop = loop
         self._pods = pods
         self._vpp_ready = vpp_ready
+        self._vpp_connected = vpp_connected
         self._vpp_wait = vpp_wait
         self._last_results: dict[tuple[PodID, str], CniResult] = {}
 
@@ -56,16 +60,16 @@ class CniBridge:
             log.info("pod has a new sandbox; unwiring the old one", pod=str(pod))
             old = CniRequest(known.container_id, known.netns, known.ifname, request.pod)
             await self._push(DeletePod(old))
-        event = AddPod(request)
-        result = await self._push(event)
+        result = await self._push(AddPod(request))
         if not result.ok:
-            code = event.outcome.error_code or _code_for(result.error)
-            raise CniError(code, f"pod {request.pod} not wired: {result.error}")
-        outcome = event.outcome.result
-        if outcome is None:
+            raise CniError(
+                self._failure_code(result), f"pod {request.pod} not wired: {result.error}"
+            )
+        wired = result.pod
+        if wired is None:
             raise CniError(CniCode.WIRING_FAILED, f"pod {request.pod}: no network was rendered")
-        self._last_results[(pod, request.container_id)] = outcome
-        return outcome
+        self._last_results[(pod, request.container_id)] = wired
+        return wired
 
     async def delete(self, request: CniRequest) -> None:
         pod = PodID(request.pod.namespace, request.pod.name)
@@ -97,14 +101,16 @@ class CniBridge:
                 f"pod {request.pod}: VPP is not connected (waited {self._vpp_wait:.0f} s)",
             ) from None
 
+    def _failure_code(self, result: EventResult) -> int:
+        """The CNI code of a failed ADD."""
+        if result.cni_error is not None:
+            return result.cni_error.code
+        if self._vpp_connected is not None and not self._vpp_connected():
+            return CniCode.TRY_AGAIN_LATER  # the kubelet retries once VPP may be back
+        return CniCode.WIRING_FAILED
+
     async def _push(self, event: AddPod | DeletePod) -> EventResult:
         try:
             return await self._loop.push_and_wait(event)
         except ContivpyError as error:  # queue full, loop stopped
             raise CniError(CniCode.TRY_AGAIN_LATER, f"agent busy: {error}") from error
-
-
-def _code_for(error: str) -> int:
-    if "VppConnection" in error or "not connected" in error:
-        return CniCode.TRY_AGAIN_LATER
-    return CniCode.WIRING_FAILED

@@ -18,6 +18,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import structlog
 
@@ -26,7 +27,6 @@ from contivpy.agent.cni_bridge import CniBridge
 from contivpy.api.cni_server import CniServer
 from contivpy.api.introspection import AgentPhase, AgentStatus
 from contivpy.api.server import DebugServer, DebugServerSettings
-from contivpy.controllers.base import Controller
 from contivpy.controllers.ipam import Ipam
 from contivpy.controllers.ipnet import IpNet, LinuxRenderer
 from contivpy.controllers.nodesync import NodeSync
@@ -36,6 +36,7 @@ from contivpy.descriptors.registration import register_vpp_descriptors
 from contivpy.events.dbwatch import DbWatcher
 from contivpy.events.history import EventHistory
 from contivpy.events.loop import EventLoop, LoopSettings
+from contivpy.events.types import Controller
 from contivpy.linux.netlink import Netlink
 from contivpy.models.k8s_codec import DEFAULT_PREFIX, decode
 from contivpy.scheduler import RetryPolicy, Scheduler
@@ -91,7 +92,7 @@ class NodeAgent:
         self.ipnet = IpNet(
             settings, self.nodesync, self.ipam, self.pods, linux=self._linux_renderer()
         )
-        controllers: list[Controller] = [self.nodesync, self.pods, self.ipam, self.ipnet]
+        controllers: list[Controller[Any]] = [self.nodesync, self.pods, self.ipam, self.ipnet]
         self.history = EventHistory()
         self.loop = EventLoop(
             controllers,
@@ -99,9 +100,12 @@ class NodeAgent:
             settings=LoopSettings(healing_delay=config.healing_delay),
             history=self.history,
         )
-        self.nodesync.loop = self.loop
         self.cni = CniBridge(
-            self.loop, self.pods, vpp_ready=self.vpp.wait_connected, vpp_wait=config.vpp_wait
+            self.loop,
+            self.pods,
+            vpp_ready=self.vpp.wait_connected,
+            vpp_connected=lambda: self.vpp.connected,
+            vpp_wait=config.vpp_wait,
         )
         self.vpp_restarts = 0
         self.vpp_last_restart = 0.0

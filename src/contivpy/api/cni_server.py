@@ -1,4 +1,4 @@
-"""The agent's RemoteCNI server on a unix socket.
+"""The agent's RemoteCNI server on a unix socket (next to the CNI types it serves).
 
 In: RemoteCNI calls from `contivpy cni` (Contiv's CNIRequest fields). Out: calls to a
 PodNetworkHandler with typed requests, and CNIReply messages: OK with interfaces, IPs and
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from types import TracebackType
 
 import structlog
 from grpclib.server import Server
@@ -28,6 +27,7 @@ from contivpy._gen.contivpy.cni.v1 import (
     CniRequest as CniRequestMessage,
 )
 from contivpy.api.unix_socket import bind_unix, remove_own_socket, socket_inode
+from contivpy.async_service import AsyncService
 from contivpy.cni.handler import PodNetworkHandler
 from contivpy.cni.types import CniCode, CniError, CniRequest, CniResult, pod_from_args
 
@@ -123,7 +123,7 @@ class CniService(RemoteCniBase):
             return error_reply(CniError(CniCode.WIRING_FAILED, f"internal error: {error!r}"))
 
 
-class CniServer:
+class CniServer(AsyncService):
     """RemoteCNI on a unix socket (mode 0600). ``async with CniServer(handler, path):``"""
 
     def __init__(self, handler: PodNetworkHandler, socket_path: Path = DEFAULT_CNI_SOCKET) -> None:
@@ -150,15 +150,3 @@ class CniServer:
         if self._inode is not None:
             remove_own_socket(self.socket_path, self._inode)
             self._inode = None
-
-    async def __aenter__(self) -> CniServer:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()

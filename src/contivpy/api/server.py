@@ -19,7 +19,6 @@ import socket
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 
 import structlog
 from grpclib.server import Server
@@ -29,6 +28,7 @@ from contivpy.api.debug_service import DebugService
 from contivpy.api.introspection import AgentIntrospection
 from contivpy.api.request_codec import RequestCodec
 from contivpy.api.unix_socket import bind_unix, remove_own_socket, socket_inode
+from contivpy.async_service import AsyncService
 from contivpy.errors import ConfigError
 
 log = structlog.get_logger(__name__)
@@ -63,7 +63,7 @@ class DebugServerSettings:
             raise ConfigError(f"debug API tcp_port: {self.tcp_port} is not a port number")
 
 
-class DebugServer:
+class DebugServer(AsyncService):
     """The debug API's listeners over one agent. Start once, stop once."""
 
     def __init__(
@@ -134,18 +134,6 @@ class DebugServer:
         if path is not None and self._socket_inode is not None:
             remove_own_socket(path, self._socket_inode)
             self._socket_inode = None
-
-    async def __aenter__(self) -> DebugServer:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
 
 def server_ssl_context(tls: ServerTls) -> ssl.SSLContext:

@@ -14,6 +14,14 @@ consecutive parts that add up to the ADD's time:
   configures Linux;
 - ``reply``: from the event's end to the plugin's exit (the reply and the result printed).
 
+The southbound part is split further by the transaction's executed operations (each has its
+key, its start within the transaction and its duration): ``southbound_vpp`` is the time at
+least one VPP call was in flight (the union of those operations' intervals; they run
+concurrently), ``southbound_netlink`` the same for Linux operations (keys ``config/linux/...``
+and ``linux/...``), and ``southbound_other`` the transaction's time with no call in flight
+(planning, dependencies waited for, records). VPP and netlink calls may overlap, so the three
+can add up to more than ``southbound``.
+
 An ADD whose AddPod record is not found (the history trimmed) is left out.
 """
 
@@ -23,7 +31,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from contivpy.events.history import EventRecord
-from contivpy.scheduler.api import TxnRecord
+from contivpy.scheduler.api import OpRecord, TxnRecord
+
+#: scheduler keys of Linux values (contivpy.linux.keys: base values and derived ones)
+_LINUX_KEYS = ("config/linux/", "linux/")
 
 
 @dataclass(slots=True)
@@ -34,6 +45,39 @@ class AddBreakdown:
     controllers_ms: list[float] = field(default_factory=list)
     southbound_ms: list[float] = field(default_factory=list)
     reply_ms: list[float] = field(default_factory=list)
+    southbound_vpp_ms: list[float] = field(default_factory=list)
+    southbound_netlink_ms: list[float] = field(default_factory=list)
+    southbound_other_ms: list[float] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class SouthboundParts:
+    """Seconds of one transaction: all of it, with a VPP call, with a netlink call, with
+    no call in flight."""
+
+    total: float
+    vpp: float
+    netlink: float
+    idle: float
+
+
+def _covered(ops: Iterable[OpRecord]) -> float:
+    """Seconds in which at least one of ``ops`` ran (the union of their intervals)."""
+    covered, reached = 0.0, float("-inf")
+    for start, end in sorted((op.started, op.started + op.duration) for op in ops):
+        if end > reached:
+            covered += end - max(start, reached)
+            reached = end
+    return covered
+
+
+def southbound_parts(txn: TxnRecord) -> SouthboundParts:
+    """Where the transaction's time went (see the module docstring)."""
+    calls = [op for op in txn.executed if not op.property and not op.skipped]
+    linux = [op for op in calls if op.key.startswith(_LINUX_KEYS)]
+    vpp = [op for op in calls if not op.key.startswith(_LINUX_KEYS)]
+    idle = max(0.0, txn.duration - _covered(calls))
+    return SouthboundParts(txn.duration, _covered(vpp), _covered(linux), idle)
 
 
 def breakdown(
@@ -42,7 +86,7 @@ def breakdown(
     txns: Iterable[TxnRecord],
 ) -> AddBreakdown:
     """The parts of each ADD in ``spans`` (pod name → wall-clock start and end)."""
-    txn_seconds = {txn.seq: txn.duration for txn in txns}
+    southbounds = {txn.seq: southbound_parts(txn) for txn in txns}
     add_events: dict[str, EventRecord] = {}
     for record in events:
         if record.name == "AddPod" and not record.error:
@@ -54,10 +98,14 @@ def breakdown(
         event = add_events.get(pod)
         if event is None:
             continue
-        southbound = txn_seconds.get(event.txn_seq, 0.0) if event.txn_seq is not None else 0.0
-        southbound = min(southbound, event.duration)
+        txn = southbounds.get(event.txn_seq) if event.txn_seq is not None else None
+        txn = txn or SouthboundParts(0.0, 0.0, 0.0, 0.0)
+        southbound = min(txn.total, event.duration)
         parts.to_loop_ms.append((event.started_at - start) * 1000)
         parts.controllers_ms.append((event.duration - southbound) * 1000)
         parts.southbound_ms.append(southbound * 1000)
         parts.reply_ms.append((end - event.started_at - event.duration) * 1000)
+        parts.southbound_vpp_ms.append(txn.vpp * 1000)
+        parts.southbound_netlink_ms.append(txn.netlink * 1000)
+        parts.southbound_other_ms.append(txn.idle * 1000)
     return parts

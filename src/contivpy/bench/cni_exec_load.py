@@ -8,9 +8,10 @@ alone (CNI VERSION: started, answered, exited; no agent); ``children_cpu_seconds
 plugin processes' CPU.
 
 The plugin is the ``contivpy`` console script next to this interpreter (what the node's
-``deploy/contivpy-cni`` wrapper execs); ``python -m contivpy.cli`` when there is none. The
-pods are simulated (the benchmark's agent does not configure Linux), so the network config
-says ``simulatedNetns``.
+``deploy/contivpy-cni`` wrapper execs); ``python -m contivpy.cli`` when there is none. A
+pod's ``CNI_NETNS`` is ``/var/run/netns/<netns_name(pod)>``; on the simulator the pods are
+simulated (the agent does not configure Linux) and the network config says
+``simulatedNetns``; on a real node (``simulated_netns=False``) the caller makes the namespaces.
 """
 
 from __future__ import annotations
@@ -36,11 +37,17 @@ def plugin_command() -> list[str]:
     return [sys.executable, "-m", "contivpy.cli", "cni"]
 
 
+def netns_name(pod: BenchPod) -> str:
+    """The name of the pod sandbox's network namespace (``CNI_NETNS`` is it under
+    /var/run/netns)."""
+    return f"cni-{pod.container_id[:12]}"
+
+
 def _environment(command: str, pod: BenchPod) -> dict[str, str]:
     return {
         "CNI_COMMAND": command,
         "CNI_CONTAINERID": pod.container_id,
-        "CNI_NETNS": f"/var/run/netns/cni-{pod.container_id[:12]}",
+        "CNI_NETNS": f"/var/run/netns/{netns_name(pod)}",
         "CNI_IFNAME": "eth0",
         "CNI_ARGS": f"IgnoreUnknown=1;K8S_POD_NAMESPACE={NAMESPACE};K8S_POD_NAME={pod.name};"
         f"K8S_POD_INFRA_CONTAINER_ID={pod.container_id}",
@@ -49,16 +56,17 @@ def _environment(command: str, pod: BenchPod) -> dict[str, str]:
     }
 
 
-def _config(cni_socket: str, directory: Path) -> Path:
+def _config(cni_socket: str, directory: Path, simulated_netns: bool) -> Path:
     """The network configuration the kubelet would pass, in a file (the plugin's stdin)."""
-    config = {
+    config: dict[str, object] = {
         "cniVersion": "1.0.0",
         "name": "k8s-pod-network",
         "type": "contivpy",
         "grpcServer": cni_socket,
         "timeoutSeconds": _DEADLINE_SECONDS,
-        "simulatedNetns": True,
     }
+    if simulated_netns:
+        config["simulatedNetns"] = True
     path = directory / "cni-net.json"
     path.write_text(json.dumps(config))
     return path
@@ -85,13 +93,18 @@ async def exec_plugin(env: dict[str, str], stdin: Path) -> tuple[int, dict[str, 
 
 
 async def exec_adds(
-    cni_socket: str, pods: list[BenchPod], concurrency: int, directory: Path
+    cni_socket: str,
+    pods: list[BenchPod],
+    concurrency: int,
+    directory: Path,
+    *,
+    simulated_netns: bool = True,
 ) -> AddRun:
     """ADD every pod, ``concurrency`` plugin processes at a time (``directory``: for the
     network configuration file)."""
     run = AddRun()
     queue = iter(pods)
-    stdin = _config(cni_socket, directory)
+    stdin = _config(cni_socket, directory, simulated_netns)
 
     async def worker() -> None:
         for pod in queue:
@@ -128,12 +141,17 @@ def children_cpu_seconds() -> float:
 
 
 async def exec_dels(
-    cni_socket: str, pods: list[BenchPod], concurrency: int, directory: Path
+    cni_socket: str,
+    pods: list[BenchPod],
+    concurrency: int,
+    directory: Path,
+    *,
+    simulated_netns: bool = True,
 ) -> list[str]:
     """DEL every pod, ``concurrency`` plugin processes at a time; the failures."""
     failures: list[str] = []
     queue = iter(pods)
-    stdin = _config(cni_socket, directory)
+    stdin = _config(cni_socket, directory, simulated_netns)
 
     async def worker() -> None:
         for pod in queue:

@@ -6,7 +6,7 @@ ADD's latency, the total seconds, the IPs given, the failures).
 On a node the CNI requests come from plugin processes that kubelet starts, never from the
 agent's own process; so ``add_pods_from_process`` runs the ADDs in a child Python process
 (``python -m contivpy.bench.cni_load SOCKET N CONCURRENCY``), which prints its ``AddRun`` as
-one JSON object. Each ADD is a :func:`~contivpy.api.cni_client.call_agent` call, which is
+one JSON object. Each ADD is a :func:`~contivpy.cni.client.call_agent` call, which is
 what the ``contivpy cni`` plugin does, minus starting a process; a latency runs from the
 call (the gRPC connection included) to its result. The pods are ``bench_pods(N)``: the same
 names and container IDs in both processes.
@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import uvloop
 
-from contivpy.api.cni_client import call_agent
+from contivpy.cni.client import call_agent
 from contivpy.cni.types import CniError, CniRequest, PodRef
 from contivpy.controllers import naming
 

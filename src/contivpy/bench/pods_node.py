@@ -76,17 +76,20 @@ class PodsNode:
             await agent.stop()
 
 
+def bench_etcd(directory: Path) -> EmbeddedEtcd:
+    """An embedded etcd in ``directory``, tuned as the tests tune it (see the module
+    docstring); not started."""
+    return EmbeddedEtcd(
+        directory, heartbeat_interval_ms=10, election_timeout_ms=100, unsafe_no_fsync=True
+    )
+
+
 @contextlib.asynccontextmanager
 async def pods_node() -> AsyncIterator[PodsNode]:
     """A node with etcd and the simulator running and no agent yet; all stopped on exit."""
     with tempfile.TemporaryDirectory(prefix="contivpy-bench-node-") as name:
         directory = Path(name)
-        etcd = EmbeddedEtcd(
-            directory / "etcd",
-            heartbeat_interval_ms=10,
-            election_timeout_ms=100,
-            unsafe_no_fsync=True,
-        )
+        etcd = bench_etcd(directory / "etcd")
         async with etcd, sim_process() as sim:
             store = EtcdStore(StoreSettings(endpoints=(etcd.endpoint,)))
             await store.connect()

@@ -24,6 +24,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from contivpy.agent.node_agent import NodeAgent
 from contivpy.bench.cni_load import AddRun, BenchPod
 from contivpy.bench.pods_node import PodsNode
 from contivpy.bench.sim_process import SimProcess
@@ -33,7 +34,7 @@ _POLL_SECONDS = 0.01
 _RESTORE_TIMEOUT = 60.0
 
 
-def check_adds(run: AddRun, node: PodsNode, pods: list[BenchPod], problems: Problems) -> None:
+def check_adds(run: AddRun, agent: NodeAgent, pods: list[BenchPod], problems: Problems) -> None:
     """Every ADD succeeded, each with its own IP, and the agent allocated exactly those."""
     label = f"ADD of {len(pods)} pods"
     for failure in run.failures[:5]:
@@ -43,8 +44,7 @@ def check_adds(run: AddRun, node: PodsNode, pods: list[BenchPod], problems: Prob
     given = list(run.ips.values())
     if len(set(given)) != len(given):
         problems.add(f"{label}: {len(given) - len(set(given))} IPs were given twice")
-    assert node.agent is not None
-    allocated = {str(ip) for ip in node.agent.ipam.allocations().values()}
+    allocated = {str(ip) for ip in agent.ipam.allocations().values()}
     if allocated != {ip.split("/")[0] for ip in given}:
         problems.add(f"{label}: the agent's IPAM does not hold exactly the IPs the ADDs returned")
 

@@ -36,6 +36,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from contivpy.bench import add_breakdown, cni_exec_load, cni_load, environment, pods_scenarios
+from contivpy.bench.cni_load import AddRun
 from contivpy.bench.metrics import Metric, Target
 from contivpy.bench.pods_node import pods_node
 from contivpy.bench.verify import Problems
@@ -80,8 +81,8 @@ async def run(sizes: PodsSizes, problems: Problems) -> list[Metric]:
             node.cni_socket, exec_pods, sizes.concurrency, node.directory
         )
         plugin_cpu_s = cni_exec_load.children_cpu_seconds() - cpu_before
-        pods_scenarios.check_adds(execed, node, exec_pods, problems)
         assert node.agent is not None
+        pods_scenarios.check_adds(execed, node.agent, exec_pods, problems)
         parts = add_breakdown.breakdown(
             execed.spans, node.agent.history.records(), node.agent.scheduler.txn_history()
         )
@@ -93,7 +94,7 @@ async def run(sizes: PodsSizes, problems: Problems) -> list[Metric]:
             problems.add(f"exec'd DEL: {failure}")
         await pods_scenarios.check_deleted("exec'd DEL", node, exec_pods, problems)
         added = await cni_load.add_pods_from_process(node.cni_socket, len(pods), sizes.concurrency)
-        pods_scenarios.check_adds(added, node, pods, problems)
+        pods_scenarios.check_adds(added, node.agent, pods, problems)
         await pods_scenarios.check_vpp(f"ADD of {len(pods)} pods", node.sim, pods, problems)
         restarted = await pods_scenarios.restart_agent(node, pods, problems)
         restore_s = await pods_scenarios.restart_vpp(node, pods, problems)
@@ -104,42 +105,18 @@ async def run(sizes: PodsSizes, problems: Problems) -> list[Metric]:
         f"{len(added.latencies_ms):,} successful CNI ADDs of {n:,} through RemoteCNI "
         "(sent from another process)"
     )
-    execs = (
-        f"{len(execed.latencies_ms):,} successful CNI ADDs of {sizes.exec_pods:,}, each a "
-        "`contivpy cni` process (start to exit)"
-    )
+    execs = f"{len(execed.latencies_ms):,} successful CNI ADDs of {sizes.exec_pods:,}"
     return [
-        Metric(
-            "cni_exec_add_p50_ms",
-            percentile(execed.latencies_ms, 0.50),
-            "ms",
-            Target("<=", 60),
-            f"median of {execs}, {c} in flight",
-        ),
-        Metric(
-            "cni_exec_add_p99_ms",
-            percentile(execed.latencies_ms, 0.99),
-            "ms",
-            Target("<=", 120),
-            f"99th percentile (nearest rank) of {execs}, {c} in flight",
-        ),
-        Metric(
-            "cni_exec_start_p50_ms",
-            percentile(start_ms, 0.50),
-            "ms",
-            None,
-            f"median of {len(start_ms)} `contivpy cni` VERSION processes, one at a time: "
-            "the plugin's start to exit, no agent",
-        ),
-        Metric(
-            "cni_exec_add_cpu_ms",
+        *exec_metrics(
+            execed,
+            execs,
+            c,
+            start_ms,
             plugin_cpu_s * 1000 / max(1, sizes.exec_pods),
-            "ms",
-            None,
-            f"CPU (user + system) of one exec'd ADD's plugin process, the mean over the "
-            f"{sizes.exec_pods:,}: times {c} in flight over the cores, the floor of the p50",
+            f"the mean over the {sizes.exec_pods:,}: times {c} in flight over the cores, "
+            "the floor of the p50",
         ),
-        *_breakdown_metrics(parts),
+        *breakdown_metrics(parts),
         Metric(
             "cni_add_p50_ms",
             percentile(added.latencies_ms, 0.50),
@@ -195,7 +172,8 @@ async def run(sizes: PodsSizes, problems: Problems) -> list[Metric]:
     ]
 
 
-_PARTS = (
+#: the parts of an exec'd ADD (``add_breakdown``): the metric's name part and what it is
+PARTS: tuple[tuple[str, str], ...] = (
     ("to_loop", "plugin start, connection and the agent's queue, until its loop takes the AddPod"),
     ("controllers", "the controllers' work on the AddPod, its transaction excluded"),
     (
@@ -206,10 +184,57 @@ _PARTS = (
 )
 
 
-def _breakdown_metrics(parts: add_breakdown.AddBreakdown) -> list[Metric]:
-    """The medians of where the exec'd ADDs' time went (no targets: they explain the total)."""
+def exec_metrics(
+    execed: AddRun,
+    execs: str,
+    concurrency: int,
+    start_ms: list[float],
+    cpu_ms: float,
+    cpu_note: str,
+) -> list[Metric]:
+    """The exec'd ADDs' latency, the plugin's start alone and its CPU per ADD (both suites):
+    ``execs`` says which ADDs ("N successful CNI ADDs of M …")."""
+    execs = f"{execs}, each a `contivpy cni` process (start to exit)"
+    return [
+        Metric(
+            "cni_exec_add_p50_ms",
+            percentile(execed.latencies_ms, 0.50),
+            "ms",
+            Target("<=", 60),
+            f"median of {execs}, {concurrency} in flight",
+        ),
+        Metric(
+            "cni_exec_add_p99_ms",
+            percentile(execed.latencies_ms, 0.99),
+            "ms",
+            Target("<=", 120),
+            f"99th percentile (nearest rank) of {execs}, {concurrency} in flight",
+        ),
+        Metric(
+            "cni_exec_start_p50_ms",
+            percentile(start_ms, 0.50),
+            "ms",
+            None,
+            f"median of {len(start_ms)} `contivpy cni` VERSION processes, one at a time: "
+            "the plugin's start to exit, no agent",
+        ),
+        Metric(
+            "cni_exec_add_cpu_ms",
+            cpu_ms,
+            "ms",
+            None,
+            f"CPU (user + system) of one exec'd ADD's plugin process, {cpu_note}",
+        ),
+    ]
+
+
+def breakdown_metrics(
+    parts: add_breakdown.AddBreakdown, which: tuple[tuple[str, str], ...] = PARTS
+) -> list[Metric]:
+    """The medians of where the exec'd ADDs' time went (no targets: they explain the total),
+    one metric per part in ``which``."""
     metrics = []
-    for name, what in _PARTS:
+    for name, what in which:
         values: list[float] = getattr(parts, f"{name}_ms")
         metrics.append(
             Metric(

@@ -8,6 +8,9 @@ up as desired (the figures are then printed anyway, and every problem on stderr)
 unknown suite. Suites: ``scheduler`` (``scheduler_suite``), ``vpp`` (``vpp_suite``), ``pods``
 (``pods_suite``), ``eventlog`` (``eventlog_suite``). Every suite but ``pods`` ends with
 ``peak_rss_mb``; ``pods`` reports the same figure as ``agent_rss_mb``, with its target.
+With ``vpp_socket`` (``--vpp-socket``) ``vpp`` runs ``vpp_real_suite`` and ``pods`` runs
+``pods_real_suite`` against the real VPP there; a real node that cannot be set up (not root,
+VPP elsewhere) is a one-line error and exit 2.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import uvloop
 from contivpy.bench import (
     environment,
     eventlog_suite,
+    pods_real_suite,
     pods_suite,
     report,
     scheduler_suite,
@@ -27,6 +31,7 @@ from contivpy.bench import (
 )
 from contivpy.bench.metrics import Metric
 from contivpy.bench.verify import Problems
+from contivpy.vppprocess.real_node import RealNodeError
 
 SUITES = ("scheduler", "vpp", "pods", "eventlog")
 #: what a full-size run measures against, per suite (the table's header says it)
@@ -35,6 +40,12 @@ _SETTING = {
     "vpp": "VPP simulator in its own process on a unix socket",
     "pods": "node agent with embedded etcd, VPP simulator in its own process",
     "eventlog": "embedded etcd; stand-in, VPP simulator and agent each in its own process",
+}
+#: the same with ``--vpp-socket``, for the suites that have a real-VPP run
+_REAL = {
+    "vpp": "vpp_papi on the same VPP",
+    "pods": "node agent with embedded etcd configuring Linux (veth mode), pods in real "
+    "network namespaces",
 }
 
 
@@ -47,6 +58,9 @@ async def _run_suite(
     if suite == "vpp":
         vpp_sizes = vpp_suite.QUICK if quick else vpp_suite.FULL
         return vpp_suite.BENCH, await vpp_suite.run(vpp_sizes, problems)
+    if suite == "pods" and vpp_socket:
+        real_pods = pods_real_suite.QUICK if quick else pods_real_suite.FULL
+        return pods_real_suite.BENCH, await pods_real_suite.run(vpp_socket, real_pods, problems)
     if suite == "pods":
         pods_sizes = pods_suite.QUICK if quick else pods_suite.FULL
         return pods_suite.BENCH, await pods_suite.run(pods_sizes, problems)
@@ -65,11 +79,15 @@ def run_bench(suite: str, *, as_json: bool, quick: bool, vpp_socket: str | None 
     if suite not in SUITES:
         print(f"unknown benchmark suite {suite!r}; known: {', '.join(SUITES)}", file=sys.stderr)
         return 2
-    if vpp_socket and suite != "vpp":
-        print("--vpp-socket applies to the vpp suite only", file=sys.stderr)
+    if vpp_socket and suite not in _REAL:
+        print("--vpp-socket applies to the vpp and pods suites only", file=sys.stderr)
         return 2
     problems = Problems()
-    bench, metrics = uvloop.run(_run_suite(suite, quick, problems, vpp_socket))
+    try:
+        bench, metrics = uvloop.run(_run_suite(suite, quick, problems, vpp_socket))
+    except RealNodeError as error:
+        print(f"contivpy bench {suite}: {error}", file=sys.stderr)
+        return 2
     if suite != "pods":
         metrics.append(
             Metric("peak_rss_mb", environment.peak_rss_mb(), "MB", None, "peak RSS of the process")
@@ -77,9 +95,7 @@ def run_bench(suite: str, *, as_json: bool, quick: bool, vpp_socket: str | None 
     if as_json:
         print(report.json_lines(bench, metrics))
     else:
-        setting = (
-            f"real VPP at {vpp_socket}; vpp_papi on the same VPP" if vpp_socket else _SETTING[suite]
-        )
+        setting = f"real VPP at {vpp_socket}; {_REAL[suite]}" if vpp_socket else _SETTING[suite]
         mode = (
             "QUICK mode: reduced sizes under the full-size metric names (see 'measured'); "
             "targets apply to full sizes"

@@ -14,7 +14,8 @@ Otherwise ADD and CHECK need CNI_NETNS to exist (error 4 naming it); DEL does no
 idempotent and a netns already gone is not an error.
 
 The kubelet execs the plugin once per pod, so this module imports only what a VERSION needs;
-the agent client (asyncio, grpclib) is imported when a command goes to the agent.
+the agent client is imported when a command goes to the agent, and it is a blocking one
+(:func:`contivpy.cni.client.call_agent_sync`): no asyncio, no grpclib.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import json
 import math
 import os
 import sys
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Mapping
 from typing import IO, Any
 
 from contivpy.cni.types import CniCode, CniError, CniRequest, CniResult, pod_from_args
@@ -33,7 +34,7 @@ DEFAULT_SOCKET = "/run/contivpy/cni.sock"
 DEFAULT_TIMEOUT_SECONDS = 60.0
 
 # (socket path, method "add"|"delete"|"check", request, deadline seconds) -> result
-AgentCall = Callable[[str, str, CniRequest, float], Coroutine[Any, Any, CniResult]]
+AgentCall = Callable[[str, str, CniRequest, float], CniResult]
 
 
 def main() -> int:
@@ -72,13 +73,11 @@ def run_cni(
             raise CniError(
                 CniCode.INVALID_ENVIRONMENT, f"CNI_NETNS: {request.netns} does not exist"
             )
-        if call is None:
-            from contivpy.api.cni_client import call_agent
+        if call is None:  # here, not at the top: VERSION and bad input need no client
+            from contivpy.cni.client import call_agent_sync
 
-            call = call_agent
-        import asyncio  # here, not at the top: VERSION and bad input need no event loop
-
-        result = asyncio.run(call(socket, method, request, timeout))
+            call = call_agent_sync
+        result = call(socket, method, request, timeout)
         if command == "ADD":
             _emit(stdout, format_result(result, version))
         return 0

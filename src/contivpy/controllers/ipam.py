@@ -1,14 +1,15 @@
 """IPAM: this node's address plan and its pods' IPs.
 
 In: resyncs (node ID from nodesync; reflected pods; the IPAM state file), AddPod (allocate),
-its revert (release), DeletePod and reflected pod deletions. Out: ``addresses`` (this node's
-plan: pod subnet, gateway, host interconnect, VXLAN BVI...), the pod's IP in the AddPod
-outcome, and the allocations kept in a local state file.
+its revert (release, given the pod its undo token names), DeletePod and reflected pod
+deletions. Out: ``addresses`` (this node's plan: pod subnet, gateway, host interconnect, VXLAN
+BVI...), each pod's IP (``ip_of``: ipnet, called after ipam, asks it for the pod it wires),
+and the allocations kept in a local state file.
 
 Pod IPs survive an agent restart: they are restored from the state file and from the pods'
 reflected status. An IP is released only when the pod is gone from both this node's registry
 (a CNI DEL) and Kubernetes, so it is never handed to a new pod while the old one may still
-use it. Exhaustion is a CNI error naming the subnet.
+use it. Exhaustion is a CniError (code IP_EXHAUSTED) naming the subnet.
 """
 
 from __future__ import annotations
@@ -18,18 +19,25 @@ from typing import Any
 
 import structlog
 
-from contivpy.cni.types import CniCode
+from contivpy.cni.types import CniCode, CniError
 from contivpy.controllers.addressing import AddressPlan, NodeAddresses
-from contivpy.controllers.base import ControllerBase, EventTxn
+from contivpy.controllers.base import ControllerBase
 from contivpy.controllers.nodesync import NodeSync
 from contivpy.controllers.pod_ips import PodID, PodIpAllocator, PodSubnetExhaustedError
 from contivpy.controllers.podmanager import PodManager, pod_id
 from contivpy.controllers.state_file import StateFile
 from contivpy.errors import RetriableError
-from contivpy.events.pod_events import AddPod, DeletePod
-from contivpy.events.types import Event, KubeState, KubeStateChange
+from contivpy.events.types import (
+    AddPod,
+    Config,
+    DeletePod,
+    Event,
+    KubeState,
+    KubeStateChange,
+    UpdateResult,
+)
 from contivpy.models.k8s_codec import Pod
-from contivpy.settings import IpamSettings
+from contivpy.settings import IPAddress, IpamSettings
 
 log = structlog.get_logger(__name__)
 
@@ -38,8 +46,9 @@ class NodeNotReadyError(RetriableError):
     """This node has no ID yet, so it has no address plan."""
 
 
-class Ipam(ControllerBase):
-    """See the module docstring."""
+class Ipam(ControllerBase[PodID]):
+    """See the module docstring. The undo token of an AddPod is the pod whose IP it
+    allocated (none when the pod already had one)."""
 
     name = "ipam"
 
@@ -70,19 +79,21 @@ class Ipam(ControllerBase):
         """Current pod IPs of this node."""
         return self._allocator.allocations() if self._allocator is not None else {}
 
+    def ip_of(self, pod: PodID) -> IPAddress | None:
+        """The pod's IP (None when it has none)."""
+        return self._allocator.get(pod) if self._allocator is not None else None
+
     def handles(self, event: Event) -> bool:
         if isinstance(event, KubeStateChange):
             return event.resource == "pod"
         return isinstance(event, AddPod | DeletePod)
 
-    async def resync(
-        self, event: Event, state: KubeState, txn: EventTxn, resync_count: int
-    ) -> None:
+    async def resync(self, event: Event, state: KubeState, resync_count: int) -> Config:
         node_id = self._nodesync.node_id
         if node_id is None:
             self._addresses = None
             self._allocator = None
-            return
+            return {}
         addresses = self.plan.node(node_id)
         first, last = addresses.pod_ip_range
         allocator = PodIpAllocator(addresses.pod_subnet, first, last)
@@ -116,29 +127,16 @@ class Ipam(ControllerBase):
         self._addresses = addresses
         self._allocator = allocator
         self._save()
+        return {}
 
-    async def update(self, event: Event, txn: EventTxn) -> str:
+    async def update(self, event: Event) -> UpdateResult[PodID]:
         if isinstance(event, AddPod):
-            allocator = self._allocator
-            if allocator is None:
-                raise NodeNotReadyError(f"node {self._nodesync.node_name} has no node ID yet")
-            pod = pod_id(event)
-            fresh = allocator.get(pod) is None
-            try:
-                ip = allocator.allocate(pod)
-            except PodSubnetExhaustedError:
-                event.outcome.error_code = CniCode.IP_EXHAUSTED
-                raise
-            if fresh:
-                event.outcome.undo[self.name] = pod  # released again if the ADD is reverted
-            event.outcome.ip = ip
-            self._save()
-            return f"pod {pod} has IP {ip}" if fresh else ""
+            return self._allocate(event)
         if isinstance(event, DeletePod):
             pod = pod_id(event)
             if pod not in self._k8s_pods:
-                return self._release(pod)
-            return ""
+                return UpdateResult(self._release(pod))
+            return UpdateResult()
         if isinstance(event, KubeStateChange):
             if isinstance(event.new, Pod):
                 self._k8s_pods.add(PodID(event.new.namespace, event.new.name))
@@ -146,14 +144,26 @@ class Ipam(ControllerBase):
                 pod = PodID(event.prev.namespace, event.prev.name)
                 self._k8s_pods.discard(pod)
                 if pod not in self._pods.pods:
-                    return self._release(pod)
-        return ""
+                    return UpdateResult(self._release(pod))
+        return UpdateResult()
 
-    async def revert(self, event: Event) -> None:
-        if isinstance(event, AddPod):
-            pod = event.outcome.undo.pop(self.name, None)
-            if isinstance(pod, PodID):
-                self._release(pod)
+    async def revert(self, event: Event, undo: PodID | None) -> None:
+        if undo is not None:
+            self._release(undo)
+
+    def _allocate(self, event: AddPod) -> UpdateResult[PodID]:
+        allocator = self._allocator
+        if allocator is None:
+            raise NodeNotReadyError(f"node {self._nodesync.node_name} has no node ID yet")
+        pod = pod_id(event)
+        if allocator.get(pod) is not None:
+            return UpdateResult()  # kept: the pod had its IP (a new sandbox, a retried ADD)
+        try:
+            ip = allocator.allocate(pod)
+        except PodSubnetExhaustedError as error:
+            raise CniError(CniCode.IP_EXHAUSTED, str(error)) from error
+        self._save()
+        return UpdateResult(f"pod {pod} has IP {ip}", undo=pod)  # released if reverted
 
     def _release(self, pod: PodID) -> str:
         if self._allocator is None:

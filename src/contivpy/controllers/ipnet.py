@@ -1,8 +1,9 @@
 """ipnet: all connectivity configuration — the vswitch base, the mesh, and every pod.
 
-In: resyncs, AddPod / DeletePod, NodeUpdate (another node joined, changed, left). Out: puts
-and deletes of VPP (and, when enabled, Linux) values in the event's transaction; the AddPod
-outcome's CNI result; this node's VPP address published through nodesync.
+In: resyncs, AddPod / DeletePod, NodeUpdate (another node joined, changed, left); the pod's
+IP from ipam (called before ipnet). Out: puts and deletes of VPP (and, when enabled, Linux)
+values as the changes of its result; an AddPod's CNI result; this node's VPP address
+published through nodesync.
 
 It remembers which keys it rendered for each pod and each other node, so a pod's delete or a
 node's change removes exactly what was there and nothing else. It refuses a full resync that
@@ -11,20 +12,28 @@ would leave the node's pods without the vswitch base configuration (``check_resy
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 import structlog
 
-from contivpy.controllers.base import ControllerBase, EventTxn
+from contivpy.controllers.base import ControllerBase
 from contivpy.controllers.ipam import Ipam
 from contivpy.controllers.ipnet_pods import pod_cni_result, render_pod_vpp
 from contivpy.controllers.ipnet_vpp import Config, NodeContext, render_base, render_mesh
 from contivpy.controllers.nodesync import NodeSync
 from contivpy.controllers.pod_ips import PodID
 from contivpy.controllers.podmanager import LocalPod, PodManager, pod_id
-from contivpy.events.node_events import NodeUpdate
-from contivpy.events.pod_events import AddPod, DeletePod
-from contivpy.events.types import Event, KubeState
+from contivpy.events.types import (
+    AddPod,
+    Changes,
+    DeletePod,
+    Event,
+    EventTxn,
+    KubeState,
+    NodeUpdate,
+    UpdateResult,
+)
 from contivpy.settings import AgentSettings, IPAddress
 
 log = structlog.get_logger(__name__)
@@ -41,7 +50,15 @@ class LinuxRenderer(Protocol):
         """The pod's side in its network namespace."""
 
 
-class IpNet(ControllerBase):
+@dataclass(frozen=True, slots=True)
+class Wiring:
+    """Undo token of an AddPod: the pod wired and the keys it had before (None: none)."""
+
+    pod: PodID
+    previous: set[str] | None
+
+
+class IpNet(ControllerBase[Wiring]):
     """See the module docstring."""
 
     name = "ipnet"
@@ -71,23 +88,21 @@ class IpNet(ControllerBase):
         """This node's rendering context (NodeNotReadyError before it has an ID)."""
         return NodeContext(self._settings, self._ipam.plan, self._ipam.addresses)
 
-    async def resync(
-        self, event: Event, state: KubeState, txn: EventTxn, resync_count: int
-    ) -> None:
+    async def resync(self, event: Event, state: KubeState, resync_count: int) -> Config:
         self._pod_keys = {}
         self._mesh_keys = set()
         self._base_keys = frozenset()
         if not self._ipam.ready:
             log.warning("no node ID yet: the vswitch is not configured")
-            return
+            return {}
         ctx = self.context()
         base = render_base(ctx, linux=self._linux is not None)
         if self._linux is not None:
             base.update(self._linux.render_base(ctx))
-        _put_all(txn, base)
+        desired: Config = dict(base)
         self._base_keys = frozenset(base)
         mesh = render_mesh(ctx, self._nodesync.others())
-        _put_all(txn, mesh)
+        desired.update(mesh)
         self._mesh_keys = set(mesh)
         allocations = self._ipam.allocations()
         for pod, local in self._pods.pods.items():
@@ -96,10 +111,11 @@ class IpNet(ControllerBase):
                 log.warning("local pod without an IP left unwired", pod=str(pod))
                 continue
             config = self._render_pod(ctx, local, ip)
-            _put_all(txn, config)
+            desired.update(config)
             self._pod_keys[pod] = set(config)
         prefix = self._settings.ipam.node_interconnect_cidr.prefixlen
         await self._nodesync.publish_vpp_addresses((f"{ctx.addresses.node_address}/{prefix}",))
+        return desired
 
     def check_resync(self, txn: EventTxn) -> str:
         pods = len(self._pods.pods)
@@ -112,52 +128,52 @@ class IpNet(ControllerBase):
             return f"{pods} local pod(s) but the base configuration lacks {', '.join(missing)}"
         return ""
 
-    async def update(self, event: Event, txn: EventTxn) -> str:
+    async def update(self, event: Event) -> UpdateResult[Wiring]:
         if isinstance(event, AddPod):
-            return self._add_pod(event, txn)
+            return self._add_pod(event)
         if isinstance(event, DeletePod):
-            return self._delete_pod(event, txn)
+            return self._delete_pod(event)
         if isinstance(event, NodeUpdate) and self._ipam.ready:
             mesh = render_mesh(self.context(), self._nodesync.others())
-            _replace(txn, self._mesh_keys, mesh)
+            changes = _replace(self._mesh_keys, mesh)
             self._mesh_keys = set(mesh)
-            return event.describe()
-        return ""
+            return UpdateResult(event.describe(), changes)
+        return UpdateResult()
 
-    async def revert(self, event: Event) -> None:
-        if not isinstance(event, AddPod) or self.name not in event.outcome.undo:
+    async def revert(self, event: Event, undo: Wiring | None) -> None:
+        if undo is None:
             return
-        previous = event.outcome.undo.pop(self.name)
-        pod = pod_id(event)
-        if isinstance(previous, set):
-            self._pod_keys[pod] = previous
+        if undo.previous is None:
+            self._pod_keys.pop(undo.pod, None)
         else:
-            self._pod_keys.pop(pod, None)
+            self._pod_keys[undo.pod] = undo.previous
 
-    def _add_pod(self, event: AddPod, txn: EventTxn) -> str:
+    def _add_pod(self, event: AddPod) -> UpdateResult[Wiring]:
         pod = pod_id(event)
-        ip = event.outcome.ip
+        ip = self._ipam.ip_of(pod)
         if ip is None:
             raise RuntimeError(f"pod {pod}: no IP was allocated before wiring")
         ctx = self.context()
         local = self._pods.pods[pod]
         config = self._render_pod(ctx, local, ip)
         previous = self._pod_keys.get(pod)
-        event.outcome.undo[self.name] = previous
-        _replace(txn, previous or set(), config)
+        changes = _replace(previous or set(), config)
         self._pod_keys[pod] = set(config)
-        event.outcome.result = pod_cni_result(ctx, local, ip)
-        return f"pod {pod} wired with {ip}"
+        return UpdateResult(
+            f"pod {pod} wired with {ip}",
+            changes,
+            undo=Wiring(pod, previous),
+            pod=pod_cni_result(ctx, local, ip),
+        )
 
-    def _delete_pod(self, event: DeletePod, txn: EventTxn) -> str:
+    def _delete_pod(self, event: DeletePod) -> UpdateResult[Wiring]:
         pod = pod_id(event)
         local = self._pods.pods.get(pod)
         if local is None or local.container_id != event.request.container_id:
-            return ""  # not wired here, or an old sandbox's DEL after a newer ADD
+            return UpdateResult()  # not wired here, or an old sandbox's DEL after a newer ADD
         keys = self._pod_keys.pop(pod, set())
-        for key in sorted(keys):
-            txn.delete(key)
-        return f"pod {pod} unwired" if keys else ""
+        changes: Changes = dict.fromkeys(sorted(keys))
+        return UpdateResult(f"pod {pod} unwired" if keys else "", changes)
 
     def _render_pod(self, ctx: NodeContext, local: LocalPod, ip: IPAddress) -> Config:
         config = render_pod_vpp(ctx, local, ip, linux=self._linux is not None)
@@ -166,13 +182,8 @@ class IpNet(ControllerBase):
         return config
 
 
-def _put_all(txn: EventTxn, config: Config) -> None:
-    for key, value in config.items():
-        txn.put(key, value)
-
-
-def _replace(txn: EventTxn, old: set[str], new: Config) -> None:
+def _replace(old: set[str], new: Config) -> Changes:
     """Delete what is no longer rendered, put what is."""
-    for key in sorted(old - set(new)):
-        txn.delete(key)
-    _put_all(txn, new)
+    changes: Changes = dict.fromkeys(sorted(old - set(new)))
+    changes.update(new)
+    return changes

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from contivpy.controllers import naming
 from contivpy.controllers.addressing import AddressPlan, NodeAddresses
 from contivpy.controllers.ipnet_underlay import overlay_prefixes, overlay_routable, pin_routes
-from contivpy.events.node_events import NodeInfo
+from contivpy.events.types import NodeInfo
 from contivpy.models.vpp_interfaces import (
     AfPacketLink,
     Interface,

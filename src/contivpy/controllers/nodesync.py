@@ -4,7 +4,8 @@ In: resyncs and reflected changes of ``vppnode`` (the ``allocatedIDs/<id>`` reco
 ``node`` (Kubernetes Nodes). Out: this node's ID — the smallest free positive integer,
 claimed in etcd with put-if-absent so two nodes never get one, and found again by name after
 a restart — the map of every node with an ID, this node's VPP addresses published in its
-record, and a NodeUpdate follow-up whenever another node joins, changes or leaves.
+record, and a NodeUpdate follow-up (in its update's result) whenever another node joins,
+changes or leaves.
 
 Re-registration: the reflector frees a node's ID (deletes its record) when the Kubernetes Node
 is deleted. This node keeps using its ID locally meanwhile (its pod subnet and addresses derive
@@ -17,11 +18,18 @@ from __future__ import annotations
 
 import structlog
 
-from contivpy.controllers.base import ControllerBase, EventTxn
+from contivpy.controllers.base import ControllerBase
 from contivpy.errors import RetriableError
-from contivpy.events.loop import EventLoop
-from contivpy.events.node_events import NodeInfo, NodeUpdate
-from contivpy.events.types import Event, HealingResync, KubeState, KubeStateChange
+from contivpy.events.types import (
+    Config,
+    Event,
+    HealingResync,
+    KubeState,
+    KubeStateChange,
+    NodeInfo,
+    NodeUpdate,
+    UpdateResult,
+)
 from contivpy.models.k8s_codec import ModelDecodeError, Node, VppNode, decode, encode, key_of
 from contivpy.store import Store, Txn
 
@@ -34,7 +42,7 @@ class NodeIdUnavailableError(RetriableError):
     """No node ID could be claimed (etcd contention or unavailability); retried by healing."""
 
 
-class NodeSync(ControllerBase):
+class NodeSync(ControllerBase[None]):
     """See the module docstring."""
 
     name = "nodesync"
@@ -49,7 +57,6 @@ class NodeSync(ControllerBase):
         self._vppnodes: dict[str, VppNode] = {}  # by node name
         self._k8s_nodes: dict[str, Node] = {}
         self.nodes: dict[str, NodeInfo] = {}  # every node with an ID, by name
-        self.loop: EventLoop | None = None  # set by the agent, for follow-up events
         # This node's record is gone from etcd; the ID is still used here (see the docstring).
         self._unregistered = False
         # This node's Kubernetes Node was seen and then deleted (not seen again since).
@@ -61,11 +68,6 @@ class NodeSync(ControllerBase):
         record = self._vppnodes.get(self.node_name)
         return record.id if record is not None else None
 
-    @property
-    def this_node(self) -> NodeInfo | None:
-        """This node's info."""
-        return self.nodes.get(self.node_name)
-
     def others(self) -> list[NodeInfo]:
         """Every other node with an ID, by ID."""
         return sorted((n for n in self.nodes.values() if n.name != self.node_name), key=_by_id)
@@ -73,9 +75,7 @@ class NodeSync(ControllerBase):
     def handles(self, event: Event) -> bool:
         return isinstance(event, KubeStateChange) and event.resource in ("vppnode", "node")
 
-    async def resync(
-        self, event: Event, state: KubeState, txn: EventTxn, resync_count: int
-    ) -> None:
+    async def resync(self, event: Event, state: KubeState, resync_count: int) -> Config:
         held = self._vppnodes.get(self.node_name)
         had_node = self.node_name in self._k8s_nodes
         self._vppnodes = {}
@@ -94,10 +94,11 @@ class NodeSync(ControllerBase):
             else:
                 await self._allocate(held)
         self.nodes = self._infos()
+        return {}
 
-    async def update(self, event: Event, txn: EventTxn) -> str:
+    async def update(self, event: Event) -> UpdateResult[None]:
         if not isinstance(event, KubeStateChange):
-            return ""
+            return UpdateResult()
         before = self.nodes
         if event.resource == "vppnode":
             self._apply_record(event.prev, event.new)
@@ -109,19 +110,27 @@ class NodeSync(ControllerBase):
             self._k8s_nodes.pop(event.prev.name, None)
             if event.prev.name == self.node_name:
                 self._node_deleted = True
-        registered = ""
+        changed: list[str] = []
+        follow_ups: list[Event] = []
         if self._unregistered and not self._node_deleted:
-            registered = await self._register_again()
+            held = self._vppnodes[self.node_name]
+            # Claim an ID again (the one held, when still free); on failure this node stays
+            # unregistered and the healing resync retries.
+            await self._allocate(held)
+            self._unregistered = False
+            changed.append(f"node {self.node_name} registered again with ID {self.node_id}")
+            if self.node_id != held.id:
+                # Everything derived from the ID changes (addresses, pod subnet).
+                error = f"node ID changed from {held.id} to {self.node_id}"
+                follow_ups.append(HealingResync(error=error))
         self.nodes = self._infos()
-        changed = [registered] if registered else []
         for name in sorted(set(before) | set(self.nodes)):
             prev, new = before.get(name), self.nodes.get(name)
             if prev == new or name == self.node_name:
                 continue
             changed.append(f"node {name} changed")
-            if self.loop is not None:
-                self.loop.push(NodeUpdate(name, prev, new))
-        return ", ".join(changed)
+            follow_ups.append(NodeUpdate(name, prev, new))
+        return UpdateResult(", ".join(changed), follow_ups=tuple(follow_ups))
 
     async def publish_vpp_addresses(self, addresses: tuple[str, ...]) -> None:
         """Record this node's VPP addresses in its allocatedIDs record (when they changed)."""
@@ -161,17 +170,6 @@ class NodeSync(ControllerBase):
         )
         self._vppnodes[self.node_name] = record
         self._unregistered = True
-
-    async def _register_again(self) -> str:
-        """Claim an ID again (the one held, when still free); a full resync follows when the
-        ID changed, since this node's addresses derive from it."""
-        held = self._vppnodes[self.node_name]
-        await self._allocate(held)  # on failure still unregistered: the healing resync retries
-        self._unregistered = False
-        node_id = self.node_id
-        if node_id != held.id and self.loop is not None:
-            self.loop.push(HealingResync(error=f"node ID changed from {held.id} to {node_id}"))
-        return f"node {self.node_name} registered again with ID {node_id}"
 
     def _keep_record(self, record: VppNode) -> None:
         held = self._vppnodes.get(record.name)

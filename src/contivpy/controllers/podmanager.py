@@ -3,7 +3,8 @@
 In: AddPod / DeletePod events (from the CNI server) and resyncs. Out: the registry other
 controllers read (container ID, netns path, interface name per pod), kept in a local state
 file so an agent restart knows its pods without asking a container runtime (Contiv needed
-Docker for that). Contributes no desired state itself.
+Docker for that). Contributes no desired state itself. An ADD of a registered pod replaces
+its registration (a new sandbox); its undo token (``Registration``) restores the old one.
 
 On resync, pods whose network namespace no longer exists are dropped (the sandbox is gone;
 the kubelet's DEL may never reach a restarted agent); their IPs are released by IPAM once
@@ -19,11 +20,10 @@ from typing import Any
 
 import structlog
 
-from contivpy.controllers.base import ControllerBase, EventTxn
+from contivpy.controllers.base import ControllerBase
 from contivpy.controllers.pod_ips import PodID
 from contivpy.controllers.state_file import StateFile
-from contivpy.events.pod_events import AddPod, DeletePod
-from contivpy.events.types import Event, KubeState
+from contivpy.events.types import AddPod, Config, DeletePod, Event, KubeState, UpdateResult
 
 log = structlog.get_logger(__name__)
 
@@ -38,12 +38,20 @@ class LocalPod:
     ifname: str = "eth0"
 
 
+@dataclass(frozen=True, slots=True)
+class Registration:
+    """Undo token of an AddPod: the pod registered and what it replaced (None: nothing)."""
+
+    pod: PodID
+    replaced: LocalPod | None
+
+
 def pod_id(event: AddPod | DeletePod) -> PodID:
     """The PodID of a CNI event."""
     return PodID(event.request.pod.namespace, event.request.pod.name)
 
 
-class PodManager(ControllerBase):
+class PodManager(ControllerBase[Registration]):
     """See the module docstring."""
 
     name = "podmanager"
@@ -63,11 +71,9 @@ class PodManager(ControllerBase):
     def handles(self, event: Event) -> bool:
         return isinstance(event, AddPod | DeletePod)
 
-    async def resync(
-        self, event: Event, state: KubeState, txn: EventTxn, resync_count: int
-    ) -> None:
+    async def resync(self, event: Event, state: KubeState, resync_count: int) -> Config:
         if resync_count > 1:
-            return  # the registry is ours; later resyncs have nothing to add to it
+            return {}  # the registry is ours; later resyncs have nothing to add to it
         pods: dict[PodID, LocalPod] = {}
         for entry in self._state.read().get("pods", []):
             try:
@@ -86,36 +92,33 @@ class PodManager(ControllerBase):
             pods[local.pod] = local
         self._pods = pods
         self._save()
+        return {}
 
-    async def update(self, event: Event, txn: EventTxn) -> str:
+    async def update(self, event: Event) -> UpdateResult[Registration]:
         if isinstance(event, AddPod):
             pod = pod_id(event)
             request = event.request
-            event.outcome.undo[self.name] = self._pods.get(pod)  # what this ADD replaced
+            undo = Registration(pod, self._pods.get(pod))
             self._pods[pod] = LocalPod(pod, request.container_id, request.netns, request.ifname)
             self._save()
-            return f"pod {pod} registered"
+            return UpdateResult(f"pod {pod} registered", undo=undo)
         if isinstance(event, DeletePod):
             pod = pod_id(event)
             known = self._pods.get(pod)
             if known is None or known.container_id != event.request.container_id:
-                return ""  # not ours (an old sandbox's DEL after a newer ADD)
+                return UpdateResult()  # not ours (an old sandbox's DEL after a newer ADD)
             del self._pods[pod]
             self._save()
-            return f"pod {pod} unregistered"
-        return ""
+            return UpdateResult(f"pod {pod} unregistered")
+        return UpdateResult()
 
-    async def revert(self, event: Event) -> None:
-        if not isinstance(event, AddPod):
+    async def revert(self, event: Event, undo: Registration | None) -> None:
+        if undo is None:
             return
-        previous = event.outcome.undo.pop(self.name, None)
-        if previous is not None and not isinstance(previous, LocalPod):
-            return
-        pod = pod_id(event)
-        if previous is None:
-            self._pods.pop(pod, None)
+        if undo.replaced is None:
+            self._pods.pop(undo.pod, None)
         else:
-            self._pods[pod] = previous
+            self._pods[undo.pod] = undo.replaced
         self._save()
 
     def persist(self) -> None:

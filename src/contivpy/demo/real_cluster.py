@@ -9,7 +9,8 @@ In: a working directory, a node count, the ``vpp`` binary. Out (an async context
 - per node a network namespace ``cvn<i>-<tag>`` holding a veth to that bridge
   (10.213.0.<10+i>, the node's InternalIP), a real VPP with a start-up configuration of its
   own, the node agent as a process (``contivpy agent``, veth mode: kernels here have no
-  /dev/vhost-net), and the host ends of its pods' veths;
+  /dev/vhost-net; its configuration and process as :mod:`contivpy.vppprocess.real_node`
+  makes them), and the host ends of its pods' veths;
 - the underlay: a namespace ``cvu-<tag>`` with a bridge; every node's ``und0`` is a veth into
   it, and each VPP's main interface is an af_packet on ``und0`` (the VXLAN tunnels run there);
 - pods: the stand-in's kubelets make a namespace for each pod sandbox (``cni-<id>``) and run
@@ -23,11 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
-import signal
-import subprocess
-import sys
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -45,35 +42,27 @@ from contivpy.sim.kube.pod_network import PodNetworkFailure, PodNetworkResult
 from contivpy.store.embedded import EmbeddedEtcd
 from contivpy.store.etcd import EtcdStore
 from contivpy.store.settings import StoreSettings
+from contivpy.vppprocess import real_node
 from contivpy.vppprocess.process import VppProcess
+from contivpy.vppprocess.real_node import AgentProcess, RealNodeError
 from contivpy.vppprocess.startup import StartupConfig
 
 log = structlog.get_logger(__name__)
 
 MGMT_PREFIX = "10.213.0"
-_PYTHON = [sys.executable, "-m", "contivpy.cli"]
 
-
-class RealDemoError(Exception):
-    """The real-VPP demo cannot run here (not root, no iproute2, VPP failed)."""
-
-
-def _ip(*args: str, check: bool = True) -> str:
-    done = subprocess.run(["ip", *args], capture_output=True, text=True, check=False)
-    if check and done.returncode != 0:
-        raise RealDemoError(f"ip {' '.join(args)}: {done.stderr.strip()}")
-    return done.stdout
+#: the real-VPP demo cannot run here (not root, no iproute2, VPP failed): a real node's error
+RealDemoError = RealNodeError
 
 
 def check_real_demo_possible(binary: Path) -> None:
     """Raise RealDemoError naming what is missing."""
-    if os.geteuid() != 0:
-        raise RealDemoError("demo --vpp needs root: it makes network namespaces and links")
+    try:
+        real_node.check_can_make_namespaces()
+    except RealNodeError as error:
+        raise RealDemoError(f"demo --vpp: {error}") from None
     if not os.access(binary, os.X_OK):
         raise RealDemoError(f"{binary} is not an executable VPP binary")
-    probe = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=False)
-    if probe.returncode != 0:
-        raise RealDemoError(f"`ip netns` is unavailable: {probe.stderr.strip()}")
 
 
 @dataclass
@@ -85,7 +74,7 @@ class RealNode:
     netns: str
     dir: Path
     vpp: VppProcess
-    agent: subprocess.Popen[bytes] | None = None
+    agent: AgentProcess | None = None
 
     @property
     def mgmt_ip(self) -> str:
@@ -101,13 +90,10 @@ class RealNode:
 
     def ctl(self, *args: str) -> list[dict[str, Any]]:
         """``contivpy ctl <args> --json`` against this node's agent; [] when it cannot answer."""
-        env = {**os.environ, "CONTIVPY_DEBUG_SOCKET": str(self.debug_socket)}
-        done = subprocess.run(
-            [*_PYTHON, "ctl", *args, "--json"], capture_output=True, text=True, env=env, check=False
-        )
-        if done.returncode != 0:
+        try:
+            return real_node.ctl(self.debug_socket, *args)
+        except RealNodeError:
             return []
-        return [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
 
 
 @dataclass
@@ -139,8 +125,7 @@ class RealCluster:
         cid = cni_exec.sandbox_id(pod)
         netns = cni_exec.pod_netns_name(cid)
         if netns not in self.pod_namespaces.values():
-            _ip("netns", "add", netns)
-            _ip("netns", "exec", netns, "ip", "link", "set", "lo", "up")
+            real_node.add_netns(netns)
             self.pod_namespaces[cid] = netns
         return await cni_exec.add(pod, node.cni_socket)
 
@@ -150,7 +135,7 @@ class RealCluster:
             await cni_exec.delete(pod, self.node(name).cni_socket)
         netns = self.pod_namespaces.pop(cni_exec.sandbox_id(pod), None)
         if netns is not None:
-            _ip("netns", "del", netns, check=False)
+            real_node.delete_netns(netns)
 
 
 def ping(netns: str, address: str, count: int = 3) -> tuple[int, str]:
@@ -163,100 +148,53 @@ def ping(netns: str, address: str, count: int = 3) -> tuple[int, str]:
     return result.received, result.summary
 
 
-def _agent_config(node: RealNode, etcd_endpoint: str) -> Path:
-    config = node.dir / "agent.yaml"
-    # JSON is YAML: the agent reads it as its configuration file.
-    config.write_text(
-        json.dumps(
-            {
-                "nodeName": node.name,
-                "interfaces": {"useTapInterfaces": False, "mainHostInterface": "und0"},
-                "store": {"endpoints": [etcd_endpoint]},
-                "paths": {
-                    "stateDir": str(node.dir / "state"),
-                    "vppSocket": node.vpp.api_socket,
-                    "cniSocket": str(node.cni_socket),
-                    "debugSocket": str(node.debug_socket),
-                },
-            },
-            indent=2,
-        )
+def _start_agent(node: RealNode, etcd_endpoint: str) -> AgentProcess:
+    """The node's agent, in veth mode with its NIC an af_packet on ``und0``, started."""
+    config = real_node.write_agent_config(
+        node.dir / "agent.yaml",
+        node_name=node.name,
+        directory=node.dir,
+        vpp_socket=node.vpp.api_socket,
+        etcd_endpoints=(etcd_endpoint,),
+        main_host_interface="und0",
     )
-    return config
-
-
-def _spawn_agent(node: RealNode, config: Path) -> subprocess.Popen[bytes]:
-    with (node.dir / "agent.log").open("ab") as log_file:
-        return subprocess.Popen(
-            [
-                "ip",
-                "netns",
-                "exec",
-                node.netns,
-                *_PYTHON,
-                "--log-json",
-                "agent",
-                "--config",
-                str(config),
-            ],
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    agent = AgentProcess(config, node.dir, netns=node.netns)
+    agent.start()
+    return agent
 
 
 def _stop_agent(node: RealNode) -> None:
-    process, node.agent = node.agent, None
-    if process is None or process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    agent, node.agent = node.agent, None
+    if agent is not None:
+        agent.stop()
 
 
 async def _wait_agent_ready(node: RealNode, seconds: float = 60.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    while loop.time() < deadline:
-        if node.agent is not None and node.agent.poll() is not None:
-            raise RealDemoError(f"the agent of {node.name} exited; see {node.dir / 'agent.log'}")
-        status = await asyncio.to_thread(node.ctl, "status")
-        if status and agent_ready(status[0]):
-            return
-        await asyncio.sleep(0.2)
-    raise RealDemoError(f"the agent of {node.name} was not ready within {seconds} s")
-
-
-def agent_ready(status: dict[str, Any]) -> bool:
-    """Whether ``contivpy ctl status --json`` shows an agent connected to VPP that has
-    applied a full desired state (its first resync is done)."""
-    vpp = status.get("vpp") or {}
-    resync = status.get("last_resync") or {}
-    return bool(vpp.get("connected")) and resync.get("kind") in ("full-resync", "downstream-resync")
+    assert node.agent is not None
+    try:
+        await node.agent.wait_ready(seconds)
+    except RealNodeError as error:
+        raise RealDemoError(f"{node.name}: {error}") from None
 
 
 def _make_links(cluster: RealCluster, count: int) -> None:
     tag = cluster.tag
     mgmt, underlay = f"cvm-{tag}", f"cvu-{tag}"
-    _ip("link", "add", mgmt, "type", "bridge")
-    _ip("addr", "add", f"{MGMT_PREFIX}.1/24", "dev", mgmt)
-    _ip("link", "set", mgmt, "up")
-    _ip("netns", "add", underlay)
-    _ip("netns", "exec", underlay, "ip", "link", "add", "br0", "type", "bridge")
-    _ip("netns", "exec", underlay, "ip", "link", "set", "br0", "up")
+    real_node.ip("link", "add", mgmt, "type", "bridge")
+    real_node.ip("addr", "add", f"{MGMT_PREFIX}.1/24", "dev", mgmt)
+    real_node.ip("link", "set", mgmt, "up")
+    real_node.add_netns(underlay)
+    real_node.ip("netns", "exec", underlay, "ip", "link", "add", "br0", "type", "bridge")
+    real_node.ip("netns", "exec", underlay, "ip", "link", "set", "br0", "up")
     for index in range(1, count + 1):
         ns = f"cvn{index}-{tag}"
-        _ip("netns", "add", ns)
-        _ip("netns", "exec", ns, "ip", "link", "set", "lo", "up")
+        real_node.add_netns(ns)
         # management: this namespace's bridge <-> mgmt0 in the node
-        _ip(
+        real_node.ip(
             "link", "add", f"cvm{index}-{tag}", "type", "veth", "peer", "name", "mgmt0", "netns", ns
         )
-        _ip("link", "set", f"cvm{index}-{tag}", "master", mgmt, "up")
-        _ip(
+        real_node.ip("link", "set", f"cvm{index}-{tag}", "master", mgmt, "up")
+        real_node.ip(
             "netns",
             "exec",
             ns,
@@ -267,9 +205,9 @@ def _make_links(cluster: RealCluster, count: int) -> None:
             "dev",
             "mgmt0",
         )
-        _ip("netns", "exec", ns, "ip", "link", "set", "mgmt0", "up")
+        real_node.ip("netns", "exec", ns, "ip", "link", "set", "mgmt0", "up")
         # underlay: und0 in the node <-> u<i> on the underlay bridge
-        _ip(
+        real_node.ip(
             "link",
             "add",
             "und0",
@@ -283,19 +221,21 @@ def _make_links(cluster: RealCluster, count: int) -> None:
             "netns",
             underlay,
         )
-        _ip("netns", "exec", underlay, "ip", "link", "set", f"u{index}", "master", "br0", "up")
-        _ip("netns", "exec", ns, "ip", "link", "set", "und0", "up")
+        real_node.ip(
+            "netns", "exec", underlay, "ip", "link", "set", f"u{index}", "master", "br0", "up"
+        )
+        real_node.ip("netns", "exec", ns, "ip", "link", "set", "und0", "up")
 
 
 def _remove_links(cluster: RealCluster, count: int) -> None:
     tag = cluster.tag
     for netns in list(cluster.pod_namespaces.values()):
-        _ip("netns", "del", netns, check=False)
+        real_node.delete_netns(netns)
     for index in range(1, count + 1):
-        _ip("link", "del", f"cvm{index}-{tag}", check=False)
-        _ip("netns", "del", f"cvn{index}-{tag}", check=False)
-    _ip("netns", "del", f"cvu-{tag}", check=False)
-    _ip("link", "del", f"cvm-{tag}", check=False)
+        real_node.ip("link", "del", f"cvm{index}-{tag}", check=False)
+        real_node.delete_netns(f"cvn{index}-{tag}")
+    real_node.delete_netns(f"cvu-{tag}")
+    real_node.ip("link", "del", f"cvm-{tag}", check=False)
 
 
 @contextlib.asynccontextmanager
@@ -320,7 +260,7 @@ async def real_demo_cluster(
             node = RealNode(f"node-{index}", index, netns, directory, vpp)
             await vpp.start()
             stack.push_async_callback(vpp.stop)
-            node.agent = _spawn_agent(node, _agent_config(node, etcd.endpoint))
+            node.agent = _start_agent(node, etcd.endpoint)
             stack.callback(_stop_agent, node)
             cluster.nodes.append(node)
         kube = KubeApiStandIn(pod_network=cluster._pod_added, pod_teardown=cluster._pod_removed)

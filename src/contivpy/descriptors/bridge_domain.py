@@ -75,17 +75,7 @@ class BridgeDomainDescriptor(VppDescriptor):
         return replace(old, interfaces=()) == replace(new, interfaces=())
 
     async def create(self, key: str, value: BridgeDomain) -> BridgeDomainMeta:
-        settings = vpp_bd.BridgeDomain(
-            bd_id=NO_INDEX,
-            flood=value.flood,
-            uu_flood=value.unknown_unicast_flood,
-            forward=value.forward,
-            learn=value.learn,
-            arp_term=value.arp_termination,
-            mac_age=value.mac_age,
-            tag=value.name,
-        )
-        return BridgeDomainMeta(await vpp_bd.add_bridge_domain(self.vpp, settings))
+        return BridgeDomainMeta(await vpp_bd.add_bridge_domain(self.vpp, _to_vpp(value)))
 
     async def delete(self, key: str, value: BridgeDomain, metadata: BridgeDomainMeta) -> None:
         await vpp_bd.delete_bridge_domain(self.vpp, metadata.bd_id)
@@ -106,19 +96,45 @@ class BridgeDomainDescriptor(VppDescriptor):
             desired = correlate.get(key)
             if isinstance(desired, BridgeDomain):
                 members = _in_desired_order(members, desired.interfaces)
-            value = BridgeDomain(
-                name=name,
-                flood=domain.flood,
-                unknown_unicast_flood=domain.uu_flood,
-                forward=domain.forward,
-                learn=domain.learn,
-                arp_termination=domain.arp_term,
-                mac_age=domain.mac_age,
-                interfaces=tuple(members),
-            )
+            value = _from_vpp(name, domain, members)
             origin = Origin.NB if domain.tag else Origin.SB
             found.append(Retrieved(key, value, BridgeDomainMeta(domain.bd_id), origin))
         return found
+
+
+# The desired value (models.BridgeDomain: a name, members by interface name) and VPP's settings
+# (vppcalls.bridge_domains.BridgeDomain: VPP's bd_id, the name as a tag) are two models of one
+# domain on purpose; these two functions are the only places that translate between them.
+
+
+def _to_vpp(value: BridgeDomain) -> vpp_bd.BridgeDomain:
+    """The settings to create ``value`` with: VPP picks the id, the name goes into the tag."""
+    return vpp_bd.BridgeDomain(
+        bd_id=NO_INDEX,
+        flood=value.flood,
+        uu_flood=value.unknown_unicast_flood,
+        forward=value.forward,
+        learn=value.learn,
+        arp_term=value.arp_termination,
+        mac_age=value.mac_age,
+        tag=value.name,
+    )
+
+
+def _from_vpp(
+    name: str, domain: vpp_bd.BridgeDomain, members: Sequence[BDInterface]
+) -> BridgeDomain:
+    """The value a domain read back from VPP stands for."""
+    return BridgeDomain(
+        name=name,
+        flood=domain.flood,
+        unknown_unicast_flood=domain.uu_flood,
+        forward=domain.forward,
+        learn=domain.learn,
+        arp_termination=domain.arp_term,
+        mac_age=domain.mac_age,
+        interfaces=tuple(members),
+    )
 
 
 def _in_desired_order(

@@ -12,34 +12,16 @@ applied) and the stream goes on.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from dataclasses import dataclass
 
 import structlog
 
 from contivpy.errors import RetriableError
 from contivpy.events.loop import EventLoop, EventQueueFullError
 from contivpy.events.types import DBResync, KubeStateChange, RejectedObject
+from contivpy.models.decoded import Decoded, DecodeError, Decoder
 from contivpy.store import CompactedError, EventType, Store, StoreError
 
 log = structlog.get_logger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class Decoded:
-    """A stored object decoded: which resource, its key (relative), its model."""
-
-    resource: str
-    key: str
-    model: object
-
-
-class DecodeError(Exception):
-    """A stored value is not a valid object of its resource; the message names the field."""
-
-
-# (key relative to the prefix, stored bytes) -> Decoded, or None for keys that are not ours
-Decoder = Callable[[str, bytes], Decoded | None]
 
 
 class DbWatcher:

@@ -1,7 +1,7 @@
 """The node agent's one serial event loop.
 
 In: events pushed by producers (the etcd watcher, the CNI server, timers, the VPP connection)
-and follow-ups pushed by controllers while an event is processed. Out: one scheduler
+and follow-ups that controllers return while an event is processed. Out: one scheduler
 transaction per event, built by the controllers in a fixed order (reverse for removals);
 the result handed back to a waiting producer; an event record in the history; a healing
 resync scheduled after a failure.
@@ -30,13 +30,12 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
 
-from contivpy.controllers.base import Controller
 from contivpy.errors import ContivpyError, RetriableError
 from contivpy.events.history import EventHistory
-from contivpy.events.pod_events import AddPod
 from contivpy.events.processing import (
     EventProcessor,
     EventResult,
@@ -45,6 +44,8 @@ from contivpy.events.processing import (
     inside_loop,
 )
 from contivpy.events.types import (
+    AddPod,
+    Controller,
     DBResync,
     DownstreamResync,
     Event,
@@ -90,7 +91,7 @@ class EventLoop:
 
     def __init__(
         self,
-        controllers: Sequence[Controller],
+        controllers: Sequence[Controller[Any]],
         scheduler: Scheduler,
         *,
         settings: LoopSettings | None = None,
@@ -103,7 +104,7 @@ class EventLoop:
         self.stats = LoopStats()
         self._clock = clock
         self._processor = EventProcessor(
-            controllers, scheduler, self.history, self.stats, clock, self._after
+            controllers, scheduler, self.history, self.stats, clock, self._after, self.push
         )
         self._queue: deque[Queued] = deque()
         self._follow_ups: deque[Queued] = deque()
@@ -128,7 +129,7 @@ class EventLoop:
         return self._processor.kube_state
 
     @property
-    def controllers(self) -> list[Controller]:
+    def controllers(self) -> list[Controller[Any]]:
         """The controllers, in call order."""
         return self._processor.controllers
 

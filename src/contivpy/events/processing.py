@@ -1,10 +1,13 @@
 """Processing one event: the controllers, the transaction, the outcome.
 
 In: a queued event (and, for a group of CNI ADDs, several). Out: the loop's Kubernetes cache
-updated, the controllers run in their fixed order (reverse for removals) into one EventTxn,
-the transaction committed to the scheduler (or submitted with others, so they share a batch),
-the controllers reverted when an all-or-nothing event failed, their state persisted, and an
-EventRecord in the history. Healing after failures is the loop's (it owns the timers).
+updated, the controllers run in their fixed order (reverse for removals) and their results
+merged into one EventTxn (their follow-up events pushed as they come), the transaction
+committed to the scheduler (or submitted with others, so they share a batch), the controllers
+reverted with their undo tokens when an all-or-nothing event failed, their state persisted,
+an EventRecord in the history, and for a waiting producer an EventResult (with a CNI event's
+pod result, or the CniError a controller raised). Healing after failures is the loop's (it
+owns the timers).
 
 A full resync runs every controller (``handles`` is asked for updates only) and is applied
 only when every one of them built its part and none refuses the result (resync_guard.py).
@@ -17,19 +20,23 @@ import contextvars
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import structlog
 
-from contivpy.controllers.base import Controller, EventTxn
+from contivpy.cni.types import CniError, CniResult
 from contivpy.events.history import EventHistory, EventRecord
 from contivpy.events.resync_guard import resync_refusal
 from contivpy.events.types import (
+    Controller,
     DBResync,
     Event,
+    EventTxn,
     KubeStateChange,
     Method,
     RejectedObject,
     TxnPolicy,
+    UpdateResult,
     method_of,
 )
 from contivpy.scheduler import Scheduler, Txn, TxnResult
@@ -42,11 +49,14 @@ inside_loop: contextvars.ContextVar[bool] = contextvars.ContextVar("inside_loop"
 
 @dataclass(frozen=True, slots=True)
 class EventResult:
-    """What a producer waiting on an event gets back."""
+    """What a producer waiting on an event gets back: for a CNI ADD, the pod's CNI result
+    when it succeeded, and the CniError a controller raised when one did."""
 
     seq: int
     error: str = ""
     txn: TxnResult | None = None
+    pod: CniResult | None = None
+    cni_error: CniError | None = None
 
     @property
     def ok(self) -> bool:
@@ -86,11 +96,14 @@ class Work:
     started_at: float
     t0: float
     method: Method = Method.UPDATE
-    handlers: list[Controller] = field(default_factory=list)
+    handlers: list[Controller[Any]] = field(default_factory=list)
     txn: EventTxn = field(default_factory=lambda: EventTxn(lambda key: None, resync=False))
     changes: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
-    done: list[Controller] = field(default_factory=list)
+    # the controllers that ran without failing, each with its undo token
+    done: list[tuple[Controller[Any], object]] = field(default_factory=list)
+    pod: CniResult | None = None
+    cni_error: CniError | None = None
 
     @property
     def revert(self) -> bool:
@@ -102,12 +115,13 @@ class EventProcessor:
 
     def __init__(
         self,
-        controllers: Sequence[Controller],
+        controllers: Sequence[Controller[Any]],
         scheduler: Scheduler,
         history: EventHistory,
         stats: LoopStats,
         clock: Callable[[], float],
         after: Callable[[Event, str], None],
+        follow_up: Callable[[Event], None],
     ) -> None:
         self.controllers = list(controllers)
         self.scheduler = scheduler
@@ -115,6 +129,7 @@ class EventProcessor:
         self.stats = stats
         self._clock = clock
         self._after = after  # the loop's healing decision, told of every event's outcome
+        self._follow_up = follow_up  # queues a controller's follow-up ahead of queued events
         self._seq = -1
         self._resync_count = 0
         self.kube_state: dict[str, dict[str, object]] = {}
@@ -175,19 +190,18 @@ class EventProcessor:
             for controller in work.handlers:
                 try:
                     if full:
-                        await controller.resync(
-                            event, self.kube_state, work.txn, self._resync_count
-                        )
+                        config = await controller.resync(event, self.kube_state, self._resync_count)
+                        work.txn.merge(config)
+                        work.done.append((controller, None))
                     else:
-                        change = await controller.update(event, work.txn)
-                        if change:
-                            work.changes.append(f"{controller.name}: {change}")
-                    work.done.append(controller)
+                        self._take(work, controller, await controller.update(event))
                 except Exception as error:
                     log.exception(
                         "controller failed", controller=controller.name, event_name=event.name
                     )
                     work.errors.append(f"{controller.name}: {type(error).__name__}: {error}")
+                    if isinstance(error, CniError) and work.cni_error is None:
+                        work.cni_error = error
                     if work.revert:
                         break
         finally:
@@ -195,6 +209,17 @@ class EventProcessor:
         if isinstance(event, RejectedObject):
             work.errors.append(event.error)
         return work
+
+    def _take(self, work: Work, controller: Controller[Any], result: UpdateResult[Any]) -> None:
+        """Fold one controller's result into the event's work."""
+        work.txn.merge(result.changes)
+        if result.change:
+            work.changes.append(f"{controller.name}: {result.change}")
+        if result.pod is not None:
+            work.pod = result.pod
+        for follow_up in result.follow_ups:
+            self._follow_up(follow_up)
+        work.done.append((controller, result.undo))
 
     async def _commit_work(self, work: Work) -> tuple[TxnResult | None, str]:
         if work.errors and work.revert:
@@ -237,6 +262,7 @@ class EventProcessor:
             work.errors.append(txn_error)
         if work.errors and work.revert:
             await self._revert(work.event, work.done)
+            work.pod = None
         failure = "; ".join(work.errors)
         event = work.event
         self._record(
@@ -255,9 +281,9 @@ class EventProcessor:
             self.stats.last_resync_kind = work.method.value
             self.stats.resyncs += 1
         self._after(event, failure)
-        return EventResult(work.seq, failure, txn_result)
+        return EventResult(work.seq, failure, txn_result, work.pod, work.cni_error)
 
-    def _handlers(self, event: Event, method: Method) -> list[Controller]:
+    def _handlers(self, event: Event, method: Method) -> list[Controller[Any]]:
         if method is Method.DOWNSTREAM_RESYNC or isinstance(event, RejectedObject):
             return []
         if method is Method.FULL_RESYNC:
@@ -286,10 +312,10 @@ class EventProcessor:
         failed = "; ".join(str(e) for e in result.record.errors)
         return result, f"transaction {result.seq} failed: {failed}"
 
-    async def _revert(self, event: Event, done: Sequence[Controller]) -> None:
-        for controller in reversed(done):
+    async def _revert(self, event: Event, done: Sequence[tuple[Controller[Any], object]]) -> None:
+        for controller, undo in reversed(done):
             try:
-                await controller.revert(event)
+                await controller.revert(event, undo)
             except Exception:
                 log.exception("controller revert failed", controller=controller.name)
 
@@ -298,7 +324,7 @@ class EventProcessor:
         seq: int,
         queued: Queued,
         event: Event,
-        handlers: Sequence[Controller],
+        handlers: Sequence[Controller[Any]],
         changes: Sequence[str],
         txn_result: TxnResult | None,
         started_at: float,

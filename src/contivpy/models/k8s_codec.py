@@ -69,7 +69,7 @@ from contivpy._gen.contivpy.k8s.v1 import (
     ServicePort,
     VppNode,
 )
-from contivpy.events.dbwatch import Decoded, DecodeError
+from contivpy.models.decoded import Decoded, DecodeError
 from contivpy.models.proto_json import FieldTypeError, check_message
 
 __all__ = [

@@ -64,7 +64,8 @@ class UnnumberedBinding:
 
 @dataclass(frozen=True, slots=True)
 class BridgeDomainMember:
-    """``interface`` is a member of ``bridge_domain``."""
+    """``interface`` is a member of ``bridge_domain``: one ``BDInterface`` of the domain's
+    value, as a value of its own (it needs the domain's name for its key and dependencies)."""
 
     bridge_domain: str
     interface: str

@@ -25,7 +25,11 @@ class BDInterface:
 @dataclass(frozen=True, slots=True)
 class BridgeDomain:
     """A bridge domain. Each member is applied as a derived value of its own, so the domain
-    exists even while some member interfaces do not."""
+    exists even while some member interfaces do not.
+
+    The desired value, by name; VPP's own view of a domain (its ``bd_id``, the name only as a
+    tag, no members) is ``vppcalls.bridge_domains.BridgeDomain``, which the bridge-domain
+    descriptor translates to and from."""
 
     name: str
     flood: bool = True

@@ -26,6 +26,7 @@ from typing import Any
 
 import structlog
 
+from contivpy.backoff import Backoff
 from contivpy.reflector.errors import LeadershipLostError
 from contivpy.reflector.tasks import first_completed
 from contivpy.store import (
@@ -38,7 +39,6 @@ from contivpy.store import (
     Txn,
     ValueCompare,
 )
-from contivpy.store.backoff import Backoff
 from contivpy.store.leases import LeaseKeepAlive
 
 log = structlog.get_logger(__name__)
@@ -77,7 +77,7 @@ class LeaderElection:
             delays = self._retry.delays()
             self._lease = lease
             keeper = LeaseKeepAlive(self._store, lease)
-            keeper.start()
+            await keeper.start()
             try:
                 while (revision := await self._campaign(lease, keeper)) is not None:
                     await self._lead(lead, keeper, revision)

@@ -26,6 +26,7 @@ from typing import Any
 
 import structlog
 
+from contivpy.backoff import Backoff
 from contivpy.models.k8s_codec import encode, key_for, key_of, resource
 from contivpy.reflector.converting import convert, object_name
 from contivpy.reflector.errors import (
@@ -40,7 +41,6 @@ from contivpy.reflector.kinds import ReflectedKind
 from contivpy.reflector.source import KubeSource, WatchedEvent
 from contivpy.reflector.stats import ReflectorStats
 from contivpy.reflector.view import ReflectedView
-from contivpy.store.backoff import Backoff
 
 log = structlog.get_logger(__name__)
 

@@ -8,17 +8,16 @@ thread that cannot be stopped cleanly from asyncio.
 
 from __future__ import annotations
 
-from types import TracebackType
-from typing import Self
-
 import structlog
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
+from contivpy.async_service import AsyncService
+
 log = structlog.get_logger(__name__)
 
 
-class MetricsServer:
+class MetricsServer(AsyncService):
     """Serves ``registry`` on ``host:port`` while open."""
 
     def __init__(self, registry: CollectorRegistry, host: str, port: int) -> None:
@@ -32,7 +31,8 @@ class MetricsServer:
         body = generate_latest(self._registry)
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
-    async def __aenter__(self) -> Self:
+    async def start(self) -> None:
+        """Listen on ``host:port``; on failure nothing is left listening."""
         app = web.Application()
         app.router.add_get("/metrics", self._metrics)
         app.router.add_get("/stats", self._metrics)
@@ -47,14 +47,9 @@ class MetricsServer:
         self._runner = runner
         self.port = int(runner.addresses[0][1])
         log.info("metrics served", host=self._host, port=self.port)
-        return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def stop(self) -> None:
+        """Stop listening."""
         runner, self._runner = self._runner, None
         if runner is not None:
             await runner.cleanup()

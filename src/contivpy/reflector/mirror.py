@@ -25,13 +25,13 @@ from collections.abc import Iterable, Sequence
 
 import structlog
 
-from contivpy.events.dbwatch import DecodeError
+from contivpy.backoff import Backoff
+from contivpy.models.decoded import DecodeError
 from contivpy.models.k8s_codec import ALLOCATED_IDS_PREFIX, VppNode, decode, parse_key, resource
 from contivpy.reflector.errors import LeadershipLostError
 from contivpy.reflector.stats import ReflectorStats
 from contivpy.reflector.view import ReflectedView, Work
 from contivpy.store import Compare, DeleteOp, PutOp, Store, StoreError, Txn, TxnOp
-from contivpy.store.backoff import Backoff
 
 log = structlog.get_logger(__name__)
 

@@ -17,6 +17,7 @@ import contextlib
 
 import structlog
 
+from contivpy.backoff import Backoff
 from contivpy.reflector.election import LeaderElection
 from contivpy.reflector.informer import Informer
 from contivpy.reflector.kinds import BY_RESOURCE
@@ -30,7 +31,6 @@ from contivpy.reflector.tasks import first_completed
 from contivpy.reflector.view import ReflectedView
 from contivpy.reflector.watching import KubeApi
 from contivpy.store import Store
-from contivpy.store.backoff import Backoff
 from contivpy.store.factory import open_store
 
 log = structlog.get_logger(__name__)

@@ -17,9 +17,12 @@ Vocabulary
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeAlias, runtime_checkable
+
+from contivpy.backoff import Backoff
 
 Key: TypeAlias = str
 
@@ -220,8 +223,10 @@ class RetryPolicy:
     max_attempts: int = 3  # retries after the first failure; 0 = no retry
 
     def delay(self, attempt: int) -> float:
-        """Delay before retry number ``attempt`` (1-based)."""
-        return self.period * (self.backoff ** (attempt - 1))
+        """Delay before retry number ``attempt`` (1-based): no cap, no jitter (a retry is
+        one node's own, not a crowd's)."""
+        growth = Backoff(initial=self.period, factor=self.backoff, maximum=math.inf, jitter=0.0)
+        return growth.delay(attempt)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,14 +1,17 @@
 """Folding a transaction's puts and deletes into the desired side of the graph.
 
 In: (key, value | None) changes. Out: nodes whose desired value, dependencies and derived
-values are up to date, validated, and the set of keys the planner must re-evaluate.
-Descriptor callbacks are user code: an exception in validate, dependencies or derived makes
-the value INVALID with the error as the reason; it never escapes into the transaction.
+values are up to date, validated, and a ``Folded``: the keys the planner must re-evaluate and
+the changes refused outright (a put or delete of a derived key, a derived key two bases
+claim), which are errors of the transaction. Descriptor callbacks are user code: an
+exception in validate, dependencies or derived makes the value INVALID with the error as the
+reason; it never escapes into the transaction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 
 import structlog
 
@@ -27,25 +30,54 @@ from contivpy.scheduler.registry import Registry
 log = structlog.get_logger(__name__)
 
 
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """A change refused outright, and why."""
+
+    key: Key
+    reason: str
+
+
+@dataclass(slots=True)
+class Folded:
+    """What folding a transaction's changes gave."""
+
+    affected: set[Key] = field(default_factory=set)  # keys the planner must re-evaluate
+    rejected: list[Rejection] = field(default_factory=list)
+
+
 class DesiredState:
     """Writes desired values (and their derived values) into the graph."""
 
     def __init__(self, graph: Graph, registry: Registry) -> None:
         self._graph = graph
         self._registry = registry
-        self.rejected: list[tuple[Key, str]] = []  # puts refused outright, for the txn record
 
     def put(
-        self, key: Key, value: object | None, retry: RetryPolicy | None, affected: set[Key]
+        self, changes: Iterable[tuple[Key, object | None]], retry: RetryPolicy | None
+    ) -> Folded:
+        """Set (or, with None, clear) the desired value of each base key, in order."""
+        affected: set[Key] = set()
+        rejected: list[Rejection] = []
+        for key, value in changes:
+            self._put(key, value, retry, affected, rejected)
+        return Folded(affected, rejected)
+
+    def _put(
+        self,
+        key: Key,
+        value: object | None,
+        retry: RetryPolicy | None,
+        affected: set[Key],
+        rejected: list[Rejection],
     ) -> None:
-        """Set (or, with None, clear) the desired value of a base key."""
         graph = self._graph
         node = graph.get(key)
         if value is None:
             if node is None:
                 return
             if node.base is not None:
-                self.rejected.append((key, f"derived from {node.base}; delete that instead"))
+                rejected.append(Rejection(key, f"derived from {node.base}; delete that instead"))
                 return
             self._clear(node, affected)
             return
@@ -54,17 +86,18 @@ class DesiredState:
                 descriptor = self._registry.lookup(key)
             except RegistryError as error:
                 node = graph.add(key, None, None)
-                self._set(node, value, retry, affected, invalid=str(error))
+                self._set(node, value, retry, affected, rejected, invalid=str(error))
                 return
             node = graph.add(key, descriptor, None)
         elif node.base is not None:
             # A derived key is decided by its base; a put cannot override it.
-            self.rejected.append((key, f"derived from {node.base}; cannot be put directly"))
+            rejected.append(Rejection(key, f"derived from {node.base}; cannot be put directly"))
             return
         if node.descriptor is None:
-            self._set(node, value, retry, affected, invalid=f"no descriptor registered for {key}")
+            invalid = f"no descriptor registered for {key}"
+            self._set(node, value, retry, affected, rejected, invalid=invalid)
             return
-        self._set(node, value, retry, affected)
+        self._set(node, value, retry, affected, rejected)
 
     def _set(
         self,
@@ -72,6 +105,7 @@ class DesiredState:
         value: object,
         retry: RetryPolicy | None,
         affected: set[Key],
+        rejected: list[Rejection],
         *,
         invalid: str = "",
         property_deps: tuple[Dependency, ...] = (),
@@ -122,10 +156,15 @@ class DesiredState:
         graph.reindex(node)
         affected.add(node.key)
         for kv in derived:
-            self._put_derived(node, kv, retry, affected)
+            self._put_derived(node, kv, retry, affected, rejected)
 
     def _put_derived(
-        self, base: Node, kv: KV, retry: RetryPolicy | None, affected: set[Key]
+        self,
+        base: Node,
+        kv: KV,
+        retry: RetryPolicy | None,
+        affected: set[Key],
+        rejected: list[Rejection],
     ) -> None:
         graph = self._graph
         child = graph.get(kv.key)
@@ -134,14 +173,15 @@ class DesiredState:
                 descriptor = self._registry.lookup(kv.key)
             except RegistryError as error:
                 child = graph.add(kv.key, None, base.key)
-                self._set(child, kv.value, retry, affected, invalid=str(error))
+                self._set(child, kv.value, retry, affected, rejected, invalid=str(error))
                 return
             child = graph.add(kv.key, descriptor, base.key)
         elif child.base != base.key:
             owner = child.base or "a transaction"
-            self.rejected.append((kv.key, f"derived by {base.key} but already owned by {owner}"))
+            why = f"derived by {base.key} but already owned by {owner}"
+            rejected.append(Rejection(kv.key, why))
             return
-        self._set(child, kv.value, retry, affected, property_deps=kv.dependencies)
+        self._set(child, kv.value, retry, affected, rejected, property_deps=kv.dependencies)
 
     def _clear(self, node: Node, affected: set[Key]) -> None:
         graph = self._graph

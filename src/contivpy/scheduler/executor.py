@@ -13,6 +13,11 @@ pull the ground from under something still in place).
 
 With ``stop_on_failure`` (revert-on-failure transactions) no new op starts after the first
 failure; ``completed`` lists the successful ops in completion order for the undo.
+
+The undo runs here too, as an inverse plan (revert.py): its ops, marked ``revert``, are
+chained one after another; before each, ``undo_blocked`` says whether it must be held back
+(an error of the undo, never attempted); a property's undo makes no call; a failed undo is
+not retried and leaves its node to the rollback that follows.
 """
 
 from __future__ import annotations
@@ -24,9 +29,10 @@ from collections.abc import Sequence
 
 import structlog
 
-from contivpy.scheduler.api import OpError, OpKind, Origin, RetryPolicy
+from contivpy.scheduler.api import Key, OpError, OpKind, Origin, RetryPolicy
 from contivpy.scheduler.graph import Graph, Node
 from contivpy.scheduler.planner import Plan, PlannedOp, unmet
+from contivpy.scheduler.revert import undo_blocked
 
 log = structlog.get_logger(__name__)
 
@@ -41,9 +47,12 @@ class Executor:
         self.concurrency = concurrency
         self._default_retry = default_retry
 
-    async def run(self, plan: Plan, *, stop_on_failure: bool = False) -> list[PlannedOp]:
-        """Execute the plan; returns the successful ops in completion order."""
-        run = _PhaseRun(self, stop_on_failure)
+    async def run(
+        self, plan: Plan, *, stop_on_failure: bool = False, t0: float | None = None
+    ) -> list[PlannedOp]:
+        """Execute the plan; returns the successful ops in completion order. Ops' start
+        times count from ``t0`` (``time.perf_counter()``; by default, now)."""
+        run = _PhaseRun(self, stop_on_failure, time.perf_counter() if t0 is None else t0)
         await run.phase(plan.phase1)
         if not (stop_on_failure and run.failed):
             await run.phase(plan.phase2)
@@ -60,6 +69,10 @@ class Executor:
         if op.kind is OpKind.CREATE and node.exists:
             return "still exists (its delete failed)"
         return unmet(self._graph, node)
+
+    def undo_blocked(self, op: PlannedOp, stuck: set[Key]) -> str:
+        """Why an undo op must not run now (see revert.py), or an empty string."""
+        return undo_blocked(self._graph, op, stuck)
 
     async def call(self, op: PlannedOp, t0: float) -> None:
         """Make the southbound call of one op and fold the outcome into its node."""
@@ -82,7 +95,10 @@ class Executor:
             raise
         except Exception as error:
             op.duration = time.perf_counter() - t0 - op.started
-            self._failed(op, error)
+            if op.revert:
+                self._undo_failed(op, error)
+            else:
+                self._failed(op, error)
             return
         op.duration = time.perf_counter() - t0 - op.started
         op.ran = True
@@ -132,6 +148,15 @@ class Executor:
         node.last_op = op.kind
         log.info("operation failed", key=node.key, op=op.kind.value, cause=cause)
 
+    @staticmethod
+    def _undo_failed(op: PlannedOp, error: Exception) -> None:
+        # Not retried: the transaction has failed already. The node is left alone: the
+        # rollback that follows replaces it, then says what the failure left southbound.
+        cause = f"{type(error).__name__}: {error}"
+        op.error = OpError(op.key, op.kind, cause, retriable=False)
+        op.ran = True
+        log.warning("revert step failed", key=op.key, op=op.kind.value, cause=cause)
+
 
 def apply_success(
     graph: Graph, node: Node, kind: OpKind, value: object | None, metadata: object
@@ -159,12 +184,41 @@ def apply_success(
 class _PhaseRun:
     """State of one plan execution across its phases."""
 
-    def __init__(self, executor: Executor, stop_on_failure: bool) -> None:
+    def __init__(self, executor: Executor, stop_on_failure: bool, t0: float) -> None:
         self.executor = executor
         self.stop_on_failure = stop_on_failure
         self.failed = False
         self.completed: list[PlannedOp] = []
-        self.t0 = time.perf_counter()
+        self.stuck: set[Key] = set()  # keys whose undo failed or was held back
+        self.t0 = t0
+
+    def held_back(self, op: PlannedOp, failed_before: list[PlannedOp] | None) -> bool:
+        """Whether ``op`` must not run now; if so, why is recorded on it."""
+        if op.revert:
+            return self._undo_held_back(op)
+        if op.phase == 1:
+            if failed_before:
+                self.executor.hold(op, failed_before)
+                self.failed = True
+                return True
+            return False
+        reason = self.executor.blocked(op)
+        if reason:
+            op.skipped = reason
+            return True
+        return False
+
+    def _undo_held_back(self, op: PlannedOp) -> bool:
+        reason = self.executor.undo_blocked(op, self.stuck)
+        if reason:
+            op.skipped = reason
+            op.error = OpError(op.key, op.kind, reason, retriable=False)
+            self.stuck.add(op.key)
+            return True
+        if op.is_property:
+            op.skipped = "a property: nothing southbound to undo"  # the rollback does it
+            return True
+        return False
 
     async def phase(self, ops: Sequence[PlannedOp]) -> None:
         if not ops:
@@ -180,22 +234,16 @@ class _PhaseRun:
                     op = ready.popleft()
                     if self.failed and self.stop_on_failure:
                         op.skipped = "transaction stopped after a failure"
-                    else:
-                        failed_before = blockers.get(op)
-                        reason = "" if op.phase == 1 else self.executor.blocked(op)
-                        if op.phase == 1 and failed_before:
-                            self.executor.hold(op, failed_before)
+                    elif not self.held_back(op, blockers.get(op)):
+                        state["in_flight"] += 1
+                        await self.executor.call(op, self.t0)
+                        state["in_flight"] -= 1
+                        if op.error is not None:
                             self.failed = True
-                        elif reason:
-                            op.skipped = reason
+                            if op.revert:
+                                self.stuck.add(op.key)
                         else:
-                            state["in_flight"] += 1
-                            await self.executor.call(op, self.t0)
-                            state["in_flight"] -= 1
-                            if op.error is not None:
-                                self.failed = True
-                            else:
-                                self.completed.append(op)
+                            self.completed.append(op)
                     bad = op.error is not None or bool(op.skipped)
                     for succ in op.succs:
                         if bad:

@@ -48,6 +48,7 @@ class PlannedOp:
     kind: OpKind
     phase: int  # 1: the delete side, 2: the create/update side
     recreate: bool = False
+    revert: bool = False  # the undo of an op that completed (see revert.py)
     prev_value: object | None = None
     new_value: object | None = None
     succs: list[PlannedOp] = field(default_factory=list)
@@ -81,7 +82,10 @@ class Refused:
 
 @dataclass(slots=True)
 class Plan:
-    """Ops in two phases, plus every key whose state must be settled afterwards."""
+    """Ops in two phases, plus every key whose state must be settled afterwards.
+
+    An inverse plan (revert.py) has its undo ops in ``phase1``, chained one after another.
+    """
 
     phase1: list[PlannedOp]
     phase2: list[PlannedOp]
@@ -114,9 +118,6 @@ class Planner:
 
     def __init__(self, graph: Graph) -> None:
         self._graph = graph
-        # Before the first full desired state is known, ours-but-undesired values found
-        # southbound are kept (refresh-only start): nothing is deleted on a guess.
-        self.keep_undesired = False
         self._frozen: dict[Key, str] = {}  # during plan(): frozen key -> why
 
     # --- 0. frozen ---------------------------------------------------------------------------
@@ -163,7 +164,7 @@ class Planner:
 
     # --- 1. target -------------------------------------------------------------------------
 
-    def _targets(self, affected: Iterable[Key]) -> dict[Key, bool]:
+    def _targets(self, affected: Iterable[Key], keep_undesired: bool) -> dict[Key, bool]:
         graph = self._graph
         nodes = graph.nodes
         will: dict[Key, bool] = {}
@@ -188,7 +189,7 @@ class Planner:
             if node is None:
                 continue
             before = target(key)
-            now = self._should_exist(node, target)
+            now = self._should_exist(node, target, keep_undesired)
             will[key] = now
             if now != before:
                 followers = graph.dependents(key)
@@ -199,7 +200,9 @@ class Planner:
                         work.append(follower)
         return will
 
-    def _should_exist(self, node: Node, target: Callable[[Key], bool]) -> bool:
+    def _should_exist(
+        self, node: Node, target: Callable[[Key], bool], keep_undesired: bool
+    ) -> bool:
         if node.key in self._frozen:
             return True  # exists and stays exactly as it is
         if node.desired is None:
@@ -214,7 +217,7 @@ class Planner:
                 return target(node.base)  # goes with a kept, undesired base
             # Found at start and never desired in this run: kept until the first full
             # desired state says otherwise. An explicit delete (desired_rev > 0) is honoured.
-            return self.keep_undesired and node.desired_rev == 0
+            return keep_undesired and node.desired_rev == 0
         if node.invalid:
             return False
         if node.held:
@@ -226,16 +229,21 @@ class Planner:
 
     # --- 2-4. ops, bounce, order -------------------------------------------------------------
 
-    def plan(self, affected: Iterable[Key]) -> Plan:
-        """The plan that brings the affected keys (and what follows from them) to target."""
+    def plan(self, affected: Iterable[Key], *, keep_undesired: bool = False) -> Plan:
+        """The plan that brings the affected keys (and what follows from them) to target.
+
+        ``keep_undesired``: values of ours found southbound and never desired since are kept
+        (a refresh-only start, before the first full desired state: nothing is deleted on a
+        guess); an explicit delete is still honoured.
+        """
         self._frozen = self._freeze() if self._graph.unreadable else {}
         try:
-            return self._plan(affected)
+            return self._plan(affected, keep_undesired)
         finally:
             self._frozen = {}
 
-    def _plan(self, affected: Iterable[Key]) -> Plan:
-        will = self._targets(affected)
+    def _plan(self, affected: Iterable[Key], keep_undesired: bool) -> Plan:
+        will = self._targets(affected, keep_undesired)
         nodes = self._graph.nodes
         deletes: dict[Key, PlannedOp] = {}
         creates: dict[Key, PlannedOp] = {}  # phase 2 ops: create, update, recreate's create
@@ -244,7 +252,7 @@ class Planner:
             node = nodes[key]
             if node.exists:
                 if key in self._frozen:
-                    op = self._untouched(node)
+                    op = self._untouched(node, keep_undesired)
                     if op is not None:
                         refused.append(Refused(key, op, self._frozen[key]))
                 elif not will[key]:
@@ -270,10 +278,10 @@ class Planner:
         examined.extend(k for k in deletes if k not in will)
         return Plan(phase1, phase2, examined, refused)
 
-    def _untouched(self, node: Node) -> OpKind | None:
+    def _untouched(self, node: Node, keep_undesired: bool) -> OpKind | None:
         """The op a frozen (existing) node would have had, were it not frozen."""
         if node.desired is None:
-            if node.origin is Origin.SB or (self.keep_undesired and node.desired_rev == 0):
+            if node.origin is Origin.SB or (keep_undesired and node.desired_rev == 0):
                 return None
             if node.base is not None:
                 base = self._graph.nodes.get(node.base)

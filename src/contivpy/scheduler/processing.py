@@ -1,19 +1,34 @@
-"""Processing one transaction, or one batch of plain transactions, against the graph.
+"""Processing a batch of transactions against the graph: one path for every kind.
 
-In: requests taken off the scheduler's queue. Out: the graph folded, refreshed, planned and
-executed through the descriptors, states settled, retries handed to the scheduler, and one
-TxnRecord per transaction in the history. The steps: fold into desired state (desired.py),
-refresh southbound when resyncing (refresh.py), plan (planner.py), execute (executor.py),
-revert an all-or-nothing transaction that failed (revert.py), settle states (outcome.py),
-record (history.py). A dry run takes the same path up to the plan and rolls the graph back.
-An op the planner refused because its key could not be read back (``Plan.refused``) is an
-error of the transaction that would have made it: the key and the reason are in its record.
+In: requests taken off the scheduler's queue, as a batch: several plain transactions queued
+together on disjoint keys, or one transaction of any kind (a batch of one). Out: the graph
+folded, refreshed, planned and executed through the descriptors, states settled, retries
+handed to the scheduler, and one TxnRecord per transaction in the history.
+
+The steps, each returning what it found: prepare each transaction (fold its changes into the
+desired state, desired.py, giving the affected keys and the changes refused; refresh the
+southbound when resyncing or retrying, refresh.py, giving what changed and what went
+missing), plan (planner.py, one plan for the batch), execute (executor.py), revert an
+all-or-nothing transaction that failed (its inverse plan through the same executor, then
+the rollback: revert.py), settle states (outcome.py), record (history.py, records.py).
+Whether values of ours found southbound but never desired are kept is decided here, per
+plan: only until the first full resync. A dry run takes the same path up to the plan and
+rolls the graph back. An op the planner refused because its key could not be read back
+(``Plan.refused``) is an error of the transaction that would have made it.
+
+Each op of a batch belongs to the transaction that first affected its key: its errors, its
+records and its settlement go there. If an all-or-nothing transaction of a larger batch
+fails, the whole batch is undone (recorded as one reverted attempt) and each transaction is
+processed again on its own, so only the failing one ends reverted.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from itertools import chain
+from typing import TypeVar
 
 from contivpy.scheduler.api import (
     Key,
@@ -30,13 +45,26 @@ from contivpy.scheduler.executor import Executor
 from contivpy.scheduler.graph import Graph
 from contivpy.scheduler.history import History
 from contivpy.scheduler.outcome import Settler
-from contivpy.scheduler.planner import Plan, PlannedOp, Planner, Refused, unmet
+from contivpy.scheduler.planner import Plan, PlannedOp, Planner, unmet
+from contivpy.scheduler.records import executed_records, op_record, refused_error
 from contivpy.scheduler.refresh import Refresher
 from contivpy.scheduler.requests import Request, SchedulerStats
-from contivpy.scheduler.revert import revert_ops
+from contivpy.scheduler.revert import inverse_plan, undone
 from contivpy.scheduler.status_watch import StatusWatchers
 
 RetrySchedule = Callable[[Mapping[float, list[tuple[Key, int]]]], None]
+
+T = TypeVar("T")
+
+
+@dataclass(slots=True)
+class Prepared:
+    """What preparing one transaction gives the planner and its record."""
+
+    affected: set[Key]  # keys the planner must re-evaluate
+    errors: list[OpError]  # changes refused outright
+    found: Collection[Key] = ()  # refreshed keys settled even if not planned
+    missing: Sequence[Key] = ()  # configured keys a refresh did not find
 
 
 class TxnProcessor:
@@ -71,197 +99,163 @@ class TxnProcessor:
         self._clock = clock
         self._schedule_retries = schedule_retries
         self._seq = 0
+        # Until the first full resync, values of ours found southbound and never desired are
+        # kept (a refresh-only start): nothing is deleted on a guess.
         self.awaiting_first_full = True
         self.last_resync: TxnRecord | None = None  # the newest executed resync
 
-    async def process(self, request: Request) -> TxnRecord:
-        # A dry run shows the number the transaction would get but does not use it up, so
-        # sequence numbers in the history have no gaps.
-        seq = self._seq + 1
-        if not request.dry_run:
-            self._seq = seq
-        kind, txn = request.kind, request.txn
+    async def process_batch(self, batch: Sequence[Request]) -> list[TxnRecord]:
+        """Process the batch (one transaction of any kind, or several plain ones, see
+        ``requests.batchable``); returns each transaction's record, in order."""
+        graph = self._graph
+        first = batch[0]
+        kind, dry_run = first.kind, first.dry_run  # only a batch of one can be anything else
         started_at = self._clock()
         t0 = time.perf_counter()
-        journaled = request.dry_run or txn.revert
-        graph = self._graph
+        revert = first.txn.revert  # some transaction is all-or-nothing
+        if len(batch) > 1:
+            revert = any(request.txn.revert for request in batch)
+        journaled = dry_run or revert
         if journaled:
             graph.begin_journal()
-        keep_undesired = self._planner.keep_undesired
-        awaiting_first_full = self.awaiting_first_full
-        self._desired.rejected.clear()
-        affected: set[Key] = set()
-        found: set[Key] = set()  # refreshed keys to settle even when nothing is planned
-        if kind is TxnKind.NB_CHANGE:
-            policy = txn.retry or self._retry
-            for key, value in txn.values.items():
-                self._desired.put(key, value, policy, affected)
-        elif kind is TxnKind.RETRY:
-            affected = await self._prepare_retry(request.retry_keys)
-        elif kind is TxnKind.REFRESH_START:
-            found = await self._refresher.refresh()
-        else:
-            affected = await self._prepare_resync(kind, txn, current=request.current)
-        plan = self._planner.plan(affected)
-        planned = tuple(op_record(op) for op in plan.ops)
-        if self._refresher.missing and not request.dry_run:
-            self._settler.mark_missing(self._refresher.missing, seq)
-            self._refresher.missing = []
-        errors = [OpError(k, OpKind.CREATE, c, False) for k, c in self._desired.rejected]
-        errors.extend(refused_error(r) for r in plan.refused)
-        if request.dry_run:
-            graph.rollback()
-            self._planner.keep_undesired = keep_undesired
-            self.awaiting_first_full = awaiting_first_full
-            return self._record(seq, kind, txn, started_at, t0, planned, (), errors, dry_run=True)
-        completed = await self._executor.run(plan, stop_on_failure=txn.revert)
-        executed = [
-            op_record(op)
-            for op in sorted(plan.ops, key=lambda op: (bool(op.skipped), op.started))
-            if op.ran or op.skipped
-        ]
-        errors.extend(op.error for op in plan.ops if op.error is not None)
-        if txn.revert and not errors:
-            errors.extend(self._not_applied(txn))
-        reverted = False
-        if txn.revert and errors:
-            undo = await revert_ops(graph, completed, time.perf_counter() - t0)
-            executed.extend(undo.records)
-            errors.extend(undo.errors)
-            reverted = True
-        elif journaled:
-            graph.end_journal()
-        self._count(kind, plan)
-        keys = plan.examined if not reverted else [op.key for op in plan.ops]
-        if found:
-            keys = [*keys, *found]
-        retries = self._settler.settle(keys, seq, allow_retry=not reverted)
-        self._schedule_retries(retries)
-        self.stats.status_drops = self._watchers.dropped
-        record = self._record(
-            seq, kind, txn, started_at, t0, planned, tuple(executed), errors, reverted=reverted
-        )
-        if kind not in (TxnKind.NB_CHANGE, TxnKind.RETRY):
-            self.last_resync = record
-        return record
-
-    async def process_batch(self, batch: list[Request]) -> list[TxnRecord]:
-        """Several plain transactions as one plan and one execution. If an all-or-nothing
-        one among them fails, the whole batch is undone and each transaction is processed
-        again on its own (so only the failing one ends reverted)."""
-        graph = self._graph
-        started_at = self._clock()
-        t0 = time.perf_counter()
-        any_revert = any(request.txn.revert for request in batch)
-        if any_revert:
-            graph.begin_journal()
-        owned: list[set[Key]] = []
-        rejected: list[list[OpError]] = []
+        prepared: list[Prepared] = []
+        errors: list[list[OpError]] = []  # per transaction
         for request in batch:
-            affected: set[Key] = set()
-            self._desired.rejected.clear()
-            policy = request.txn.retry or self._retry
-            for key, value in request.txn.values.items():
-                self._desired.put(key, value, policy, affected)
-            owned.append(affected)
-            rejected.append(
-                [OpError(k, OpKind.CREATE, c, False) for k, c in self._desired.rejected]
-            )
-        owner: dict[Key, int] = {}
-        for index, keys in enumerate(owned):
-            for key in keys:
-                owner.setdefault(key, index)
-        plan = self._planner.plan(set(owner))
-        completed = await self._executor.run(plan, stop_on_failure=any_revert)
-        errors = rejected
+            if request.kind is TxnKind.NB_CHANGE:
+                ready = self._fold(request.txn.values.items(), request.txn.retry)
+            else:
+                ready = await self._prepare(request)
+            prepared.append(ready)
+            errors.append(ready.errors)
+        keep_undesired = self.awaiting_first_full and kind is not TxnKind.FULL_RESYNC
+        if kind is TxnKind.FULL_RESYNC and not dry_run:
+            self.awaiting_first_full = False
+        owner: dict[Key, int] | None = None  # key -> index of its transaction; None: one
+        affected: Iterable[Key] = prepared[0].affected
+        if len(batch) > 1:
+            owner = {}
+            for index, ready in enumerate(prepared):
+                for key in ready.affected:
+                    owner.setdefault(key, index)
+            affected = set(owner)
+        plan = self._planner.plan(affected, keep_undesired=keep_undesired)
+        planned = [op_record(op) for op in plan.ops]
+        if not dry_run:
+            for index, ready in enumerate(prepared):
+                if ready.missing:
+                    self._settler.mark_missing(ready.missing, self._seq + 1 + index)
+        run = _Run(batch, started_at, t0, owner, plan, planned, errors, prepared[0].found)
+        for refused in plan.refused:
+            run.errors_of(refused.key).append(refused_error(refused))
+        if dry_run:
+            graph.rollback()
+            return [self._record(self._seq + 1, first, run, planned, [], errors[0], dry_run=True)]
+        completed = await self._executor.run(plan, stop_on_failure=revert)
         for op in plan.ops:
             if op.error is not None:
-                errors[owner.get(op.key, 0)].append(op.error)
-        for refused in plan.refused:
-            errors[owner.get(refused.key, 0)].append(refused_error(refused))
-        for index, request in enumerate(batch):
-            if request.txn.revert and not errors[index]:
-                errors[index].extend(self._not_applied(request.txn))
-        if any(request.txn.revert and errors[i] for i, request in enumerate(batch)):
-            undo = await revert_ops(graph, completed, time.perf_counter() - t0)
-            self._count(TxnKind.NB_CHANGE, plan)
-            self._seq += 1
-            attempt = Txn({}, f"batch of {len(batch)} transaction(s), undone: one failed")
-            executed = [op_record(op) for op in plan.ops if op.ran] + undo.records
-            self._record(
-                self._seq,
-                TxnKind.NB_CHANGE,
-                attempt,
-                started_at,
-                t0,
-                tuple(op_record(op) for op in plan.ops),
-                tuple(executed),
-                [e for group in errors for e in group],
-                reverted=True,
-            )
-            self._settler.settle([op.key for op in plan.ops], self._seq, allow_retry=False)
-            return [await self.process(request) for request in batch]
-        if any_revert:
+                run.errors_of(op.key).append(op.error)
+        self._count(kind, plan)
+        if revert:
+            for request, mine in zip(batch, errors, strict=True):
+                if request.txn.revert and not mine:
+                    mine.extend(self._not_applied(request.txn))
+            if any(r.txn.revert and e for r, e in zip(batch, errors, strict=True)):
+                return await self._revert(run, completed)
+        if journaled:
             graph.end_journal()
-        self._count(TxnKind.NB_CHANGE, plan)
-        seqs = []
-        for _ in batch:
-            self._seq += 1
-            seqs.append(self._seq)
-        groups: list[list[Key]] = [[] for _ in batch]
-        for key in plan.examined:
-            groups[owner.get(key, 0)].append(key)
-        for index, group in enumerate(groups):
-            retries = self._settler.settle(group, seqs[index])
-            self._schedule_retries(retries)
+        records = self._settle_and_record(run)
+        if kind not in (TxnKind.NB_CHANGE, TxnKind.RETRY):
+            self.last_resync = records[0]
+        return records
+
+    async def _revert(self, run: _Run, completed: Sequence[PlannedOp]) -> list[TxnRecord]:
+        """Undo what the batch did (its inverse plan, then the rollback). A batch of one
+        ends reverted; a larger one is recorded as one reverted attempt, then each of its
+        transactions runs again on its own."""
+        inverse = inverse_plan(completed)
+        await self._executor.run(inverse, t0=run.t0)
+        undo = undone(self._graph, inverse)
+        self._seq += 1
+        ops = run.plan.ops
+        self._settler.settle([*(op.key for op in ops), *run.found], self._seq, allow_retry=False)
+        self.stats.status_drops = self._watchers.dropped
+        executed = executed_records(ops) + undo.records
+        batch = run.batch
+        if len(batch) == 1:
+            errors = [*run.errors[0], *undo.errors]
+            planned = run.planned
+            return [
+                self._record(self._seq, batch[0], run, planned, executed, errors, reverted=True)
+            ]
+        description = f"batch of {len(batch)} transaction(s), undone: one failed"
+        attempt = Request(TxnKind.NB_CHANGE, Txn({}, description), None)
+        errors = list(chain.from_iterable(run.errors))
+        self._record(self._seq, attempt, run, run.planned, executed, errors, reverted=True)
+        return [(await self.process_batch([request]))[0] for request in batch]
+
+    def _settle_and_record(self, run: _Run) -> list[TxnRecord]:
+        """Settle each transaction's keys under its own sequence number; its record."""
+        parts = run.per_transaction(self._seq + 1)
+        self._seq += len(parts)
+        settle = self._settler.settle
+        for part in parts:
+            self._schedule_retries(settle(part.examined, part.seq))
         self.stats.status_drops = self._watchers.dropped
         records = []
-        for index, request in enumerate(batch):
-            mine = [op for op in plan.ops if owner.get(op.key, 0) == index]
-            executed = [
-                op_record(op)
-                for op in sorted(mine, key=lambda op: (bool(op.skipped), op.started))
-                if op.ran or op.skipped
-            ]
+        for part in parts:
+            executed = executed_records(part.ops)
             records.append(
-                self._record(
-                    seqs[index],
-                    TxnKind.NB_CHANGE,
-                    request.txn,
-                    started_at,
-                    t0,
-                    tuple(op_record(op) for op in mine),
-                    tuple(executed),
-                    errors[index],
-                )
+                self._record(part.seq, part.request, run, part.planned, executed, part.errors)
             )
         return records
 
-    async def _prepare_resync(self, kind: TxnKind, txn: Txn, *, current: bool) -> set[Key]:
+    # --- preparing one transaction -------------------------------------------------------
+
+    def _fold(
+        self, changes: Iterable[tuple[Key, object | None]], retry: RetryPolicy | None
+    ) -> Prepared:
+        """Fold changes into the desired state; those refused outright are errors."""
+        folded = self._desired.put(changes, retry or self._retry)
+        rejected = folded.rejected
+        if not rejected:
+            return Prepared(folded.affected, [])
+        errors = [OpError(r.key, OpKind.CREATE, r.reason, False) for r in rejected]
+        return Prepared(folded.affected, errors)
+
+    async def _prepare(self, request: Request) -> Prepared:
+        """Prepare a resync, a retry or the refresh-only start (plain changes: ``_fold``)."""
+        kind, txn = request.kind, request.txn
+        if kind is TxnKind.RETRY:
+            return await self._prepare_retry(request.retry_keys)
+        if kind is TxnKind.REFRESH_START:
+            refreshed = await self._refresher.refresh()
+            return Prepared(set(), [], refreshed.changed, refreshed.missing)
+        return await self._prepare_resync(kind, txn, current=request.current)
+
+    async def _prepare_resync(self, kind: TxnKind, txn: Txn, *, current: bool) -> Prepared:
         graph = self._graph
-        if kind is TxnKind.FULL_RESYNC and current:
-            txn = Txn(self._base_desired(), txn.description, full=True, retry=txn.retry)
+        prepared = Prepared(set(), [])
         if kind is TxnKind.FULL_RESYNC:
-            self._planner.keep_undesired = False
-            self.awaiting_first_full = False
-            policy = txn.retry or self._retry
-            affected: set[Key] = set()
-            for key, node in list(graph.nodes.items()):
-                if node.base is None and node.desired is not None and key not in txn.values:
-                    self._desired.put(key, None, policy, affected)
-            for key, value in txn.values.items():
-                self._desired.put(key, value, policy, affected)
+            if current:
+                txn = Txn(self._base_desired(), txn.description, full=True, retry=txn.retry)
+            gone = [
+                (key, None)
+                for key, node in graph.nodes.items()
+                if node.base is None and node.desired is not None and key not in txn.values
+            ]
+            prepared = self._fold(chain(gone, txn.values.items()), txn.retry)
         # After the new desired state is folded in, so retrieve can correlate with it (fill
         # in what the southbound cannot report, order lists the way they were asked for).
-        await self._refresher.refresh()
+        prepared.missing = (await self._refresher.refresh()).missing
         for node in graph.nodes.values():
             if node.held or node.attempts:
                 graph.touch(node)
                 node.held = False
                 node.attempts = 0
-        return set(graph.nodes)
+        prepared.affected = set(graph.nodes)
+        return prepared
 
-    async def _prepare_retry(self, retry_keys: Sequence[tuple[Key, int]]) -> set[Key]:
+    async def _prepare_retry(self, retry_keys: Sequence[tuple[Key, int]]) -> Prepared:
         graph = self._graph
         due: list[Key] = []
         for key, rev in retry_keys:
@@ -271,7 +265,7 @@ class TxnProcessor:
                 continue
             due.append(key)
         if not due:
-            return set()
+            return Prepared(set(), [])
         # Re-read what is really there first: a failed call may have half-happened.
         names = set()
         for key in due:
@@ -281,13 +275,15 @@ class TxnProcessor:
                 root = graph.nodes[root.base]
             if root.descriptor is not None:
                 names.add(root.descriptor.name)
-        changed = await self._refresher.refresh(names)
+        refreshed = await self._refresher.refresh(names)
         for key in due:
             node = graph.get(key)
             if node is not None:
                 graph.touch(node)
                 node.held = False
-        return set(due) | changed
+        return Prepared(set(due) | refreshed.changed, [], missing=refreshed.missing)
+
+    # --- after execution -----------------------------------------------------------------
 
     def _not_applied(self, txn: Txn) -> list[OpError]:
         """For all-or-nothing transactions: every value they put (and every value derived
@@ -327,26 +323,25 @@ class TxnProcessor:
     def _record(
         self,
         seq: int,
-        kind: TxnKind,
-        txn: Txn,
-        started_at: float,
-        t0: float,
-        planned: tuple[OpRecord, ...],
-        executed: tuple[OpRecord, ...],
+        request: Request,
+        run: _Run,
+        planned: Sequence[OpRecord],
+        executed: Sequence[OpRecord],
         errors: list[OpError],
         *,
         dry_run: bool = False,
         reverted: bool = False,
     ) -> TxnRecord:
+        txn = request.txn
         record = TxnRecord(
             seq=seq,
-            kind=kind,
+            kind=request.kind,
             description=txn.description,
-            started_at=started_at,
-            duration=time.perf_counter() - t0,
+            started_at=run.started_at,
+            duration=time.perf_counter() - run.t0,
             values=tuple(txn.values.items()),
-            planned=planned,
-            executed=executed,
+            planned=tuple(planned),
+            executed=tuple(executed),
             errors=tuple(errors),
             dry_run=dry_run,
             reverted=reverted,
@@ -356,26 +351,83 @@ class TxnProcessor:
         return record
 
 
-def refused_error(refused: Refused) -> OpError:
-    """The error of an op left out because its key is frozen (see planner)."""
-    verb = "deleted or re-created" if refused.op is OpKind.DELETE else "updated"
-    cause = f"not {verb}: {refused.reason} (left as found)"
-    return OpError(refused.key, refused.op, cause, retriable=False)
+def _itself(key: Key) -> Key:
+    return key
 
 
-def op_record(op: PlannedOp) -> OpRecord:
-    """The record of a planned or executed op."""
-    node = op.node
-    return OpRecord(
-        key=node.key,
-        op=op.kind,
-        prev_value=op.prev_value,
-        new_value=op.new_value,
-        derived=node.base is not None,
-        property=node.descriptor is None,
-        recreate=op.recreate,
-        started=op.started,
-        duration=op.duration,
-        error=op.error,
-        skipped=op.skipped,
-    )
+def _key_of(op: PlannedOp | OpRecord) -> Key:
+    return op.key
+
+
+@dataclass(slots=True)
+class _Part:
+    """One transaction's share of a batch."""
+
+    seq: int
+    request: Request
+    examined: Sequence[Key]  # keys to settle
+    ops: Sequence[PlannedOp]
+    planned: Sequence[OpRecord]
+    errors: list[OpError]
+
+
+class _Run:
+    """One planned batch on its way through execution, revert, settling and records."""
+
+    __slots__ = ("batch", "errors", "found", "owner", "plan", "planned", "started_at", "t0")
+
+    def __init__(
+        self,
+        batch: Sequence[Request],
+        started_at: float,
+        t0: float,
+        owner: dict[Key, int] | None,
+        plan: Plan,
+        planned: list[OpRecord],
+        errors: list[list[OpError]],
+        found: Collection[Key],
+    ) -> None:
+        self.batch = batch
+        self.started_at = started_at  # wall clock
+        self.t0 = t0  # time.perf_counter() at the start
+        self.owner = owner  # key -> index of its transaction in the batch; None: just one
+        self.plan = plan
+        self.planned = planned  # the plan's ops as planned (before execution)
+        self.errors = errors  # per transaction
+        self.found = found  # refreshed keys settled even when nothing is planned
+
+    def errors_of(self, key: Key) -> list[OpError]:
+        """The errors of the transaction ``key`` belongs to (the first, when unclaimed)."""
+        owner = self.owner
+        return self.errors[0 if owner is None else owner.get(key, 0)]
+
+    def per_transaction(self, first_seq: int) -> list[_Part]:
+        """Each transaction's share (keys, ops, records, errors), numbered from
+        ``first_seq``: a key belongs to the transaction that first affected it."""
+        plan = self.plan
+        examined = [*plan.examined, *self.found] if self.found else plan.examined
+        if self.owner is None:  # a batch of one: everything is its own
+            request = self.batch[0]
+            return [_Part(first_seq, request, examined, plan.ops, self.planned, self.errors[0])]
+        return [
+            _Part(first_seq + index, *part)
+            for index, part in enumerate(
+                zip(
+                    self.batch,
+                    self._split(examined, _itself),
+                    self._split(plan.ops, _key_of),
+                    self._split(self.planned, _key_of),
+                    self.errors,
+                    strict=True,
+                )
+            )
+        ]
+
+    def _split(self, items: Sequence[T], key_of: Callable[[T], Key]) -> list[Sequence[T]]:
+        """``items`` grouped by the transaction their key belongs to, order kept."""
+        owner = self.owner
+        assert owner is not None
+        groups: list[list[T]] = [[] for _ in self.batch]
+        for item in items:
+            groups[owner.get(key_of(item), 0)].append(item)
+        return list(groups)

@@ -2,7 +2,9 @@
 
 In: descriptors' ``retrieve`` results (what really exists, ours or not). Out: the graph's
 southbound side (exists, applied value, applied dependencies and derived values, metadata,
-origin) matching reality, plus the keys whose southbound side changed, for the planner.
+origin) matching reality, and a ``Refreshed``: the keys whose southbound side changed (for
+the planner), the configured keys no longer found (to be marked missing) and the descriptors
+whose retrieve failed.
 
 Descriptors run in ``retrieve_after`` order so metadata an earlier one records (an index) is
 there for a later one. A descriptor without retrieve, or whose retrieve fails, is trusted as
@@ -18,6 +20,7 @@ are) and logged as an error; obtained values are never touched anyway.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 import structlog
 
@@ -29,30 +32,35 @@ from contivpy.scheduler.registry import Registry
 log = structlog.get_logger(__name__)
 
 
+@dataclass(slots=True)
+class Refreshed:
+    """What one refresh found."""
+
+    changed: set[Key] = field(default_factory=set)  # keys whose southbound side changed
+    missing: list[Key] = field(default_factory=list)  # configured keys no longer found
+    failures: list[tuple[str, str]] = field(default_factory=list)  # (descriptor, error)
+
+
 class Refresher:
     """Runs retrieves and folds them into the graph."""
 
     def __init__(self, graph: Graph, registry: Registry) -> None:
         self._graph = graph
         self._registry = registry
-        self.failures: list[tuple[str, str]] = []  # (descriptor, error) of the last refresh
-        self.missing: list[Key] = []  # configured keys the last refresh did not find
 
-    async def refresh(self, only: Iterable[str] | None = None) -> set[Key]:
-        """Refresh every descriptor (or those named); returns keys whose SB side changed."""
+    async def refresh(self, only: Iterable[str] | None = None) -> Refreshed:
+        """Refresh every descriptor (or those named)."""
         wanted = None if only is None else set(only)
-        changed: set[Key] = set()
-        self.failures = []
-        self.missing = []
+        result = Refreshed()
         for descriptor in self._registry.retrieve_order():
             if wanted is not None and descriptor.name not in wanted:
                 continue
             if not descriptor.supports_retrieve:
                 continue
-            await self._refresh_one(descriptor, changed)
-        return changed
+            await self._refresh_one(descriptor, result)
+        return result
 
-    async def _refresh_one(self, descriptor: Descriptor, changed: set[Key]) -> None:
+    async def _refresh_one(self, descriptor: Descriptor, result: Refreshed) -> None:
         graph = self._graph
         owned = graph.base_keys(descriptor.name)
         correlate = {}
@@ -66,7 +74,7 @@ class Refresher:
             # Trust the graph for this descriptor rather than deleting or re-creating
             # everything it owns on a read error.
             log.warning("retrieve failed", descriptor=descriptor.name, error=repr(error))
-            self.failures.append((descriptor.name, repr(error)))
+            result.failures.append((descriptor.name, repr(error)))
             return
         seen: set[Key] = set()
         for item in found:
@@ -83,13 +91,13 @@ class Refresher:
             else:
                 node = existing
             seen.add(item.key)
-            self._found(node, item, changed)
+            self._found(node, item, result)
         for key in owned:
             gone = graph.nodes.get(key)
             if key not in seen and gone is not None and gone.exists:
-                self._gone(gone, changed)
+                self._gone(gone, result)
 
-    def _found(self, node: Node, item: Retrieved, changed: set[Key]) -> None:
+    def _found(self, node: Node, item: Retrieved, result: Refreshed) -> None:
         graph = self._graph
         descriptor = node.descriptor
         assert descriptor is not None
@@ -120,17 +128,18 @@ class Refresher:
             node.applied_deps = ()  # obtained values are never checked for dependencies
         graph.reindex(node)
         if was != (True, item.value, item.metadata, unreadable):
-            changed.add(node.key)
-        self._derive_applied(node, derived, changed)
+            result.changed.add(node.key)
+        self._derive_applied(node, derived, result)
 
-    def _derive_applied(self, base: Node, derived: tuple[KV, ...], changed: set[Key]) -> None:
+    def _derive_applied(self, base: Node, derived: tuple[KV, ...], result: Refreshed) -> None:
         graph = self._graph
+        changed = result.changed
         keys = {kv.key for kv in derived}
         for key in graph.children(base.key):
             if key not in keys:
                 child = graph.get(key)
                 if child is not None and child.exists and child.base == base.key:
-                    self._gone(child, changed)
+                    self._gone(child, result)
         for kv in derived:
             key, value = kv.key, kv.value
             child = graph.get(key)
@@ -162,21 +171,21 @@ class Refresher:
                 except Exception as error:
                     log.warning("retrieved derived value rejected", key=key, error=repr(error))
             graph.reindex(child)
-            self._derive_applied(child, grandchildren, changed)
+            self._derive_applied(child, grandchildren, result)
 
-    def _gone(self, node: Node, changed: set[Key]) -> None:
+    def _gone(self, node: Node, result: Refreshed) -> None:
         graph = self._graph
         graph.touch(node)
         for key in graph.children(node.key):
             child = graph.get(key)
             if child is not None and child.exists and child.base == node.key:
-                self._gone(child, changed)
+                self._gone(child, result)
         graph.mark_unreadable(node, "")
         node.exists = False
         node.applied = None
         node.applied_deps = ()
         node.metadata = None
         graph.reindex(node)
-        changed.add(node.key)
+        result.changed.add(node.key)
         if node.state is ValueState.CONFIGURED:
-            self.missing.append(node.key)
+            result.missing.append(node.key)

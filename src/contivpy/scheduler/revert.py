@@ -1,30 +1,35 @@
-"""Undoing a transaction that asked for revert-on-failure.
+"""Undoing a transaction that asked for revert-on-failure: its inverse plan.
 
 In: the successful ops of the failed transaction, in completion order, and the graph with
-its journal still open. Out: the southbound put back as it was (ops undone in reverse order:
-a create is deleted, a delete re-created with the old value, an update reversed), the graph
-rolled back to before the transaction, and records of the undo (marked ``revert``).
+its journal still open. Out: an inverse plan for the executor (``inverse_plan``), the rule
+that holds an undo op back (``undo_blocked``, asked by the executor before each one), and,
+once it ran, the graph rolled back to before the transaction with the records and errors of
+the undo (``undone``).
 
-An undo that fails leaves the graph describing what is really there (so a later resync can
-repair it) and the key FAILED with the error.
+The inverse plan undoes the ops in reverse order, one after another: a create is deleted, a
+delete re-created with the old value, an update reversed. A property has nothing southbound
+to undo (the rollback restores it). An undo is held back, and fails, when it would pull the
+ground from under a value that could not be undone, when the new value it replaces could not
+be removed, or when what the old value needs is not back. An undo that fails or is held back
+leaves the graph describing what is really there (so a later resync can repair it) and the
+key FAILED with the error.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import structlog
+from contivpy.scheduler.api import Key, OpError, OpKind, OpRecord
+from contivpy.scheduler.graph import Graph, Node
+from contivpy.scheduler.planner import Plan, PlannedOp, dependency_met
+from contivpy.scheduler.records import op_record
 
-from contivpy.scheduler.api import OpError, OpKind, OpRecord
-from contivpy.scheduler.executor import apply_success
-from contivpy.scheduler.graph import Graph
-from contivpy.scheduler.planner import PlannedOp, dependency_met
-
-log = structlog.get_logger(__name__)
-
-_UNDO = {OpKind.CREATE: OpKind.DELETE, OpKind.DELETE: OpKind.CREATE, OpKind.UPDATE: OpKind.UPDATE}
+_INVERSE = {
+    OpKind.CREATE: OpKind.DELETE,
+    OpKind.DELETE: OpKind.CREATE,
+    OpKind.UPDATE: OpKind.UPDATE,
+}
 
 
 @dataclass(slots=True)
@@ -35,81 +40,62 @@ class Undo:
     errors: list[OpError] = field(default_factory=list)
 
 
-async def revert_ops(graph: Graph, completed: Sequence[PlannedOp], offset: float) -> Undo:
-    """Undo ``completed`` in reverse order, then roll the graph back."""
-    undo = Undo()
-    t0 = time.perf_counter() - offset
-    metadata_after: dict[str, object] = {}
-    failed: list[tuple[PlannedOp, OpError]] = []
-    stuck: set[str] = set()  # keys whose undo failed: still there, as the forward op left them
-    error: OpError | None
-    for op in reversed(completed):
-        node = op.node
-        descriptor = node.descriptor
-        kind = _UNDO[op.kind]
-        blocked = ""
-        if kind is OpKind.DELETE and _needed_by_stuck(graph, node.key, stuck):
-            # Removing it would pull the ground from under a value that could not be undone.
-            blocked = "kept: a dependent could not be reverted"
-        elif kind is OpKind.CREATE and node.exists:
-            blocked = "not restored: the new value could not be removed"
-        elif kind is OpKind.CREATE and not _dependencies_back(graph, op):
-            blocked = "not restored: a dependency could not be restored"
-        if blocked:
-            error = OpError(node.key, kind, blocked, False)
-            failed.append((op, error))
-            undo.errors.append(error)
-            stuck.add(node.key)
-            continue
-        if descriptor is None:
-            continue  # a property: nothing southbound
-        started = time.perf_counter() - t0
-        error = None
-        try:
-            if kind is OpKind.DELETE:
-                await descriptor.delete(node.key, op.new_value, node.metadata)
-                apply_success(graph, node, kind, None, None)
-            elif kind is OpKind.CREATE:
-                metadata = await descriptor.create(node.key, op.prev_value)
-                apply_success(graph, node, kind, op.prev_value, metadata)
-                metadata_after[node.key] = metadata
-            else:
-                metadata = await descriptor.update(
-                    node.key, op.new_value, op.prev_value, node.metadata
-                )
-                apply_success(graph, node, kind, op.prev_value, metadata)
-                metadata_after[node.key] = metadata
-        except Exception as exc:
-            cause = f"{type(exc).__name__}: {exc}"
-            error = OpError(node.key, kind, cause, retriable=False)
-            failed.append((op, error))
-            stuck.add(node.key)
-            undo.errors.append(error)
-            log.warning("revert step failed", key=node.key, op=kind.value, cause=cause)
-        undo.records.append(
-            OpRecord(
-                key=node.key,
-                op=kind,
-                prev_value=op.new_value,
-                new_value=op.prev_value if kind is not OpKind.DELETE else None,
-                derived=node.base is not None,
-                revert=True,
-                started=started,
-                duration=time.perf_counter() - t0 - started,
-                error=error,
-            )
+def inverse_plan(completed: Sequence[PlannedOp]) -> Plan:
+    """The undo of ``completed``, last first, each op after the one before it."""
+    ops: list[PlannedOp] = []
+    for done in reversed(completed):
+        kind = _INVERSE[done.kind]
+        op = PlannedOp(
+            done.node,
+            kind,
+            1,
+            revert=True,
+            prev_value=done.new_value,
+            new_value=None if kind is OpKind.DELETE else done.prev_value,
         )
+        if ops:
+            ops[-1].succs.append(op)
+            op.preds = 1
+        ops.append(op)
+    return Plan(ops, [], [])
+
+
+def undo_blocked(graph: Graph, op: PlannedOp, stuck: set[Key]) -> str:
+    """Why the undo ``op`` must not run now, or ''. ``stuck``: keys whose undo failed or was
+    held back so far (still there, as the forward op left them)."""
+    node = op.node
+    if op.kind is OpKind.DELETE:
+        if _needed_by_stuck(graph, node.key, stuck):
+            return "kept: a dependent could not be reverted"
+    elif op.kind is OpKind.CREATE:
+        if node.exists:
+            return "not restored: the new value could not be removed"
+        if not _dependencies_back(graph, node, op.new_value):
+            return "not restored: a dependency could not be restored"
+    return ""
+
+
+def undone(graph: Graph, inverse: Plan) -> Undo:
+    """After the inverse plan ran: roll the graph back and make it say what really is
+    southbound; the undo's records (of the ops that ran) and errors, in order."""
+    ops = inverse.phase1
     graph.rollback()
-    for key, metadata in metadata_after.items():
-        restored = graph.get(key)
-        if restored is not None:
-            restored.metadata = metadata  # a re-created object has a new index
-    for op, error in failed:
-        _reflect_failed_undo(graph, op, error)
+    for op in ops:
+        if op.ran and op.error is None and op.kind is not OpKind.DELETE:
+            restored = graph.get(op.key)
+            if restored is not None:
+                restored.metadata = op.node.metadata  # a re-created object has a new index
+    undo = Undo()
+    for op in ops:
+        if op.ran:
+            undo.records.append(op_record(op))
+        if op.error is not None:
+            undo.errors.append(op.error)
+            _reflect_failed_undo(graph, op, op.error)
     return undo
 
 
-def _needed_by_stuck(graph: Graph, key: str, stuck: set[str]) -> bool:
+def _needed_by_stuck(graph: Graph, key: Key, stuck: set[Key]) -> bool:
     if not stuck:
         return False
     for other in (*graph.dependents(key), *graph.children(key)):
@@ -122,11 +108,10 @@ def _needed_by_stuck(graph: Graph, key: str, stuck: set[str]) -> bool:
     return False
 
 
-def _dependencies_back(graph: Graph, op: PlannedOp) -> bool:
+def _dependencies_back(graph: Graph, node: Node, value: object | None) -> bool:
     """Whether everything the old value needs exists again (its base and dependencies)."""
-    node = op.node
 
-    def exists(key: str) -> bool:
+    def exists(key: Key) -> bool:
         found = graph.get(key)
         return found is not None and found.exists
 
@@ -136,7 +121,7 @@ def _dependencies_back(graph: Graph, op: PlannedOp) -> bool:
     if descriptor is None:
         return True
     try:
-        deps = descriptor.dependencies(node.key, op.prev_value)
+        deps = descriptor.dependencies(node.key, value)
     except Exception:
         return True  # let the southbound judge
     return all(dependency_met(graph, dep, exists) for dep in deps)
@@ -148,14 +133,14 @@ def _reflect_failed_undo(graph: Graph, op: PlannedOp, error: OpError) -> None:
     node = graph.get(live.key)
     if node is None:
         node = graph.add(live.key, live.descriptor, live.base)
-    if op.kind is OpKind.DELETE:
-        node.exists = False  # the delete happened and could not be undone
+    if op.kind is OpKind.CREATE:
+        node.exists = False  # the forward delete happened and could not be undone
         node.applied = None
         node.applied_deps = ()
         node.metadata = None
     else:
-        node.exists = True  # the create/update happened and could not be undone
-        node.applied = op.new_value
+        node.exists = True  # the forward create/update happened and could not be undone
+        node.applied = op.prev_value
         node.applied_deps = live.applied_deps
         node.metadata = live.metadata
     node.error = error

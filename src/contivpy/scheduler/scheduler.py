@@ -6,8 +6,8 @@ dependency order; per-key status (queryable and watchable); history; stats.
 
 This module is the facade and the queue: one consumer task takes requests in order, groups
 plain transactions queued together on disjoint keys into one batch (their southbound calls
-overlap), and hands them to the TxnProcessor (processing.py). Retries come back as
-transactions on the same queue, from timers; nothing calls back up the stack.
+overlap), and hands the batch (often of one) to the TxnProcessor (processing.py). Retries
+come back as transactions on the same queue, from timers; nothing calls back up the stack.
 """
 
 from __future__ import annotations
@@ -73,7 +73,6 @@ class Scheduler:
         self.retry = retry or RetryPolicy()
         self._clock = clock
         self._desired = DesiredState(self.graph, self.registry)
-        self._planner = Planner(self.graph)
         self._executor = Executor(self.graph, concurrency, self.retry)
         self.history = History(history, clock)
         self._watchers = StatusWatchers()
@@ -87,7 +86,7 @@ class Scheduler:
         self._processor = TxnProcessor(
             graph=self.graph,
             desired=self._desired,
-            planner=self._planner,
+            planner=Planner(self.graph),
             executor=self._executor,
             refresher=Refresher(self.graph, self.registry),
             settler=self._settler,
@@ -131,7 +130,6 @@ class Scheduler:
         southbound (a refresh-only start: nothing is created or deleted); until the first
         full resync, values found southbound that are ours but not desired are kept."""
         if self._consumer is None:
-            self._planner.keep_undesired = True
             self._consumer = asyncio.create_task(self._consume(), name="scheduler")
         if refresh:
             return await self._submit(TxnKind.REFRESH_START, Txn({}, "refresh-only start"))
@@ -227,10 +225,7 @@ class Scheduler:
                 continue
             batch = self._batch(request)
             try:
-                if len(batch) > 1:
-                    records = await self._processor.process_batch(batch)
-                else:
-                    records = [await self._processor.process(request)]
+                records = await self._processor.process_batch(batch)
             except asyncio.CancelledError:
                 for queued in batch:
                     fail(queued, SchedulerStoppedError("scheduler stopped"))

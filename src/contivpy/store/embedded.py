@@ -27,12 +27,12 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
-from typing import IO, Self
+from typing import IO
 
 import platformdirs
 import structlog
 
+from contivpy.async_service import AsyncService
 from contivpy.store.errors import EmbeddedEtcdError
 
 log = structlog.get_logger(__name__)
@@ -94,7 +94,7 @@ def free_ports(host: str, count: int) -> list[int]:
             sock.close()
 
 
-class EmbeddedEtcd:
+class EmbeddedEtcd(AsyncService):
     """A single-member etcd child process on loopback, or one member of a loopback cluster
     (see the module doc).
 
@@ -229,18 +229,6 @@ class EmbeddedEtcd:
         """Stop and start again over the same data directory and ports."""
         await self.stop()
         await self.start()
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     # -- internals
 

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
+from contivpy.async_service import AsyncService
 from contivpy.store.embedded import EmbeddedEtcd, free_ports
 from contivpy.store.errors import EmbeddedEtcdError
 
 
-class EmbeddedEtcdCluster:
+class EmbeddedEtcdCluster(AsyncService):
     """``size`` etcd members on 127.0.0.1 (see the module doc). ``options`` go to every
     ``EmbeddedEtcd`` (heartbeat and election timing, ``unsafe_no_fsync``...)."""
 
@@ -60,8 +60,15 @@ class EmbeddedEtcdCluster:
         raise KeyError(endpoint)
 
     async def start(self) -> None:
-        """Start every member that is not running, together, and wait until all are healthy."""
-        await asyncio.gather(*(m.start() for m in self.members if not m.running))
+        """Start every member that is not running, together, and wait until all are healthy.
+        When one fails, the members this call started are stopped again before it raises."""
+        starting = [m for m in self.members if not m.running]
+        try:
+            await asyncio.gather(*(m.start() for m in starting))
+        except BaseException:
+            for member in starting:
+                await member.stop()
+            raise
 
     async def stop(self) -> None:
         """Stop every member, one after the other: a leader stopping hands its leadership to
@@ -69,19 +76,3 @@ class EmbeddedEtcdCluster:
         a transfer that cannot happen."""
         for member in self.members:
             await member.stop()
-
-    async def __aenter__(self) -> Self:
-        try:
-            await self.start()
-        except BaseException:
-            await self.stop()
-            raise
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()

@@ -42,14 +42,15 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import aetcd
 import grpc  # type: ignore[import-untyped]  # only for TLS credentials; aetcd.rpc re-exports the rest
 import structlog
 from aetcd import rpc
 
+from contivpy.async_service import AsyncService
+from contivpy.backoff import Backoff
 from contivpy.errors import ConfigError
 from contivpy.store.api import (
     Compare,
@@ -73,7 +74,6 @@ from contivpy.store.api import (
     WatchEvent,
     WatchStream,
 )
-from contivpy.store.backoff import Backoff
 from contivpy.store.errors import (
     CompactedError,
     LeaseNotFoundError,
@@ -379,7 +379,7 @@ class _EtcdEventSource:
 # --- the store ------------------------------------------------------------------------------
 
 
-class EtcdStore:
+class EtcdStore(AsyncService):
     """``Store`` on etcd. Use ``async with EtcdStore(settings) as store`` (or ``connect()`` and
     ``close()``). Safe to share between tasks of one event loop."""
 
@@ -475,17 +475,9 @@ class EtcdStore:
         for conn in conns:
             await conn.close()
 
-    async def __aenter__(self) -> Self:
-        await self.connect()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
+    # ``async with`` (AsyncService): connect on the way in, close on the way out.
+    start = connect
+    stop = close
 
     # -- endpoints
 

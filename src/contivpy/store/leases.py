@@ -17,19 +17,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from types import TracebackType
-from typing import Self
 
 import structlog
 
+from contivpy.async_service import AsyncService
+from contivpy.backoff import Backoff
 from contivpy.store.api import Lease, Store
-from contivpy.store.backoff import Backoff
 from contivpy.store.errors import LeaseNotFoundError, StoreClosedError, StoreError
 
 log = structlog.get_logger(__name__)
 
 
-class LeaseKeepAlive:
+class LeaseKeepAlive(AsyncService):
     """Refreshes ``lease`` every ``ttl / 3`` seconds in a task, from ``start()`` to ``stop()``."""
 
     def __init__(self, store: Store, lease: Lease, *, interval: float | None = None) -> None:
@@ -49,7 +48,7 @@ class LeaseKeepAlive:
         """Return when the lease is lost (e.g. to step down as leader)."""
         await self._lost.wait()
 
-    def start(self) -> None:
+    async def start(self) -> None:
         """Start refreshing (idempotent)."""
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name=f"lease-keepalive-{self.lease.id}")
@@ -61,18 +60,6 @@ class LeaseKeepAlive:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-
-    async def __aenter__(self) -> Self:
-        self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     async def _run(self) -> None:
         retry_delays = Backoff(initial=0.1, maximum=self._interval).delays()
@@ -102,7 +89,7 @@ async def held_lease(store: Store, ttl: int) -> AsyncIterator[LeaseKeepAlive]:
     ``.lease`` to put keys with it and ``.wait_lost()`` to learn that it expired anyway."""
     lease = await store.grant_lease(ttl)
     keeper = LeaseKeepAlive(store, lease)
-    keeper.start()
+    await keeper.start()
     try:
         yield keeper
     finally:

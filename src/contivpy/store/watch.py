@@ -18,13 +18,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from types import TracebackType
 from typing import Protocol, Self, TypeAlias
 
 import structlog
 
+from contivpy.async_service import AsyncService
+from contivpy.backoff import Backoff
 from contivpy.store.api import WatchEvent
-from contivpy.store.backoff import Backoff
 from contivpy.store.errors import CompactedError, StoreClosedError, StoreUnavailableError
 
 log = structlog.get_logger(__name__)
@@ -49,7 +49,7 @@ class EventSource(Protocol):
 EventOpener: TypeAlias = Callable[[int | None], Awaitable[tuple[EventSource, int]]]
 
 
-class ResumingWatch:
+class ResumingWatch(AsyncService):
     """The ``WatchStream`` implementation shared by store adapters (see the module doc)."""
 
     def __init__(
@@ -83,22 +83,18 @@ class ResumingWatch:
     def __aiter__(self) -> Self:
         return self
 
-    async def __aenter__(self) -> Self:
+    async def start(self) -> None:
+        """Open the server-side stream now (the first iteration would), so that entering
+        ``async with`` reports a compacted start revision or a closed store at once."""
         await self._ensure_source()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     async def aclose(self) -> None:
         """Stop watching; iteration ends."""
         self._closed = True
         await self._drop_source()
+
+    # ``async with`` (AsyncService) ends with aclose, the async iterator's own way to stop.
+    stop = aclose
 
     async def __anext__(self) -> WatchEvent:
         while True:

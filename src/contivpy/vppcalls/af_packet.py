@@ -6,7 +6,9 @@ In: :class:`AfPacketSpec`. Out: the new sw_if_index; af_packet_dump as
 
 from __future__ import annotations
 
+import asyncio
 import enum
+import weakref
 from dataclasses import dataclass
 
 from contivpy.vppcalls.channel import ApiChannel
@@ -41,8 +43,26 @@ class AfPacketDetails:
     host_if_name: str
 
 
+#: one create at a time per VPP channel (see create_af_packet)
+_creating: weakref.WeakKeyDictionary[ApiChannel, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
 async def create_af_packet(vpp: ApiChannel, spec: AfPacketSpec) -> int:
-    """Create the af_packet interface; its sw_if_index."""
+    """Create the af_packet interface; its sw_if_index.
+
+    Creates on one channel are sent one at a time: a real VPP 26.06 that was sent ten
+    af_packet_create_v3 requests back to back (ten pods' ADDs in flight) stopped answering,
+    its main thread spinning in the kernel, while the same creates one after the other
+    succeeded.
+    """
+    lock = _creating.get(vpp)
+    if lock is None:
+        lock = _creating[vpp] = asyncio.Lock()
+    async with lock:
+        return await _create(vpp, spec)
+
+
+async def _create(vpp: ApiChannel, spec: AfPacketSpec) -> int:
     reply = await vpp.call(
         "af_packet_create_v3",
         {

@@ -22,7 +22,15 @@ PORT_BVI = 1
 
 @dataclass(frozen=True)
 class BridgeDomain:
-    """A bridge domain's settings."""
+    """A bridge domain's settings as VPP's API carries them, in the add request and in the
+    details alike (the simulator keeps a domain's settings as this too).
+
+    Not :class:`contivpy.models.BridgeDomain`, and on purpose: that one is a desired value,
+    named by the user and listing its members by interface name; this one is what VPP knows,
+    identified by VPP's ``bd_id`` with the name only as a ``tag``, its members a separate
+    matter (``sw_interface_set_l2_bridge``). The bridge-domain descriptor converts between
+    the two.
+    """
 
     bd_id: int
     flood: bool = True
@@ -34,9 +42,23 @@ class BridgeDomain:
     mac_age: int = 0
     tag: str = ""
 
+    def fields(self) -> dict[str, object]:
+        """The settings as message fields (of bridge_domain_add_del_v2 and _details)."""
+        return {
+            "bd_id": self.bd_id,
+            "flood": self.flood,
+            "uu_flood": self.uu_flood,
+            "forward": self.forward,
+            "learn": self.learn,
+            "arp_term": self.arp_term,
+            "arp_ufwd": self.arp_ufwd,
+            "mac_age": self.mac_age,
+            "bd_tag": self.tag,
+        }
+
     @classmethod
     def from_message(cls, msg: Message) -> BridgeDomain:
-        """From bridge_domain_details."""
+        """From bridge_domain_details (or the add request: the same fields)."""
         return cls(
             bd_id=msg.get_int("bd_id"),
             flood=msg.get_bool("flood"),
@@ -63,7 +85,9 @@ class BridgeDomainPort:
 
 @dataclass(frozen=True)
 class BridgeDomainMember:
-    """A member as the dump lists it."""
+    """A member as the dump lists it. The dump names the BVI once per domain
+    (``BridgeDomainDetails.bvi_sw_if_index``), not per member as a :class:`BridgeDomainPort`
+    (the request) does."""
 
     sw_if_index: int
     shg: int
@@ -93,21 +117,7 @@ class BridgeDomainDetails:
 
 async def add_bridge_domain(vpp: ApiChannel, domain: BridgeDomain) -> int:
     """Create the bridge domain; its id (VPP's pick when ``bd_id`` is ~0)."""
-    reply = await vpp.call(
-        "bridge_domain_add_del_v2",
-        {
-            "bd_id": domain.bd_id,
-            "flood": domain.flood,
-            "uu_flood": domain.uu_flood,
-            "forward": domain.forward,
-            "learn": domain.learn,
-            "arp_term": domain.arp_term,
-            "arp_ufwd": domain.arp_ufwd,
-            "mac_age": domain.mac_age,
-            "bd_tag": domain.tag,
-            "is_add": True,
-        },
-    )
+    reply = await vpp.call("bridge_domain_add_del_v2", {**domain.fields(), "is_add": True})
     return reply.get_int("bd_id")
 
 

@@ -24,6 +24,8 @@ from typing import Any, TypeVar
 
 import structlog
 
+from contivpy.async_service import AsyncService
+from contivpy.backoff import Backoff
 from contivpy.vppcalls.connection import VppConnection
 from contivpy.vppcalls.errors import VppApiMismatchError, VppConnectionError, VppError
 from contivpy.vppcalls.message import Message
@@ -34,13 +36,9 @@ log = structlog.get_logger(__name__)
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
-class Backoff:
-    """Reconnect delays: ``initial``, times ``factor`` after each failure, at most ``maximum``."""
-
-    initial: float = 0.05
-    factor: float = 2.0
-    maximum: float = 2.0
+#: reconnect delays when none are given: 0.05 s doubling up to 2 s. No jitter: one agent is
+#: the only client of its VPP, there is no crowd to spread.
+DEFAULT_BACKOFF = Backoff(initial=0.05, factor=2.0, maximum=2.0, jitter=0.0)
 
 
 @dataclass(frozen=True)
@@ -63,7 +61,7 @@ class VppDisconnected:
 ConnectionEvent = VppConnected | VppDisconnected
 
 
-class VppClient:
+class VppClient(AsyncService):
     """A self-healing VPP API client (an :class:`~contivpy.vppcalls.channel.ApiChannel`)."""
 
     def __init__(
@@ -80,7 +78,7 @@ class VppClient:
         self.client_name = client_name
         self.call_timeout = call_timeout
         self.health_interval = health_interval
-        self.backoff = backoff or Backoff()
+        self.backoff = backoff or DEFAULT_BACKOFF
         self.required = required
         #: VppConnected / VppDisconnected, in order, for the agent to act on
         self.connection_events: asyncio.Queue[ConnectionEvent] = asyncio.Queue()
@@ -132,6 +130,11 @@ class VppClient:
         self._ready.clear()
         if connection is not None:
             await connection.close()
+
+    async def stop(self) -> None:
+        """Close, for ``async with``: an error while closing does not hide the block's own."""
+        with contextlib.suppress(VppError):
+            await self.close()
 
     @property
     def connected(self) -> bool:
@@ -190,7 +193,7 @@ class VppClient:
     # -- supervision ----------------------------------------------------------------------
 
     async def _supervise(self) -> None:
-        delay = self.backoff.initial
+        delays = self.backoff.delays()
         while True:
             failed_on = _socket_identity(self.socket_path)
             try:
@@ -202,16 +205,15 @@ class VppClient:
                     err = VppConnectionError(f"connect failed: {err!r}")
                 self.last_error = err
                 self._progress.set()
+                delay = next(delays)
                 log.info(
                     "vpp not reachable", socket=self.socket_path, error=str(err), retry_in=delay
                 )
                 if await _socket_replaced(self.socket_path, failed_on, delay):
-                    delay = self.backoff.initial
-                else:
-                    delay = min(delay * self.backoff.factor, self.backoff.maximum)
+                    delays = self.backoff.delays()
                 continue
             self._progress.set()
-            delay = self.backoff.initial
+            delays = self.backoff.delays()
             reason = await self._watch(connection)
             self._connection = None
             self._ready.clear()
@@ -258,14 +260,6 @@ class VppClient:
                 return f"health check failed: {err}"
             if reply.get_int("vpe_pid") != self.pid:
                 return f"VPP pid changed from {self.pid} to {reply.get_int('vpe_pid')}"
-
-    async def __aenter__(self) -> VppClient:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        with contextlib.suppress(VppError):
-            await self.close()
 
 
 #: how often the socket path is looked at while VPP is away (a stat, not a connect attempt)

@@ -110,11 +110,6 @@ class MessageDef:
         """Replies and details carry the request's context; events do not."""
         return "context" in self.fields
 
-    @property
-    def is_request(self) -> bool:
-        """Requests name the client; replies and details do not."""
-        return "client_index" in self.fields and "context" in self.fields
-
 
 @dataclass(frozen=True)
 class ApiModule:

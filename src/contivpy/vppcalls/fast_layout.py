@@ -3,7 +3,7 @@
 In: the parsed JSON of an :class:`~contivpy.vppcalls.codec.ApiDefinitions`' modules, in load
 order (their types, unions, enums, aliases and messages). Out: for a message name, a
 :class:`Struct` tree of layout nodes that says how vpp_papi's serializer lays it out, or None
-(and :meth:`Layouts.why_not`) for a message the compiled codec leaves to vpp_papi.
+for a message the compiled codec leaves to vpp_papi.
 
 The layout follows vpp_papi, not VPP's C headers, wherever they differ: the first definition
 of a type name wins (vpp_papi keeps one process-wide registry), enums are packed as their
@@ -181,7 +181,6 @@ class Layouts:
         self._messages: dict[str, list[Any]] = {}
         self._resolved: dict[str, Node] = {}
         self._layouts: dict[str, Struct | None] = {}
-        self._why_not: dict[str, str] = {}
 
     def add_module(self, module: Mapping[str, Any]) -> None:
         """Take one module's definitions (parsed JSON, not modified)."""
@@ -200,14 +199,9 @@ class Layouts:
         if name not in self._layouts:
             try:
                 self._layouts[name] = self._struct(name, self._messages[name][1:], top=True)
-            except (Unsupported, KeyError, ValueError, TypeError, IndexError) as err:
+            except (Unsupported, KeyError, ValueError, TypeError, IndexError):
                 self._layouts[name] = None
-                self._why_not[name] = f"{type(err).__name__}: {err}"
         return self._layouts[name]
-
-    def why_not(self, name: str) -> str | None:
-        """Why ``name`` has no layout (after :meth:`message` returned None)."""
-        return self._why_not.get(name)
 
     def _type(self, name: str) -> Node:
         if name in BASE_CODES:

@@ -76,10 +76,6 @@ class Message(Mapping[str, WireValue]):
         """A boolean field."""
         return bool(self._typed(key, int))
 
-    def get_float(self, key: str) -> float:
-        """An f64 field."""
-        return self._typed(key, float)
-
     def get_str(self, key: str) -> str:
         """A string field (fixed or variable length), without trailing NULs."""
         return self._typed(key, str)

@@ -76,6 +76,23 @@ async def test_downstream_resync_repairs_drift_and_missing(
     assert sb.state() == {A: Item(), B: Item(deps=(A,)), child_key(B, "c"): "x"}
 
 
+async def test_what_a_dry_run_found_missing_is_not_marked_by_a_later_transaction(
+    sched: Scheduler, sb: Southbound
+) -> None:
+    await sched.commit(Txn({A: Item()}))
+    sb.drift_remove(A)
+    await sched.dry_run_downstream()  # reads A back as gone, but changes nothing
+    await sched.commit(Txn({B: Item()}))  # reads nothing back
+    assert sched.status(A).state is ValueState.CONFIGURED
+    assert ValueState.MISSING not in [rev.state for rev in sched.timeline(A)]
+    assert (await sched.resync_downstream()).ok  # a real refresh finds it and repairs it
+    assert [rev.state for rev in sched.timeline(A)][-2:] == [
+        ValueState.MISSING,
+        ValueState.CONFIGURED,
+    ]
+    assert sb.state() == {A: Item(), B: Item()}
+
+
 async def test_foreign_objects_are_obtained_and_left_alone(
     sched: Scheduler, sb: Southbound
 ) -> None:

@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 import aiohttp
 
+from contivpy.async_service import AsyncService
 from contivpy.sim.kube.errors import KubeApiError, ServerUnreachable
 from contivpy.sim.kube.manifests import load_manifest_files
 from contivpy.sim.kube.objects import JsonObject, name_of, namespace_of, resource_version_of
@@ -59,7 +60,7 @@ class _Resource:
     namespaced: bool
 
 
-class RestClient:
+class RestClient(AsyncService):
     """A minimal Kubernetes REST client: discovery, get, create, merge patch."""
 
     def __init__(self, server_url: str, *, discovery_retries: int = 5) -> None:
@@ -68,11 +69,12 @@ class RestClient:
         self._discovery: dict[str, dict[str, _Resource]] = {}  # apiVersion -> kind -> resource
         self._discovery_retries = discovery_retries
 
-    async def __aenter__(self) -> RestClient:
+    async def start(self) -> None:
+        """Open the HTTP session requests go through."""
         self._session = aiohttp.ClientSession()
-        return self
 
-    async def __aexit__(self, *exc_info: object) -> None:
+    async def stop(self) -> None:
+        """Close the HTTP session."""
         if self._session is not None:
             await self._session.close()
             self._session = None

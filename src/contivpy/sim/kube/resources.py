@@ -197,9 +197,6 @@ class ResourceRegistry:
     def by_key(self, key: ResourceKey) -> list[ResourceType]:
         return [t for t in self._types.values() if t.key == key]
 
-    def serves_group_version(self, group: str, version: str) -> bool:
-        return any(t.group_version == (group, version) for t in self._types.values())
-
     def in_group_version(self, group: str, version: str) -> list[ResourceType]:
         return sorted(
             (t for t in self._types.values() if t.group_version == (group, version)),

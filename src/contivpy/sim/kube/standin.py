@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
+from contivpy.async_service import AsyncService
 from contivpy.sim.kube.apiserver import ApiServer, ApiServerSettings
 from contivpy.sim.kube.crds import contivpp_crds
 from contivpy.sim.kube.endpoints import EndpointsController
@@ -41,7 +42,7 @@ T = TypeVar("T")
 ApplyAction = Literal["created", "configured", "unchanged"]
 
 
-class KubeApiStandIn:
+class KubeApiStandIn(AsyncService):
     """HTTP server, store and (optionally) kubelet simulation, started and stopped together."""
 
     def __init__(
@@ -63,13 +64,6 @@ class KubeApiStandIn:
             if pod_network is not None
             else None
         )
-
-    async def __aenter__(self) -> KubeApiStandIn:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.stop()
 
     async def start(self) -> None:
         await self._http.start()

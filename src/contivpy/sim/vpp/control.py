@@ -101,7 +101,7 @@ def state_summary(state: VppState) -> dict[str, Any]:
         for i in state.interfaces.values()
     ]
     bridge_domains = [
-        {"bd_id": bd.bd_id, "tag": bd.tag, "members": sorted(bd.members)}
+        {"bd_id": bd.bd_id, "tag": bd.settings.tag, "members": sorted(bd.members)}
         for bd in state.bridge_domains.values()
     ]
     routes = sorted(

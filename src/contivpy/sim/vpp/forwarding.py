@@ -325,12 +325,15 @@ class _Walk:
         """A frame for ``mac`` entered bridge domain ``bd`` on ``ingress``."""
         state = self.state(node)
         mac_text = _mac_text(mac)
-        where = f"bd {bd.bd_id}" + (f" ({bd.tag})" if bd.tag else "")
-        if not bd.forward:
+        settings = bd.settings
+        where = f"bd {bd.bd_id}" + (f" ({settings.tag})" if settings.tag else "")
+        if not settings.forward:
             raise _Dropped(node, f"forwarding is off in {where}")
         entry = state.l2fib.get((bd.bd_id, mac))
         if entry is None:
-            flooding = "flooding is not modelled" if bd.uu_flood else "unknown-unicast flood off"
+            flooding = (
+                "flooding is not modelled" if settings.uu_flood else "unknown-unicast flood off"
+            )
             raise _Dropped(node, f"no L2 FIB entry for {mac_text} in {where} ({flooding})")
         if entry.filter:
             raise _Dropped(node, f"L2 FIB filters {mac_text} in {where}")
@@ -339,7 +342,7 @@ class _Walk:
         if member_iface is None or member is None:
             raise _Dropped(node, f"L2 FIB sends {mac_text} to a non-member of {where}")
         to_bvi = entry.bvi or member.port_type == PortType.BVI
-        self.add(L2Lookup(node, bd.bd_id, bd.tag, mac_text, _ref(member_iface), to_bvi))
+        self.add(L2Lookup(node, bd.bd_id, settings.tag, mac_text, _ref(member_iface), to_bvi))
         if member_iface.sw_if_index == ingress.sw_if_index:
             raise _Dropped(node, f"reflection: {mac_text} is behind {_ref(ingress)} itself")
         if to_bvi:

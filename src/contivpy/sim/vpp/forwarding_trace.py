@@ -37,10 +37,6 @@ class InterfaceRef:
     def __str__(self) -> str:
         return f"{self.name} ({self.tag})" if self.tag not in ("", self.name) else self.name
 
-    def is_called(self, name: str) -> bool:
-        """Whether ``name`` is this interface's VPP name or its tag."""
-        return name in (self.name, self.tag)
-
 
 class HopKind(enum.Enum):
     """What happened at one hop."""

@@ -11,6 +11,7 @@ import enum
 import ipaddress
 from dataclasses import dataclass, field
 
+from contivpy.vppcalls import bridge_domains
 from contivpy.vppcalls.retvals import Retval
 from contivpy.vppcalls.wire import IpAddress, IpInterface, IpNetwork
 
@@ -188,18 +189,15 @@ class BdMember:
 
 @dataclass
 class BridgeDomain:
-    """A bridge domain; members keep the order they joined in, as VPP lists them."""
+    """A bridge domain: its settings as the API carries them, and its members, which keep
+    the order they joined in, as VPP lists them."""
 
-    bd_id: int
-    flood: bool = True
-    uu_flood: bool = True
-    forward: bool = True
-    learn: bool = True
-    arp_term: bool = False
-    arp_ufwd: bool = False
-    mac_age: int = 0
-    tag: str = ""
+    settings: bridge_domains.BridgeDomain
     members: dict[int, BdMember] = field(default_factory=dict)
+
+    @property
+    def bd_id(self) -> int:
+        return self.settings.bd_id
 
     @property
     def bvi(self) -> int | None:

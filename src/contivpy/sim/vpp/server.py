@@ -31,6 +31,7 @@ from collections.abc import Iterable
 
 import structlog
 
+from contivpy.async_service import AsyncService
 from contivpy.sim.vpp.faults import FaultPlan
 from contivpy.sim.vpp.handlers import Fields, Handler, all_handlers
 from contivpy.sim.vpp.model import SimError
@@ -70,7 +71,7 @@ VERSION = {
 }
 
 
-class VppSimulator:
+class VppSimulator(AsyncService):
     """A simulated VPP serving its binary API on ``socket_path``."""
 
     def __init__(
@@ -143,13 +144,6 @@ class VppSimulator:
     async def stop(self) -> None:
         """Stop serving."""
         await self.stop_listening()
-
-    async def __aenter__(self) -> VppSimulator:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.stop()
 
     async def restart(self, downtime: float = 0.0) -> None:
         """A VPP restart: clients cut off, all state lost, a new pid and new message ids."""

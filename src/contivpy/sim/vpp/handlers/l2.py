@@ -25,6 +25,8 @@ As VPP's l2 API:
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from contivpy.sim.vpp.handlers import Fields, Handler
 from contivpy.sim.vpp.model import (
     BdMember,
@@ -36,6 +38,7 @@ from contivpy.sim.vpp.model import (
     SimError,
 )
 from contivpy.sim.vpp.state import VppState
+from contivpy.vppcalls import bridge_domains
 from contivpy.vppcalls.message import Message
 from contivpy.vppcalls.retvals import Retval
 from contivpy.vppcalls.wire import NO_INDEX
@@ -88,17 +91,8 @@ def bridge_domain_add_del_v2(state: VppState, msg: Message) -> Fields:
         return {"bd_id": bd_id}
     if existing is not None:
         raise SimError(Retval.BD_ALREADY_EXISTS, f"bridge domain {bd_id} exists")
-    state.bridge_domains[bd_id] = BridgeDomain(
-        bd_id=bd_id,
-        flood=msg.get_bool("flood"),
-        uu_flood=msg.get_bool("uu_flood"),
-        forward=msg.get_bool("forward"),
-        learn=msg.get_bool("learn"),
-        arp_term=msg.get_bool("arp_term"),
-        arp_ufwd=msg.get_bool("arp_ufwd"),
-        mac_age=msg.get_int("mac_age"),
-        tag=msg.get_str("bd_tag"),
-    )
+    settings = replace(bridge_domains.BridgeDomain.from_message(msg), bd_id=bd_id)
+    state.bridge_domains[bd_id] = BridgeDomain(settings)
     return {"bd_id": bd_id}
 
 
@@ -122,15 +116,7 @@ def _unused_bd_id(state: VppState) -> int:
 def _bd_details(bd: BridgeDomain) -> Fields:
     bvi = bd.bvi
     return {
-        "bd_id": bd.bd_id,
-        "flood": bd.flood,
-        "uu_flood": bd.uu_flood,
-        "forward": bd.forward,
-        "learn": bd.learn,
-        "arp_term": bd.arp_term,
-        "arp_ufwd": bd.arp_ufwd,
-        "mac_age": bd.mac_age,
-        "bd_tag": bd.tag,
+        **bd.settings.fields(),
         "bvi_sw_if_index": NO_INDEX if bvi is None else bvi,
         "uu_fwd_sw_if_index": NO_INDEX,
         "n_sw_ifs": len(bd.members),
@@ -168,7 +154,7 @@ def sw_interface_set_l2_bridge(state: VppState, msg: Message) -> Fields:
     port_type = PortType(msg.get_int("port_type"))
     bd = state.bridge_domains.get(bd_id)
     if bd is None:
-        bd = state.bridge_domains[bd_id] = BridgeDomain(bd_id)
+        bd = state.bridge_domains[bd_id] = BridgeDomain(bridge_domains.BridgeDomain(bd_id))
     if port_type == PortType.BVI and bd.bvi not in (None, iface.sw_if_index):
         raise SimError(Retval.BD_ALREADY_HAS_BVI, f"bridge domain {bd_id} has a BVI")
     state.to_l3(iface)
