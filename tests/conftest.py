@@ -1,4 +1,5 @@
-"""Session-wide test configuration: every asyncio test runs on uvloop, as the services do."""
+"""Session-wide test configuration: every asyncio test runs on uvloop, as the services do;
+against a real VPP (``make test-vpp``) a test without its own timeout gets a longer one."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from collections.abc import Callable, Mapping
 
 import pytest
 import uvloop
+
+from vpp_target.target import running_on_real_vpp
 
 # Real etcd fixtures (etcd_server, store, private_etcd, ...) and test certificates (pki)
 # for every test tier.
@@ -19,3 +22,17 @@ def pytest_asyncio_loop_factories(
     """pytest-asyncio 1.5 hook: run async tests on uvloop (the supported replacement of the
     deprecated event_loop_policy fixture)."""
     return {"uvloop": uvloop.new_event_loop}
+
+
+# pyproject's default per-test timeout fits the simulator. A real VPP answers slower and
+# each test first makes it clean: the contract and descriptor suites took 16 minutes for 97
+# tests on a loaded machine, within this limit (the former default).
+REAL_VPP_TIMEOUT = 120
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not running_on_real_vpp():
+        return
+    for item in items:
+        if item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(REAL_VPP_TIMEOUT))

@@ -91,7 +91,7 @@ async def test_cni_add_during_a_vpp_outage_waits_and_succeeds(
     node = await make_node("n1")
     agent = await node.start_agent()
     outage = asyncio.create_task(node.sim.outage(1.0))
-    await asyncio.sleep(0.3)
+    await eventually(lambda: not agent.vpp.connected, within=1.0)  # the agent saw it go
     result = await agent.cni.add(pod_request("during-outage"))
     await outage
     assert result.ips

@@ -1,10 +1,11 @@
 """A benchmark suite's quick mode run in a subprocess, as a user runs it, with the checks
 every suite's JSON output must pass.
 
-In: the suite's name, its metric names, a timeout. Out: the one JSON line of each metric, by
-name, once these hold: the run exited 0; every line belongs to the suite and states a unit;
-each metric appears exactly once and no other does; each value is a finite, non-negative
-number (not a bool).
+In: the suite's name, its metric names, a timeout (below the test's own pytest timeout, so
+that a run too slow fails with its stderr rather than a stack dump). Out: the one JSON line
+of each metric, by name, once these hold: the run exited 0; every line belongs to the suite
+and states a unit; each metric appears exactly once and no other does; each value is a
+finite, non-negative number (not a bool).
 """
 
 from __future__ import annotations

@@ -38,7 +38,7 @@ METRICS = {
 
 
 def test_quick_bench_emits_every_metric_once() -> None:
-    by_name = run_quick("pods", METRICS, timeout=180, log_level="error")
+    by_name = run_quick("pods", METRICS, timeout=15, log_level="error")
     for name, target in METRICS.items():
         assert by_name[name]["target"] == target, (name, by_name[name]["target"])
     assert by_name["restart_vpp_writes"]["value"] == 0

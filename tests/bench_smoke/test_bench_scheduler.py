@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from bench_smoke.quick_run import run_quick
 from contivpy.bench.scenarios import running
-from contivpy.bench.southbound import MemorySouthbound
+from contivpy.bench.southbound import Southbound
 from contivpy.bench.verify import Problems
 from contivpy.bench.workload import BRIDGE_DOMAIN, interface_name, with_bridge_domain
+from contivpy.models.vpp_keys import bd_member_key
 from contivpy.scheduler import Txn
 
 METRICS = (
@@ -31,18 +32,18 @@ METRICS = (
 
 
 def test_quick_bench_emits_every_metric_once() -> None:
-    by_name = run_quick("scheduler", METRICS, timeout=60)
+    by_name = run_quick("scheduler", METRICS, timeout=15)
     assert by_name["resync_10k_writes"]["value"] == 0
 
 
 async def test_verifier_flags_a_southbound_that_differs() -> None:
-    sb = MemorySouthbound()
+    sb = Southbound()
     desired = with_bridge_domain(3)
     async with running(sb) as scheduler:
         result = await scheduler.commit(Txn(desired))
     problems = Problems()
     assert problems.txn("create", result, writes=7)
     assert problems.southbound("create", sb, desired)
-    await sb.remove_member(BRIDGE_DOMAIN, interface_name(1))  # drift behind the scheduler
+    sb.drift_remove(bd_member_key(BRIDGE_DOMAIN, interface_name(1)))  # behind the scheduler
     assert not problems.southbound("drift", sb, desired)
     assert "1 member(s) missing" in problems.items[0]

@@ -34,7 +34,7 @@ METRICS = (
 
 
 def test_quick_bench_emits_every_metric_once() -> None:
-    by_name = run_quick("vpp", METRICS, timeout=90)
+    by_name = run_quick("vpp", METRICS, timeout=15)
     assert by_name["vpp_restart_writes"]["value"] == 0
     assert by_name["vpp_restart_writes"]["pass"] is True
     assert by_name["pipelined_speedup"]["target"] == ">= 5 x"
@@ -63,7 +63,7 @@ def test_the_real_vpp_suite_runs_against_any_vpp_socket(tmp_path: Path) -> None:
             if socket.exists():
                 break
             time.sleep(0.02)
-        by_name = run_quick("vpp", REAL_METRICS, timeout=120, extra=("--vpp-socket", str(socket)))
+        by_name = run_quick("vpp", REAL_METRICS, timeout=15, extra=("--vpp-socket", str(socket)))
     finally:
         sim.terminate()
         sim.wait(10)

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from contivpy.agent.node_agent import AgentConfig, AgentPaths, NodeAgent
 from contivpy.controllers import naming
 from contivpy.demo import cni_exec
@@ -157,6 +159,8 @@ def pod_name(key: str) -> str:
     return object_id.name
 
 
+# 10 s (an etcd cluster and two agents) measured on a shared 2-core machine; 3x, rounded.
+@pytest.mark.timeout(40)
 async def test_cluster_survives_losing_the_etcd_leader_and_another_member_during_churn(
     tmp_path: Path, etcd_cluster: EmbeddedEtcdCluster
 ) -> None:

@@ -28,6 +28,7 @@ from contivpy.events.types import (
     method_of,
 )
 from contivpy.scheduler import RetryPolicy, Scheduler
+from doubles.agent_nodes import eventually
 from doubles.southbound import BaseDescriptor, Item, Southbound, base_key
 
 
@@ -159,7 +160,7 @@ async def test_a_refused_desired_state_is_never_applied_and_healing_retries(rig:
     assert "first: no base configuration while pods are wired" in record.error
     assert rig.sb.writes == writes
     assert set(rig.sb.state()) == WANTED
-    await asyncio.sleep(0.05)
+    await eventually(lambda: bool(rig.loop.stats.degraded))
     await rig.loop.wait_idle()
     assert rig.loop.stats.degraded  # healing keeps failing while refused: reported
     assert set(rig.sb.state()) == WANTED

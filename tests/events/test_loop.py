@@ -3,7 +3,6 @@ healing, overflow and history — against a real scheduler over the southbound d
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import ClassVar
@@ -25,6 +24,7 @@ from contivpy.events.types import (
     UpdateResult,
 )
 from contivpy.scheduler import RetryPolicy, Scheduler
+from doubles.agent_nodes import eventually
 from doubles.southbound import BaseDescriptor, ChildDescriptor, Item, Southbound, base_key
 
 
@@ -182,8 +182,7 @@ async def test_failed_event_schedules_one_healing_resync(rig: Rig) -> None:
     rig.loop.push(DBResync({}, revision=1))
     rig.sb.fail("create", base_key("x"), 1)
     rig.loop.push(change("x", {}, 2))
-    await rig.loop.wait_idle()
-    await asyncio.sleep(0.05)
+    await eventually(lambda: "HealingResync" in [r.name for r in rig.loop.history.records()])
     await rig.loop.wait_idle()
     names = [r.name for r in rig.loop.history.records()]
     assert names == ["DBResync", "KubeStateChange", "HealingResync"]

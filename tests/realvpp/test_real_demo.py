@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from realvpp.support import needs_real_vpp, vpp_binary
 
 CONTIVPY = shutil.which("contivpy") or str(Path(sys.executable).with_name("contivpy"))
@@ -23,6 +25,8 @@ def _ours() -> set[str]:
     return found | set(re.findall(r"\b(cvm\d*-[0-9a-f]{5})\b", links))
 
 
+# Beyond the demo command's own 300 s limit, which reports its output.
+@pytest.mark.timeout(320)
 @needs_real_vpp
 def test_the_demo_on_real_vpps_pings_pod_to_pod_across_nodes(tmp_path: Path) -> None:
     before = _ours()

@@ -11,12 +11,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from linux.support import Sandbox, ip
 from realvpp.support import needs_real_vpp, vpp_binary
 
 SCRIPT = Path(__file__).with_name("node_script.py")
 
 
+# Beyond the node script's own 400 s limit, which reports its stderr.
+@pytest.mark.timeout(420)
 @needs_real_vpp
 def test_a_real_node_forwards_pod_traffic_and_survives_restarts(
     sandbox: Sandbox, tmp_path: Path

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from contivpy.store.api import EventType, Txn, WatchEvent
 from contivpy.store.embedded_cluster import EmbeddedEtcdCluster
 from contivpy.store.errors import StoreUnavailableError
@@ -33,6 +35,8 @@ async def write_sequence(store: EtcdStore, total: int) -> None:
         await asyncio.sleep(0.005)  # pace the writer so the kills land mid-stream
 
 
+# 15 s (three etcd members started, two killed) measured on a shared 2-core machine; 3x.
+@pytest.mark.timeout(45)
 async def test_store_fails_over_when_the_leader_and_then_its_member_die(
     etcd_cluster: EmbeddedEtcdCluster,
 ) -> None:

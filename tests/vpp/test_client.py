@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -22,6 +21,7 @@ from contivpy.vppcalls.errors import (
     VppTimeoutError,
 )
 from contivpy.vppcalls.retvals import Retval
+from doubles.agent_nodes import eventually
 
 from .conftest import make_client
 
@@ -44,15 +44,17 @@ async def test_many_concurrent_calls_share_one_connection(
 
 
 async def test_pipelining_beats_one_call_at_a_time(vpp: VppClient, sim: VppSimulator) -> None:
-    sim.set_latency(0.01)
-    started = time.monotonic()
-    await asyncio.gather(*(system.vpp_pid(vpp) for _ in range(50)))
-    pipelined = time.monotonic() - started
-    started = time.monotonic()
-    for _ in range(10):
-        await system.vpp_pid(vpp)
-    sequential = (time.monotonic() - started) * 5  # as if all 50 were sequential
-    assert pipelined < sequential / 4
+    # Pipelined, every call reaches VPP before the first answer comes back; one call at a
+    # time, the second would wait for the first answer. The answers are held back long
+    # enough (1 s) that only pipelining gets all 50 requests there meanwhile.
+    sim.set_latency(1.0, "create_loopback_instance")
+    calls = [
+        asyncio.ensure_future(loopback.create_loopback(vpp, loopback.LoopbackSpec()))
+        for _ in range(50)
+    ]
+    await eventually(lambda: sim.requests["create_loopback_instance"] == 50, within=5.0)
+    assert not any(call.done() for call in calls)  # all 50 in flight at once
+    assert len(set(await asyncio.gather(*calls))) == 50
 
 
 async def test_replies_match_their_requests_whatever_the_order(
@@ -145,9 +147,9 @@ async def test_calls_fail_fast_and_retriably_while_vpp_is_away(
 async def test_a_call_in_flight_when_the_connection_drops_fails_retriably(
     vpp: VppClient, sim: VppSimulator
 ) -> None:
-    sim.set_latency(1.0, "show_version")
-    call = asyncio.ensure_future(system.show_version(vpp))
-    await asyncio.sleep(0.05)
+    sim.set_latency(1.0, "create_loopback_instance")
+    call = asyncio.ensure_future(loopback.create_loopback(vpp, loopback.LoopbackSpec()))
+    await eventually(lambda: sim.requests["create_loopback_instance"] == 1)  # VPP has it
     sim.drop_connections()
     with pytest.raises(VppConnectionError):
         await call

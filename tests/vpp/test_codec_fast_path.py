@@ -235,3 +235,21 @@ async def test_typed_calls_use_the_compiled_codec_on_both_sides(
     connection = vpp._current()
     assert connection.table.definitions.fallbacks == {}
     assert sum(sim.definitions.fallbacks.values()) == sim_fallbacks
+
+
+def test_an_array_of_absent_structs_packs_as_vpp_papi_packs_it() -> None:
+    # A path's sixteen MPLS label slots, all empty (every plain route): the compiled codec
+    # packs them at once; the bytes must stay vpp_papi's, also with one slot used.
+    path = routes.RoutePath(sw_if_index=1, next_hop=ipaddress.ip_address("10.2.0.2"))
+    route = routes.Route(ipaddress.ip_network("10.1.0.0/24"), (path,))
+    fields = routes._wire(route, True, False)
+    compiled = DEFINITIONS.compiled("ip_route_add_del")
+    assert compiled is not None
+    assert compiled.encode(7, fields) == reference().encode("ip_route_add_del", 7, fields)
+    wire_path = dict(fields["route"]["paths"][0])  # type: ignore[index]
+    labels: list[dict[str, object]] = [{} for _ in range(16)]
+    labels[3] = {"label": 100, "ttl": 64}
+    wire_path.update(n_labels=1, label_stack=labels)
+    used = {**fields, "route": {**fields["route"], "paths": [wire_path]}}  # type: ignore[dict-item]
+    assert compiled.encode(7, used) == reference().encode("ip_route_add_del", 7, used)
+    assert compiled.encode(7, used) != compiled.encode(7, fields)

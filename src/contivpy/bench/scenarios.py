@@ -15,8 +15,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from contivpy.bench.southbound import MemorySouthbound
-from contivpy.bench.values import interface_key
+from contivpy.bench.southbound import Southbound
 from contivpy.bench.verify import Problems
 from contivpy.bench.workload import (
     graph_keys,
@@ -26,11 +25,12 @@ from contivpy.bench.workload import (
     new_scheduler,
     with_bridge_domain,
 )
+from contivpy.models.vpp_keys import interface_key
 from contivpy.scheduler import Key, Scheduler, Txn
 
 
 @contextlib.asynccontextmanager
-async def running(sb: MemorySouthbound, *, concurrency: int = 16) -> AsyncIterator[Scheduler]:
+async def running(sb: Southbound, *, concurrency: int = 16) -> AsyncIterator[Scheduler]:
     """A started scheduler over ``sb`` (refresh-only start, as the agent does), stopped after."""
     scheduler = new_scheduler(sb, concurrency=concurrency)
     await scheduler.start()
@@ -47,7 +47,7 @@ def _quiesce() -> None:
 
 async def create_in_one_txn(n: int, problems: Problems) -> float:
     """Seconds to create N interfaces and one bridge domain with N derived members."""
-    sb = MemorySouthbound()
+    sb = Southbound()
     desired = with_bridge_domain(n)
     label = f"create N={n}"
     async with running(sb) as scheduler:
@@ -64,7 +64,7 @@ async def create_in_one_txn(n: int, problems: Problems) -> float:
 async def small_txns(n: int, count: int, problems: Problems) -> float:
     """Mean milliseconds of ``count`` sequential one-key transactions (an interface's MTU
     changes) on the graph of N interfaces and a bridge domain with N members."""
-    sb = MemorySouthbound()
+    sb = Southbound()
     desired = with_bridge_domain(n)
     label = f"small transactions on {graph_keys(n)} keys"
     async with running(sb) as scheduler:
@@ -96,7 +96,7 @@ async def small_txns(n: int, count: int, problems: Problems) -> float:
 async def resync_unchanged(n: int, problems: Problems) -> tuple[float, int]:
     """Seconds and southbound writes of a full resync (same desired state, rebuilt as new
     objects) of the graph of N interfaces and a bridge domain with N members."""
-    sb = MemorySouthbound()
+    sb = Southbound()
     label = f"full resync of {graph_keys(n)} keys"
     async with running(sb) as scheduler:
         setup = await scheduler.resync_full(with_bridge_domain(n), "set-up")
@@ -128,7 +128,7 @@ async def concurrent_creates(
 ) -> ConcurrentRun:
     """Seconds to create ``count`` independent interfaces in one transaction when every
     southbound call takes ``latency`` seconds, with the scheduler's concurrency bound."""
-    sb = MemorySouthbound(latency=latency)
+    sb = Southbound(latency=latency)
     desired = interfaces(count)
     label = f"{count} creates at concurrency {concurrency}"
     async with running(sb, concurrency=concurrency) as scheduler:

@@ -1,171 +1,203 @@
-"""An in-memory southbound for benchmarks, shaped like the parts of VPP the agent drives.
+"""The one in-memory southbound: shared by the scheduler's tests and ``contivpy bench``.
 
-In: calls from the benchmark's descriptors (create/update/delete of interfaces and bridge
-domains, adding and removing bridge-domain members, dumps). Out: the objects held, a count of
-writes (every create, update, delete, member add and member remove call) and of reads, and
-the peak number of calls in flight. With ``latency`` > 0 every call first sleeps that long
-(``asyncio.sleep``), as a round trip to VPP would; with 0 no call ever suspends.
+In: calls from descriptors -- ``create``/``update`` of a key with its value and what it
+requires southbound (exact keys, and at most one any-of group of key prefixes), ``delete`` of
+a key -- and, from tests, fault injection, drift and foreign objects. Out: the objects held
+(``objects``; ``state()`` without foreign ones), a count of writes, a log of them, the
+violations seen, and the peak number of calls in flight. With ``latency`` > 0 every call first
+sleeps that long (``asyncio.sleep``), as a round trip to VPP would; with 0 no call suspends.
 
-It is strict where VPP is: a call on something missing, a create of something existing, a
-member added before its bridge domain or interface exists, or the removal of something still
-in use is refused with ``SouthboundRefusal`` (a permanent error). A benchmark that ran in the
-wrong order therefore fails instead of measuring nonsense.
+It is strict where a real dataplane is: a create of something existing or before its
+dependency, an update or delete of something missing, or a delete of something still depended
+on is refused with ``SouthboundViolation`` (recorded in ``violations`` too). A scheduler test
+or a benchmark that ran in the wrong order therefore fails instead of passing or measuring
+nonsense. An object created with an ``owner`` is
+derived from it and goes with it when the owner drifts away (``drift_remove``), as a bridge
+domain's members or a base value's children do.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from typing import Any
 
-from contivpy.bench.values import BridgeDomain, Interface
-from contivpy.errors import PermanentError
-
-
-class SouthboundRefusal(PermanentError):
-    """The in-memory southbound refused a call VPP would refuse too."""
+from contivpy.errors import PermanentError, RetriableError
+from contivpy.scheduler import Key
 
 
-@dataclass(slots=True)
-class _BridgeDomainObject:
-    settings: BridgeDomain  # members always ()
+class SouthboundViolation(AssertionError):
+    """The scheduler asked for something a real dataplane would refuse."""
+
+
+class InjectedRetriable(RetriableError):
+    pass
+
+
+class InjectedPermanent(PermanentError):
+    pass
+
+
+@dataclass
+class _Obj:
+    value: Any
+    requires: tuple[Key, ...]  # exact keys
+    requires_any: tuple[str, ...]  # prefixes (one any-of group)
     index: int
-    members: dict[str, None] = field(default_factory=dict)  # interface names, in added order
+    foreign: bool = False
+    owner: Key | None = None  # the object this one is derived from
 
 
-class MemorySouthbound:
-    """Interfaces and bridge domains in dictionaries, with optional per-call latency."""
+@dataclass
+class Southbound:
+    """Objects by key, each with what it requires, and an optional per-call latency."""
 
-    def __init__(self, latency: float = 0.0) -> None:
-        self.latency = latency
-        self.writes = 0
-        self.reads = 0
-        self.in_flight = 0
-        self.max_in_flight = 0
-        self._interfaces: dict[str, tuple[Interface, int]] = {}
-        self._bridge_domains: dict[str, _BridgeDomainObject] = {}
-        self._member_of: dict[str, str] = {}  # interface name -> bridge domain name
-        self._indexes = itertools.count(1)
+    objects: dict[Key, _Obj] = field(default_factory=dict)
+    writes: int = 0
+    log: list[tuple[str, Key]] = field(default_factory=list)
+    failures: dict[tuple[str, Key], list[bool]] = field(default_factory=dict)
+    latency: float = 0.0
+    violations: list[str] = field(default_factory=list)
+    _index: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    in_flight: int = 0
+    max_in_flight: int = 0
 
-    async def _call(self, *, write: bool) -> None:
-        if write:
-            self.writes += 1
-        else:
-            self.reads += 1
+    # --- fault injection --------------------------------------------------------------------
+
+    def fail(self, op: str, key: Key, times: int = 1, *, retriable: bool = True) -> None:
+        """Make the next ``times`` calls of op ('create'|'update'|'delete') on key fail."""
+        self.failures.setdefault((op, key), []).extend([retriable] * times)
+
+    def _maybe_fail(self, op: str, key: Key) -> None:
+        pending = self.failures.get((op, key))
+        if pending:
+            retriable = pending.pop(0)
+            if retriable:
+                raise InjectedRetriable(f"injected {op} failure on {key}")
+            raise InjectedPermanent(f"injected permanent {op} failure on {key}")
+
+    # --- drift ------------------------------------------------------------------------------
+
+    def drift_remove(self, key: Key) -> None:
+        """Remove an object behind the scheduler's back (with the objects derived from it)."""
+        self.objects.pop(key, None)
+        for other in [k for k, o in self.objects.items() if o.owner == key]:
+            self.objects.pop(other, None)
+
+    def drift_change(self, key: Key, value: Any) -> None:
+        """Change an object's value behind the scheduler's back (its dependencies follow
+        when the value carries them as ``deps`` and ``any_of``)."""
+        obj = self.objects[key]
+        obj.value = value
+        deps, any_of = getattr(value, "deps", None), getattr(value, "any_of", None)
+        if isinstance(deps, tuple) and isinstance(any_of, tuple):
+            obj.requires, obj.requires_any = deps, any_of
+
+    def plant_foreign(self, key: Key, value: Any) -> None:
+        """An object somebody else created (not ours: the scheduler must leave it alone)."""
+        self.objects[key] = _Obj(value, (), (), next(self._index), foreign=True)
+
+    # --- checks -----------------------------------------------------------------------------
+
+    def _satisfied(
+        self,
+        obj_requires: tuple[Key, ...],
+        requires_any: tuple[str, ...],
+        without: Key | None = None,
+    ) -> str:
+        for dep in obj_requires:
+            if dep == without or dep not in self.objects:
+                return dep
+        if requires_any and not any(
+            k != without and any(k.startswith(p) for p in requires_any) for k in self.objects
+        ):
+            return "any of " + ",".join(requires_any)
+        return ""
+
+    def _violation(self, text: str) -> None:
+        self.violations.append(text)
+        raise SouthboundViolation(text)
+
+    async def _enter(self, op: str, key: Key) -> None:
         self.in_flight += 1
-        if self.in_flight > self.max_in_flight:
-            self.max_in_flight = self.in_flight
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
-            if self.latency > 0:
+            if self.latency:
                 await asyncio.sleep(self.latency)
         finally:
             self.in_flight -= 1
+        self._maybe_fail(op, key)
 
-    # --- interfaces -------------------------------------------------------------------------
+    # --- operations -------------------------------------------------------------------------
 
-    async def create_interface(self, value: Interface) -> int:
-        """Create an interface; returns its index."""
-        await self._call(write=True)
-        if value.name in self._interfaces:
-            raise SouthboundRefusal(f"interface {value.name} already exists")
-        index = next(self._indexes)
-        self._interfaces[value.name] = (value, index)
+    async def create(
+        self,
+        key: Key,
+        value: Any,
+        requires: tuple[Key, ...],
+        requires_any: tuple[str, ...],
+        *,
+        owner: Key | None = None,
+    ) -> int:
+        """Create ``key``; returns its index. ``owner``: the object it is derived from."""
+        await self._enter("create", key)
+        if key in self.objects:
+            self._violation(f"create of existing {key}")
+        missing = self._satisfied(requires, requires_any)
+        if missing:
+            self._violation(f"create of {key} before its dependency {missing}")
+        index = next(self._index)
+        self.objects[key] = _Obj(value, requires, requires_any, index, owner=owner)
+        self.writes += 1
+        self.log.append(("create", key))
         return index
 
-    async def update_interface(self, value: Interface) -> None:
-        """Change an existing interface in place (its kind cannot change)."""
-        await self._call(write=True)
-        found = self._interfaces.get(value.name)
-        if found is None:
-            raise SouthboundRefusal(f"interface {value.name} does not exist")
-        old, index = found
-        if old.kind != value.kind:
-            raise SouthboundRefusal(f"interface {value.name}: kind cannot change in place")
-        self._interfaces[value.name] = (value, index)
+    async def update(
+        self, key: Key, value: Any, requires: tuple[Key, ...], requires_any: tuple[str, ...]
+    ) -> int:
+        """Change ``key`` in place; returns its index."""
+        await self._enter("update", key)
+        obj = self.objects.get(key)
+        if obj is None:
+            self._violation(f"update of missing {key}")
+            raise AssertionError  # unreachable
+        missing = self._satisfied(requires, requires_any)
+        if missing:
+            self._violation(f"update of {key} before its dependency {missing}")
+        obj.value, obj.requires, obj.requires_any = value, requires, requires_any
+        self.writes += 1
+        self.log.append(("update", key))
+        return obj.index
 
-    async def delete_interface(self, name: str) -> None:
-        """Delete an interface that is in no bridge domain."""
-        await self._call(write=True)
-        if name not in self._interfaces:
-            raise SouthboundRefusal(f"interface {name} does not exist")
-        if name in self._member_of:
-            raise SouthboundRefusal(f"interface {name} is in bridge domain {self._member_of[name]}")
-        del self._interfaces[name]
-
-    async def dump_interfaces(self) -> list[tuple[Interface, int]]:
-        """Every interface with its index."""
-        await self._call(write=False)
-        return list(self._interfaces.values())
-
-    # --- bridge domains ---------------------------------------------------------------------
-
-    async def create_bridge_domain(self, value: BridgeDomain) -> int:
-        """Create an empty bridge domain with the value's settings; returns its index."""
-        await self._call(write=True)
-        if value.name in self._bridge_domains:
-            raise SouthboundRefusal(f"bridge domain {value.name} already exists")
-        index = next(self._indexes)
-        self._bridge_domains[value.name] = _BridgeDomainObject(replace(value, members=()), index)
-        return index
-
-    async def update_bridge_domain(self, value: BridgeDomain) -> None:
-        """Change an existing bridge domain's settings (members are separate calls)."""
-        await self._call(write=True)
-        found = self._bridge_domains.get(value.name)
-        if found is None:
-            raise SouthboundRefusal(f"bridge domain {value.name} does not exist")
-        found.settings = replace(value, members=())
-
-    async def delete_bridge_domain(self, name: str) -> None:
-        """Delete a bridge domain that has no members left."""
-        await self._call(write=True)
-        found = self._bridge_domains.get(name)
-        if found is None:
-            raise SouthboundRefusal(f"bridge domain {name} does not exist")
-        if found.members:
-            raise SouthboundRefusal(f"bridge domain {name} still has {len(found.members)} members")
-        del self._bridge_domains[name]
-
-    async def add_member(self, bridge_domain: str, interface: str) -> None:
-        """Put an existing interface into an existing bridge domain."""
-        await self._call(write=True)
-        found = self._bridge_domains.get(bridge_domain)
-        if found is None:
-            raise SouthboundRefusal(f"bridge domain {bridge_domain} does not exist")
-        if interface not in self._interfaces:
-            raise SouthboundRefusal(f"interface {interface} does not exist")
-        if interface in self._member_of:
-            raise SouthboundRefusal(
-                f"interface {interface} is already in bridge domain {self._member_of[interface]}"
-            )
-        found.members[interface] = None
-        self._member_of[interface] = bridge_domain
-
-    async def remove_member(self, bridge_domain: str, interface: str) -> None:
-        """Take an interface out of a bridge domain."""
-        await self._call(write=True)
-        if self._member_of.get(interface) != bridge_domain:
-            raise SouthboundRefusal(f"interface {interface} is not in {bridge_domain}")
-        del self._bridge_domains[bridge_domain].members[interface]
-        del self._member_of[interface]
-
-    async def dump_bridge_domains(self) -> list[tuple[BridgeDomain, int]]:
-        """Every bridge domain with its members (in the order they were added) and index."""
-        await self._call(write=False)
-        return [
-            (replace(bd.settings, members=tuple(bd.members)), bd.index)
-            for bd in self._bridge_domains.values()
-        ]
+    async def delete(self, key: Key) -> None:
+        """Delete ``key``, which nothing may still depend on."""
+        await self._enter("delete", key)
+        if key not in self.objects:
+            self._violation(f"delete of missing {key}")
+        for other, obj in self.objects.items():
+            if other == key:
+                continue
+            if key in obj.requires:
+                self._violation(f"delete of {key} while {other} depends on it")
+            if (
+                obj.requires_any
+                and any(key.startswith(p) for p in obj.requires_any)
+                and self._satisfied((), obj.requires_any, without=key)
+            ):
+                self._violation(f"delete of {key} while {other} depends on any of its prefix")
+        del self.objects[key]
+        self.writes += 1
+        self.log.append(("delete", key))
 
     # --- views (no call, no latency: for checks) ---------------------------------------------
 
-    def interfaces(self) -> dict[str, Interface]:
-        """Interfaces by name."""
-        return {name: value for name, (value, _) in self._interfaces.items()}
+    def state(self) -> dict[Key, Any]:
+        """Our objects (foreign ones left out) as key -> value."""
+        return {k: o.value for k, o in self.objects.items() if not o.foreign}
 
-    def bridge_domains(self) -> dict[str, BridgeDomain]:
-        """Bridge domains by name, members in the order they were added."""
+    def under(self, prefix: str) -> dict[Key, Any]:
+        """Our objects whose key starts with ``prefix``, as key -> value."""
         return {
-            name: replace(bd.settings, members=tuple(bd.members))
-            for name, bd in self._bridge_domains.items()
+            k: o.value for k, o in self.objects.items() if not o.foreign and k.startswith(prefix)
         }

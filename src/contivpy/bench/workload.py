@@ -1,16 +1,23 @@
-"""Desired states the benchmarks apply, and schedulers ready to apply them.
+"""Desired states the scheduler benchmark applies, and schedulers ready to apply them.
 
 In: sizes. Out: fresh desired states (new value objects on every call, as an agent rebuilding
-its state from the store would have) of N interfaces plus one bridge domain holding all N as
-members (Ligato's BenchmarkScale shape: 2N + 1 keys, N of them derived), N interfaces alone,
-and schedulers with the benchmark's descriptors registered.
+its state from the store would have) of the agent's own models: N taps plus one bridge
+domain holding all N as members (Ligato's BenchmarkScale shape: 2N + 1 keys, N of them
+derived), N taps alone, and schedulers with the benchmark's descriptors (``bench.descriptors``,
+over the in-memory southbound) registered.
+
+The taps carry no IP address: an address is a derived value of its own (with the VRF binding
+and the has-address property), which would change the graph's shape and what the figures
+are compared against.
 """
 
 from __future__ import annotations
 
 from contivpy.bench.descriptors import descriptors
-from contivpy.bench.southbound import MemorySouthbound
-from contivpy.bench.values import BridgeDomain, Interface, bridge_domain_key, interface_key
+from contivpy.bench.southbound import Southbound
+from contivpy.models.vpp_interfaces import Interface, InterfaceType, TapLink
+from contivpy.models.vpp_keys import bridge_domain_key, interface_key
+from contivpy.models.vpp_l2 import BDInterface, BridgeDomain
 from contivpy.scheduler import Key, Scheduler
 
 BRIDGE_DOMAIN = "bd-bench"
@@ -22,12 +29,13 @@ def interface_name(i: int) -> str:
 
 
 def interface(i: int, mtu: int = 1500) -> Interface:
-    """The i-th benchmark interface."""
+    """The i-th benchmark interface: a tap."""
     return Interface(
         name=interface_name(i),
+        type=InterfaceType.TAP,
         mtu=mtu,
-        mac=f"02:fe:{(i >> 16) & 0xFF:02x}:{(i >> 8) & 0xFF:02x}:{i & 0xFF:02x}:01",
-        ip_addresses=(f"10.{(i >> 16) & 0xFF}.{(i >> 8) & 0xFF}.{i & 0xFF}/32",),
+        phys_address=f"02:fe:{(i >> 16) & 0xFF:02x}:{(i >> 8) & 0xFF:02x}:{i & 0xFF:02x}:01",
+        link=TapLink(host_if_name=f"t{i:06d}"),
     )
 
 
@@ -39,8 +47,8 @@ def interfaces(n: int) -> dict[Key, object]:
 def with_bridge_domain(n: int) -> dict[Key, object]:
     """N interfaces and one bridge domain with all of them as members (2N + 1 keys)."""
     state = interfaces(n)
-    members = tuple(interface_name(i) for i in range(n))
-    state[bridge_domain_key(BRIDGE_DOMAIN)] = BridgeDomain(BRIDGE_DOMAIN, members=members)
+    members = tuple(BDInterface(interface_name(i)) for i in range(n))
+    state[bridge_domain_key(BRIDGE_DOMAIN)] = BridgeDomain(BRIDGE_DOMAIN, interfaces=members)
     return state
 
 
@@ -54,7 +62,7 @@ def graph_keys(n: int) -> int:
     return 2 * n + 1
 
 
-def new_scheduler(sb: MemorySouthbound, *, concurrency: int = 16) -> Scheduler:
+def new_scheduler(sb: Southbound, *, concurrency: int = 16) -> Scheduler:
     """A scheduler (not started) with the benchmark's descriptors over ``sb``."""
     scheduler = Scheduler(concurrency=concurrency)
     for descriptor in descriptors(sb):

@@ -17,7 +17,7 @@ import contextlib
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 
@@ -55,6 +55,17 @@ from contivpy.scheduler.status_watch import StatusSubscription, StatusWatchers
 log = structlog.get_logger(__name__)
 
 
+class RetryTimerHandle(Protocol):
+    """What arming a retry timer gives back: the means to cancel it (on stop)."""
+
+    def cancel(self) -> None: ...
+
+
+# Arms a retry: (delay in seconds, callback) -> handle. The event loop's call_later by
+# default; a test passes its own to see the delays chosen and fire retries without waiting.
+RetryTimer = Callable[[float, Callable[[], None]], RetryTimerHandle]
+
+
 class Scheduler:
     """Dependency-ordered key-value scheduler. See the module docstring."""
 
@@ -67,6 +78,7 @@ class Scheduler:
         history: HistoryLimits | None = None,
         clock: Callable[[], float] = time.time,
         batch_limit: int = 64,
+        retry_timer: RetryTimer | None = None,
     ) -> None:
         self.registry = Registry()
         self.graph = Graph()
@@ -81,7 +93,8 @@ class Scheduler:
         self._next: deque[Request] = deque()  # taken off the queue but not yet batched
         self.batch_limit = batch_limit
         self._consumer: asyncio.Task[None] | None = None
-        self._timers: set[asyncio.TimerHandle] = set()
+        self._retry_timer = retry_timer
+        self._timers: set[RetryTimerHandle] = set()
         self.stats = SchedulerStats()
         self._processor = TxnProcessor(
             graph=self.graph,
@@ -285,7 +298,8 @@ class Scheduler:
                 # Counted by _put; try again after the same delay rather than lose it.
                 self._arm_retry(loop, delay, keys)
 
-        handle = loop.call_later(delay, fire)
+        arm = self._retry_timer or loop.call_later
+        handle = arm(delay, fire)
         self._timers.add(handle)
 
     # --- queries -------------------------------------------------------------------------

@@ -123,6 +123,14 @@ class _Encoder:
                     self._value(field.node, item, inner, depth)
         elif isinstance(node, FixedArray):
             self._list_check(value, str(node.length), depth)
+            absent = _absent_items(node, _first(default))
+            if absent is not None:
+                # Every element absent (an MPLS label stack of a plain path, say): their
+                # defaults at once, not field by field sixteen times.
+                emit(depth, f"if not any({value}):")
+                emit(depth + 1, f"o.extend({self.src.constant('A', absent)})")
+                emit(depth, "else:")
+                depth += 1
             element = self.src.local("e")
             emit(depth, f"for {element} in {value}:")
             self._value(node.element, element, _first(default), depth + 1)
@@ -221,6 +229,22 @@ class _Encoder:
             self.sources += [*helper.sources, text]
             self.unions[union] = self.src.constant("U", function)
         return self.unions[union]
+
+
+def _absent_items(node: FixedArray, default: Any) -> tuple[object, ...] | None:
+    """The run items of an array of structs whose every element is absent (falsy: vpp_papi
+    packs each as its fields' defaults), or None where that is not a flat struct of integer
+    fields with known defaults."""
+    element = node.element
+    if not isinstance(element, Struct) or not isinstance(default, Message):
+        return None
+    items: list[object] = []
+    for field in element.fields:
+        value = default.get(field.key, UNKNOWN)
+        if not isinstance(field.node, Scalar) or type(value) not in (int, bool):
+            return None
+        items.append(value)
+    return tuple(items) * node.length
 
 
 def _first(default: Any) -> Any:

@@ -40,10 +40,9 @@ SOURCE_API = 8
 SOURCE_CLI = 9
 SOURCE_ADJ = 15
 SOURCE_DEFAULT_ROUTE = 20
-#: vpp_papi's serializer wants every one of the 16 label slots present, used or not.
-_EMPTY_LABELS: list[dict[str, object]] = [
-    {"is_uniform": 0, "label": 0, "ttl": 0, "exp": 0} for _ in range(16)
-]
+#: vpp_papi's serializer wants every one of the 16 label slots present, used or not; an
+#: empty one is packed as zeros (and the codec packs sixteen empty ones at once).
+_EMPTY_LABELS: list[dict[str, object]] = [{} for _ in range(16)]
 
 
 class PathType(enum.IntEnum):

@@ -6,6 +6,7 @@ import asyncio
 
 from contivpy.scheduler import OpKind, RetryPolicy, Scheduler, Txn, ValueState
 from doubles.southbound import Item, Southbound, base_key, child_key
+from doubles.timer import ManualTimer
 
 A, B = base_key("a"), base_key("b")
 
@@ -21,8 +22,9 @@ async def wait_for(sched: Scheduler, key: str, state: ValueState) -> None:
 
 
 async def test_retriable_failure_is_retried_with_backoff_and_recovers(
-    sched: Scheduler, sb: Southbound
+    timed_sched: Scheduler, sb: Southbound, timer: ManualTimer
 ) -> None:
+    sched = timed_sched
     sb.fail("create", A, 2)
     await sched.commit(Txn({A: Item(), B: Item(deps=(A,))}))
     status = sched.status(A)
@@ -31,15 +33,17 @@ async def test_retriable_failure_is_retried_with_backoff_and_recovers(
     assert status.error.op is OpKind.CREATE
     assert "injected create failure" in status.details
     assert sched.status(B).state is ValueState.PENDING
+    await timer.armed_count(1)
+    timer.fire()  # the first retry fails again and arms the second
+    await timer.armed_count(2)
+    timer.fire()
     await wait_for(sched, B, ValueState.CONFIGURED)
     assert set(sb.state()) == {A, B}
     retries = [r for r in sched.txn_history() if r.kind.value == "retry"]
     assert len(retries) == 2
-    # Exponential backoff: the second retry waited about twice as long as the first.
-    first_failure = sched.txn_history()[1].started_at
-    gap1 = retries[0].started_at - first_failure
-    gap2 = retries[1].started_at - retries[0].started_at
-    assert gap2 > gap1
+    # Exponential backoff: the second retry waits twice as long as the first.
+    policy = sched.retry
+    assert timer.delays == [policy.period, policy.period * policy.backoff]
 
 
 async def test_retries_stop_after_max_attempts(sched: Scheduler, sb: Southbound) -> None:
@@ -50,27 +54,34 @@ async def test_retries_stop_after_max_attempts(sched: Scheduler, sb: Southbound)
     assert sched.stats.retries_scheduled == 3
 
 
-async def test_permanent_failure_is_not_retried(sched: Scheduler, sb: Southbound) -> None:
+async def test_permanent_failure_is_not_retried(
+    timed_sched: Scheduler, sb: Southbound, timer: ManualTimer
+) -> None:
+    sched = timed_sched
     sb.fail("create", A, 1, retriable=False)
     result = await sched.commit(Txn({A: Item()}))
     assert not result.ok
     assert result.record.errors[0].retriable is False
     assert sched.status(A).state is ValueState.FAILED
-    await asyncio.sleep(0.05)
+    # Retries are armed while the transaction settles, before its commit returns.
     assert sched.stats.retries_scheduled == 0
+    assert timer.delays == []
     # A new value (or the same one again) re-attempts it.
     await sched.commit(Txn({A: Item()}))
     assert sched.status(A).state is ValueState.CONFIGURED
 
 
 async def test_retry_is_dropped_when_the_value_changed_meanwhile(
-    sched: Scheduler, sb: Southbound
+    timed_sched: Scheduler, sb: Southbound, timer: ManualTimer
 ) -> None:
+    sched = timed_sched
     sb.fail("create", A, 1)
     await sched.commit(Txn({A: Item("one")}))
     await sched.commit(Txn({A: Item("two")}))
     assert sb.state()[A] == Item("two")
-    await asyncio.sleep(0.05)
+    assert timer.fire() == 1  # the retry of "one" comes due now
+    # The queue is serial: a transaction committed after the retry ends after it.
+    await sched.commit(Txn({}, "after the retry"))
     assert sched.stats.retries_dropped == 1
     assert sb.state()[A] == Item("two")
 
@@ -112,7 +123,7 @@ async def test_revert_on_failure_puts_everything_back(sched: Scheduler, sb: Sout
     assert sb.state() == before
     assert sched.desired() == {A: Item("old"), B: Item("gone-then-back")}
     assert sched.status(c).state is ValueState.NONEXISTENT
-    await asyncio.sleep(0.05)
+    # Retries are armed while the transaction settles, before its commit returns.
     assert sched.stats.retries_scheduled == 0  # reverted values are not retried
 
 
