@@ -24,7 +24,7 @@ from contivpy.reflector import Reflector, ReflectorSettings
 from contivpy.reflector.watching import KubeApi
 from contivpy.settings import AgentSettings
 from contivpy.sim.kube import KubeApiStandIn
-from contivpy.sim.kube.pod_network import PodNetworkFailure, PodNetworkResult
+from contivpy.sim.kube.pod_network import PodNetworkResult
 from contivpy.sim.vpp.server import VppSimulator
 from contivpy.store.embedded import EmbeddedEtcd
 from contivpy.store.etcd import EtcdStore
@@ -89,25 +89,11 @@ class DemoCluster:
         with contextlib.suppress(asyncio.CancelledError):
             await task
 
-    def node(self, name: str) -> DemoNode:
-        """A node by its Kubernetes name."""
-        for node in self.nodes:
-            if node.name == name:
-                return node
-        raise KeyError(name)
-
     async def _pod_added(self, pod: dict[str, Any]) -> PodNetworkResult:
-        name = str((pod.get("spec") or {}).get("nodeName", ""))
-        try:
-            node = self.node(name)
-        except KeyError:
-            return PodNetworkFailure(f"no contivpy agent on node {name!r}")
-        return await cni_exec.add(pod, node.cni_socket)
+        return await cni_exec.add_on_node(self.nodes, pod)
 
     async def _pod_removed(self, pod: dict[str, Any]) -> None:
-        name = str((pod.get("spec") or {}).get("nodeName", ""))
-        with contextlib.suppress(KeyError):
-            await cni_exec.delete(pod, self.node(name).cni_socket)
+        await cni_exec.delete_on_node(self.nodes, pod)
 
 
 @contextlib.asynccontextmanager

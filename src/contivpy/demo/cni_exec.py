@@ -11,10 +11,49 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from contivpy.sim.kube.pod_network import PodNetworkFailure, PodNetworkResult
+
+
+class AgentNode(Protocol):
+    """A demo node as the kubelet sees it: its name and its agent's CNI socket."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def cni_socket(self) -> Path: ...
+
+
+def _socket_of(nodes: Iterable[AgentNode], pod: dict[str, Any]) -> Path | None:
+    name = str((pod.get("spec") or {}).get("nodeName", ""))
+    return next((node.cni_socket for node in nodes if node.name == name), None)
+
+
+async def add_on_node(
+    nodes: Iterable[AgentNode],
+    pod: dict[str, Any],
+    prepare: Callable[[str], None] | None = None,
+) -> PodNetworkResult:
+    """The pod's ADD, sent to the agent of the node it is scheduled on; ``prepare`` gets the
+    sandbox's container ID first (the real demo makes its network namespace there)."""
+    socket = _socket_of(nodes, pod)
+    if socket is None:
+        name = (pod.get("spec") or {}).get("nodeName", "")
+        return PodNetworkFailure(f"no contivpy agent on node {name!r}")
+    if prepare is not None:
+        prepare(sandbox_id(pod))
+    return await add(pod, socket)
+
+
+async def delete_on_node(nodes: Iterable[AgentNode], pod: dict[str, Any]) -> None:
+    """The pod's DEL, sent to its node's agent (nothing when the node has none)."""
+    socket = _socket_of(nodes, pod)
+    if socket is not None:
+        await delete(pod, socket)
 
 
 def sandbox_id(pod: dict[str, Any]) -> str:

@@ -38,7 +38,7 @@ from contivpy.linux import icmp_echo
 from contivpy.reflector import Reflector, ReflectorSettings
 from contivpy.reflector.watching import KubeApi
 from contivpy.sim.kube import KubeApiStandIn
-from contivpy.sim.kube.pod_network import PodNetworkFailure, PodNetworkResult
+from contivpy.sim.kube.pod_network import PodNetworkResult
 from contivpy.store.embedded import EmbeddedEtcd
 from contivpy.store.etcd import EtcdStore
 from contivpy.store.settings import StoreSettings
@@ -110,29 +110,18 @@ class RealCluster:
     #: pod sandbox id -> its namespace
     pod_namespaces: dict[str, str] = field(default_factory=dict)
 
-    def node(self, name: str) -> RealNode:
-        for node in self.nodes:
-            if node.name == name:
-                return node
-        raise KeyError(name)
-
-    async def _pod_added(self, pod: dict[str, Any]) -> PodNetworkResult:
-        name = str((pod.get("spec") or {}).get("nodeName", ""))
-        try:
-            node = self.node(name)
-        except KeyError:
-            return PodNetworkFailure(f"no contivpy agent on node {name!r}")
-        cid = cni_exec.sandbox_id(pod)
+    def _pod_netns(self, cid: str) -> None:
         netns = cni_exec.pod_netns_name(cid)
         if netns not in self.pod_namespaces.values():
             real_node.add_netns(netns)
             self.pod_namespaces[cid] = netns
-        return await cni_exec.add(pod, node.cni_socket)
+
+    async def _pod_added(self, pod: dict[str, Any]) -> PodNetworkResult:
+        # The container runtime makes the sandbox's namespace before the kubelet runs CNI.
+        return await cni_exec.add_on_node(self.nodes, pod, self._pod_netns)
 
     async def _pod_removed(self, pod: dict[str, Any]) -> None:
-        name = str((pod.get("spec") or {}).get("nodeName", ""))
-        with contextlib.suppress(KeyError):
-            await cni_exec.delete(pod, self.node(name).cni_socket)
+        await cni_exec.delete_on_node(self.nodes, pod)
         netns = self.pod_namespaces.pop(cni_exec.sandbox_id(pod), None)
         if netns is not None:
             real_node.delete_netns(netns)
