@@ -11,9 +11,9 @@ import uvloop
 
 from vpp_target.target import running_on_real_vpp
 
-# Real etcd fixtures (etcd_server, store, private_etcd, ...) and test certificates (pki)
-# for every test tier.
-pytest_plugins = ["fixtures.etcd", "fixtures.pki"]
+# Real etcd fixtures (etcd_server, store, private_etcd, ...), test certificates (pki), the
+# Linux sandbox and netlink client, and the test's VPP (target, sim, vpp) for every test tier.
+pytest_plugins = ["fixtures.etcd", "fixtures.pki", "fixtures.netns", "vpp_target.fixtures"]
 
 
 def pytest_asyncio_loop_factories(

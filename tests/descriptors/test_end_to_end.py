@@ -42,6 +42,8 @@ from descriptors.harness import (
 from descriptors.vpp_states import af_packet_hosts, desired_states
 from vpp_target.target import RESTART_VARIABLE, require_simulator, running_on_real_vpp, vpp_target
 
+pytestmark = pytest.mark.vpp
+
 E2E = settings(
     max_examples=int(os.environ.get("VPP_E2E_EXAMPLES", "40")),
     deadline=None,

@@ -33,6 +33,8 @@ from contivpy.vppcalls.retvals import Retval
 from descriptors.harness import HAS_VHOST_NET, Agent, nic_name, skip_without_taps, start_agent
 from vpp_target.target import VppTarget, running_on_real_vpp, vpp_target
 
+pytestmark = pytest.mark.vpp
+
 NIC = "GigabitEthernet0/a/0"
 
 CASES = {

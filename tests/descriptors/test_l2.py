@@ -20,6 +20,8 @@ from contivpy.models.vpp_l2 import L2FIB, BDInterface, BridgeDomain, L2FIBAction
 from contivpy.scheduler import OpKind, Txn, ValueState
 from descriptors.harness import Agent
 
+pytestmark = pytest.mark.vpp
+
 INTERFACES: dict[str, object] = {
     interface_key("bvi"): Interface(
         "bvi",

@@ -36,6 +36,8 @@ from contivpy.vppcalls.routes import SOURCE_API
 from descriptors.harness import Agent
 from vpp_target.snapshot import VppSnapshot
 
+pytestmark = pytest.mark.vpp
+
 LO = Interface("lo", InterfaceType.LOOPBACK, ip_addresses=("10.0.0.1/24", "2001:db8::1/64"))
 LO_RED = Interface("lo-red", InterfaceType.LOOPBACK, vrf=1, ip_addresses=("10.1.0.1/24",))
 TABLES = {

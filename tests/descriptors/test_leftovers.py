@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import ipaddress
 
+import pytest
+
 from contivpy.models.vpp_interfaces import AfPacketLink, Interface, InterfaceType, VxlanLink
 from contivpy.models.vpp_keys import interface_key
 from contivpy.scheduler import Txn, ValueState
 from contivpy.vppcalls import af_packet, interfaces, vxlan
 from descriptors.harness import Agent
 from vpp_target.target import VppTarget
+
+pytestmark = pytest.mark.vpp
 
 TUNNEL = Interface(
     "vx-node2",

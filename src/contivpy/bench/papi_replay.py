@@ -4,7 +4,7 @@ In: a simulator's API socket and the calls a pipelined run made (:class:`Recorde
 sending order). Out: :class:`ReplayRun`: seconds for all calls, and the calls VPP refused
 (non-zero retval). The client is vpp_papi's unmodified ``VPPApiClient`` loaded with our
 message definitions (``apifiles``: vpp_papi's memclnt plus contivpy's ``definitions/``), as
-``tests/vpp/test_papi_interop.py`` does: each call sends one request (a dump also its
+``tests/vppcalls/test_papi_interop.py`` does: each call sends one request (a dump also its
 control_ping) and blocks until the answer, the classic way of driving VPP from Python.
 
 Blocking: :func:`replay` must run off the event loop (``asyncio.to_thread``). Only the loop

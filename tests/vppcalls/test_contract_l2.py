@@ -14,6 +14,8 @@ from contivpy.vppcalls.retvals import Retval
 from contivpy.vppcalls.wire import NO_INDEX
 from vpp_target.target import VppTarget
 
+pytestmark = pytest.mark.vpp
+
 
 async def _loop(vpp: VppClient, mac: str | None = None) -> int:
     return await loopback.create_loopback(vpp, loopback.LoopbackSpec(mac=mac))

@@ -7,7 +7,7 @@ verifier notices a southbound that does not hold what was desired (a broken run 
 
 from __future__ import annotations
 
-from bench_smoke.quick_run import run_quick
+from bench.quick_run import run_quick
 from contivpy.bench.scenarios import running
 from contivpy.bench.southbound import Southbound
 from contivpy.bench.verify import Problems

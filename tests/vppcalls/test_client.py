@@ -22,8 +22,7 @@ from contivpy.vppcalls.errors import (
 )
 from contivpy.vppcalls.retvals import Retval
 from doubles.agent_nodes import eventually
-
-from .conftest import make_client
+from vpp_target.target import make_client
 
 
 async def _next_event(client: VppClient) -> VppConnected | VppDisconnected:

@@ -23,6 +23,8 @@ from contivpy.vppcalls.routes import (
 )
 from vpp_target.target import VppTarget
 
+pytestmark = pytest.mark.vpp
+
 ip4 = ipaddress.ip_address
 net = ipaddress.ip_network
 addr = ipaddress.ip_interface

@@ -11,8 +11,8 @@ from __future__ import annotations
 from contivpy.controllers import naming
 from contivpy.sim.vpp.forwarding import find_interface
 from contivpy.sim.vpp.forwarding_trace import HopKind, InterfaceRef, Trace
-from sim.cluster import Cluster
-from sim.vswitch import NodePlan
+from sim.vpp.cluster import Cluster
+from sim.vpp.vswitch import NodePlan
 
 RX, FIB, ARP, L2 = HopKind.RX, HopKind.FIB, HopKind.ARP, HopKind.L2
 ENCAP, DECAP, TX = HopKind.ENCAP, HopKind.DECAP, HopKind.TX

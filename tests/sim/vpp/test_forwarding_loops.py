@@ -15,9 +15,9 @@ from contivpy.controllers import naming
 from contivpy.sim.vpp.forwarding_trace import FibLookup, Outcome, VxlanEncap
 from contivpy.vppcalls import routes
 from contivpy.vppcalls.routes import Route, RoutePath
-from sim.cluster import Cluster
-from sim.scenario import IP_B, IP_C, NODE1, NODE2, NODE3, ref, trace_a
-from sim.vswitch import MAIN_VRF, POD_VRF, Vswitch
+from sim.vpp.cluster import Cluster
+from sim.vpp.scenario import IP_B, IP_C, NODE1, NODE2, NODE3, ref, trace_a
+from sim.vpp.vswitch import MAIN_VRF, POD_VRF, Vswitch
 
 
 async def route_through_overlay(switch: Vswitch, address: object, via_bvi: object) -> None:

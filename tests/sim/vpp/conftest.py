@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from sim.cluster import Cluster, StartCluster, start_cluster
-from sim.scenario import IP_A, IP_A2, IP_B, IP_C, POD_A, POD_A2, POD_B, POD_C
+from sim.vpp.cluster import Cluster, StartCluster, start_cluster
+from sim.vpp.scenario import IP_A, IP_A2, IP_B, IP_C, POD_A, POD_A2, POD_B, POD_C
 
 
 @pytest.fixture(name="start_cluster")

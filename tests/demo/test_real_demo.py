@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from realvpp.support import needs_real_vpp, vpp_binary
+from vpp_target.real_binary import needs_real_vpp, vpp_binary
+
+pytestmark = pytest.mark.realvpp
 
 CONTIVPY = shutil.which("contivpy") or str(Path(sys.executable).with_name("contivpy"))
 

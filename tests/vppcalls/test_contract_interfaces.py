@@ -15,6 +15,8 @@ from contivpy.vppcalls.errors import VppApiError, VppApiPermanentError
 from contivpy.vppcalls.retvals import Retval
 from vpp_target.target import VppTarget
 
+pytestmark = pytest.mark.vpp
+
 #: whether this kernel has vhost-net (a real VPP makes taps only then); read once, at import
 HAS_VHOST_NET = Path("/dev/vhost-net").exists()
 

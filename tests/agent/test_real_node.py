@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 
 from linux.support import Sandbox, ip
-from realvpp.support import needs_real_vpp, vpp_binary
+from vpp_target.real_binary import needs_real_vpp, vpp_binary
+
+pytestmark = pytest.mark.realvpp
 
 SCRIPT = Path(__file__).with_name("node_script.py")
 

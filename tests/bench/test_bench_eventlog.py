@@ -13,7 +13,7 @@ import ipaddress
 
 import pytest
 
-from bench_smoke.quick_run import run_quick
+from bench.quick_run import run_quick
 from contivpy.bench.eventlog_cluster import AGENT_NODE_ID, ClusterShape, address_plan, placements
 from contivpy.bench.eventlog_reflector import ReflectorRun
 

@@ -16,9 +16,9 @@ from contivpy.sim.vpp.forwarding_trace import FibLookup, Outcome
 from contivpy.vppcalls import bridge_domains, interface_ip, interfaces, l2fib, neighbors, routes
 from contivpy.vppcalls import vxlan as vxlan_calls
 from contivpy.vppcalls.routes import Route
-from sim.cluster import Cluster
-from sim.scenario import DECAP, IP_A, IP_B, NODE1, NODE2, POD_B, TAP_A, TAP_B, ref, trace_a
-from sim.vswitch import POD_CIDR, POD_VRF, VNI, VXLAN_BD_ID, NodePlan
+from sim.vpp.cluster import Cluster
+from sim.vpp.scenario import DECAP, IP_A, IP_B, NODE1, NODE2, POD_B, TAP_A, TAP_B, ref, trace_a
+from sim.vpp.vswitch import POD_CIDR, POD_VRF, VNI, VXLAN_BD_ID, NodePlan
 
 
 async def test_a_pod_deleted_on_node2_is_dropped_there(two_nodes: Cluster) -> None:

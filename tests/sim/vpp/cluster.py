@@ -17,7 +17,7 @@ from contivpy.backoff import Backoff
 from contivpy.sim.vpp.forwarding import Fabric
 from contivpy.sim.vpp.server import VppSimulator
 from contivpy.vppcalls.client import VppClient
-from sim.vswitch import NodePlan, Vswitch
+from sim.vpp.vswitch import NodePlan, Vswitch
 
 
 @dataclass

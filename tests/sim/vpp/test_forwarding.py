@@ -22,8 +22,8 @@ from contivpy.sim.vpp.forwarding_trace import (
 )
 from contivpy.vppcalls import interface_ip, routes
 from contivpy.vppcalls.routes import Route, RoutePath
-from sim.cluster import Cluster, StartCluster
-from sim.scenario import (
+from sim.vpp.cluster import Cluster, StartCluster
+from sim.vpp.scenario import (
     ACROSS_TWO_NODES,
     ARP,
     DECAP,
@@ -46,7 +46,7 @@ from sim.scenario import (
     ref,
     trace_a,
 )
-from sim.vswitch import POD_VRF, VNI, VXLAN_BD_ID
+from sim.vpp.vswitch import POD_VRF, VNI, VXLAN_BD_ID
 
 
 async def test_pod_to_pod_across_nodes_is_delivered_through_vxlan(two_nodes: Cluster) -> None:

@@ -25,7 +25,7 @@ from contivpy.vppcalls.client import VppClient
 from contivpy.vppcalls.codec import ApiDefinitions
 from contivpy.vppcalls.fast_codec import same_value
 from contivpy.vppcalls.message import Message, WireValue
-from vpp.codec_strategies import Schema
+from vppcalls.codec_strategies import Schema
 
 DEFINITIONS = ApiDefinitions.bundled()
 NAMES = DEFINITIONS.names()

@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench_smoke.quick_run import run_quick
+from bench.quick_run import run_quick
 from contivpy.bench.call_recorder import RecordedCall, RecordingChannel
 from contivpy.bench.papi_replay import mapped_fields
 from contivpy.bench.verify import Problems

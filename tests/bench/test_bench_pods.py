@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 
-from bench_smoke.quick_run import run_quick
+from bench.quick_run import run_quick
 from contivpy.bench.add_breakdown import breakdown
 from contivpy.bench.pods_suite import percentile
 from contivpy.events.history import EventRecord

@@ -25,6 +25,8 @@ from contivpy.scheduler.api import OpKind, OpRecord, TxnKind, TxnRecord
 from linux.support import NETNS_UNAVAILABLE, ip
 from vpp_target.target import SOCKET_VARIABLE, real_socket
 
+pytestmark = pytest.mark.realvpp
+
 METRICS = {
     "cni_exec_add_p50_ms": "<= 60 ms",
     "cni_exec_add_p99_ms": "<= 120 ms",

@@ -30,6 +30,7 @@ from vpp_target.target import (
 )
 
 pytestmark = [
+    pytest.mark.realvpp,
     needs_netns,
     pytest.mark.skipif(
         not running_on_real_vpp(),
