@@ -75,6 +75,7 @@ def _demo(args: argparse.Namespace) -> int:
     from contivpy.demo.command import run_demo
 
     return run_demo(
+        scenario=args.scenario,
         nodes=args.nodes,
         keep=args.keep,
         manifests=tuple(args.manifest or ()),
@@ -129,6 +130,14 @@ def _agent(args: argparse.Namespace) -> int:
 
     endpoints = tuple(e for e in (args.etcd or "").split(",") if e)
     return run_agent_command(args.config, node_name=args.node_name, endpoints=endpoints)
+
+
+def _cnf(args: argparse.Namespace) -> int:
+    from contivpy.cnf.command import run_cnf_command
+
+    return run_cnf_command(
+        label=args.label, vpp_socket=args.vpp_socket, etcd=args.etcd, prefix=args.etcd_prefix
+    )
 
 
 def _ctl(args: argparse.Namespace) -> int:
@@ -198,8 +207,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     vpp.set_defaults(handler=_vpp)
 
+    from contivpy.demo.scenario_list import SCENARIOS
+
     demo = sub.add_parser("demo", help="the whole system on this machine, with example pods")
-    demo.add_argument("--nodes", type=_demo_nodes, default=2, help="how many nodes (default 2)")
+    demo.add_argument(
+        "--scenario",
+        choices=sorted(SCENARIOS),
+        default="pods",
+        help="what to deploy and show: "
+        + "; ".join(f"{s.name}: {s.about}" for s in SCENARIOS.values())
+        + " (default pods)",
+    )
+    demo.add_argument(
+        "--nodes",
+        type=_demo_nodes,
+        help="how many nodes (default: the scenario's, 2; cnf-vpp 1, as its seed)",
+    )
     demo.add_argument(
         "--keep",
         action="store_true",
@@ -239,6 +262,13 @@ def build_parser() -> argparse.ArgumentParser:
     agent.add_argument("--node-name", default="", help="this node's Kubernetes name")
     agent.add_argument("--etcd", help="etcd endpoints, comma-separated (default: embedded)")
     agent.set_defaults(handler=_agent)
+
+    cnf = sub.add_parser("cnf", help="configure a CNF's own VPP from /vnf-agent/<label>/config/")
+    cnf.add_argument("--label", required=True, help="the pod's contivpp.io/microservice-label")
+    cnf.add_argument("--vpp-socket", required=True, help="the CNF VPP's API socket")
+    cnf.add_argument("--etcd", default="127.0.0.1:2379", help="etcd endpoints, comma-separated")
+    cnf.add_argument("--etcd-prefix", default="", help="key prefix of the store (default none)")
+    cnf.set_defaults(handler=_cnf)
 
     ctl = sub.add_parser("ctl", add_help=False, help="inspect and drive an agent (debug API)")
     ctl.add_argument("rest", nargs=argparse.REMAINDER)

@@ -1,9 +1,10 @@
 """One real node in the current network namespace (the test starts this script with
 ``ip netns exec <node-ns>``): etcd, a real VPP, the node agent as a process of its own
 (``contivpy agent``, configured and run as :mod:`contivpy.vppprocess.real_node` does), and
-two pods in veth mode, each in a real namespace, networked through the real CNI plugin
-(``contivpy cni``). Then real packets, an agent killed with SIGKILL while a ping runs, and
-a VPP restart. Prints one JSON object (the test asserts on it).
+two pods in veth mode, each in a real namespace and with a custom veth interface ``veth1``
+(``contivpp.io/custom-if``), networked through the real CNI plugin (``contivpy cni``). Then
+real packets (also between the pods' custom interfaces), an agent killed with SIGKILL while a
+ping runs, and a VPP restart. Prints one JSON object (the test asserts on it).
 
 Usage: python node_script.py <vpp binary> <work dir> <pod netns A> <pod netns B>
 """
@@ -26,7 +27,10 @@ import uvloop
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, as pytest has it
 
 from contivpy.linux.icmp_echo import EchoResult, echo
+from contivpy.models.k8s_codec import DEFAULT_PREFIX, Pod, encode, key_for
 from contivpy.store.embedded import EmbeddedEtcd
+from contivpy.store.etcd import EtcdStore
+from contivpy.store.settings import StoreSettings
 from contivpy.vppcalls.client import VppClient
 from contivpy.vppprocess.process import VppProcess
 from contivpy.vppprocess.real_node import CONTIVPY, AgentProcess, write_agent_config
@@ -38,9 +42,24 @@ def sh(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run(args, capture_output=True, text=True, check=False, timeout=timeout)
 
 
-def ping(netns: str | None, address: str, count: int = 3) -> int:
+def ping(netns: str | None, address: str, count: int = 3, source: str | None = None) -> int:
     """Echo replies received out of ``count`` (our own ICMP echo; None: this namespace)."""
-    return echo(address, count, netns=netns, interval=0.2, timeout=1.0).received
+    return echo(address, count, netns=netns, interval=0.2, timeout=1.0, source=source).received
+
+
+async def reflect_pods(endpoint: str, names: tuple[str, ...]) -> None:
+    """The pods as the reflector mirrors them: each asks for a custom veth ``veth1``."""
+    annotations = {"contivpp.io/custom-if": "veth1/veth"}
+    async with EtcdStore(StoreSettings(endpoints=(endpoint,))) as store:
+        for name in names:
+            pod = Pod(name=name, namespace="default", annotations=annotations, node_name="node-1")
+            await store.put(DEFAULT_PREFIX + key_for("pod", name, "default"), encode(pod))
+
+
+def custom_ip(result: dict[str, Any], name: str) -> str:
+    """The address the CNI result gives the interface ``name``."""
+    index = [i["name"] for i in result["interfaces"]].index(name)
+    return next(i["address"] for i in result["ips"] if i.get("interface") == index).split("/")[0]
 
 
 def start_ping(netns: str, address: str, count: int) -> asyncio.Task[EchoResult]:
@@ -130,6 +149,7 @@ async def main(binary: Path, work: Path, pod_a: str, pod_b: str) -> dict[str, An
             vpp_socket=vpp.api_socket,
             etcd_endpoints=(etcd.endpoint,),
         )
+        await reflect_pods(etcd.endpoint, ("pod-a", "pod-b"))
         agent = AgentProcess(config, work)
         agent.start()
         try:
@@ -143,6 +163,14 @@ async def main(binary: Path, work: Path, pod_a: str, pod_b: str) -> dict[str, An
             report["host_ip"] = host[0] if host else ""
             report["ping_a_b"] = ping(pod_a, ip_b)
             report["ping_b_a"] = ping(pod_b, ip_a)
+            # Between the custom interfaces: A's request (from its veth1 address) reaches B on
+            # B's veth1 (VPP routes B's custom address there), B's reply reaches A on A's.
+            custom_a, custom_b = custom_ip(a, "veth1"), custom_ip(b, "veth1")
+            report["custom_ips"] = [custom_a, custom_b]
+            report["custom_links"] = [
+                sh("ip", "-n", ns, "-o", "addr", "show", "veth1").stdout for ns in (pod_a, pod_b)
+            ]
+            report["ping_custom_a_b"] = ping(pod_a, custom_b, source=custom_a)
             # VPP drops the packet that makes it resolve a neighbour (the host's end of the
             # interconnect has no static ARP entry in VPP, as in Contiv): one warm-up first.
             if host:

@@ -52,6 +52,10 @@ def test_a_real_node_forwards_pod_traffic_and_survives_restarts(
     report = json.loads(done.stdout.strip().splitlines()[-1])
     print(json.dumps(report, indent=1))
     assert report["ping_a_b"] == 3, report
+    custom_a, custom_b = report["custom_ips"]
+    assert f"inet {custom_a}/32" in report["custom_links"][0], report
+    assert f"inet {custom_b}/32" in report["custom_links"][1], report
+    assert report["ping_custom_a_b"] == 3, report
     assert report["ping_b_a"] == 3, report
     assert report["ping_host_b"] == 3, report
     assert report["ping_a_host"] == 3, report

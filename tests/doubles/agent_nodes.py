@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from contivpy.agent.cni_bridge import MemifGrants
 from contivpy.agent.node_agent import AgentConfig, AgentPaths, NodeAgent
 from contivpy.cni.types import CniRequest, PodRef
 from contivpy.scheduler import RetryPolicy
@@ -30,6 +31,7 @@ class Node:
     agent: NodeAgent | None = None
     interfaces: InterfaceSettings = field(default_factory=InterfaceSettings)
     agents_made: list[NodeAgent] = field(default_factory=list)
+    memif_grants: MemifGrants | None = None
 
     def config(self) -> AgentConfig:
         return AgentConfig(
@@ -45,6 +47,7 @@ class Node:
             retry=RetryPolicy(period=0.05, max_attempts=3),
             healing_delay=0.2,
             vpp_wait=10.0,
+            memif_grants=self.memif_grants,
         )
 
     async def start_agent(self) -> NodeAgent:

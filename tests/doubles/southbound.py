@@ -1,11 +1,11 @@
 """Scheduler test descriptors over the one in-memory southbound, and the values they manage.
 
-The southbound is ``contivpy.bench.southbound.Southbound`` (re-exported here), the same one
-``contivpy bench scheduler`` runs on: strict where a real dataplane is (it rejects a create
-whose dependency is absent, a delete of something still depended on, a create of what exists
-and an update or delete of what does not), it counts writes, can fail chosen operations (per
-key and op, a number of times, retriable or not), can be slow, and can drift (objects changed
-or removed behind the scheduler's back). Foreign objects (not ours) can be planted.
+The southbound is ``contivpy.bench.southbound.Southbound`` (re-exported here): strict where
+a real dataplane is (it rejects a create whose dependency is absent, a delete of something
+still depended on, a create of what exists and an update or delete of what does not), it
+counts writes, can fail chosen operations (per key and op, a number of times, retriable or
+not), can be slow, and can drift (objects changed or removed behind the scheduler's back).
+Foreign objects (not ours) can be planted.
 
 Values (``Item``): ``deps`` are exact keys, ``any_of`` one any-of dependency over prefixes,
 ``children`` derived values with their own descriptor (separate southbound objects that

@@ -1,5 +1,6 @@
 """Run a node agent inside the current network namespace (the test starts it with
-`ip netns exec <host-ns>`), wire one pod in veth mode into a real pod namespace, and print
+`ip netns exec <host-ns>`), wire one pod in veth mode into a real pod namespace (with two
+custom veth interfaces: ``veth1`` in the default network, ``vstub`` in the stub one), and print
 what happened as one JSON object: the agent's view, the kernel's, VPP's, and the writes an
 agent restart made. The calling test asserts on it.
 
@@ -8,6 +9,7 @@ Usage: python agent_in_netns.py <pod netns name> <work dir>
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -20,6 +22,8 @@ import uvloop
 from contivpy.agent.node_agent import AgentConfig, AgentPaths, NodeAgent
 from contivpy.cni.types import CniRequest, PodRef
 from contivpy.controllers import naming
+from contivpy.controllers.pod_ips import PodID
+from contivpy.models.k8s_codec import DEFAULT_PREFIX, Pod, encode, key_for
 from contivpy.settings import AgentSettings, InterfaceSettings
 from contivpy.sim.vpp.server import VppSimulator
 from contivpy.store.embedded import EmbeddedEtcd
@@ -59,12 +63,28 @@ async def main(pod_ns: str, work: Path) -> dict[str, Any]:
                 return agent
 
             agent = await start()
+            # the pod as the reflector mirrors it: its custom interfaces are annotated
+            annotations = {"contivpp.io/custom-if": "veth1/veth, vstub/veth/stub"}
+            pod = Pod(name="web", namespace="ns", annotations=annotations, node_name="node-1")
+            await store.put(DEFAULT_PREFIX + key_for("pod", "web", "ns"), encode(pod))
+            for _ in range(500):
+                if agent.pods.reflected(PodID("ns", "web")):
+                    break
+                await asyncio.sleep(0.02)
             cid = "f" * 64
             request = CniRequest(cid, f"/var/run/netns/{pod_ns}", "eth0", PodRef("ns", "web"))
             result = await agent.cni.add(request)
             report["cni_ip"] = result.ips[0].address
             report["cni_gateway"] = result.ips[0].gateway
             report["pod_addresses"] = sh("ip", "-n", pod_ns, "-o", "addr", "show", "eth0")
+            report["cni_interfaces"] = [i.name for i in result.interfaces]
+            report["cni_custom_ip"] = next(
+                i.address for i in result.ips if result.interfaces[i.interface].name == "veth1"
+            )
+            report["custom_addresses"] = sh("ip", "-n", pod_ns, "-o", "addr", "show", "veth1")
+            report["stub_addresses"] = sh("ip", "-n", pod_ns, "-o", "addr", "show", "vstub")
+            report["custom_neighbours"] = sh("ip", "-n", pod_ns, "neigh", "show", "dev", "veth1")
+            report["custom_host_end"] = naming.custom_veth_host_name("veth1", cid)
             report["pod_routes"] = sh("ip", "-n", pod_ns, "route")
             report["pod_neighbours"] = sh("ip", "-n", pod_ns, "neigh")
             report["host_links"] = sh("ip", "-o", "link")

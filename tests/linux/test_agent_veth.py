@@ -47,3 +47,16 @@ def test_agent_wires_a_pod_through_a_real_veth_pair(sandbox: Sandbox, tmp_path: 
     assert report["restart_netlink_writes"] == 0
     assert "eth0" not in report["after_delete_pod_links"]
     assert "ffffffffffffff" not in report["after_delete_host_links"]
+    # The custom veths: veth1 with its own IP (and the gateway's MAC, for replies), vstub with
+    # none; both gone after the DEL, with their host ends.
+    assert report["cni_interfaces"] == ["eth0", "veth1", "vstub"]
+    custom_ip = report["cni_custom_ip"].split("/")[0]
+    assert custom_ip != pod_ip
+    assert f"inet {custom_ip}/32" in report["custom_addresses"]
+    assert gateway in report["custom_neighbours"]
+    assert "vstub" in report["stub_addresses"]
+    assert "inet " not in report["stub_addresses"]
+    assert report["custom_host_end"] in report["host_links"]
+    assert "veth1" not in report["after_delete_pod_links"]
+    assert "vstub" not in report["after_delete_pod_links"]
+    assert report["custom_host_end"] not in report["after_delete_host_links"]

@@ -13,6 +13,11 @@ connected, else WIRING_FAILED.
   loop processes the AddPod only after the resync that rebuilds VPP (a restarted VPP has
   lost its base configuration; see events/loop.py).
 - CHECK compares the pod's registration with the request.
+- A pod whose annotations ask for memif interfaces has its memif grant (from the memif device
+  plugin's allocations, through kubelet's pod-resources API) looked up before the AddPod is
+  pushed, and carried in the event: the loop does no I/O of its own for it. A lookup that
+  fails is "try again later" (the kubelet retries), not a pod wired without its memifs.
+  Once a DEL has unwired such a pod, its grant is released (socket directory and secret).
 """
 
 from __future__ import annotations
@@ -22,13 +27,19 @@ from collections.abc import Awaitable, Callable
 
 import structlog
 
-from contivpy.cni.types import CniCode, CniError, CniRequest, CniResult
+from contivpy.cni.types import CniCode, CniError, CniRequest, CniResult, PodRef
 from contivpy.controllers.pod_ips import PodID
 from contivpy.controllers.podmanager import PodManager
+from contivpy.deviceplugin.memif import MemifGrant
 from contivpy.errors import ContivpyError
 from contivpy.events.loop import EventLoop
 from contivpy.events.processing import EventResult
 from contivpy.events.types import AddPod, DeletePod
+
+#: the memif grant of a pod (None: it was granted none); raises when it cannot be looked up
+MemifGrants = Callable[[PodRef], Awaitable[MemifGrant | None]]
+#: gives a deleted pod's memif grant back (its socket directory and secret go)
+MemifRelease = Callable[[MemifGrant], object]
 
 log = structlog.get_logger(__name__)
 
@@ -44,12 +55,16 @@ class CniBridge:
         vpp_ready: Callable[[], Awaitable[None]] | None = None,
         vpp_connected: Callable[[], bool] | None = None,
         vpp_wait: float = 30.0,
+        memif_grants: MemifGrants | None = None,
+        memif_release: MemifRelease | None = None,
     ) -> None:
         self._loop = loop
         self._pods = pods
         self._vpp_ready = vpp_ready
         self._vpp_connected = vpp_connected
         self._vpp_wait = vpp_wait
+        self._memif_grants = memif_grants
+        self._memif_release = memif_release
         self._last_results: dict[tuple[PodID, str], CniResult] = {}
 
     async def add(self, request: CniRequest) -> CniResult:
@@ -60,7 +75,7 @@ class CniBridge:
             log.info("pod has a new sandbox; unwiring the old one", pod=str(pod))
             old = CniRequest(known.container_id, known.netns, known.ifname, request.pod)
             await self._push(DeletePod(old))
-        result = await self._push(AddPod(request))
+        result = await self._push(AddPod(request, await self._memif_grant(pod, request)))
         if not result.ok:
             raise CniError(
                 self._failure_code(result), f"pod {request.pod} not wired: {result.error}"
@@ -74,10 +89,15 @@ class CniBridge:
     async def delete(self, request: CniRequest) -> None:
         pod = PodID(request.pod.namespace, request.pod.name)
         self._last_results.pop((pod, request.container_id), None)
+        known = self._pods.pods.get(pod)
         result = await self._push(DeletePod(request))
         if not result.ok:
             # Errors of a delete are healed by resyncs; the kubelet need not retry.
             log.warning("pod unwiring had errors", pod=str(pod), error=result.error)
+        memif = known.memif if known is not None else None
+        if memif is not None and pod not in self._pods.pods and self._memif_release is not None:
+            # VPP no longer uses the socket: its directory and secret go (as Contiv did)
+            self._memif_release(memif.grant)
 
     async def check(self, request: CniRequest) -> CniResult:
         pod = PodID(request.pod.namespace, request.pod.name)
@@ -88,6 +108,18 @@ class CniBridge:
         if result is None:
             raise CniError(CniCode.TRY_AGAIN_LATER, f"pod {request.pod}: no result since restart")
         return result
+
+    async def _memif_grant(self, pod: PodID, request: CniRequest) -> MemifGrant | None:
+        if self._memif_grants is None or not self._pods.asks_for_memif(pod):
+            return None
+        try:
+            return await self._memif_grants(request.pod)
+        except Exception as error:  # any failure of the lookup: the kubelet retries the ADD
+            log.warning("memif grant lookup failed", pod=str(pod), error=str(error))
+            raise CniError(
+                CniCode.TRY_AGAIN_LATER,
+                f"pod {request.pod}: its memif grant could not be looked up: {error}",
+            ) from error
 
     async def _wait_for_vpp(self, request: CniRequest) -> None:
         if self._vpp_ready is None:

@@ -12,6 +12,7 @@ drift apart:
     store.*           StoreSettings' fields, camelCase (endpoints, caFile, dialTimeout, ...);
                       no endpoints: an embedded etcd under paths.stateDir
     paths.*           AgentPaths' fields (stateDir, vppSocket, cniSocket, debugSocket)
+    memifDevicePlugin.*   the memif device plugin (enabled, deviceCount, directories)
     ksrPrefix, configureLinux   AgentConfig's fields a file may set
 
 nodeName defaults to $NODE_NAME, then the host name. Optional values (store.caFile,
@@ -30,14 +31,18 @@ from typing import Any, get_args, get_origin, get_type_hints
 
 import yaml
 
-from contivpy.agent.node_agent import AgentConfig, AgentPaths
+from contivpy.agent.node_agent import AgentConfig, AgentPaths, MemifPluginConfig
 from contivpy.errors import ConfigError
 from contivpy.models.k8s_codec import DEFAULT_PREFIX
 from contivpy.settings import camel_case, load_agent_settings, setting_keys
 from contivpy.store.settings import StoreSettings
 
 # Sections of the file that fill a dataclass of their own, one key per field.
-_SECTIONS: dict[str, type[Any]] = {"store": StoreSettings, "paths": AgentPaths}
+_SECTIONS: dict[str, type[Any]] = {
+    "store": StoreSettings,
+    "paths": AgentPaths,
+    "memifDevicePlugin": MemifPluginConfig,
+}
 # The AgentConfig fields a file may set at the top level (the rest are for tests and tuning).
 _AGENT_CONFIG_FIELDS = ("ksr_prefix", "configure_linux")
 _DEFAULT_STATE_DIR = Path("/var/lib/contivpy")
@@ -125,8 +130,17 @@ def _load(
     linux = raw.get("configureLinux", True)
     if not isinstance(linux, bool):
         raise ConfigError("configureLinux: expected true or false")
+    memif = MemifPluginConfig(
+        **_section(
+            "memifDevicePlugin", raw.get("memifDevicePlugin"), MemifPluginConfig, absolute=True
+        )
+    )
     config = AgentConfig(
-        settings, AgentPaths(**path_values), ksr_prefix=prefix, configure_linux=linux
+        settings,
+        AgentPaths(**path_values),
+        ksr_prefix=prefix,
+        configure_linux=linux,
+        memif_plugin=memif,
     )
     return config, store
 
@@ -164,6 +178,10 @@ def _convert(name: str, hint: Any, value: Any, *, absolute: bool) -> Any:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ConfigError(f"{name}: expected a list of strings")
         return tuple(value)
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{name}: expected true or false")
+        return value
     if kind is float and isinstance(value, int | float) and not isinstance(value, bool):
         return float(value)
     if kind is int and isinstance(value, int) and not isinstance(value, bool):

@@ -23,16 +23,31 @@ from typing import Any
 import structlog
 
 import contivpy
-from contivpy.agent.cni_bridge import CniBridge
+from contivpy.agent.cni_bridge import CniBridge, MemifGrants
 from contivpy.api.cni_server import CniServer
+from contivpy.api.device_plugin import MemifDevicePlugin
 from contivpy.api.introspection import AgentPhase, AgentStatus
+from contivpy.api.pod_resources import MemifPodLookup, PodResourcesClient
 from contivpy.api.server import DebugServer, DebugServerSettings
+from contivpy.cni.types import PodRef
+from contivpy.controllers.customconfig import CustomConfig
 from contivpy.controllers.ipam import Ipam
 from contivpy.controllers.ipnet import IpNet, LinuxRenderer
 from contivpy.controllers.nodesync import NodeSync
 from contivpy.controllers.podmanager import PodManager
 from contivpy.controllers.state_file import StateFile
 from contivpy.descriptors.registration import register_vpp_descriptors
+from contivpy.descriptors.vnf_config import VnfConfigDescriptor
+from contivpy.deviceplugin import (
+    DEFAULT_DEVICE_COUNT,
+    DEFAULT_DEVICE_PLUGINS_DIR,
+    DEFAULT_MEMIF_DIR,
+    DEFAULT_POD_RESOURCES_SOCKET,
+    MemifAllocations,
+    MemifGrant,
+    MemifPluginSettings,
+)
+from contivpy.errors import ContivpyError
 from contivpy.events.dbwatch import DbWatcher
 from contivpy.events.history import EventHistory
 from contivpy.events.loop import EventLoop, LoopSettings
@@ -58,6 +73,24 @@ class AgentPaths:
 
 
 @dataclass(frozen=True, slots=True)
+class MemifPluginConfig:
+    """The memif device plugin the agent runs (contivpp.io/memif, for pods' custom memifs)."""
+
+    enabled: bool = False
+    device_plugins_dir: Path = DEFAULT_DEVICE_PLUGINS_DIR  # kubelet's; the plugin serves there
+    memif_dir: Path = DEFAULT_MEMIF_DIR  # each allocation's socket directory goes under it
+    device_count: int = DEFAULT_DEVICE_COUNT  # devices advertised: memif pods per node
+    pod_resources_socket: Path = DEFAULT_POD_RESOURCES_SOCKET  # kubelet's pod-resources API
+
+    def plugin_settings(self) -> MemifPluginSettings:
+        return MemifPluginSettings(
+            device_plugins_dir=self.device_plugins_dir,
+            memif_dir=self.memif_dir,
+            device_count=self.device_count,
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class AgentConfig:
     """Everything a node agent is started with."""
 
@@ -69,6 +102,10 @@ class AgentConfig:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     healing_delay: float = 5.0
     vpp_wait: float = 30.0  # how long a CNI ADD waits for a disconnected VPP
+    memif_plugin: MemifPluginConfig = field(default_factory=MemifPluginConfig)
+    # where a pod's memif grant is looked up when the plugin is not enabled (tests, benches);
+    # neither: a pod asking for memifs is refused
+    memif_grants: MemifGrants | None = None
 
 
 class NodeAgent:
@@ -92,7 +129,14 @@ class NodeAgent:
         self.ipnet = IpNet(
             settings, self.nodesync, self.ipam, self.pods, linux=self._linux_renderer()
         )
-        controllers: list[Controller[Any]] = [self.nodesync, self.pods, self.ipam, self.ipnet]
+        self.customconfig = CustomConfig(settings.node_name)
+        controllers: list[Controller[Any]] = [
+            self.nodesync,
+            self.pods,
+            self.ipam,
+            self.ipnet,
+            self.customconfig,
+        ]
         self.history = EventHistory()
         self.loop = EventLoop(
             controllers,
@@ -100,12 +144,28 @@ class NodeAgent:
             settings=LoopSettings(healing_delay=config.healing_delay),
             history=self.history,
         )
+        self.memif_plugin: MemifDevicePlugin | None = None
+        memif_grants, memif_release = config.memif_grants, None
+        if config.memif_plugin.enabled:
+            allocations = MemifAllocations(config.memif_plugin.memif_dir, state)
+            self.memif_plugin = MemifDevicePlugin(
+                allocations, config.memif_plugin.plugin_settings()
+            )
+            client = PodResourcesClient(config.memif_plugin.pod_resources_socket)
+            lookup = MemifPodLookup(allocations, client)
+
+            async def memif_grants_of(pod: PodRef) -> MemifGrant | None:
+                return await lookup.memif_allocation_of(pod.namespace, pod.name)
+
+            memif_grants, memif_release = memif_grants_of, allocations.release_grant
         self.cni = CniBridge(
             self.loop,
             self.pods,
             vpp_ready=self.vpp.wait_connected,
             vpp_connected=lambda: self.vpp.connected,
             vpp_wait=config.vpp_wait,
+            memif_grants=memif_grants,
+            memif_release=memif_release,
         )
         self.vpp_restarts = 0
         self.vpp_last_restart = 0.0
@@ -144,6 +204,8 @@ class NodeAgent:
     async def _start(self, vpp_timeout: float | None) -> None:
         await self.vpp.start(connect_timeout=vpp_timeout)
         register_vpp_descriptors(self.scheduler, self.vpp)
+        # what CNF pods' own agents apply: written to their etcd subtrees
+        self.scheduler.register(VnfConfigDescriptor(self.store, self.config.settings.node_name))
         if self.config.configure_linux:
             from contivpy.linux.registration import register_linux_descriptors
 
@@ -162,6 +224,13 @@ class NodeAgent:
         if self.config.paths.debug_socket is not None:
             debug = DebugServerSettings(socket_path=self.config.paths.debug_socket)
             await stack.enter_async_context(DebugServer(self, debug))
+        if self.memif_plugin is not None:
+            try:
+                await stack.enter_async_context(self.memif_plugin)
+            except (OSError, ContivpyError) as error:
+                # Pods without memifs must not suffer (Contiv: init failures are non-fatal);
+                # a pod asking for memifs gets no grant and is refused, naming the resource.
+                log.error("memif device plugin not started", error=str(error))
 
     async def stop(self) -> None:
         """Stop serving, stop the loop and the scheduler, disconnect from VPP. Safe to call

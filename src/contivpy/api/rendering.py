@@ -4,6 +4,8 @@ In: any object the scheduler holds as a value: mostly frozen dataclasses of stri
 enums, bytes, tuples and nested dataclasses; sometimes a plain string, bool or None.
 Out: the JSON-able structure (``to_jsonable``) or compact JSON text (``render_json``):
 
+- an object with a ``__json__`` method -> what it returns, converted the same way (a value
+  that holds stored bytes shows them decoded, so their secret fields are masked too);
 - dataclasses -> objects, fields in declaration order;
 - enums -> their names; bytes -> lowercase hex; tuples, lists -> lists; sets -> sorted lists;
 - mappings -> objects with string keys; non-finite floats -> strings;
@@ -59,6 +61,9 @@ def _convert(value: object, depth: int) -> JSONValue:
         return value if math.isfinite(value) else str(value)
     if isinstance(value, bytes | bytearray | memoryview):
         return bytes(value).hex()
+    shown = getattr(value, "__json__", None)
+    if callable(shown) and not isinstance(value, type):  # the value's own view for dumps
+        return _convert(shown(), depth)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {
             f.name: MASK if is_secret_name(f.name) else _convert(getattr(value, f.name), depth + 1)

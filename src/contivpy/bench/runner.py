@@ -2,11 +2,11 @@
 
 In: the suite name and the CLI options (``as_json``, ``quick``). Out: the figures on stdout
 (a table, or JSON lines) and an exit code: 0 when the run was correct, whether or not targets
-were met (it is a measurement); 1 when a transaction reported errors, a resync wrote to an
-unchanged southbound (or a restarted agent to an unchanged VPP) or the southbound did not end
-up as desired (the figures are then printed anyway, and every problem on stderr); 2 for an
-unknown suite. Suites: ``scheduler`` (``scheduler_suite``), ``vpp`` (``vpp_suite``), ``pods``
-(``pods_suite``), ``eventlog`` (``eventlog_suite``). Every suite but ``pods`` ends with
+were met (it is a measurement); 1 when a transaction reported errors, an unchanged resync (or
+a restarted agent) wrote to an unchanged VPP or VPP did not end up as desired (the figures
+are then printed anyway, and every problem on stderr); 2 for an unknown suite. Suites:
+``scheduler`` (``scheduler_suite``), ``vpp`` (``vpp_suite``), ``pods`` (``pods_suite``),
+``eventlog`` (``eventlog_suite``). Every suite but ``pods`` ends with
 ``peak_rss_mb``; ``pods`` reports the same figure as ``agent_rss_mb``, with its target.
 With ``vpp_socket`` (``--vpp-socket``) ``vpp`` runs ``vpp_real_suite`` and ``pods`` runs
 ``pods_real_suite`` against the real VPP there; a real node that cannot be set up (not root,
@@ -36,7 +36,8 @@ from contivpy.vppprocess.real_node import RealNodeError
 SUITES = ("scheduler", "vpp", "pods", "eventlog")
 #: what a full-size run measures against, per suite (the table's header says it)
 _SETTING = {
-    "scheduler": "in-memory southbound, no latency unless stated",
+    "scheduler": "VPP descriptors on the VPP simulator in this process, no socket, "
+    "no latency unless stated",
     "vpp": "VPP simulator in its own process on a unix socket",
     "pods": "node agent with embedded etcd, VPP simulator in its own process",
     "eventlog": "embedded etcd; stand-in, VPP simulator and agent each in its own process",

@@ -1,8 +1,11 @@
 """The ``scheduler`` benchmark suite: the scenarios at their sizes, as named metrics.
 
 In: ``Sizes`` (``FULL`` or ``QUICK``) and ``Problems``. Out: the suite's metrics in a fixed
-order with their targets. Metric names are those of the full sizes in both modes (a quick run
-measures smaller sizes under the same names; reports say so). A small warm-up runs first
+order with their targets. Every scenario runs the scheduler with the agent's VPP descriptors
+against the VPP simulator in this process (``bench.sim_channel``), so a figure is what the
+agent's scheduler, descriptors and API client spend, plus the simulator's handlers. Metric
+names are those of the full sizes in both modes (a quick run measures smaller sizes under the
+same names; reports say so). A small warm-up runs first
 (checked, not reported), so one-off costs (first use of code paths, caches) are not charged
 to the first figure.
 """
@@ -28,7 +31,7 @@ class Sizes:
     small_txns: int  # one-key transactions per graph size
     resync_graph_keys: int
     concurrent_creates: int
-    latency: float  # seconds per southbound call in the concurrency scenario
+    latency: float  # seconds per VPP API call in the concurrency scenario
     concurrency: int = 16  # the scheduler's default bound
     warm_up: int = 50
 
@@ -96,7 +99,10 @@ async def run(sizes: Sizes, problems: Problems) -> list[Metric]:
     count, latency = sizes.concurrent_creates, sizes.latency
     serial = await scenarios.concurrent_creates(count, 1, latency, problems)
     bounded = await scenarios.concurrent_creates(count, sizes.concurrency, latency, problems)
-    what = f"{count:,} independent interface creates in one transaction, {latency * 1000:g} ms/call"
+    what = (
+        f"{count:,} independent interface creates in one transaction, "
+        f"{latency * 1000:g} ms per VPP API call"
+    )
     metrics.extend(
         [
             Metric(
@@ -121,7 +127,7 @@ async def run(sizes: Sizes, problems: Problems) -> list[Metric]:
                 bounded.max_in_flight,
                 "calls",
                 None,
-                f"most southbound calls in flight at once (bound {sizes.concurrency})",
+                f"most VPP API calls in flight at once (bound {sizes.concurrency})",
             ),
         ]
     )

@@ -1,4 +1,7 @@
-"""The one in-memory southbound: shared by the scheduler's tests and ``contivpy bench``.
+"""The one in-memory southbound the scheduler's tests run on (``tests/doubles/southbound``).
+
+``contivpy bench scheduler`` no longer uses it: it measures the real VPP descriptors against
+the simulator (``bench.sim_channel``).
 
 In: calls from descriptors -- ``create``/``update`` of a key with its value and what it
 requires southbound (exact keys, and at most one any-of group of key prefixes), ``delete`` of
@@ -10,10 +13,9 @@ sleeps that long (``asyncio.sleep``), as a round trip to VPP would; with 0 no ca
 It is strict where a real dataplane is: a create of something existing or before its
 dependency, an update or delete of something missing, or a delete of something still depended
 on is refused with ``SouthboundViolation`` (recorded in ``violations`` too). A scheduler test
-or a benchmark that ran in the wrong order therefore fails instead of passing or measuring
-nonsense. An object created with an ``owner`` is
-derived from it and goes with it when the owner drifts away (``drift_remove``), as a bridge
-domain's members or a base value's children do.
+that ran in the wrong order therefore fails instead of passing. An object created with an
+``owner`` is derived from it and goes with it when the owner drifts away (``drift_remove``),
+as a bridge domain's members or a base value's children do.
 """
 
 from __future__ import annotations

@@ -3,8 +3,8 @@
 In: sizes. Out: fresh desired states (new value objects on every call, as an agent rebuilding
 its state from the store would have) of the agent's own models: N taps plus one bridge
 domain holding all N as members (Ligato's BenchmarkScale shape: 2N + 1 keys, N of them
-derived), N taps alone, and schedulers with the benchmark's descriptors (``bench.descriptors``,
-over the in-memory southbound) registered.
+derived), N taps alone, and schedulers with the agent's VPP descriptors registered as the
+agent registers them (``descriptors.registration``), over a given VPP channel.
 
 The taps carry no IP address: an address is a derived value of its own (with the VRF binding
 and the has-address property), which would change the graph's shape and what the figures
@@ -13,12 +13,12 @@ are compared against.
 
 from __future__ import annotations
 
-from contivpy.bench.descriptors import descriptors
-from contivpy.bench.southbound import Southbound
+from contivpy.descriptors.registration import register_vpp_descriptors
 from contivpy.models.vpp_interfaces import Interface, InterfaceType, TapLink
 from contivpy.models.vpp_keys import bridge_domain_key, interface_key
 from contivpy.models.vpp_l2 import BDInterface, BridgeDomain
 from contivpy.scheduler import Key, Scheduler
+from contivpy.vppcalls.channel import ApiChannel
 
 BRIDGE_DOMAIN = "bd-bench"
 
@@ -62,9 +62,8 @@ def graph_keys(n: int) -> int:
     return 2 * n + 1
 
 
-def new_scheduler(sb: Southbound, *, concurrency: int = 16) -> Scheduler:
-    """A scheduler (not started) with the benchmark's descriptors over ``sb``."""
+def new_scheduler(vpp: ApiChannel, *, concurrency: int = 16) -> Scheduler:
+    """A scheduler (not started) with every VPP descriptor over ``vpp``."""
     scheduler = Scheduler(concurrency=concurrency)
-    for descriptor in descriptors(sb):
-        scheduler.register(descriptor)
+    register_vpp_descriptors(scheduler, vpp)
     return scheduler

@@ -1,15 +1,19 @@
 """IPAM: this node's address plan and its pods' IPs.
 
-In: resyncs (node ID from nodesync; reflected pods; the IPAM state file), AddPod (allocate),
-its revert (release, given the pod its undo token names), DeletePod and reflected pod
-deletions. Out: ``addresses`` (this node's plan: pod subnet, gateway, host interconnect, VXLAN
-BVI...), each pod's IP (``ip_of``: ipnet, called after ipam, asks it for the pod it wires),
+In: resyncs (node ID from nodesync; reflected pods; the IPAM state file), AddPod (allocate
+the pod's IP and one for each of its custom interfaces in the default network, as podmanager,
+called before ipam, registered them), its revert (release what its undo token names),
+DeletePod and reflected pod deletions. Out: ``addresses`` (this node's plan: pod subnet,
+gateway, host interconnect, VXLAN BVI...), each pod's IP (``ip_of``) and its custom
+interfaces' IPs (``custom_ips_of``) — ipnet, called after ipam, asks for the pod it wires —
 and the allocations kept in a local state file.
 
 Pod IPs survive an agent restart: they are restored from the state file and from the pods'
 reflected status. An IP is released only when the pod is gone from both this node's registry
 (a CNI DEL) and Kubernetes, so it is never handed to a new pod while the old one may still
-use it. Exhaustion is a CniError (code IP_EXHAUSTED) naming the subnet.
+use it; its custom interfaces' IPs go with it (they come back from the state file only, as
+Kubernetes reports the main IP alone). Exhaustion is a CniError (code IP_EXHAUSTED) naming
+the subnet.
 """
 
 from __future__ import annotations
@@ -23,7 +27,13 @@ from contivpy.cni.types import CniCode, CniError
 from contivpy.controllers.addressing import AddressPlan, NodeAddresses
 from contivpy.controllers.base import ControllerBase
 from contivpy.controllers.nodesync import NodeSync
-from contivpy.controllers.pod_ips import PodID, PodIpAllocator, PodSubnetExhaustedError
+from contivpy.controllers.pod_ips import (
+    IpOwner,
+    PodID,
+    PodInterface,
+    PodIpAllocator,
+    PodSubnetExhaustedError,
+)
 from contivpy.controllers.podmanager import PodManager, pod_id
 from contivpy.controllers.state_file import StateFile
 from contivpy.errors import RetriableError
@@ -46,9 +56,9 @@ class NodeNotReadyError(RetriableError):
     """This node has no ID yet, so it has no address plan."""
 
 
-class Ipam(ControllerBase[PodID]):
-    """See the module docstring. The undo token of an AddPod is the pod whose IP it
-    allocated (none when the pod already had one)."""
+class Ipam(ControllerBase[tuple[IpOwner, ...]]):
+    """See the module docstring. The undo token of an AddPod is what it allocated IPs for
+    (empty when the pod already had them all)."""
 
     name = "ipam"
 
@@ -76,12 +86,24 @@ class Ipam(ControllerBase[PodID]):
         return self._addresses is not None
 
     def allocations(self) -> dict[PodID, ipaddress.IPv4Address | ipaddress.IPv6Address]:
-        """Current pod IPs of this node."""
-        return self._allocator.allocations() if self._allocator is not None else {}
+        """Current pod IPs of this node (main interfaces)."""
+        if self._allocator is None:
+            return {}
+        return {o: ip for o, ip in self._allocator.allocations().items() if isinstance(o, PodID)}
 
     def ip_of(self, pod: PodID) -> IPAddress | None:
         """The pod's IP (None when it has none)."""
         return self._allocator.get(pod) if self._allocator is not None else None
+
+    def custom_ips_of(self, pod: PodID) -> dict[str, IPAddress]:
+        """The IPs of the pod's custom interfaces, by interface name."""
+        if self._allocator is None:
+            return {}
+        return {
+            o.interface: ip
+            for o, ip in self._allocator.allocations().items()
+            if isinstance(o, PodInterface) and o.pod == pod
+        }
 
     def handles(self, event: Event) -> bool:
         if isinstance(event, KubeStateChange):
@@ -100,12 +122,14 @@ class Ipam(ControllerBase[PodID]):
         # Our own record first (what we handed out), then what Kubernetes reports.
         for entry in self._state.read().get("allocations", []):
             try:
-                pod = PodID(entry["namespace"], entry["name"])
+                holder = PodID(entry["namespace"], entry["name"])
+                interface = entry.get("interface")
+                owner: IpOwner = PodInterface(holder, str(interface)) if interface else holder
                 ip = ipaddress.ip_address(entry["ip"])
             except (KeyError, TypeError, ValueError):
                 log.error("IPAM state entry ignored: malformed", entry=entry)
                 continue
-            allocator.restore(pod, ip)
+            allocator.restore(owner, ip)
         self._k8s_pods = set()
         for model in state.get("pod", {}).values():
             if not isinstance(model, Pod):
@@ -120,16 +144,17 @@ class Ipam(ControllerBase[PodID]):
                         allocator.restore(pod, ipaddress.ip_address(text))
                     except ValueError:
                         log.warning("pod IP ignored: not an address", pod=str(pod), ip=text)
-        # Pods gone from both Kubernetes and this node while the agent was down: free.
-        for pod in list(allocator.allocations()):
-            if pod not in self._k8s_pods and pod not in self._pods.pods:
-                allocator.release(pod)
+        # Pods gone from both Kubernetes and this node while the agent was down: free; and
+        # custom interfaces the pod no longer has (it was re-added with fewer).
+        for owner in list(allocator.allocations()):
+            if self._stale(owner):
+                allocator.release(owner)
         self._addresses = addresses
         self._allocator = allocator
         self._save()
         return {}
 
-    async def update(self, event: Event) -> UpdateResult[PodID]:
+    async def update(self, event: Event) -> UpdateResult[tuple[IpOwner, ...]]:
         if isinstance(event, AddPod):
             return self._allocate(event)
         if isinstance(event, DeletePod):
@@ -147,32 +172,76 @@ class Ipam(ControllerBase[PodID]):
                     return UpdateResult(self._release(pod))
         return UpdateResult()
 
-    async def revert(self, event: Event, undo: PodID | None) -> None:
-        if undo is not None:
-            self._release(undo)
+    async def revert(self, event: Event, undo: tuple[IpOwner, ...] | None) -> None:
+        for owner in undo or ():
+            self._release_one(owner)
 
-    def _allocate(self, event: AddPod) -> UpdateResult[PodID]:
+    def _allocate(self, event: AddPod) -> UpdateResult[tuple[IpOwner, ...]]:
         allocator = self._allocator
         if allocator is None:
             raise NodeNotReadyError(f"node {self._nodesync.node_name} has no node ID yet")
         pod = pod_id(event)
-        if allocator.get(pod) is not None:
-            return UpdateResult()  # kept: the pod had its IP (a new sandbox, a retried ADD)
+        local = self._pods.pods.get(pod)
+        owners: list[IpOwner] = [pod]
+        if local is not None:
+            owners += [PodInterface(pod, i.name) for i in local.custom if i.addressed]
+        wanted = {o for o in owners if isinstance(o, PodInterface)}
+        # custom interfaces of a former sandbox the new one does not have
+        dropped = [
+            o
+            for o in allocator.allocations()
+            if isinstance(o, PodInterface) and o.pod == pod and o not in wanted
+        ]
+        given: list[IpOwner] = []
+        said: list[str] = []
         try:
-            ip = allocator.allocate(pod)
+            for owner in owners:
+                if allocator.get(owner) is not None:
+                    continue  # kept: a new sandbox, a retried ADD
+                said.append(f"{owner} has IP {allocator.allocate(owner)}")
+                given.append(owner)
         except PodSubnetExhaustedError as error:
+            for owner in given:
+                allocator.release(owner)
             raise CniError(CniCode.IP_EXHAUSTED, str(error)) from error
-        self._save()
-        return UpdateResult(f"pod {pod} has IP {ip}", undo=pod)  # released if reverted
+        for owner in dropped:
+            said.append(f"released {allocator.release(owner)} of {owner}")
+        if given or dropped:
+            self._save()
+        # what was given is released if the ADD is reverted
+        return UpdateResult("; ".join(said), undo=tuple(given))
+
+    def _stale(self, owner: IpOwner) -> bool:
+        """Whether an address restored at a resync has no holder any more."""
+        pod = owner.pod if isinstance(owner, PodInterface) else owner
+        if pod not in self._k8s_pods and pod not in self._pods.pods:
+            return True
+        if isinstance(owner, PodID):
+            return False
+        local = self._pods.pods.get(pod)
+        return local is None or not any(
+            i.name == owner.interface and i.addressed for i in local.custom
+        )
 
     def _release(self, pod: PodID) -> str:
+        """Free the pod's IP and its custom interfaces'."""
         if self._allocator is None:
             return ""
-        ip = self._allocator.release(pod)
+        owners = [
+            o
+            for o in self._allocator.allocations()
+            if o == pod or (isinstance(o, PodInterface) and o.pod == pod)
+        ]
+        return "; ".join(filter(None, (self._release_one(o) for o in owners)))
+
+    def _release_one(self, owner: IpOwner) -> str:
+        if self._allocator is None:
+            return ""
+        ip = self._allocator.release(owner)
         if ip is None:
             return ""
         self._save()
-        return f"released {ip} of pod {pod}"
+        return f"released {ip} of {'pod ' if isinstance(owner, PodID) else ''}{owner}"
 
     def persist(self) -> None:
         self._state.flush()
@@ -182,9 +251,15 @@ class Ipam(ControllerBase[PodID]):
 
     def _document(self) -> dict[str, Any]:
         allocations = self._allocator.allocations() if self._allocator is not None else {}
-        return {
-            "allocations": [
-                {"namespace": p.namespace, "name": p.name, "ip": str(ip)}
-                for p, ip in sorted(allocations.items())
-            ]
-        }
+        entries: list[dict[str, str]] = []
+        for owner, ip in allocations.items():
+            if isinstance(owner, PodInterface):
+                pod = owner.pod
+                entries.append(
+                    {"namespace": pod.namespace, "name": pod.name, "interface": owner.interface}
+                )
+            else:
+                entries.append({"namespace": owner.namespace, "name": owner.name})
+            entries[-1]["ip"] = str(ip)
+        entries.sort(key=lambda e: (e["namespace"], e["name"], e.get("interface", "")))
+        return {"allocations": entries}

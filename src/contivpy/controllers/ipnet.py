@@ -1,9 +1,10 @@
 """ipnet: all connectivity configuration — the vswitch base, the mesh, and every pod.
 
 In: resyncs, AddPod / DeletePod, NodeUpdate (another node joined, changed, left); the pod's
-IP from ipam (called before ipnet). Out: puts and deletes of VPP (and, when enabled, Linux)
-values as the changes of its result; an AddPod's CNI result; this node's VPP address
-published through nodesync.
+IP and its custom interfaces' IPs from ipam (called before ipnet), its custom interfaces and
+memif socket from podmanager. Out: puts and deletes of VPP (and, when enabled, Linux) values
+as the changes of its result (``ipnet_pods`` for the main interface, ``ipnet_custom`` for the
+custom ones); an AddPod's CNI result; this node's VPP address published through nodesync.
 
 It remembers which keys it rendered for each pod and each other node, so a pod's delete or a
 node's change removes exactly what was there and nothing else. It refuses a full resync that
@@ -12,13 +13,19 @@ would leave the node's pods without the vswitch base configuration (``check_resy
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 import structlog
 
 from contivpy.controllers.base import ControllerBase
 from contivpy.controllers.ipam import Ipam
+from contivpy.controllers.ipnet_custom import (
+    custom_cni_entries,
+    render_custom_linux,
+    render_custom_vpp,
+)
+from contivpy.controllers.ipnet_microservice import render_microservice
 from contivpy.controllers.ipnet_pods import pod_cni_result, render_pod_vpp
 from contivpy.controllers.ipnet_vpp import Config, NodeContext, render_base, render_mesh
 from contivpy.controllers.nodesync import NodeSync
@@ -159,11 +166,21 @@ class IpNet(ControllerBase[Wiring]):
         previous = self._pod_keys.get(pod)
         changes = _replace(previous or set(), config)
         self._pod_keys[pod] = set(config)
+        result = pod_cni_result(ctx, local, ip)
+        if local.custom:
+            ips = self._ipam.custom_ips_of(pod)
+            interfaces, addresses = custom_cni_entries(ctx, local, ips, len(result.interfaces))
+            result = replace(
+                result,
+                interfaces=result.interfaces + interfaces,
+                ips=result.ips + addresses,
+            )
+        extra = f" and {len(local.custom)} custom interface(s)" if local.custom else ""
         return UpdateResult(
-            f"pod {pod} wired with {ip}",
+            f"pod {pod} wired with {ip}{extra}",
             changes,
             undo=Wiring(pod, previous),
-            pod=pod_cni_result(ctx, local, ip),
+            pod=result,
         )
 
     def _delete_pod(self, event: DeletePod) -> UpdateResult[Wiring]:
@@ -179,6 +196,12 @@ class IpNet(ControllerBase[Wiring]):
         config = render_pod_vpp(ctx, local, ip, linux=self._linux is not None)
         if self._linux is not None:
             config.update(self._linux.render_pod(ctx, local, ip))
+        if local.custom:
+            ips = self._ipam.custom_ips_of(local.pod)
+            config.update(render_custom_vpp(ctx, local, ips, linux=self._linux is not None))
+            if self._linux is not None:
+                config.update(render_custom_linux(ctx, local, ips))
+            config.update(render_microservice(ctx, local, ips))
         return config
 
 

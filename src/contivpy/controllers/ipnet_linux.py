@@ -11,6 +11,8 @@ interface is a veth pair whose host end VPP attaches to with af_packet.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from contivpy.controllers import naming
 from contivpy.controllers.ipnet_pods import pod_vpp_interface_name
 from contivpy.controllers.ipnet_vpp import Config, NodeContext
@@ -25,6 +27,57 @@ from contivpy.linux.models import (
 )
 from contivpy.linux.netlink_types import NetnsRef
 from contivpy.settings import IPAddress
+
+
+@dataclass(frozen=True, slots=True)
+class PodLink:
+    """One interface of a pod, on its Linux side: ``name`` (the logical name) is
+    ``host_if_name`` in the pod; a tap's VPP end is ``vpp_tap``, a veth's other end is
+    ``host_end`` (logical), named ``host_end_name`` in the host namespace."""
+
+    name: str
+    host_if_name: str
+    vpp_tap: str = ""
+    host_end: str = ""
+    host_end_name: str = ""
+
+
+def render_pod_link(
+    link: PodLink, netns: NetnsRef, mtu: int, mac: str, addresses: tuple[str, ...]
+) -> Config:
+    """The Linux values of one pod interface: the tap's Linux end, or both ends of the veth."""
+    if not link.host_end:
+        return {
+            keys.interface_key(link.name): LinuxInterface(
+                link.name,
+                LinuxInterfaceType.TAP_TO_VPP,
+                host_if_name=link.host_if_name,
+                namespace=netns,
+                mtu=mtu,
+                phys_address=mac,
+                ip_addresses=addresses,
+                vpp_tap=link.vpp_tap,
+            )
+        }
+    return {
+        keys.interface_key(link.name): LinuxInterface(
+            link.name,
+            LinuxInterfaceType.VETH,
+            host_if_name=link.host_if_name,
+            namespace=netns,
+            mtu=mtu,
+            phys_address=mac,
+            ip_addresses=addresses,
+            veth_peer=link.host_end,
+        ),
+        keys.interface_key(link.host_end): LinuxInterface(
+            link.host_end,
+            LinuxInterfaceType.VETH,
+            host_if_name=link.host_end_name,
+            mtu=mtu,
+            veth_peer=link.name,
+        ),
+    }
 
 
 class LinuxSide:
@@ -74,36 +127,18 @@ class LinuxSide:
         address = f"{ip}/{ip.max_prefixlen}"
         if s.interfaces.use_tap_interfaces:
             name = naming.pod_linux_tap(cid)
-            config[keys.interface_key(name)] = LinuxInterface(
-                name,
-                LinuxInterfaceType.TAP_TO_VPP,
-                host_if_name=pod.ifname,
-                namespace=netns,
-                mtu=s.interfaces.mtu_size,
-                phys_address=naming.pod_mac(cid),
-                ip_addresses=(address,),
-                vpp_tap=pod_vpp_interface_name(ctx, pod),
-            )
+            link = PodLink(name, pod.ifname, vpp_tap=pod_vpp_interface_name(ctx, pod))
         else:
             name = naming.pod_veth_in_pod(cid)
-            host_end = naming.pod_veth_on_host(cid)
-            config[keys.interface_key(name)] = LinuxInterface(
+            link = PodLink(
                 name,
-                LinuxInterfaceType.VETH,
-                host_if_name=pod.ifname,
-                namespace=netns,
-                mtu=s.interfaces.mtu_size,
-                phys_address=naming.pod_mac(cid),
-                ip_addresses=(address,),
-                veth_peer=host_end,
+                pod.ifname,
+                host_end=naming.pod_veth_on_host(cid),
+                host_end_name=naming.pod_veth_host_name(cid),
             )
-            config[keys.interface_key(host_end)] = LinuxInterface(
-                host_end,
-                LinuxInterfaceType.VETH,
-                host_if_name=naming.pod_veth_host_name(cid),
-                mtu=s.interfaces.mtu_size,
-                veth_peer=name,
-            )
+        config.update(
+            render_pod_link(link, netns, s.interfaces.mtu_size, naming.pod_mac(cid), (address,))
+        )
         gateway = str(ctx.addresses.pod_gateway)
         gateway_host = f"{gateway}/{ip.max_prefixlen}"
         default = "0.0.0.0/0" if ip.version == 4 else "::/0"

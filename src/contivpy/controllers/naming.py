@@ -78,6 +78,43 @@ def pod_afpacket(container_id: str) -> str:
     return _trim(f"afpacket-{container_id}")
 
 
+def custom_vpp_tap(interface: str, container_id: str) -> str:
+    """VPP's side of a pod's custom tap."""
+    return _trim(f"vpp-tap-{interface}-{container_id}")
+
+
+def custom_linux_tap(interface: str, container_id: str) -> str:
+    """The pod's side of its custom tap (named ``interface`` in the pod)."""
+    return _trim(f"linux-tap-{interface}-{container_id}")
+
+
+def custom_veth_in_pod(interface: str, container_id: str) -> str:
+    """A custom veth's end inside the pod (named ``interface`` there)."""
+    return _trim(f"veth1-{interface}-{container_id}")
+
+
+def custom_veth_on_host(interface: str, container_id: str) -> str:
+    """A custom veth's end in the host namespace, for VPP's af_packet."""
+    return _trim(f"veth2-{interface}-{container_id}")
+
+
+def custom_veth_host_name(interface: str, container_id: str) -> str:
+    """The Linux name of a custom veth's host end: 6 characters of the container ID and a hash
+    of the container and interface, so it fits 15 characters, stays unique per pod interface
+    and never equals the main veth's name (the first 15 characters of the container ID)."""
+    return f"{container_id[:6]}{fnv32a(f'{container_id}/{interface}'):08x}"[:MAX_LINUX]
+
+
+def custom_afpacket(interface: str, container_id: str) -> str:
+    """VPP's af_packet on a custom veth's host end."""
+    return _trim(f"afpacket-{interface}-{container_id}")
+
+
+def custom_memif(interface: str, container_id: str) -> str:
+    """VPP's memif master of a pod's custom memif."""
+    return _trim(f"memif-{interface}-{container_id}")
+
+
 def _mac(prefix: tuple[int, int], value: int) -> str:
     octets = (*prefix, *(value & 0xFFFFFFFF).to_bytes(4, "big"))
     return ":".join(f"{o:02x}" for o in octets)

@@ -1,6 +1,7 @@
 """Pod IP allocation within this node's pod subnet.
 
-In: pod IDs asking for an address; pods known to hold one (restored at start from the
+In: pod IDs (a pod's main interface) and pod interfaces (its custom interfaces) asking for an
+address; pods known to hold one (restored at start from the
 podmanager's state file and from reflected pod status). Out: an address per pod, handed out
 round-robin from the last one given (so a freed address is not reused at once — a late packet
 for a deleted pod does not reach its successor), never the gateway or the NAT loopback, and
@@ -30,6 +31,21 @@ class PodID:
         return f"{self.namespace}/{self.name}"
 
 
+@dataclass(frozen=True, slots=True, order=True)
+class PodInterface:
+    """A custom interface of a pod, which has an address of its own."""
+
+    pod: PodID
+    interface: str
+
+    def __str__(self) -> str:
+        return f"{self.pod} {self.interface}"
+
+
+#: who holds an address: a pod (its main interface) or one of its custom interfaces
+IpOwner = PodID | PodInterface
+
+
 class PodIpAllocator:
     """Addresses of one pod subnet; host numbers ``first``..``last`` are allocatable."""
 
@@ -37,8 +53,8 @@ class PodIpAllocator:
         self.subnet = subnet
         self._first = first
         self._last = last
-        self._by_pod: dict[PodID, IPAddress] = {}
-        self._by_host: dict[int, PodID] = {}
+        self._by_pod: dict[IpOwner, IPAddress] = {}
+        self._by_host: dict[int, IpOwner] = {}
         self._last_given = first - 1
 
     @property
@@ -49,19 +65,19 @@ class PodIpAllocator:
     def __len__(self) -> int:
         return len(self._by_pod)
 
-    def get(self, pod: PodID) -> IPAddress | None:
+    def get(self, pod: IpOwner) -> IPAddress | None:
         """The pod's address, if it has one."""
         return self._by_pod.get(pod)
 
-    def owner(self, ip: IPAddress) -> PodID | None:
+    def owner(self, ip: IPAddress) -> IpOwner | None:
         """The pod holding ``ip``."""
         return self._by_host.get(self._host(ip))
 
-    def allocations(self) -> dict[PodID, IPAddress]:
+    def allocations(self) -> dict[IpOwner, IPAddress]:
         """Every allocation (a copy)."""
         return dict(self._by_pod)
 
-    def allocate(self, pod: PodID) -> IPAddress:
+    def allocate(self, pod: IpOwner) -> IPAddress:
         """The pod's address: its existing one, or the next free after the last given."""
         existing = self._by_pod.get(pod)
         if existing is not None:
@@ -77,7 +93,7 @@ class PodIpAllocator:
             f"no free pod IP in {self.subnet} ({span} addresses, all in use); pod {pod} not wired"
         )
 
-    def restore(self, pod: PodID, ip: IPAddress) -> bool:
+    def restore(self, pod: IpOwner, ip: IPAddress) -> bool:
         """Record an address a pod already holds. False when it is not ours to give (outside
         the range) or held by another pod (the first holder keeps it)."""
         if ip not in self.subnet:
@@ -93,14 +109,14 @@ class PodIpAllocator:
         self._last_given = max(self._last_given, host)
         return True
 
-    def release(self, pod: PodID) -> IPAddress | None:
+    def release(self, pod: IpOwner) -> IPAddress | None:
         """Free the pod's address; returns it."""
         ip = self._by_pod.pop(pod, None)
         if ip is not None:
             del self._by_host[self._host(ip)]
         return ip
 
-    def _take(self, pod: PodID, host: int) -> None:
+    def _take(self, pod: IpOwner, host: int) -> None:
         self._by_pod[pod] = self.subnet.network_address + host
         self._by_host[host] = pod
 

@@ -1,10 +1,20 @@
-"""The local pod registry: which pods this node has wired, with their sandbox.
+"""The local pod registry: which pods this node has wired, with their sandbox and the custom
+interfaces they asked for.
 
-In: AddPod / DeletePod events (from the CNI server) and resyncs. Out: the registry other
-controllers read (container ID, netns path, interface name per pod), kept in a local state
-file so an agent restart knows its pods without asking a container runtime (Contiv needed
-Docker for that). Contributes no desired state itself. An ADD of a registered pod replaces
-its registration (a new sandbox); its undo token (``Registration``) restores the old one.
+In: AddPod / DeletePod events (from the CNI server), reflected pods (their ``contivpp.io``
+annotations) and custom networks, and resyncs. Out: the registry other controllers read
+(container ID, netns path, interface name, custom interfaces, microservice label and memif
+socket per pod), kept in a local state file so an agent restart knows its pods without
+asking a container runtime (Contiv needed Docker for that). Contributes no desired state
+itself. An ADD of a registered pod replaces its registration (a new sandbox); its undo token
+(``Registration``) restores the old one.
+
+An ADD reads the pod's custom interfaces from its reflected annotations
+(``controllers/custom_if.py``) and refuses the pod (CNI error INVALID_CONFIG naming the
+annotation and the entry) when they cannot be honoured, before anything is wired. The
+annotations are read once, at the ADD, as Kubernetes runs CNI once per sandbox: a later
+change of them on a running pod changes nothing until the pod's next sandbox. A pod the
+agent has not seen reflected yet is wired with its main interface only.
 
 On resync, pods whose network namespace no longer exists are dropped (the sandbox is gone;
 the kubelet's DEL may never reach a restarted agent); their IPs are released by IPAM once
@@ -16,16 +26,55 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import structlog
 
+from contivpy.cni.types import CniCode, CniError
 from contivpy.controllers.base import ControllerBase
+from contivpy.controllers.custom_if import (
+    CUSTOM_IF_ANNOTATION,
+    DEFAULT_NETWORK,
+    STUB_NETWORK,
+    CustomIfError,
+    CustomIfType,
+    CustomInterface,
+    microservice_label,
+    parse_custom_interfaces,
+)
 from contivpy.controllers.pod_ips import PodID
 from contivpy.controllers.state_file import StateFile
-from contivpy.events.types import AddPod, Config, DeletePod, Event, KubeState, UpdateResult
+from contivpy.deviceplugin.memif import MemifAllocation, MemifGrant
+from contivpy.events.types import (
+    AddPod,
+    Config,
+    DeletePod,
+    Event,
+    KubeState,
+    KubeStateChange,
+    UpdateResult,
+)
+from contivpy.models.k8s_codec import CustomNetwork, Pod
 
 log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class PodMemif:
+    """The memif socket of a pod's custom memifs: VPP's socket id for it and the pod's memif
+    grant (the socket file on the host and the secret, from the memif device plugin)."""
+
+    socket_id: int
+    grant: MemifGrant
+
+    @property
+    def socket_path(self) -> str:
+        return str(self.grant.host_socket)
+
+    @property
+    def secret(self) -> str:
+        return self.grant.secret
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +85,14 @@ class LocalPod:
     container_id: str
     netns: str
     ifname: str = "eth0"
+    custom: tuple[CustomInterface, ...] = ()
+    microservice: str = ""  # the label of the agent inside the pod (a CNF), "" for none
+    memif: PodMemif | None = None
+
+    def memif_id(self, interface: CustomInterface) -> int:
+        """The memif ID of one of its custom memifs: 1..n in name order."""
+        memifs = [i for i in self.custom if i.type is CustomIfType.MEMIF]
+        return memifs.index(interface) + 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,28 +119,50 @@ class PodManager(ControllerBase[Registration]):
         self._state = state
         self._netns_exists = netns_exists
         self._pods: dict[PodID, LocalPod] = {}
+        # contivpp.io annotations of the reflected pods, and the custom networks that exist
+        self._annotations: dict[PodID, dict[str, str]] = {}
+        self._networks: set[str] = set()
 
     @property
     def pods(self) -> Mapping[PodID, LocalPod]:
         """Local pods (read-only view)."""
         return self._pods
 
+    def reflected(self, pod: PodID) -> bool:
+        """Whether the pod's reflected state (its annotations) has reached this agent."""
+        return pod in self._annotations
+
+    def asks_for_memif(self, pod: PodID) -> bool:
+        """Whether the pod's reflected annotations name a custom memif (so its ADD needs its
+        memif grant). A cheap look, not a validation: the ADD validates."""
+        return any(
+            key.startswith(CUSTOM_IF_ANNOTATION) and "memif" in value
+            for key, value in self._annotations.get(pod, {}).items()
+        )
+
     def handles(self, event: Event) -> bool:
+        if isinstance(event, KubeStateChange):
+            return event.resource in ("pod", "customnetwork")
         return isinstance(event, AddPod | DeletePod)
 
     async def resync(self, event: Event, state: KubeState, resync_count: int) -> Config:
+        self._annotations = {
+            PodID(model.namespace, model.name): dict(model.annotations)
+            for model in state.get("pod", {}).values()
+            if isinstance(model, Pod)
+        }
+        self._networks = {
+            model.name
+            for model in state.get("customnetwork", {}).values()
+            if isinstance(model, CustomNetwork)
+        }
         if resync_count > 1:
             return {}  # the registry is ours; later resyncs have nothing to add to it
         pods: dict[PodID, LocalPod] = {}
         for entry in self._state.read().get("pods", []):
             try:
-                local = LocalPod(
-                    PodID(entry["namespace"], entry["name"]),
-                    entry["container_id"],
-                    entry["netns"],
-                    entry.get("ifname", "eth0"),
-                )
-            except (KeyError, TypeError):
+                local = _local_pod(entry)
+            except (KeyError, TypeError, ValueError):
                 log.error("pod state entry ignored: malformed", entry=entry)
                 continue
             if local.netns and not self._netns_exists(local.netns):
@@ -97,11 +176,15 @@ class PodManager(ControllerBase[Registration]):
     async def update(self, event: Event) -> UpdateResult[Registration]:
         if isinstance(event, AddPod):
             pod = pod_id(event)
-            request = event.request
+            local = self._registration(pod, event)
             undo = Registration(pod, self._pods.get(pod))
-            self._pods[pod] = LocalPod(pod, request.container_id, request.netns, request.ifname)
+            self._pods[pod] = local
             self._save()
-            return UpdateResult(f"pod {pod} registered", undo=undo)
+            extra = f" with {', '.join(map(str, local.custom))}" if local.custom else ""
+            return UpdateResult(f"pod {pod} registered{extra}", undo=undo)
+        if isinstance(event, KubeStateChange):
+            self._follow(event)
+            return UpdateResult()
         if isinstance(event, DeletePod):
             pod = pod_id(event)
             known = self._pods.get(pod)
@@ -124,19 +207,124 @@ class PodManager(ControllerBase[Registration]):
     def persist(self) -> None:
         self._state.flush()
 
+    def _follow(self, event: KubeStateChange) -> None:
+        """Keep what an ADD reads: pod annotations and custom network names."""
+        if event.resource == "customnetwork":
+            if isinstance(event.new, CustomNetwork):
+                self._networks.add(event.new.name)
+            elif isinstance(event.prev, CustomNetwork):
+                self._networks.discard(event.prev.name)
+        elif isinstance(event.new, Pod):
+            pod = PodID(event.new.namespace, event.new.name)
+            self._annotations[pod] = dict(event.new.annotations)
+        elif isinstance(event.prev, Pod):
+            self._annotations.pop(PodID(event.prev.namespace, event.prev.name), None)
+
+    def _registration(self, pod: PodID, event: AddPod) -> LocalPod:
+        """The pod as an ADD registers it; a CniError when its annotations cannot be honoured."""
+        request = event.request
+        annotations = self._annotations.get(pod, {})
+        grant = event.memif
+        try:
+            custom = parse_custom_interfaces(
+                annotations,
+                main_interface=request.ifname,
+                memifs_granted=grant.count if grant is not None else 0,
+                networks=self._networks,
+            )
+            for interface in custom:
+                if interface.network not in (DEFAULT_NETWORK, STUB_NETWORK):
+                    raise CustomIfError(
+                        _annotation_of(annotations, interface),
+                        str(interface),
+                        f"CustomNetwork {interface.network!r} exists, but pods cannot join "
+                        "custom networks yet (only default and stub)",
+                    )
+        except CustomIfError as error:
+            raise CniError(CniCode.INVALID_CONFIG, f"pod {pod}: {error}") from error
+        memif = None
+        if grant is not None and any(i.type is CustomIfType.MEMIF for i in custom):
+            memif = PodMemif(self._socket_id_for(pod), grant)
+        return LocalPod(
+            pod,
+            request.container_id,
+            request.netns,
+            request.ifname,
+            custom,
+            microservice_label(annotations),
+            memif,
+        )
+
+    def _socket_id_for(self, pod: PodID) -> int:
+        """VPP's memif socket id for the pod: the one it has, else the lowest one free."""
+        known = self._pods.get(pod)
+        if known is not None and known.memif is not None:
+            return known.memif.socket_id
+        used = {p.memif.socket_id for p in self._pods.values() if p.memif is not None}
+        socket_id = 1
+        while socket_id in used:
+            socket_id += 1
+        return socket_id
+
     def _save(self) -> None:
         self._state.write(self._document)
 
     def _document(self) -> dict[str, Any]:
-        return {
-            "pods": [
-                {
-                    "namespace": p.pod.namespace,
-                    "name": p.pod.name,
-                    "container_id": p.container_id,
-                    "netns": p.netns,
-                    "ifname": p.ifname,
-                }
-                for p in sorted(self._pods.values(), key=lambda p: p.pod)
-            ]
+        return {"pods": [_entry(p) for p in sorted(self._pods.values(), key=lambda p: p.pod)]}
+
+
+def _annotation_of(annotations: dict[str, str], interface: CustomInterface) -> str:
+    """The custom-if annotation that names ``interface``."""
+    for key, value in sorted(annotations.items()):
+        if any(part.split("/")[0].strip() == interface.name for part in value.split(",")):
+            return key
+    return "contivpp.io/custom-if"
+
+
+def _entry(pod: LocalPod) -> dict[str, Any]:
+    """A pod's record in the state file (the file is written 0600: it holds memif secrets)."""
+    entry: dict[str, Any] = {
+        "namespace": pod.pod.namespace,
+        "name": pod.pod.name,
+        "container_id": pod.container_id,
+        "netns": pod.netns,
+        "ifname": pod.ifname,
+    }
+    if pod.custom:
+        entry["custom"] = [str(i) for i in pod.custom]
+    if pod.microservice:
+        entry["microservice"] = pod.microservice
+    if pod.memif is not None:
+        entry["memif"] = {
+            "socket_id": pod.memif.socket_id,
+            "allocations": [
+                {"devices": list(a.device_ids), "dir": str(a.host_dir), "secret": a.secret}
+                for a in pod.memif.grant.allocations
+            ],
         }
+    return entry
+
+
+def _local_pod(entry: dict[str, Any]) -> LocalPod:
+    """A pod read back from the state file (KeyError, TypeError, ValueError if malformed)."""
+    custom = []
+    for text in entry.get("custom", []):
+        name, kind, network = str(text).split("/")
+        custom.append(CustomInterface(name, CustomIfType(kind), network))
+    memif = entry.get("memif")
+    grant = None
+    if memif is not None:
+        allocations = tuple(
+            MemifAllocation(tuple(map(str, a["devices"])), Path(a["dir"]), str(a["secret"]))
+            for a in memif["allocations"]
+        )
+        grant = PodMemif(int(memif["socket_id"]), MemifGrant(allocations))
+    return LocalPod(
+        PodID(entry["namespace"], entry["name"]),
+        entry["container_id"],
+        entry["netns"],
+        entry.get("ifname", "eth0"),
+        tuple(custom),
+        str(entry.get("microservice", "")),
+        grant,
+    )

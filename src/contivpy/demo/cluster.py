@@ -2,9 +2,11 @@
 
 In: a working directory and a node count. Out (as an async context manager): an embedded
 etcd; for each node a VPP simulator and a node agent (CNI and debug sockets under the working
-directory); the Kubernetes stand-in whose simulated kubelets network pods by running the real
-`contivpy cni` plugin against the node's agent; and the reflector mirroring Kubernetes into
-etcd. Everything is stopped in reverse order on exit.
+directory) running the memif device plugin; the Kubernetes stand-in whose simulated kubelets
+admit pods through the node's device plugins and network them by running the real
+`contivpy cni` plugin against the node's agent; the reflector mirroring Kubernetes into etcd;
+and, once asked (``start_cnfs``), a VPP with the CNF agent for every CNF pod
+(``demo/cnfs.py``). Everything is stopped in reverse order on exit.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from typing import Any
 
 import structlog
 
-from contivpy.agent.node_agent import AgentConfig, AgentPaths, NodeAgent
+from contivpy.agent.node_agent import AgentConfig, AgentPaths, MemifPluginConfig, NodeAgent
 from contivpy.demo import cni_exec
+from contivpy.demo.cnfs import DemoCnf, start_cnfs
 from contivpy.reflector import Reflector, ReflectorSettings
 from contivpy.reflector.watching import KubeApi
 from contivpy.settings import AgentSettings
@@ -51,6 +54,16 @@ class DemoNode:
     def debug_socket(self) -> Path:
         return self.dir / "debug.sock"
 
+    @property
+    def memif_plugin(self) -> MemifPluginConfig:
+        """The node's memif device plugin, with a kubelet of the stand-in's in ``dp/``."""
+        return MemifPluginConfig(
+            enabled=True,
+            device_plugins_dir=self.dir / "dp",
+            memif_dir=self.dir / "memif",
+            pod_resources_socket=self.dir / "pod-resources.sock",
+        )
+
 
 @dataclass
 class DemoCluster:
@@ -67,6 +80,18 @@ class DemoCluster:
     _kube_api: KubeApi | None = None
     _reflector_task: asyncio.Task[None] | None = None
     _reflector_stop: asyncio.Event | None = None
+    cnfs: list[DemoCnf] = field(default_factory=list)
+    _stack: contextlib.AsyncExitStack | None = None
+
+    async def start_cnfs(self) -> list[DemoCnf]:
+        """Start the VPP and CNF agent of every running CNF pod not started yet."""
+        assert self._stack is not None
+        assert self.kube is not None
+        assert self.store is not None
+        started = {(c.namespace, c.name) for c in self.cnfs}
+        fresh = await start_cnfs(self._stack, self.kube, self.store, self.workdir, skip=started)
+        self.cnfs.extend(fresh)
+        return fresh
 
     async def start_reflector(self) -> None:
         """Start a reflector (a new instance each time)."""
@@ -109,12 +134,22 @@ async def demo_cluster(
         cluster.etcd = etcd
         store_settings = StoreSettings(endpoints=(etcd.endpoint,))
         cluster.store = await stack.enter_async_context(EtcdStore(store_settings))
+        # The stand-in first: each node's kubelet serves its device-plugin sockets before the
+        # node's agent starts, so the agent's memif device plugin registers at once.
+        kube = KubeApiStandIn(pod_network=cluster._pod_added, pod_teardown=cluster._pod_removed)
+        cluster.kube = await stack.enter_async_context(kube)
+        kube.install_contivpp_crds()
         for index in range(1, node_count + 1):
             directory = workdir / f"node-{index}"
             directory.mkdir(parents=True, exist_ok=True)
             sim = VppSimulator(str(directory / "api.sock"))
             await stack.enter_async_context(sim)
             node = DemoNode(f"node-{index}", f"10.20.0.{index}", directory, sim)
+            plugin = node.memif_plugin
+            await kube.serve_device_plugins(
+                node.name, plugin.device_plugins_dir, plugin.pod_resources_socket
+            )
+            kube.register_node(node.name, node.mgmt_ip)
             config = AgentConfig(
                 AgentSettings(node_name=node.name).validate(),
                 AgentPaths(
@@ -124,16 +159,12 @@ async def demo_cluster(
                     debug_socket=node.debug_socket,
                 ),
                 configure_linux=False,  # demo pods are simulated: no network namespaces
+                memif_plugin=plugin,
             )
             node.agent = NodeAgent(config, cluster.store)
             await node.agent.start(vpp_timeout=10)
             stack.push_async_callback(node.agent.stop)
             cluster.nodes.append(node)
-        kube = KubeApiStandIn(pod_network=cluster._pod_added, pod_teardown=cluster._pod_removed)
-        cluster.kube = await stack.enter_async_context(kube)
-        kube.install_contivpp_crds()
-        for node in cluster.nodes:
-            kube.register_node(node.name, node.mgmt_ip)
         cluster.kubeconfig = kube.write_kubeconfig(workdir / "kubeconfig")
         cluster._reflector_settings = ReflectorSettings(
             kubeconfig=cluster.kubeconfig, store=store_settings
@@ -144,4 +175,7 @@ async def demo_cluster(
         for node in cluster.nodes:
             assert node.agent is not None
             await node.agent.wait_ready()
+            if node.agent.memif_plugin is not None:  # pods asking for memifs are admitted
+                await asyncio.wait_for(node.agent.memif_plugin.registered.wait(), 30)
+        cluster._stack = stack
         yield cluster

@@ -33,13 +33,14 @@ from contivpy.demo.cluster import DemoCluster, demo_cluster
 from contivpy.demo.real_cluster import RealCluster, RealDemoError, real_demo_cluster
 from contivpy.demo.real_report import pings, vpp_interfaces
 from contivpy.demo.report import pod_table, running_pods, sandbox_ids, vpp_views, walks
+from contivpy.demo.scenario_list import SCENARIOS, manifests_of
+from contivpy.demo.scenarios import cnf_views, cnf_vpp, multi_if
 from contivpy.errors import ContivpyError
 from contivpy.sim.kube.apply_report import ApplyReport, apply_and_report, read_manifests
 from contivpy.sim.kube.errors import ManifestError
 from contivpy.sim.kube.objects import JsonObject
 from contivpy.store.errors import EmbeddedEtcdError
 
-EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 INTERRUPTED = 130  # as a shell reports a command ended by SIGINT
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 _SOCKET_PATH_MAX = 107  # a unix socket's path: 108 bytes with the terminating NUL (Linux)
@@ -47,7 +48,8 @@ _SOCKET_PATH_MAX = 107  # a unix socket's path: 108 bytes with the terminating N
 
 def run_demo(
     *,
-    nodes: int = 2,
+    scenario: str = "pods",
+    nodes: int | None = None,
     keep: bool = False,
     manifests: tuple[Path, ...] = (),
     workdir: Path | None = None,
@@ -56,11 +58,18 @@ def run_demo(
     out: IO[str] = sys.stdout,
     err: IO[str] = sys.stderr,
 ) -> int:
-    """The command's body. ``vpp``: a VPP binary; the nodes then run real VPPs (root)."""
-    files = manifests or tuple(sorted(EXAMPLES.glob("demo-*.yaml")))
-    if not files:
-        print(f"contivpy demo: error: no manifests found (looked in {EXAMPLES})", file=err)
+    """The command's body. ``vpp``: a VPP binary; the nodes then run real VPPs (root).
+    ``scenario``: what to deploy and show (``demo/scenario_list.py``); ``manifests`` replace
+    its manifests; ``nodes`` None: the scenario's node count."""
+    if scenario not in SCENARIOS:
+        known = ", ".join(sorted(SCENARIOS))
+        print(f"contivpy demo: error: unknown scenario {scenario!r} ({known})", file=err)
         return 2
+    if vpp is not None and scenario != "pods":
+        print(f"contivpy demo: error: --scenario {scenario} runs on simulators only", file=err)
+        return 2
+    nodes = nodes if nodes is not None else SCENARIOS[scenario].nodes
+    files = manifests or manifests_of(scenario)
     try:
         objects = read_manifests(files)
     except ManifestError as error:
@@ -68,7 +77,7 @@ def run_demo(
         return 2
     temporary = workdir is None
     directory = workdir or Path(tempfile.mkdtemp(prefix="contivpy-demo-"))
-    demo = _Demo(nodes, keep, files, objects, directory, out)
+    demo = _Demo(nodes, keep, files, objects, directory, out, scenario)
     try:
         if problem := _socket_path_problem(directory, nodes, real=vpp is not None):
             print(f"contivpy demo: error: {problem}", file=err)
@@ -136,7 +145,9 @@ class _Demo:
         objects: list[JsonObject],
         workdir: Path,
         out: IO[str],
+        scenario: str = "pods",
     ) -> None:
+        self.scenario = scenario
         self.nodes = nodes
         self.keep = keep
         self.files = files
@@ -230,8 +241,14 @@ async def _demo(demo: _Demo, etcd_timeout: float) -> int:
             assert node.agent is not None
             await node.agent.loop.wait_idle()
         pods = running_pods(cluster)
+        cnfs = await cluster.start_cnfs()  # CNF pods' own VPPs, configured by their agents
+        for node in cluster.nodes:
+            assert node.agent is not None
+            await node.agent.loop.wait_idle()
         say()
         say(vpp_views(cluster))
+        for line in cnf_views(cnfs):
+            say(line)
         say("== pods")
         say(pod_table(pods))
         ok = len(pods) >= expected and report.ok
@@ -240,6 +257,14 @@ async def _demo(demo: _Demo, etcd_timeout: float) -> int:
             say(f"\n== packet walk {where}: {a.namespace}/{a.name} -> {b.namespace}/{b.name}")
             say(trace.render())
             ok = ok and trace.delivered
+        if demo.scenario != "pods":
+            shown = await (
+                multi_if(cluster, pods) if demo.scenario == "multi-if" else cnf_vpp(cluster)
+            )
+            say()
+            for line in shown.text:
+                say(line)
+            ok = ok and shown.ok
         took = time.perf_counter() - started
         say("\n" + _verdict(ok, report, f"{_pods(len(pods))} networked in {took:.1f} s"))
         if demo.keep:

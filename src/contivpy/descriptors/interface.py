@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import fields, replace
+from operator import attrgetter
 from typing import Any, ClassVar
 
 from contivpy.descriptors.base import VppDescriptor
@@ -120,7 +121,10 @@ class InterfaceDescriptor(VppDescriptor):
         return out
 
     def equivalent(self, key: str, old: Interface, new: Interface) -> bool:
-        return _own_part(old) == _own_part(new)
+        return (
+            _own_fields(old) == _own_fields(new)
+            and old.phys_address.lower() == new.phys_address.lower()
+        )
 
     def needs_recreate(self, key: str, old: Interface, new: Interface) -> bool:
         if old.type is not new.type or old.link != new.link:
@@ -147,12 +151,14 @@ class InterfaceDescriptor(VppDescriptor):
         return await retrieve_interfaces(self.vpp, correlate)
 
 
-def _own_part(value: Interface) -> Interface:
-    """The value without what its derived values carry, MACs in one spelling."""
-    return replace(
-        value,
-        vrf=0,
-        ip_addresses=(),
-        unnumbered=None,
-        phys_address=value.phys_address.lower(),
+#: what is compared of an interface itself: every field but what its derived values carry
+#: (compared one by one as their own keys) and the MAC (compared in one spelling). Read
+#: field by field, not compared as copies made by ``dataclasses.replace``: the copies cost
+#: more than the comparison, and a resync compares every interface.
+_own_fields = attrgetter(
+    *(
+        f.name
+        for f in fields(Interface)
+        if f.compare and f.name not in ("vrf", "ip_addresses", "unnumbered", "phys_address")
     )
+)

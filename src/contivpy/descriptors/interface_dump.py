@@ -176,10 +176,10 @@ def _ip_state_reader(
 ) -> Callable[[], Awaitable[_IpState]]:
     async def read() -> _IpState:
         sw_if_index = d.sw_if_index
-        v4, v6 = await asyncio.gather(
-            interface_ip.dump_addresses(vpp, sw_if_index, False),
-            interface_ip.dump_addresses(vpp, sw_if_index, True),
-        )
+        # One after the other, not gathered: ``_bounded`` keeps READ_CONCURRENCY interfaces
+        # in flight already, and gathering would cost two tasks per interface.
+        v4 = await interface_ip.dump_addresses(vpp, sw_if_index, False)
+        v6 = await interface_ip.dump_addresses(vpp, sw_if_index, True)
         v6 = [a for a in v6 if a.ip not in _LINK_LOCAL]
         # The VRF binding exists per family only where the interface has addresses of it;
         # without any, VPP cannot tell what was asked for, the desired value can.
@@ -195,13 +195,18 @@ def _ip_state_reader(
 
 
 async def _bounded(readers: Sequence[Callable[[], Awaitable[T]]]) -> list[T]:
-    gate = asyncio.Semaphore(READ_CONCURRENCY)
+    """Every reader's result, in order, with at most READ_CONCURRENCY of them running."""
+    # A few workers taking the next reader, not a task per reader behind a semaphore: with
+    # thousands of interfaces the tasks and the waits on the semaphore cost more than reads.
+    results: list[Any] = [None] * len(readers)
+    todo = iter(enumerate(readers))
 
-    async def run(reader: Callable[[], Awaitable[T]]) -> T:
-        async with gate:
-            return await reader()
+    async def worker() -> None:
+        for i, reader in todo:
+            results[i] = await reader()
 
-    return list(await asyncio.gather(*(run(r) for r in readers)))
+    await asyncio.gather(*(worker() for _ in range(min(READ_CONCURRENCY, len(readers)))))
+    return results
 
 
 def _link(
@@ -247,6 +252,8 @@ def _link(
 
 
 def _same_mac(desired: str, found: str) -> bool:
+    if desired == found:
+        return True  # ``found`` is canonical already: no parsing needed
     try:
         return canonical_mac(desired) == found
     except ValueError:

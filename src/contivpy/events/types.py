@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar, Generic, Protocol, TypeAlias, TypeVar
 
 from contivpy.cni.types import CniRequest, CniResult
+from contivpy.deviceplugin.memif import MemifGrant
 
 # resource (e.g. "pod") -> key (relative to the reflector prefix) -> decoded model
 KubeState: TypeAlias = Mapping[str, Mapping[str, object]]
@@ -173,12 +174,14 @@ def method_of(event: Event) -> Method:
 class AddPod(Event):
     """CNI ADD: wire the pod. Reverted on failure (the kubelet calls ADD again). ipnet's
     ``UpdateResult.pod`` is the CNI result; a controller refusing the pod raises a CniError
-    whose code the kubelet gets."""
+    whose code the kubelet gets. ``memif``: the pod's memif grant, looked up before the event
+    is pushed (None: the pod was granted no memif device)."""
 
     name: ClassVar[str] = "AddPod"
     policy: ClassVar[TxnPolicy] = TxnPolicy.REVERT_ON_FAILURE
     blocking: ClassVar[bool] = True
     request: CniRequest
+    memif: MemifGrant | None = None
 
     def describe(self) -> str:
         return f"pod {self.request.pod} container {self.request.container_id[:12]}"

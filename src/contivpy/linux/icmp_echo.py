@@ -69,9 +69,12 @@ def echo(
     netns: str | None = None,
     interval: float = 0.2,
     timeout: float = 1.0,
+    source: str | None = None,
 ) -> EchoResult:
     """Send ``count`` echo requests to ``address`` from ``netns``, ``interval`` seconds apart,
     and wait up to ``timeout`` seconds after the last for the replies still missing.
+    ``source``: the requests' source address (one of the namespace's), else the kernel's
+    choice.
 
     Blocks (run it in a thread from async code). ValueError for a bad address or count;
     OSError when the namespace cannot be entered or the raw socket not created."""
@@ -80,6 +83,8 @@ def echo(
         raise ValueError(f"count must be at least 1: {count}")
     sock = _raw_socket(destination.version, netns)
     with sock:
+        if source is not None:
+            sock.bind((str(ipaddress.ip_address(source)), 0))
         return _probe(sock, destination, count, interval, timeout)
 
 

@@ -10,6 +10,8 @@ into transactions and descriptors read back from VPP, and the keys they live und
 - ``vpp_derived``: the values descriptors derive from those (an interface's addresses and VRF
   bindings, bridge-domain members, ...);
 - ``vpp_keys``: vpp-agent's key layout, one build/parse pair per kind;
+- ``vnf_config`` (with ``vnf_fields``): vpp-agent's NB keys and JSON values under
+  ``/vnf-agent/<microservice>/config/`` <-> these models (CNF configuration);
 - Kubernetes models and their codecs live in their own modules of this package.
 
 Validation lives with the descriptors (``contivpy.descriptors``): a value here may be

@@ -8,7 +8,9 @@ and in ``<prefix>status/gauges``.
 Modules, from the outside in: ``command`` (CLI entry), ``service`` (assembly), ``election``,
 ``informer`` (list+watch per kind) over ``source`` (protocol) and ``watching`` (the only
 importer of kubernetes_asyncio), ``converting`` and ``converting_custom`` (pure: Kubernetes
-JSON -> model) with ``json_reading``, ``kinds`` (the table), ``view`` (the informers' view and
+JSON -> model) with ``json_reading``, ``custom_config`` (pure: a CustomConfiguration's items
+-> vpp-agent keys) and ``custom_config_writer`` (those keys, records, status, Events),
+``kinds`` (the table), ``view`` (the informers' view and
 dirty tracking), ``mirror`` (etcd writer: mark-and-sweep, fenced transactions), ``status``
 (stats record, data loss), ``stats`` and ``metrics_http``, ``tasks``, ``errors``,
 ``settings``.

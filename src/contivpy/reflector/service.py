@@ -2,7 +2,9 @@
 
 In: ``ReflectorSettings``, a store and a ``KubeSource`` (``run_reflector`` opens both from the
 settings). Out: ``Reflector.run``: every instance keeps an informer view of the cluster warm;
-the elected one converges etcd to it (``mirror``) and publishes its counters and checks for
+the elected one converges etcd to it (``mirror``), writes the CustomConfigurations' items
+under ``/vnf-agent/<microservice>/`` with their status (``custom_config_writer``; status
+only when the source is also a ``KubeWriter``), and publishes its counters and checks for
 etcd data loss (``status``); Prometheus metrics are served when a port is set.
 
 Stopping: set the ``stop`` event for a graceful exit — the election lease is revoked, so a
@@ -18,13 +20,15 @@ import contextlib
 import structlog
 
 from contivpy.backoff import Backoff
+from contivpy.reflector.custom_config_writer import KIND as CUSTOM_CONFIG_KIND
+from contivpy.reflector.custom_config_writer import CustomConfigWriter
 from contivpy.reflector.election import LeaderElection
 from contivpy.reflector.informer import Informer
 from contivpy.reflector.kinds import BY_RESOURCE
 from contivpy.reflector.metrics_http import MetricsServer
 from contivpy.reflector.mirror import EtcdMirror
 from contivpy.reflector.settings import ReflectorSettings
-from contivpy.reflector.source import KubeSource
+from contivpy.reflector.source import KubeSource, KubeWriter
 from contivpy.reflector.stats import ReflectorStats
 from contivpy.reflector.status import StatusPublisher
 from contivpy.reflector.tasks import first_completed
@@ -45,6 +49,7 @@ class Reflector:
     def __init__(self, settings: ReflectorSettings, store: Store, source: KubeSource) -> None:
         self.settings = settings
         self._store = store
+        self._writer = source if isinstance(source, KubeWriter) else None
         kinds = [BY_RESOURCE[name] for name in settings.kinds]
         self.view = ReflectedView(kind.resource for kind in kinds)
         self.stats = ReflectorStats(kind.resource for kind in kinds)
@@ -68,6 +73,7 @@ class Reflector:
             retry=self._retry,
         )
         self.mirror: EtcdMirror | None = None  # the current term's writer, while leading
+        self.custom_config: CustomConfigWriter | None = None
         self.status: StatusPublisher | None = None
         self.metrics_port: int | None = None
 
@@ -118,8 +124,20 @@ class Reflector:
             fence=fence,
             interval=self.settings.status_interval,
         )
+        writers = [self.mirror.run(), self.status.run()]
+        if CUSTOM_CONFIG_KIND in self.view.kinds:
+            self.custom_config = CustomConfigWriter(
+                self._store,
+                self.view,
+                self._writer,
+                prefix=self.settings.prefix,
+                agent_prefix=self.settings.agent_prefix,
+                fence=fence,
+                retry=self._retry,
+            )
+            writers.append(self.custom_config.run())
         try:
-            await first_completed(self.mirror.run(), self.status.run())
+            await first_completed(*writers)
         finally:
             self.stats.set_leader(False)
 

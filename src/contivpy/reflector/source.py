@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol, TypeAlias
+from typing import Any, Literal, Protocol, TypeAlias, runtime_checkable
 
 JsonObject: TypeAlias = dict[str, Any]
 WatchEventType: TypeAlias = Literal["ADDED", "MODIFIED", "DELETED", "BOOKMARK"]
@@ -50,4 +50,24 @@ class KubeSource(Protocol):
         """Changes after ``resource_version`` with bookmarks, until the server ends the stream
         (its timeout): then the caller watches again from the last version it saw. Use it in
         ``contextlib.aclosing`` so the connection is released when the caller stops early."""
+        ...
+
+
+@runtime_checkable
+class KubeWriter(Protocol):
+    """The few writes the reflector makes to Kubernetes: a custom resource's status and
+    Events about it. Paths are an object's (``/apis/contivpp.io/v1/namespaces/ns/x/y``) or a
+    collection's; errors as for ``KubeSource`` (``ResourceNotServedError`` when the object is
+    gone)."""
+
+    async def get_object(self, path: str) -> JsonObject:
+        """One object."""
+        ...
+
+    async def merge_patch(self, path: str, patch: JsonObject) -> JsonObject:
+        """Apply a JSON merge patch (``.../status`` for the status subresource)."""
+        ...
+
+    async def create_object(self, path: str, obj: JsonObject) -> JsonObject:
+        """POST ``obj`` to the collection at ``path``."""
         ...

@@ -10,6 +10,10 @@ The view is the truth the writer converges etcd to: it keeps only the latest byt
 (bursts of changes to one object coalesce into one write), and a change to bytes equal to
 what is there already is no change. A kind is marked for resync after every (re)list, since a
 relist may hide deletions the watch never reported.
+
+Other writers that derive keys from one kind (the CustomConfiguration writer) do not take
+work: they wait for the kind's ``version`` to move (every change, relist or resync request
+of the kind moves it) and then read the kind's snapshot.
 """
 
 from __future__ import annotations
@@ -39,6 +43,8 @@ class ReflectedView:
         self._all_listed = asyncio.Event()
         self._work = Work()
         self._work_ready = asyncio.Event()
+        self._versions: dict[str, int] = dict.fromkeys(self._objects, 0)
+        self._version_waiters: set[asyncio.Event] = set()
 
     @property
     def kinds(self) -> tuple[str, ...]:
@@ -62,6 +68,7 @@ class ReflectedView:
             return False
         objects[key] = value
         self._mark(kind, key)
+        self._bump(kind)
         return True
 
     def remove(self, kind: str, key: str) -> bool:
@@ -69,6 +76,7 @@ class ReflectedView:
         if self._objects[kind].pop(key, None) is None:
             return False
         self._mark(kind, key)
+        self._bump(kind)
         return True
 
     def replace(self, kind: str, objects: Mapping[str, bytes]) -> None:
@@ -89,8 +97,34 @@ class ReflectedView:
 
     def request_resync(self, kinds: Iterable[str] | None = None) -> None:
         """Ask for a mark-and-sweep of these kinds (None: all of them)."""
-        self._work.resync.update(self._objects if kinds is None else kinds)
+        chosen = list(self._objects if kinds is None else kinds)
+        self._work.resync.update(chosen)
         self._work_ready.set()
+        for kind in chosen:
+            self._bump(kind)
+
+    def version(self, kind: str) -> int:
+        """A counter that moves whenever the kind changes or a resync of it is asked for."""
+        return self._versions[kind]
+
+    def versions(self, kinds: Iterable[str]) -> tuple[int, ...]:
+        """The versions of several kinds (those the view has; others count as 0)."""
+        return tuple(self._versions.get(kind, 0) for kind in kinds)
+
+    async def wait_versions(self, kinds: tuple[str, ...], seen: tuple[int, ...]) -> None:
+        """Wait until the versions of ``kinds`` are not ``seen``."""
+        while self.versions(kinds) == seen:
+            moved = asyncio.Event()
+            self._version_waiters.add(moved)
+            try:
+                await moved.wait()
+            finally:
+                self._version_waiters.discard(moved)
+
+    def _bump(self, kind: str) -> None:
+        self._versions[kind] += 1
+        for waiter in self._version_waiters:
+            waiter.set()
 
     def take_work(self) -> Work:
         """Everything to do since the last take; resynced kinds need no single-key writes."""

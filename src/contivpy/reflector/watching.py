@@ -2,7 +2,8 @@
 
 In: a kubeconfig file (or the in-cluster service account) and collection paths. Out:
 ``KubeApi``, a ``KubeSource``: paginated lists and watch streams with ``allowWatchBookmarks``,
-as parsed JSON; kubernetes_asyncio's and aiohttp's errors translated into
+and a ``KubeWriter``: single-object reads, merge patches (a custom resource's status) and
+creates (Events), as parsed JSON; kubernetes_asyncio's and aiohttp's errors translated into
 ``contivpy.reflector.errors`` here, with the original chained.
 
 Why not ``kubernetes_asyncio.watch.Watch``: it deserializes every object into typed models (a
@@ -45,8 +46,13 @@ _CONNECT_TIMEOUT = 10.0
 _READ_MARGIN = 30.0  # a watch stream silent this long past its timeout is dead
 
 
+_MERGE_PATCH = "application/merge-patch+json"
+_WRITE_TIMEOUT = 30.0
+
+
 class KubeApi:
-    """``KubeSource`` over one kubernetes_asyncio ``ApiClient`` (see the module doc)."""
+    """``KubeSource`` and ``KubeWriter`` over one kubernetes_asyncio ``ApiClient`` (see the
+    module doc)."""
 
     def __init__(
         self,
@@ -136,18 +142,49 @@ class KubeApi:
             if bytes(pending).strip():
                 yield _watch_event(bytes(pending), path)
 
+    async def get_object(self, path: str) -> JsonObject:
+        return await self._write("GET", path)
+
+    async def merge_patch(self, path: str, patch: JsonObject) -> JsonObject:
+        return await self._write("PATCH", path, patch, content_type=_MERGE_PATCH)
+
+    async def create_object(self, path: str, obj: JsonObject) -> JsonObject:
+        return await self._write("POST", path, obj)
+
+    async def _write(
+        self,
+        method: str,
+        path: str,
+        body: JsonObject | None = None,
+        *,
+        content_type: str = "application/json",
+    ) -> JsonObject:
+        limits = aiohttp.ClientTimeout(total=_WRITE_TIMEOUT)
+        async with self._request(
+            path, [], limits, method=method, body=body, content_type=content_type
+        ) as response:
+            return _json_object(await _read(response), path)
+
     @contextlib.asynccontextmanager
     async def _request(
-        self, path: str, query: list[tuple[str, str]], limits: aiohttp.ClientTimeout
+        self,
+        path: str,
+        query: list[tuple[str, str]],
+        limits: aiohttp.ClientTimeout,
+        *,
+        method: str = "GET",
+        body: JsonObject | None = None,
+        content_type: str = "application/json",
     ) -> AsyncIterator[aiohttp.ClientResponse]:
         try:
             response = cast(
                 aiohttp.ClientResponse,
                 await self._api.call_api(
                     path,
-                    "GET",
+                    method,
                     query_params=query,
-                    header_params={"Accept": "application/json"},
+                    header_params={"Accept": "application/json", "Content-Type": content_type},
+                    body=body,
                     auth_settings=["BearerToken"],
                     _preload_content=False,
                     _request_timeout=limits,
@@ -156,11 +193,11 @@ class KubeApi:
         except ApiException as error:
             raise _status_error(error.status or 0, str(error.reason), path) from error
         except (aiohttp.ClientError, TimeoutError, OSError) as error:
-            raise KubeApiUnavailableError(f"GET {path}: {error!r}") from error
+            raise KubeApiUnavailableError(f"{method} {path}: {error!r}") from error
         try:
             if not 200 <= response.status < 300:
-                body = await _read(response)
-                raise _status_error(response.status, _status_message(body), path)
+                answer = await _read(response)
+                raise _status_error(response.status, _status_message(answer), path)
             yield response
         finally:
             response.release()

@@ -9,7 +9,8 @@ Modules, from the inside out: objects (JSON vocabulary), errors (Status objects)
 (served kinds), store (objects, versions, change window), selectors, patching, schema and
 validation and defaults (write rules), writes (the verbs), listing and watching (reads),
 custom_resources and crds (CRDs), discovery, apiserver (all of it joined), http_server
-(aiohttp), scheduling, pod_network, kubelet and endpoints (simulation), kubeconfig, manifests,
+(aiohttp), scheduling, pod_network, devices and device_plugins (the kubelet's device-plugin
+side over gRPC), kubelet and endpoints (simulation), kubeconfig, manifests,
 http_client (``apply`` over HTTP), standin (the one object tests use), commands (CLI entries).
 """
 

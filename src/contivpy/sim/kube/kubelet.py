@@ -12,6 +12,13 @@ Pods are reconciled one at a time by one worker; sandbox set-ups run concurrentl
 pod. A pod bound to a node that is not registered stays Pending, as with a missing kubelet.
 Deletion is immediate (the stand-in has no graceful termination), so teardown runs after the
 pod is gone from the API.
+
+Device plugins: a node given a ``KubeletDevicePlugins`` (``attach_device_plugins``) admits a
+pod before networking it, as kubelet does: its containers' extended resources in
+resources.limits are allocated through the plugins (Allocate). A pod that cannot get them
+stays Pending with a Warning event UnexpectedAdmissionError and is tried again when the node's
+devices change. The node's status carries the plugins' capacity and allocatable counts; a
+deleted pod's devices are freed.
 """
 
 from __future__ import annotations
@@ -24,6 +31,8 @@ from dataclasses import dataclass
 import structlog
 
 from contivpy.sim.kube.apiserver import ApiServer
+from contivpy.sim.kube.device_plugins import KubeletDevicePlugins
+from contivpy.sim.kube.devices import AdmissionError
 from contivpy.sim.kube.errors import KubeApiError
 from contivpy.sim.kube.objects import (
     JsonObject,
@@ -33,6 +42,7 @@ from contivpy.sim.kube.objects import (
     namespace_of,
     utc_timestamp,
 )
+from contivpy.sim.kube.patching import MERGE_PATCH
 from contivpy.sim.kube.pod_network import (
     PodNetworkFailure,
     PodNetworkResult,
@@ -159,6 +169,50 @@ class KubeletSimulation:
         self._networked: dict[tuple[str, str], JsonObject] = {}  # pods given an address
         self._worker: asyncio.Task[None] | None = None
         self._background: set[asyncio.Task[None]] = set()
+        self._device_plugins: dict[str, KubeletDevicePlugins] = {}  # by node name
+        self._refused: dict[tuple[str, str], int] = {}  # pod -> device generation at refusal
+
+    def attach_device_plugins(self, node: str, plugins: KubeletDevicePlugins) -> None:
+        """Admit the node's pods through ``plugins`` from now on."""
+        self._device_plugins[node] = plugins
+        plugins.on_change(lambda: self._devices_changed(node))
+        self._devices_changed(node)
+
+    def device_plugins(self, node: str) -> KubeletDevicePlugins | None:
+        return self._device_plugins.get(node)
+
+    def _devices_changed(self, node: str) -> None:
+        for key in self._refused:
+            self._dirty.put_nowait(key)
+        # Not from inside a store or stream callback: the status write goes through the store.
+        asyncio.get_running_loop().call_soon(self._write_device_capacity, node)
+
+    def _write_device_capacity(self, node_name: str) -> None:
+        plugins = self._device_plugins.get(node_name)
+        node = self._api.store.get(NODES, "", node_name)
+        if plugins is None or node is None:
+            return
+        status = node.get("status") or {}
+        capacity = {r: str(n) for r, n in plugins.devices.capacity().items()}
+        allocatable = {r: str(n) for r, n in plugins.devices.allocatable().items()}
+        if all(
+            (status.get(part) or {}).get(r) == n
+            for part, counts in (("capacity", capacity), ("allocatable", allocatable))
+            for r, n in counts.items()
+        ):
+            return
+        patch = {"status": {"capacity": capacity, "allocatable": allocatable}}
+        try:
+            self._api.writer.patch(
+                self._api.resource("v1", "Node"),
+                "",
+                node_name,
+                patch,
+                MERGE_PATCH,
+                subresource="status",
+            )
+        except KubeApiError as error:
+            log.warning("kube.kubelet.node_status_failed", node=node_name, error=error.message)
 
     async def start(self) -> None:
         store = self._api.store
@@ -185,6 +239,8 @@ class KubeletSimulation:
 
     def _on_node(self, event: StoreEvent) -> None:
         node = name_of(event.obj)
+        if node in self._device_plugins:  # a node registered after its plugins: its capacity
+            asyncio.get_running_loop().call_soon(self._write_device_capacity, node)
         for pod in self._api.store.objects(PODS):
             bound_to = (pod.get("spec") or {}).get("nodeName")
             if not bound_to or (bound_to == node and not (pod.get("status") or {}).get("podIP")):
@@ -205,7 +261,11 @@ class KubeletSimulation:
             pod is None or metadata_of(pod).get("uid") != metadata_of(networked).get("uid")
         ):
             self._forget(key, networked)
+        uid = metadata_of(pod).get("uid") if pod is not None else None
+        for plugins in self._device_plugins.values():
+            plugins.release(*key, keep_uid=str(uid) if uid else None)
         if pod is None:
+            self._refused.pop(key, None)
             return
         spec, status = pod.get("spec") or {}, pod.get("status") or {}
         node_name = spec.get("nodeName")
@@ -218,11 +278,42 @@ class KubeletSimulation:
             return
         if spec.get("hostNetwork"):
             self._write_running(pod, [_node_ip(node)])
-        elif key not in self._sandboxes:
+        elif key not in self._sandboxes and not self._waiting_for_devices(key, node_name):
             task = asyncio.create_task(
                 self._run_sandbox(key, deep_copy(pod)), name=f"sandbox-{key[0]}/{key[1]}"
             )
             self._sandboxes[key] = task
+
+    def _waiting_for_devices(self, key: tuple[str, str], node: str) -> bool:
+        """Refused admission, and nothing changed in the node's devices since."""
+        plugins = self._device_plugins.get(node)
+        refused = self._refused.get(key)
+        return plugins is not None and refused == plugins.devices.generation
+
+    async def _admit(self, pod: JsonObject) -> bool:
+        """The node's device plugins gave the pod its devices (or it needs none)."""
+        key = (namespace_of(pod), name_of(pod))
+        plugins = self._device_plugins.get((pod.get("spec") or {}).get("nodeName", ""))
+        if plugins is None:
+            return True
+        try:
+            await plugins.admit(pod)
+        except AdmissionError as error:
+            self._refused[key] = plugins.devices.generation
+            current = self._api.store.get(PODS, *key)
+            if current is not None and metadata_of(current).get("uid") == metadata_of(pod).get(
+                "uid"
+            ):
+                try:
+                    self._warn(current, error.reason, error.message, 1)
+                except KubeApiError as write_error:
+                    log.warning(
+                        "kube.kubelet.write_failed", pod="/".join(key), error=write_error.message
+                    )
+            log.warning("kube.kubelet.admission_refused", pod="/".join(key), error=error.message)
+            return False
+        self._refused.pop(key, None)
+        return True
 
     def _forget(self, key: tuple[str, str], pod: JsonObject) -> None:
         del self._networked[key]
@@ -265,6 +356,8 @@ class KubeletSimulation:
         delay = settings.retry_initial
         uid = metadata_of(pod).get("uid")
         try:
+            if not await self._admit(pod):
+                return
             for attempt in range(1, settings.max_attempts + 1):
                 result = await self._attempt(pod)
                 current = self._api.store.get(PODS, *key)
@@ -329,29 +422,8 @@ class KubeletSimulation:
         log.info("kube.kubelet.pod_running", pod=f"{namespace_of(pod)}/{name_of(pod)}", ips=ips)
 
     def _record_failure(self, pod: JsonObject, message: str, attempt: int) -> None:
-        node = (pod.get("spec") or {}).get("nodeName", "")
-        now = utc_timestamp()
         text = f"Failed to create pod sandbox: {message}"
-        event = {
-            "metadata": {"generateName": f"{name_of(pod)}.", "namespace": namespace_of(pod)},
-            "involvedObject": {
-                "kind": "Pod",
-                "apiVersion": "v1",
-                "namespace": namespace_of(pod),
-                "name": name_of(pod),
-                "uid": metadata_of(pod).get("uid"),
-            },
-            "reason": "FailedCreatePodSandBox",
-            "message": text,
-            "type": "Warning",
-            "count": attempt,
-            "source": {"component": "kubelet", "host": node},
-            "firstTimestamp": now,
-            "lastTimestamp": now,
-            "reportingComponent": "kubelet",
-            "reportingInstance": node,
-        }
-        self._api.writer.create(self._events, namespace_of(pod), event)
+        self._warn(pod, "FailedCreatePodSandBox", text, attempt)
         status = deep_copy(pod.get("status") or {})
         _set_condition(status, "PodReadyToStartContainers", "False", "FailedCreatePodSandBox", text)
         self._write_status(pod, status)
@@ -361,3 +433,28 @@ class KubeletSimulation:
             attempt=attempt,
             error=message,
         )
+
+    def _warn(self, pod: JsonObject, reason: str, text: str, count: int) -> None:
+        """A Warning event on the pod from this node's kubelet."""
+        node = (pod.get("spec") or {}).get("nodeName", "")
+        now = utc_timestamp()
+        event = {
+            "metadata": {"generateName": f"{name_of(pod)}.", "namespace": namespace_of(pod)},
+            "involvedObject": {
+                "kind": "Pod",
+                "apiVersion": "v1",
+                "namespace": namespace_of(pod),
+                "name": name_of(pod),
+                "uid": metadata_of(pod).get("uid"),
+            },
+            "reason": reason,
+            "message": text,
+            "type": "Warning",
+            "count": count,
+            "source": {"component": "kubelet", "host": node},
+            "firstTimestamp": now,
+            "lastTimestamp": now,
+            "reportingComponent": "kubelet",
+            "reportingInstance": node,
+        }
+        self._api.writer.create(self._events, namespace_of(pod), event)

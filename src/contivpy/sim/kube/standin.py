@@ -27,6 +27,7 @@ from typing import Any, Literal, TypeVar
 from contivpy.async_service import AsyncService
 from contivpy.sim.kube.apiserver import ApiServer, ApiServerSettings
 from contivpy.sim.kube.crds import contivpp_crds
+from contivpy.sim.kube.device_plugins import KubeletDevicePlugins
 from contivpy.sim.kube.endpoints import EndpointsController
 from contivpy.sim.kube.errors import KubeApiError
 from contivpy.sim.kube.http_server import KubeHttpServer
@@ -64,6 +65,7 @@ class KubeApiStandIn(AsyncService):
             if pod_network is not None
             else None
         )
+        self._device_plugins: dict[str, KubeletDevicePlugins] = {}
 
     async def start(self) -> None:
         await self._http.start()
@@ -76,6 +78,9 @@ class KubeApiStandIn(AsyncService):
     async def stop(self) -> None:
         if self._kubelet is not None:
             await self._kubelet.stop()
+        plugins, self._device_plugins = list(self._device_plugins.values()), {}
+        for manager in plugins:
+            await manager.stop()
         if self._endpoints is not None:
             await self._endpoints.stop()
         await self._http.stop()
@@ -176,6 +181,26 @@ class KubeApiStandIn(AsyncService):
     ) -> JsonObject:
         """Create (or update) a Ready Node, as its kubelet would on start."""
         return self.apply(node_manifest(name, internal_ip, pod_cidr, labels))[1]
+
+    async def serve_device_plugins(
+        self, node: str, device_plugins_dir: Path, pod_resources_socket: Path | None = None
+    ) -> KubeletDevicePlugins:
+        """Play the node's kubelet towards device plugins: Registration on
+        ``<device_plugins_dir>/kubelet.sock``, pod-resources List on ``pod_resources_socket``;
+        the node's pods are admitted through the registered plugins (with the kubelet
+        simulation on). Stopped with the stand-in; ``device_plugins(node)`` finds it again."""
+        if node in self._device_plugins:
+            raise ValueError(f"node {node!r}: its device plugins are already served")
+        manager = KubeletDevicePlugins(device_plugins_dir, pod_resources_socket)
+        await manager.start()
+        self._device_plugins[node] = manager
+        if self._kubelet is not None:
+            self._kubelet.attach_device_plugins(node, manager)
+        return manager
+
+    def device_plugins(self, node: str) -> KubeletDevicePlugins:
+        """The node's kubelet device manager (devices, grants per pod: ``grants_of``)."""
+        return self._device_plugins[node]
 
     def install_contivpp_crds(self) -> JsonObjects:
         """Create the contivpp.io CRDs: CustomNetwork, ExternalInterface, ServiceFunctionChain,

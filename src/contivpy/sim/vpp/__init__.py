@@ -9,5 +9,7 @@ Modules: ``server`` (the protocol, :class:`~contivpy.sim.vpp.server.VppSimulator
 route dumps show them), ``fib_view`` (fib_path on the wire, the walk's view of routes),
 ``faults`` (injected failures and
 latency), ``control`` (JSON-lines control socket), ``show`` (vppctl-style text), ``runner``
-(``serve_vppsim`` / ``run_vppsim`` for ``contivpy vppsim``).
+(``serve_vppsim`` / ``run_vppsim`` for ``contivpy vppsim``), ``memif_links`` (memif
+connections between the simulators of one process), ``forwarding*`` (the packet walk over a
+``Fabric`` of simulators, across VXLAN and memif links).
 """

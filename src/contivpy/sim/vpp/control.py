@@ -14,7 +14,9 @@ drop                                                               ok (clients c
 outage             seconds                                         ok (socket back after)
 pid                                                                ok, pid
 show_interface_addr                                                ok, text
+show_memif                                                         ok, text
 memif_peer         sw_if_index, connected=true                     ok
+mount              container_path, host_path                       ok
 vhost_net          present                                         ok
 dev_type           sw_if_index, dev_type                           ok
 requests                                                           ok, requests, writes
@@ -22,8 +24,10 @@ summary                                                            ok, interface
                                                                    bridge_domains, routes
 =================  ==============================================  =====================
 
-``dev_type``: the ``interface_dev_type`` an interface reports from now on (e.g. one the agent
-does not know, to test how it copes with a read-back it does not understand).
+``mount``: the VPP sees ``host_path`` at ``container_path`` from now on (memif socket files;
+see ``memif_links``). ``dev_type``: the ``interface_dev_type`` an interface reports from now
+on (e.g. one the agent does not know, to test how it copes with a read-back it does not
+understand).
 ``requests``: the non-dump requests served since the process started, by message name, and
 how many of them were writes (:meth:`VppSimulator.writes`), so an out-of-process test can
 prove an agent wrote nothing. ``summary``: the state in plain JSON (see
@@ -71,6 +75,10 @@ async def _run_op(sim: VppSimulator, request: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "pid": sim.pid}
     elif op == "show_interface_addr":
         return {"ok": True, "text": sim.show_interface_addr()}
+    elif op == "show_memif":
+        return {"ok": True, "text": sim.show_memif()}
+    elif op == "mount":
+        sim.mount(str(request["container_path"]), str(request["host_path"]))
     elif op == "memif_peer":
         sim.set_memif_peer(int(request["sw_if_index"]), bool(request.get("connected", True)))
     elif op == "vhost_net":

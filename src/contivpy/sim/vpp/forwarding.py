@@ -14,10 +14,18 @@ The walk, as VPP's graph would forward:
   and the hop says it was multipath; a path into another table (inter-VRF) or to a next hop
   without an interface is looked up again; DROP, ICMP-unreachable/prohibit and VPP's
   default drop routes drop; a local route delivers to VPP itself;
-- out of a tap, memif or af_packet: delivered (a pod, or the host); out of a NIC to an
-  address another node of the fabric owns: received there; otherwise it leaves the fabric
+- out of a tap or af_packet: delivered (a pod, or the host); out of a NIC to an address
+  another node of the fabric owns: received there; otherwise it leaves the fabric
   (delivered at the NIC); out of a loopback in no bridge domain (a connected route on
   podGwLoop): dropped, nobody answers ARP there;
+- out of a memif connected to a memif of another node of the fabric (``memif_links``: a
+  vswitch and a CNF's VPP): the frame crosses (a ``memif`` hop naming both ends) and
+  arrives there: bridged, cross-connected on (so a walk goes CNF1 -> vswitch -> CNF2 and
+  through CNF2's xconnect on), or into L3, where it must be for that memif: the MAC the
+  sender resolved must be the memif's, and without one (the sender ARPs) the memif must
+  hold the next hop (or answer it by proxy ARP) - nothing else answers; an IP-mode memif
+  takes any packet. A memif connected to a VPP outside the fabric, or to the control API's
+  stand-in peer, delivers there;
 - out of a BVI: the next hop's MAC from the neighbour table, then the bridge domain's L2
   FIB: to a VXLAN tunnel (encapsulated; the sender needs an underlay route to the
   destination, which the node holding that address in the tunnel's encap VRF receives and
@@ -36,7 +44,10 @@ The walk, as VPP's graph would forward:
   same group, frames to a BVI skip that check (l2-fwd hands them straight to the BVI).
 
 A frame entering on a bridged port from outside is taken to be addressed to the BVI (the
-gateway); its real destination MAC is not known from IPs alone. A hop limit stops routing
+gateway); its real destination MAC is not known from IPs alone (so is a frame crossing a
+memif into a bridge domain without a resolved MAC: the BVI must answer its ARP).
+``Fabric.trace_from_vpp`` walks a packet a node's VPP sends itself (a ``ping`` in vppctl):
+looked up in a table, from local0. A hop limit stops routing
 loops. Both kinds of loop end the walk DROPPED with ``Verdict.loop`` set and a reason that
 starts with "loop:".
 """
@@ -61,6 +72,7 @@ from contivpy.sim.vpp.forwarding_trace import (
     FibLookup,
     Hop,
     L2Lookup,
+    MemifCross,
     Outcome,
     Rx,
     Trace,
@@ -69,6 +81,7 @@ from contivpy.sim.vpp.forwarding_trace import (
     VxlanDecap,
     VxlanEncap,
 )
+from contivpy.sim.vpp.memif_links import MEMIF_LINKS, MemifLinks
 from contivpy.sim.vpp.model import BridgeDomain, Interface, Kind, Path, PortType, VxlanInfo
 from contivpy.sim.vpp.state import VppState
 from contivpy.vppcalls.wire import NO_INDEX, IpAddress
@@ -77,8 +90,11 @@ __all__ = ["DEFAULT_MAX_HOPS", "Fabric", "find_interface"]
 
 #: Hops before a walk counts as a routing loop (a pod-to-pod path across VXLAN takes ~13).
 DEFAULT_MAX_HOPS = 64
-#: Interfaces whose far end is a pod or the host: a packet sent out of them has arrived.
+#: Interfaces whose far end is a pod or the host (a memif: unless another node of the fabric
+#: is on its other end): a packet sent out of them has arrived.
 _ENDPOINT_KINDS = {Kind.TAP, Kind.MEMIF, Kind.AF_PACKET}
+#: memif_mode IP: no Ethernet header, no ARP
+_MEMIF_MODE_IP = 1
 #: Interfaces onto a physical network, where other nodes of the fabric may listen.
 _WIRE_KINDS = {Kind.ETHERNET, Kind.SUB}
 
@@ -98,6 +114,27 @@ class _Dropped(Exception):
 
 
 @dataclass(frozen=True)
+class _Frame:
+    """What the walk knows of a frame on the wire: its destination MAC, or (without one) the
+    address the sender is asking for by ARP; neither: a frame from outside the fabric."""
+
+    dst_mac: bytes | None = None
+    arp_for: IpAddress | None = None
+
+
+_FROM_OUTSIDE = _Frame()
+
+
+@dataclass(frozen=True)
+class _MemifPeer:
+    """The far end of a connected memif: its node in the fabric (None: a VPP outside it)."""
+
+    node: str | None
+    interface: Interface
+    socket: str
+
+
+@dataclass(frozen=True)
 class _Outer:
     """A VXLAN packet being routed on its own node: the tunnel that made it."""
 
@@ -107,13 +144,31 @@ class _Outer:
 
 
 class Fabric:
-    """Named simulated VPPs joined by an underlay: a node receives what is sent to an address
-    one of its interfaces holds. States are read at each trace, so a test can change them
-    between traces."""
+    """Named simulated VPPs joined by an underlay (a node receives what is sent to an address
+    one of its interfaces holds) and by memif connections (``memif_links``, the process's
+    unless given others). States are read at each trace, so a test can change them between
+    traces."""
 
-    def __init__(self, nodes: Mapping[str, VppState], *, max_hops: int = DEFAULT_MAX_HOPS) -> None:
+    def __init__(
+        self,
+        nodes: Mapping[str, VppState],
+        *,
+        max_hops: int = DEFAULT_MAX_HOPS,
+        memif_links: MemifLinks | None = None,
+    ) -> None:
         self.nodes = dict(nodes)
         self.max_hops = max_hops
+        self.memif_links = MEMIF_LINKS if memif_links is None else memif_links
+
+    def memif_peer(self, node: str, iface: Interface) -> _MemifPeer | None:
+        """The far end of memif ``iface`` of ``node`` when it is a simulated VPP's memif."""
+        state = self.state(node)
+        found = self.memif_links.peer_of(state, iface)
+        if found is None:
+            return None
+        peer_state, peer_iface = found
+        peer_node = next((n for n, s in self.nodes.items() if s is peer_state), None)
+        return _MemifPeer(peer_node, peer_iface, self.memif_links.path_of(state, iface))
 
     def state(self, node: str) -> VppState:
         """The node's VPP state; ValueError for a node the fabric does not have."""
@@ -148,6 +203,21 @@ class Fabric:
         except _Dropped as drop:
             verdict = Verdict(Outcome.DROPPED, drop.node, None, drop.reason, drop.loop)
         return Trace(src_ip, dst_ip, node, ingress_interface, tuple(walk.hops), verdict)
+
+    def trace_from_vpp(
+        self, node: str, src: str | IpAddress, dst: str | IpAddress, *, table: int = 0
+    ) -> Trace:
+        """Walk a packet ``node``'s VPP sends itself (as ``ping``), looked up in ``table``;
+        the trace names local0 as where it came from, as VPP marks such packets."""
+        src_ip, dst_ip = ipaddress.ip_address(src), ipaddress.ip_address(dst)
+        if src_ip.version != dst_ip.version:
+            raise ValueError(f"{src_ip} and {dst_ip} are of different families")
+        walk = _Walk(self, dst_ip)
+        try:
+            verdict = walk.route(node, table, dst_ip)
+        except _Dropped as drop:
+            verdict = Verdict(Outcome.DROPPED, drop.node, None, drop.reason, drop.loop)
+        return Trace(src_ip, dst_ip, node, "local0", tuple(walk.hops), verdict)
 
 
 class _Walk:
@@ -202,7 +272,7 @@ class _Walk:
             return self.bridge(node, bd, iface, self.state(node).mac_of(bvi), from_bvi=False)
         if iface.xconnect_to is not None:
             self.add(Rx(node, _ref(iface), None))
-            return self.cross_connect(node, iface)
+            return self.cross_connect(node, iface, _FROM_OUTSIDE)
         return self.route_in(node, iface)
 
     def route_in(self, node: str, iface: Interface) -> Verdict:
@@ -294,8 +364,11 @@ class _Walk:
             )
         if egress.kind not in _ENDPOINT_KINDS | _WIRE_KINDS:
             raise _Dropped(node, f"{_ref(egress)} cannot send")
-        self.resolve(node, egress, next_hop, required=False)
+        mac = self.resolve(node, egress, next_hop, required=False)
         self.add(Tx(node, _ref(egress), next_hop))
+        if egress.kind == Kind.MEMIF:
+            frame = _Frame(mac) if mac else _Frame(arp_for=next_hop)
+            return self.through_memif(node, egress, frame)
         if egress.kind in _WIRE_KINDS:
             owners = [o for o in self.fabric.owners(next_hop, self.vrf(egress)) if o[0] != node]
             if len(owners) == 1:
@@ -362,9 +435,11 @@ class _Walk:
         if member_iface.kind == Kind.VXLAN:
             return self.encapsulate(node, member_iface, mac)
         self.add(Tx(node, _ref(member_iface), None))
+        if member_iface.kind == Kind.MEMIF:
+            return self.through_memif(node, member_iface, _Frame(mac), "bridged")
         return Verdict(Outcome.DELIVERED, node, _ref(member_iface), "bridged")
 
-    def cross_connect(self, node: str, ingress: Interface) -> Verdict:
+    def cross_connect(self, node: str, ingress: Interface, frame: _Frame) -> Verdict:
         peer = self.state(node).interfaces.get(ingress.xconnect_to or NO_INDEX)
         if peer is None:
             raise _Dropped(node, f"{_ref(ingress)} is cross-connected to a missing interface")
@@ -372,6 +447,8 @@ class _Walk:
         if peer.kind == Kind.VXLAN:
             raise _Dropped(node, "a cross-connect into a VXLAN tunnel is not modelled")
         self.add(Tx(node, _ref(peer), None))
+        if peer.kind == Kind.MEMIF:
+            return self.through_memif(node, peer, frame, "cross-connected")
         return Verdict(Outcome.DELIVERED, node, _ref(peer), "cross-connected")
 
     def frame_in(self, node: str, iface: Interface, mac: bytes) -> Verdict:
@@ -380,13 +457,97 @@ class _Walk:
             bd = self.state(node).bridge_domains[iface.bd_id]
             return self.bridge(node, bd, iface, mac, from_bvi=False)
         if iface.xconnect_to is not None:
-            return self.cross_connect(node, iface)
+            return self.cross_connect(node, iface, _Frame(mac))
         if mac != self.state(node).mac_of(iface):
             raise _Dropped(
                 node,
                 f"{_ref(iface)} is in no bridge domain and {_mac_text(mac)} is not its MAC",
             )
         return self.route_in(node, iface)
+
+    # -- memif --------------------------------------------------------------------------
+
+    def through_memif(self, node: str, iface: Interface, frame: _Frame, how: str = "") -> Verdict:
+        """``frame`` was sent out of memif ``iface``: on to the node at its other end."""
+        peer = self.fabric.memif_peer(node, iface)
+        if peer is None:  # a memif application (or the control API's stand-in)
+            return Verdict(Outcome.DELIVERED, node, _ref(iface), how)
+        if peer.node is None:
+            return Verdict(
+                Outcome.DELIVERED,
+                node,
+                _ref(iface),
+                f"to {peer.interface.name} of a VPP outside the fabric",
+            )
+        memif_id = iface.memif.id if iface.memif is not None else 0
+        self.add(
+            MemifCross(node, _ref(iface), peer.node, _ref(peer.interface), peer.socket, memif_id)
+        )
+        return self.arrive(peer.node, peer.interface, frame)
+
+    def arrive(self, node: str, iface: Interface, frame: _Frame) -> Verdict:
+        """``frame`` arrives on ``iface`` from the other end of a memif."""
+        state = self.state(node)
+        self.require_up(node, iface)
+        if iface.bd_id is not None:
+            bd = state.bridge_domains[iface.bd_id]
+            mac = frame.dst_mac or self.bvi_answers(node, bd, iface, frame)
+            self.add(Rx(node, _ref(iface), None))
+            return self.bridge(node, bd, iface, mac, from_bvi=False)
+        if iface.xconnect_to is not None:
+            self.add(Rx(node, _ref(iface), None))
+            return self.cross_connect(node, iface, frame)
+        if iface.memif is not None and iface.memif.mode == _MEMIF_MODE_IP:
+            return self.route_in(node, iface)  # no Ethernet header to be for anyone else
+        own_mac = state.mac_of(iface)
+        if frame.dst_mac is not None and frame.dst_mac != own_mac:
+            raise _Dropped(
+                node,
+                f"{_ref(iface)} is an L3 interface and {_mac_text(frame.dst_mac)} "
+                f"is not its MAC ({_mac_text(own_mac)})",
+            )
+        if frame.dst_mac is None and frame.arp_for is not None:
+            if not self.answers_arp(node, iface, frame.arp_for):
+                raise _Dropped(
+                    node,
+                    f"nothing answers ARP for {frame.arp_for}: {_ref(iface)} does not hold it",
+                )
+            self.add(ArpLookup(node, _ref(iface), frame.arp_for, _mac_text(own_mac)))
+        return self.route_in(node, iface)
+
+    def bvi_answers(self, node: str, bd: BridgeDomain, iface: Interface, frame: _Frame) -> bytes:
+        """A frame without a known MAC entered a bridge domain: it is for the BVI (which
+        must hold the address asked for by ARP, if any); flooding to other members is not
+        modelled."""
+        state = self.state(node)
+        bvi = None if bd.bvi is None else state.interfaces.get(bd.bvi)
+        if bvi is None:
+            raise _Dropped(
+                node,
+                f"{_ref(iface)} is bridged in bd {bd.bd_id} without a BVI: "
+                "the frame's destination MAC is unknown",
+            )
+        if frame.arp_for is not None and not self.answers_arp(node, bvi, frame.arp_for):
+            raise _Dropped(
+                node,
+                f"ARP for {frame.arp_for} in bd {bd.bd_id}: BVI {_ref(bvi)} does not hold it "
+                "(flooding to the other members is not modelled)",
+            )
+        return state.mac_of(bvi)
+
+    def answers_arp(self, node: str, iface: Interface, ip: IpAddress) -> bool:
+        """Whether VPP answers ARP (or ND) for ``ip`` on ``iface``: an address it holds
+        (borrowed too, when unnumbered) or a proxy-ARP range of its VRF."""
+        state = self.state(node)
+        source = None if iface.unnumbered_of is None else state.interfaces.get(iface.unnumbered_of)
+        held = [*iface.addresses, *(source.addresses if source is not None else [])]
+        if any(address.ip == ip for address in held):
+            return True
+        if not iface.proxy_arp or not isinstance(ip, ipaddress.IPv4Address):
+            return False
+        return any(
+            r.table_id == iface.vrf4 and r.low <= ip <= r.high for r in state.proxy_arp_ranges
+        )
 
     # -- VXLAN --------------------------------------------------------------------------
 

@@ -2,8 +2,9 @@
 
 In: hops and a verdict from the walk (``forwarding.py``). Out: frozen dataclasses that tests
 can compare: one dataclass per kind of hop (rx, FIB lookup, ARP, L2 lookup, VXLAN
-encap/decap, tx), a :class:`Verdict` (DELIVERED at a node's interface or DROPPED at a node
-with a reason), the :class:`Trace` holding them, and ``Trace.render()``, one line per hop::
+encap/decap, a memif link crossed to another VPP, tx), a :class:`Verdict` (DELIVERED at a
+node's interface or DROPPED at a node with a reason), the :class:`Trace` holding them, and
+``Trace.render()``, one line per hop::
 
     10.1.1.2 -> 10.1.2.2 from node1 vpp-tap-pod-a
      1 node1  rx     tap1 (vpp-tap-pod-a) table 1
@@ -47,6 +48,7 @@ class HopKind(enum.Enum):
     L2 = "l2"
     ENCAP = "encap"
     DECAP = "decap"
+    MEMIF = "memif"
     TX = "tx"
 
 
@@ -196,7 +198,28 @@ class Tx:
         return str(self.interface) + (f" to {self.next_hop}" if self.next_hop else "")
 
 
-Hop = Rx | FibLookup | ArpLookup | L2Lookup | VxlanEncap | VxlanDecap | Tx
+@dataclass(frozen=True)
+class MemifCross:
+    """The frame left ``interface`` of ``node`` over a connected memif and arrives on
+    ``peer_interface`` of ``peer_node`` (memif ``id`` on the socket file ``socket``)."""
+
+    kind: ClassVar[HopKind] = HopKind.MEMIF
+    node: str
+    interface: InterfaceRef
+    peer_node: str
+    peer_interface: InterfaceRef
+    socket: str
+    id: int
+
+    def describe(self) -> str:
+        """The hop in words."""
+        return (
+            f"{self.interface} -> {self.peer_node} {self.peer_interface} "
+            f"(memif id {self.id} on {self.socket})"
+        )
+
+
+Hop = Rx | FibLookup | ArpLookup | L2Lookup | VxlanEncap | VxlanDecap | MemifCross | Tx
 
 
 class Outcome(enum.Enum):

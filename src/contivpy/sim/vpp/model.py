@@ -60,9 +60,27 @@ class TapInfo:
     num_tx_queues: int
 
 
+@dataclass(frozen=True)
+class MemifRun:
+    """What a memif connection runs with, as VPP's ``mif->run`` holds it.
+
+    The slave decides: its ring size (capped at 2^14), its buffer size, and the rings in each
+    direction (its tx queues are the slave-to-master rings, its rx queues master-to-slave).
+    The master never fills in its own ring and buffer sizes: they read 1 and 0 (VPP's test
+    suite asserts exactly that), while its queues follow the rings the slave added.
+    """
+
+    ring_size: int
+    buffer_size: int
+    rx_queues: int
+    tx_queues: int
+    #: the size of each ring (queue): the slave's, as it created them
+    queue_ring_size: int
+
+
 @dataclass
 class MemifInfo:
-    """memif_create_v2's settings."""
+    """memif_create_v2's settings, and the connection's state."""
 
     socket_id: int
     id: int
@@ -74,8 +92,25 @@ class MemifInfo:
     secret: str
     rx_queues: int
     tx_queues: int
-    #: a peer is attached (the simulator's control API sets it): the link can come up
+    #: a peer is connected (another simulated VPP through ``memif_links``, or the control
+    #: API playing one): the link is up
     connected: bool = False
+    #: the sizes of the last connection (VPP keeps them after a disconnect); None: never
+    #: connected, memif_dump reads ring size 1 and buffer size 0
+    run: MemifRun | None = None
+    #: what the peer calls itself and its interface (``show memif``'s remote-name and
+    #: remote-interface), while connected
+    remote_name: str = ""
+    remote_interface: str = ""
+    #: why the last connection attempt or connection ended, this side's view and the peer's
+    #: (``show memif``'s local-disc-reason / remote-disc-reason; never holds a secret)
+    local_disc_reason: str = ""
+    remote_disc_reason: str = ""
+
+    @property
+    def is_slave(self) -> bool:
+        """Whether this end connects (slave) rather than listens (master)."""
+        return self.role == 1
 
 
 @dataclass

@@ -18,6 +18,12 @@ Out: the answers a VPP 26.06 gives, byte for byte in format:
 Control: fail the next N calls of a message, add latency, restart (all state lost, new pid,
 clients cut off), drop connections, an outage of the socket (state kept), attach a memif peer,
 pretend to be another VPP version (other CRCs in the message table).
+
+memif: while it runs (from ``start`` to ``stop``, a new state after ``restart``) the simulator
+joins the process's memif links (``memif_links.MEMIF_LINKS`` unless given others): its memifs
+connect to those of the other simulators of the process on the same socket file, seen through
+its ``mounts`` (a CNF pod's ``/run/vpp`` is a host directory of the vswitch's), and its event
+subscribers hear the link changes a peer causes.
 """
 
 from __future__ import annotations
@@ -27,16 +33,17 @@ import contextlib
 import itertools
 import os
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import structlog
 
 from contivpy.async_service import AsyncService
 from contivpy.sim.vpp.faults import FaultPlan
 from contivpy.sim.vpp.handlers import Fields, Handler, all_handlers
+from contivpy.sim.vpp.memif_links import MEMIF_LINKS, REMOTE_NAME, MemifLinks, negotiate
 from contivpy.sim.vpp.model import SimError
 from contivpy.sim.vpp.session import ClientSession
-from contivpy.sim.vpp.show import show_interface_addr
+from contivpy.sim.vpp.show import show_interface_addr, show_memif
 from contivpy.sim.vpp.state import VppState
 from contivpy.vppcalls.codec import (
     SOCKCLNT_CREATE_ID,
@@ -82,6 +89,8 @@ class VppSimulator(AsyncService):
         vhost_net: bool = True,
         host_interfaces: Iterable[str] | None = None,
         seed: int = 0,
+        mounts: Mapping[str, str] | None = None,
+        memif_links: MemifLinks | None = None,
     ) -> None:
         self.socket_path = socket_path
         self.definitions = ApiDefinitions.bundled()
@@ -90,6 +99,10 @@ class VppSimulator(AsyncService):
         self._vhost_net = vhost_net
         self._host_interfaces = None if host_interfaces is None else tuple(host_interfaces)
         self._seed = seed
+        #: container path prefix -> host directory, as the VPP sees files (memif sockets);
+        #: it survives restarts, as a container's mounts do
+        self.mounts: dict[str, str] = dict(mounts or {})
+        self.memif_links = MEMIF_LINKS if memif_links is None else memif_links
         self._handlers = all_handlers()
         self._boots = itertools.count()
         self.requests: Counter[str] = Counter()  # non-dump requests by message name
@@ -108,6 +121,7 @@ class VppSimulator(AsyncService):
             vhost_net=self._vhost_net,
             host_interfaces=self._host_interfaces,
             seed=self._seed + boot,
+            mounts=self.mounts,
         )
         # Another gap before the non-memclnt ids on every boot: clients must not keep ids.
         table = MessageTable.assign(self.definitions, plugin_base=(boot * 37) % 500)
@@ -127,6 +141,7 @@ class VppSimulator(AsyncService):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.socket_path)
         self._server = await asyncio.start_unix_server(self._accept, path=self.socket_path)
+        self.memif_links.attach(self.state, self._publish_events)
         log.info("vppsim listening", socket=self.socket_path, pid=self.pid)
 
     async def stop_listening(self) -> None:
@@ -142,11 +157,14 @@ class VppSimulator(AsyncService):
             os.unlink(self.socket_path)
 
     async def stop(self) -> None:
-        """Stop serving."""
+        """Stop serving: the VPP is gone, its memif peers see their connections fail."""
+        self.memif_links.detach(self.state)
         await self.stop_listening()
 
     async def restart(self, downtime: float = 0.0) -> None:
-        """A VPP restart: clients cut off, all state lost, a new pid and new message ids."""
+        """A VPP restart: clients cut off, all state lost, a new pid and new message ids;
+        memif peers see their connections fail."""
+        self.memif_links.detach(self.state)
         await self.stop_listening()
         if downtime > 0:
             await asyncio.sleep(downtime)
@@ -185,12 +203,31 @@ class VppSimulator(AsyncService):
         self.faults.set_latency(seconds, message)
 
     def set_memif_peer(self, sw_if_index: int, connected: bool) -> None:
-        """Attach or detach the other end of a memif: its link follows (with an event)."""
+        """Attach or detach the other end of a memif, played by the control API (a memif
+        application outside the simulators, one that accepts this memif's settings): its
+        link follows (with an event). Detaching also cuts a connection to another
+        simulator."""
         iface = self.state.interface(sw_if_index)
-        if iface.memif is None:
+        info = iface.memif
+        if info is None:
             raise ValueError(f"{iface.name} is not a memif")
-        iface.memif.connected = connected
-        self.state.change_link(iface)
+        if not connected:
+            self.memif_links.disconnect(self.state, iface)
+        elif self.memif_links.peer_of(self.state, iface) is not None:
+            raise ValueError(f"{iface.name} is connected to another simulated VPP")
+        else:
+            on_slave, on_master = negotiate(info)
+            info.run = on_slave if info.is_slave else on_master
+            info.remote_name = REMOTE_NAME
+        self.state.set_memif_connected(iface, connected)
+        self._publish_events()
+
+    def mount(self, container_path: str, host_path: str) -> None:
+        """From now on (and after restarts) the VPP sees ``host_path`` at
+        ``container_path``, as a container that mounts it; memifs follow their socket
+        files."""
+        self.mounts[container_path] = host_path
+        self.state.memif_changed()
         self._publish_events()
 
     def set_vhost_net(self, present: bool) -> None:
@@ -218,6 +255,10 @@ class VppSimulator(AsyncService):
     def show_interface_addr(self) -> str:
         """What ``vppctl show interface addr`` would print."""
         return show_interface_addr(self.state)
+
+    def show_memif(self) -> str:
+        """What ``vppctl show memif`` would print (secrets left out)."""
+        return show_memif(self.state)
 
     # -- protocol -----------------------------------------------------------------------
 

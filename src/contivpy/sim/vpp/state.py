@@ -12,6 +12,13 @@ but API routes through it stay (VPP keeps the path, which now forwards to drop);
 each family always exists; a table created through the API lives until the API deletes it
 and no interface is bound to it. "Restart" is a new ``VppState``: nothing survives, the pid
 changes.
+
+memif: a memif's link is up while it is connected, whatever its admin state (VPP sets the
+hardware link flag on connect and clears it on disconnect only). Who connects to whom is
+decided outside, by the process's memif links (``memif_links``), which this state tells of
+every memif created, deleted or switched admin up/down. Socket file names are seen through
+the VPP's ``mounts`` (a container path prefix and the host directory behind it), so two
+VPPs meet at the same host file as a vswitch and a CNF pod do.
 """
 
 from __future__ import annotations
@@ -19,8 +26,10 @@ from __future__ import annotations
 import hashlib
 import itertools
 import os
+import posixpath
 import random
-from collections.abc import Container, Iterable, Iterator
+from collections.abc import Container, Iterable, Iterator, Mapping
+from typing import Protocol
 
 from contivpy.sim.vpp.address_index import AddressIndex
 from contivpy.sim.vpp.model import (
@@ -30,6 +39,7 @@ from contivpy.sim.vpp.model import (
     IpTable,
     Kind,
     L2FibEntry,
+    MemifInfo,
     Neighbor,
     ProxyArpRange,
     Route,
@@ -63,6 +73,32 @@ def default_table_name(is_ip6: bool, table_id: int) -> str:
     return f"{'ipv6' if is_ip6 else 'ipv4'}-VRF:{table_id}"
 
 
+def resolve_path(mounts: Mapping[str, str], path: str) -> str:
+    """Where ``path``, as a VPP with these mounts names it, is on the host: the longest
+    mounted directory that holds it is replaced by its host directory. Abstract socket
+    names (``@...``) are no files and stay as they are."""
+    if path.startswith("@"):
+        return path
+    path = posixpath.normpath(path)
+    best: tuple[str, str] | None = None
+    for inside, host in mounts.items():
+        inside = posixpath.normpath(inside)
+        within = path == inside or path.startswith(inside.rstrip("/") + "/")
+        if within and (best is None or len(inside) > len(best[0])):
+            best = (inside, host)
+    if best is None:
+        return path
+    inside, host = best
+    return posixpath.normpath(host + "/" + path[len(inside) :].lstrip("/"))
+
+
+class MemifWatcher(Protocol):
+    """Told whenever this VPP's memifs change (``memif_links.MemifLinks``)."""
+
+    def memif_changed(self, state: VppState) -> None:
+        """A memif of ``state`` was created, deleted or switched admin up or down."""
+
+
 class VppState:
     """Everything one simulated VPP process holds; gone on restart."""
 
@@ -73,6 +109,7 @@ class VppState:
         vhost_net: bool = True,
         host_interfaces: Iterable[str] | None = None,
         seed: int = 0,
+        mounts: Mapping[str, str] | None = None,
     ) -> None:
         self.pid = next(_pids)
         self.random = random.Random(seed)
@@ -84,6 +121,11 @@ class VppState:
         self._free_indexes: list[int] = []
         self._next_index = 0
         self.memif_sockets: dict[int, str] = {0: DEFAULT_MEMIF_SOCKET}
+        #: container path prefix -> host directory (kept by reference: the simulator's
+        #: mounts, which outlive a restart)
+        self.mounts: Mapping[str, str] = {} if mounts is None else mounts
+        #: the memif links this VPP takes part in while it runs (set by MemifLinks.attach)
+        self.memif_links: MemifWatcher | None = None
         self.tables: dict[tuple[bool, int], IpTable] = {}
         self.routes: dict[tuple[bool, int], dict[IpNetwork, Route]] = {}
         self.neighbors: dict[tuple[int, IpAddress], Neighbor] = {}
@@ -168,6 +210,8 @@ class VppState:
         self._free_indexes.append(sw_if_index)
         self.drop_unused_tables()
         self.events.append(InterfaceEvent(sw_if_index, False, False, deleted=True))
+        if iface.memif is not None:
+            self.memif_changed()
 
     # -- addresses ----------------------------------------------------------------------
 
@@ -235,8 +279,8 @@ class VppState:
     def link_up(self, iface: Interface) -> bool:
         """Whether the link is up: the device's hardware flag (see ``change_link``).
 
-        A memif needs a connected peer, a sub-interface shares its parent's link, local0 has
-        no link.
+        A memif's link is its connection (admin down does not disconnect it), a
+        sub-interface shares its parent's link, local0 has no link.
         """
         if iface.kind == Kind.LOCAL:
             return False
@@ -244,26 +288,49 @@ class VppState:
             parent = self.interfaces.get(iface.sub.parent)
             return parent is not None and self.link_up(parent)
         if iface.memif is not None:
-            return iface.admin_up and iface.memif.connected
+            return iface.memif.connected
         return iface.hw_link_up
 
     def flags(self, iface: Interface) -> int:
         """if_status_flags: ADMIN_UP=1, LINK_UP=2."""
         return (1 if iface.admin_up else 0) | (2 if self.link_up(iface) else 0)
 
-    def change_link(self, iface: Interface, *, admin_up: bool | None = None) -> None:
-        """Apply an admin change (or a peer change already made) and record the event."""
+    def change_link(self, iface: Interface, *, admin_up: bool) -> None:
+        """Apply an admin change and record the event."""
         before = self.flags(iface)
-        if admin_up is not None:
-            iface.admin_up = admin_up
-            # Every device VPP has here sets its link flag on an admin change (an af_packet
-            # starts with the link up, yet goes down with admin down like the others).
-            iface.hw_link_up = admin_up
+        iface.admin_up = admin_up
+        # Every device VPP has here sets its link flag on an admin change (an af_packet
+        # starts with the link up, yet goes down with admin down like the others).
+        iface.hw_link_up = admin_up
+        self._record_change(iface, before)
+        if iface.memif is not None:
+            self.memif_changed()  # an admin-up slave starts connecting
+
+    def _record_change(self, iface: Interface, before: int) -> None:
         after = self.flags(iface)
         if after != before:
             self.events.append(
                 InterfaceEvent(iface.sw_if_index, bool(after & 1), bool(after & 2), False)
             )
+
+    # -- memif --------------------------------------------------------------------------
+
+    def memif_path(self, info: MemifInfo) -> str:
+        """The host path of the memif's socket file ("" if its socket is gone)."""
+        filename = self.memif_sockets.get(info.socket_id)
+        return "" if filename is None else resolve_path(self.mounts, filename)
+
+    def set_memif_connected(self, iface: Interface, connected: bool) -> None:
+        """A memif's connection came or went: its link follows, with an event."""
+        assert iface.memif is not None, f"{iface.name} is not a memif"
+        before = self.flags(iface)
+        iface.memif.connected = connected
+        self._record_change(iface, before)
+
+    def memif_changed(self) -> None:
+        """Tell the memif links (if this VPP runs with any) that a memif changed."""
+        if self.memif_links is not None:
+            self.memif_links.memif_changed(self)
 
     def drain_events(self) -> list[InterfaceEvent]:
         """The interface events since the last call."""

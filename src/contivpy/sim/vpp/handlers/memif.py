@@ -7,9 +7,12 @@ Socket 0 (/run/vpp/memif.sock) exists from the start and cannot be changed. Addi
 without an id picks a random one (as VPP 26.06 does); re-adding an id with the same file is
 accepted, with another file refused; a socket in use by an interface cannot be deleted.
 Relative file names land in VPP's runtime directory. Interfaces are ``memif<socket>/<id>``;
-their link stays down until a peer connects (the control API plays the peer), and until
-then memif_dump reports ring size 1 and buffer size 0. memif_socket_filename_dump walks a
-hash: the sockets come in no particular order (not by id).
+their link stays down until a peer connects: a memif of another simulated VPP of the process
+on the same socket file (``memif_links``: created and deleted memifs and admin changes are
+reported there), or the control API playing one. memif_dump reports the sizes the connection
+runs with: ring size 1 and buffer size 0 before any connection, and always on a master (VPP
+never fills them in there); a slave's negotiated sizes from its first connection on.
+memif_socket_filename_dump walks a hash: the sockets come in no particular order (not by id).
 """
 
 from __future__ import annotations
@@ -100,6 +103,7 @@ def memif_create_v2(state: VppState, msg: Message) -> Fields:
         rx_queues=msg.get_int("rx_queues") or 1,
         tx_queues=msg.get_int("tx_queues") or 1,
     )
+    state.memif_changed()  # a master listens from now on
     return {"sw_if_index": iface.sw_if_index}
 
 
@@ -124,10 +128,9 @@ def memif_dump(state: VppState, msg: Message) -> list[Fields]:
                 "mode": info.mode,
                 "zero_copy": info.zero_copy,
                 "socket_id": info.socket_id,
-                # VPP reports the sizes the connection runs with: 1 and 0 until a peer
-                # connects, not what was asked for.
-                "ring_size": info.ring_size if info.connected else 1,
-                "buffer_size": info.buffer_size if info.connected else 0,
+                # VPP reports the sizes the connection runs with, not what was asked for.
+                "ring_size": info.run.ring_size if info.run else 1,
+                "buffer_size": info.run.buffer_size if info.run else 0,
                 "flags": state.flags(iface),
                 "if_name": iface.name,
             }
