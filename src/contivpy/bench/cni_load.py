@@ -5,11 +5,15 @@ ADD's latency, the total seconds, the IPs given, the failures).
 
 On a node the CNI requests come from plugin processes that kubelet starts, never from the
 agent's own process; so ``add_pods_from_process`` runs the ADDs in a child Python process
-(``python -m contivpy.bench.cni_load SOCKET N CONCURRENCY``), which prints its ``AddRun`` as
-one JSON object. Each ADD is a :func:`~contivpy.cni.client.call_agent` call, which is
-what the ``contivpy cni`` plugin does, minus starting a process; a latency runs from the
-call (the gRPC connection included) to its result. The pods are ``bench_pods(N)``: the same
-names and container IDs in both processes.
+(``python -m contivpy.bench.cni_load SOCKET N CONCURRENCY [PREFIX]``), which prints its
+``AddRun`` as one JSON object. Each ADD is a :func:`~contivpy.cni.client.call_agent` call,
+which is what the ``contivpy cni`` plugin does, minus starting a process; a latency runs from
+the call (the gRPC connection included) to its result. The pods are
+``bench_pods(N, PREFIX)``: the same names and container IDs in both processes. A result's
+addresses are recorded by interface: ``eth0``'s in ``ips``, those of other interfaces (a
+pod's custom interfaces) in ``custom_ips``, and the interface names in ``interfaces``.
+
+``del_pods`` DELs pods from this process (DELs are not timed).
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ from contivpy.cni.types import CniError, CniRequest, PodRef
 from contivpy.controllers import naming
 
 NAMESPACE = "default"
+MAIN_INTERFACE = "eth0"
+DEFAULT_PREFIX = "bench-pod"
 _CNI_DEADLINE = 60.0
 
 
@@ -55,7 +61,7 @@ class BenchPod:
         return CniRequest(
             self.container_id,
             f"/var/run/netns/cni-{self.container_id[:12]}",
-            "eth0",
+            MAIN_INTERFACE,
             PodRef(NAMESPACE, self.name),
             config=config,
             args=args,
@@ -67,7 +73,7 @@ class BenchPod:
         return naming.pod_vpp_tap(self.container_id)
 
 
-def bench_pods(n: int, prefix: str = "bench-pod") -> list[BenchPod]:
+def bench_pods(n: int, prefix: str = DEFAULT_PREFIX) -> list[BenchPod]:
     """N pods with 64-hex-digit container IDs, as container runtimes make them."""
     pods = []
     for i in range(n):
@@ -83,8 +89,12 @@ class AddRun:
     seconds: float = 0.0
     #: milliseconds of each successful ADD
     latencies_ms: list[float] = field(default_factory=list)
-    #: pod name → the IP its ADD returned (CIDR)
+    #: pod name → the IP its ADD returned for eth0 (CIDR)
     ips: dict[str, str] = field(default_factory=dict)
+    #: pod name → the names of the interfaces its ADD returned, in the result's order
+    interfaces: dict[str, list[str]] = field(default_factory=dict)
+    #: pod name → interface name → the IP (CIDR) of each of its other interfaces
+    custom_ips: dict[str, dict[str, str]] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
     #: pod name → wall-clock (start, end) of its ADD (exec'd ADDs only: ``cni_exec_load``)
     spans: dict[str, tuple[float, float]] = field(default_factory=dict)
@@ -107,10 +117,24 @@ async def add_pods(cni_socket: str, pods: list[BenchPod], concurrency: int) -> A
                 run.failures.append(f"{pod.name}: CNI error {error.code}: {error.message}")
                 continue
             run.latencies_ms.append((time.perf_counter() - started) * 1000)
-            if len(result.ips) != 1:
-                run.failures.append(f"{pod.name}: {len(result.ips)} IPs in the result")
+            names = [interface.name for interface in result.interfaces]
+            run.interfaces[pod.name] = names
+            by_name: dict[str, list[str]] = {}
+            for ip in result.ips:
+                name = names[ip.interface] if 0 <= ip.interface < len(names) else "?"
+                by_name.setdefault(name, []).append(ip.address)
+            main = by_name.pop(MAIN_INTERFACE, [])
+            many = [name for name, addresses in by_name.items() if len(addresses) != 1]
+            if len(main) != 1 or many:
+                counts = ", ".join(f"{len(a)} on {n}" for n, a in by_name.items())
+                run.failures.append(
+                    f"{pod.name}: {len(main)} IPs on {MAIN_INTERFACE} in the result"
+                    + (f" ({counts})" if counts else "")
+                )
                 continue
-            run.ips[pod.name] = result.ips[0].address
+            run.ips[pod.name] = main[0]
+            if by_name:
+                run.custom_ips[pod.name] = {name: a[0] for name, a in by_name.items()}
 
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
@@ -122,8 +146,27 @@ class CniLoadError(RuntimeError):
     """The load process failed or printed no result."""
 
 
-async def add_pods_from_process(cni_socket: str, n: int, concurrency: int) -> AddRun:
-    """``add_pods`` of ``bench_pods(n)``, run by a child process (see the module docstring)."""
+async def del_pods(cni_socket: str, pods: list[BenchPod], concurrency: int) -> list[str]:
+    """DEL every pod, ``concurrency`` at a time, from this process; returns the failures."""
+    failures: list[str] = []
+    queue = iter(pods)
+
+    async def worker() -> None:
+        for pod in queue:
+            try:
+                await call_agent(cni_socket, "delete", pod.request(cni_socket), _CNI_DEADLINE)
+            except CniError as error:
+                failures.append(f"{pod.name}: CNI error {error.code}: {error.message}")
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return failures
+
+
+async def add_pods_from_process(
+    cni_socket: str, n: int, concurrency: int, prefix: str = DEFAULT_PREFIX
+) -> AddRun:
+    """``add_pods`` of ``bench_pods(n, prefix)``, run by a child process (see the module
+    docstring)."""
     child = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -131,6 +174,7 @@ async def add_pods_from_process(cni_socket: str, n: int, concurrency: int) -> Ad
         cni_socket,
         str(n),
         str(concurrency),
+        prefix,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
@@ -146,9 +190,11 @@ async def add_pods_from_process(cni_socket: str, n: int, concurrency: int) -> Ad
 
 
 def main(argv: list[str]) -> int:
-    """``SOCKET N CONCURRENCY``: ADD ``bench_pods(N)``; print the AddRun as JSON."""
+    """``SOCKET N CONCURRENCY [PREFIX]``: ADD ``bench_pods(N, PREFIX)``; print the AddRun as
+    JSON."""
     cni_socket, n, concurrency = argv[0], int(argv[1]), int(argv[2])
-    run = uvloop.run(add_pods(cni_socket, bench_pods(n), concurrency))
+    prefix = argv[3] if len(argv) > 3 else DEFAULT_PREFIX
+    run = uvloop.run(add_pods(cni_socket, bench_pods(n, prefix), concurrency))
     json.dump(dataclasses.asdict(run), sys.stdout)
     return 0
 

@@ -5,8 +5,10 @@ context manager yielding a :class:`PodsNode` whose agent can be started, stopped
 again over the same state directory, store and simulator (an agent restart against an
 unchanged VPP), and whose simulator can be restarted through its control socket (a VPP
 restart). The agent is :class:`~contivpy.agent.node_agent.NodeAgent` as ``contivpy agent``
-builds it, with default settings except that pods are simulated (``configure_linux=False``:
-no network namespaces, no root); it serves RemoteCNI on ``cni_socket``, as on a node.
+builds it, with default settings (or the ``settings`` given to ``pods_node``) except that
+pods are simulated (``configure_linux=False``: no network namespaces, no root); it serves
+RemoteCNI on ``cni_socket``, as on a node. ``memif_grants``, set before an agent starts, is
+the agent's memif grant lookup (``AgentConfig.memif_grants``; None: no device plugin).
 
 etcd is tuned as the tests tune it (10 ms heartbeats, no fsync): it only has to be there, its
 own speed is not measured. The simulator runs in its own process (see ``sim_process``).
@@ -20,6 +22,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from contivpy.agent.cni_bridge import MemifGrants
 from contivpy.agent.node_agent import AgentConfig, AgentPaths, NodeAgent
 from contivpy.bench.sim_process import SimProcess, sim_process
 from contivpy.settings import AgentSettings
@@ -38,7 +41,9 @@ class PodsNode:
     directory: Path
     sim: SimProcess
     store: EtcdStore
+    settings: AgentSettings
     agent: NodeAgent | None = None
+    memif_grants: MemifGrants | None = None
 
     @property
     def cni_socket(self) -> str:
@@ -46,9 +51,10 @@ class PodsNode:
         return str(self.directory / "cni.sock")
 
     def config(self) -> AgentConfig:
-        """The agent's configuration: defaults, simulated pods, paths in the node directory."""
+        """The agent's configuration: the node's settings, simulated pods, paths in the node
+        directory, the memif grant lookup."""
         return AgentConfig(
-            AgentSettings(node_name=NODE_NAME).validate(),
+            self.settings,
             AgentPaths(
                 state_dir=self.directory / "state",
                 vpp_socket=Path(self.sim.socket_path),
@@ -57,6 +63,7 @@ class PodsNode:
             ),
             ksr_prefix=KSR_PREFIX,
             configure_linux=False,
+            memif_grants=self.memif_grants,
         )
 
     async def start_agent(self) -> NodeAgent:
@@ -85,15 +92,17 @@ def bench_etcd(directory: Path) -> EmbeddedEtcd:
 
 
 @contextlib.asynccontextmanager
-async def pods_node() -> AsyncIterator[PodsNode]:
-    """A node with etcd and the simulator running and no agent yet; all stopped on exit."""
+async def pods_node(settings: AgentSettings | None = None) -> AsyncIterator[PodsNode]:
+    """A node with etcd and the simulator running and no agent yet; all stopped on exit.
+    ``settings``: the agent's (default: defaults for ``NODE_NAME``); validated here."""
+    settings = (settings or AgentSettings(node_name=NODE_NAME)).validate()
     with tempfile.TemporaryDirectory(prefix="contivpy-bench-node-") as name:
         directory = Path(name)
         etcd = bench_etcd(directory / "etcd")
         async with etcd, sim_process() as sim:
             store = EtcdStore(StoreSettings(endpoints=(etcd.endpoint,)))
             await store.connect()
-            node = PodsNode(directory, sim, store)
+            node = PodsNode(directory, sim, store, settings)
             try:
                 yield node
             finally:

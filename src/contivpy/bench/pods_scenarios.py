@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from contivpy.agent.node_agent import NodeAgent
-from contivpy.bench.cni_load import AddRun, BenchPod
+from contivpy.bench.cni_load import MAIN_INTERFACE, AddRun, BenchPod
 from contivpy.bench.pods_node import PodsNode
 from contivpy.bench.sim_process import SimProcess
 from contivpy.bench.verify import Problems
@@ -34,18 +34,34 @@ _POLL_SECONDS = 0.01
 _RESTORE_TIMEOUT = 60.0
 
 
-def check_adds(run: AddRun, agent: NodeAgent, pods: list[BenchPod], problems: Problems) -> None:
-    """Every ADD succeeded, each with its own IP, and the agent allocated exactly those."""
+def check_adds(
+    run: AddRun,
+    agent: NodeAgent,
+    pods: list[BenchPod],
+    problems: Problems,
+    custom: tuple[str, ...] = (),
+) -> None:
+    """Every ADD succeeded, each with its own IP, and the agent allocated exactly those (the
+    pods' main IPs). ``custom``: the interfaces each result must list after ``eth0`` (where
+    the run recorded them), each with an IP of its own too."""
     label = f"ADD of {len(pods)} pods"
     for failure in run.failures[:5]:
         problems.add(f"{label}: {failure}")
     if len(run.failures) > 5:
         problems.add(f"{label}: and {len(run.failures) - 5} more failures")
-    given = list(run.ips.values())
+    expected = [MAIN_INTERFACE, *custom]
+    wrong = [name for name, names in run.interfaces.items() if names != expected]
+    if wrong:
+        example = run.interfaces[wrong[0]]
+        problems.add(
+            f"{label}: {len(wrong)} results do not list the interfaces {expected}, "
+            f"e.g. {wrong[0]}: {example}"
+        )
+    given = [*run.ips.values(), *(ip for ips in run.custom_ips.values() for ip in ips.values())]
     if len(set(given)) != len(given):
         problems.add(f"{label}: {len(given) - len(set(given))} IPs were given twice")
     allocated = {str(ip) for ip in agent.ipam.allocations().values()}
-    if allocated != {ip.split("/")[0] for ip in given}:
+    if allocated != {ip.split("/")[0] for ip in run.ips.values()}:
         problems.add(f"{label}: the agent's IPAM does not hold exactly the IPs the ADDs returned")
 
 

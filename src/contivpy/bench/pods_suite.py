@@ -1,10 +1,10 @@
-"""The ``pods`` benchmark suite (issues 5, 10): one node, pods ADDed by plugin processes as
-the kubelet execs them and DELed again, then its pods ADDed by CNI, an agent restart and a
-VPP restart.
+"""The ``pods`` benchmark suite (issues 5, 10, 12): one node, pods ADDed by plugin processes
+as the kubelet execs them and DELed again, then its pods ADDed by CNI, an agent restart and a
+VPP restart; then, on a node of its own, the multi-interface run (``pods_multi_if``).
 
 In: ``PodsSizes`` (``FULL``: 100 exec'd ADDs, then 250 pods, a full /24 less reserved
-addresses; ``QUICK``: 10, then 20) and ``Problems``. Out: the suite's metrics in a fixed order
-(full-size names in both modes):
+addresses, then 100 multi-interface pods; ``QUICK``: 10, then 20, then 10) and ``Problems``.
+Out: the suite's metrics in a fixed order (full-size names in both modes):
 
 - ``cni_exec_add_p50_ms`` / ``cni_exec_add_p99_ms``: per-ADD latency when each ADD is a
   ``contivpy cni`` process (``cni_exec_load``), from its start to its exit, ``concurrency``
@@ -22,8 +22,14 @@ addresses; ``QUICK``: 10, then 20) and ``Problems``. Out: the suite's metrics in
   to steady state (target 2 s) and configuration requests VPP served meanwhile (target 0);
 - ``vpp_restart_restore_s``: VPP restarted, seconds until it holds everything again
   (target 3 s);
+- ``multi_if_add_p50_ms`` / ``multi_if_add_p99_ms``: per-ADD latency, as ``cni_add_*``, of
+  pods with ``eth0``, a tap (a veth in veth mode) and a memif (custom interfaces, the memif
+  from the memif device plugin's allocations); targets 30 / 90 ms;
+- ``multi_if_restart_vpp_writes``: configuration requests VPP served during an agent restart
+  with those pods (target 0);
 - ``agent_rss_mb``: peak RSS of this process, which runs the agent (the CNI callers, the
-  simulator and etcd are other processes); target 150 MB.
+  simulator and etcd are other processes), taken before the multi-interface run; target
+  150 MB.
 
 Correctness is checked after every phase (see ``pods_scenarios``); a failure makes the run
 exit 1.
@@ -35,7 +41,14 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from contivpy.bench import add_breakdown, cni_exec_load, cni_load, environment, pods_scenarios
+from contivpy.bench import (
+    add_breakdown,
+    cni_exec_load,
+    cni_load,
+    environment,
+    pods_multi_if,
+    pods_scenarios,
+)
 from contivpy.bench.cni_load import AddRun
 from contivpy.bench.metrics import Metric, Target
 from contivpy.bench.pods_node import pods_node
@@ -50,12 +63,13 @@ class PodsSizes:
 
     pods: int
     exec_pods: int  # ADDs (and DELs) made by plugin processes, before the 250
+    multi_if_pods: int  # pods with eth0 + 2 custom interfaces, on a node of their own
     concurrency: int = 10
     version_runs: int = 10
 
 
-FULL = PodsSizes(pods=250, exec_pods=100)
-QUICK = PodsSizes(pods=20, exec_pods=10, version_runs=3)
+FULL = PodsSizes(pods=250, exec_pods=100, multi_if_pods=100)
+QUICK = PodsSizes(pods=20, exec_pods=10, multi_if_pods=10, version_runs=3)
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:
@@ -99,6 +113,7 @@ async def run(sizes: PodsSizes, problems: Problems) -> list[Metric]:
         restarted = await pods_scenarios.restart_agent(node, pods, problems)
         restore_s = await pods_scenarios.restart_vpp(node, pods, problems)
     rss = environment.peak_rss_mb()
+    multi = await pods_multi_if.run(sizes.multi_if_pods, sizes.concurrency, problems)
 
     n, c = sizes.pods, sizes.concurrency
     adds = (
@@ -161,6 +176,7 @@ async def run(sizes: PodsSizes, problems: Problems) -> list[Metric]:
             f"simulator restarted (state lost) until its 'show interface addr' and routes "
             f"equal those before ({n:,} pods)",
         ),
+        *multi_if_metrics(multi, sizes.multi_if_pods, c),
         Metric(
             "agent_rss_mb",
             rss,
@@ -168,6 +184,40 @@ async def run(sizes: PodsSizes, problems: Problems) -> list[Metric]:
             Target("<=", 150),
             "peak RSS of the process running the agent (CNI callers, simulator and etcd not "
             "included)",
+        ),
+    ]
+
+
+def multi_if_metrics(multi: pods_multi_if.MultiIfRun, n: int, c: int) -> list[Metric]:
+    """The multi-interface run's ADD latency and its restart's VPP writes."""
+    added = multi.added
+    kinds = " + ".join(f"a {kind}" for _, kind in multi.custom)
+    adds = (
+        f"{len(added.latencies_ms):,} successful CNI ADDs of {n:,} pods with eth0 + {kinds}, "
+        "through RemoteCNI (sent from another process)"
+    )
+    return [
+        Metric(
+            "multi_if_add_p50_ms",
+            percentile(added.latencies_ms, 0.50),
+            "ms",
+            Target("<=", 30),
+            f"median of {adds}, {c} in flight",
+        ),
+        Metric(
+            "multi_if_add_p99_ms",
+            percentile(added.latencies_ms, 0.99),
+            "ms",
+            Target("<=", 90),
+            f"99th percentile (nearest rank) of {adds}, {c} in flight",
+        ),
+        Metric(
+            "multi_if_restart_vpp_writes",
+            multi.restart.writes,
+            "writes",
+            Target("==", 0),
+            f"configuration requests the simulator served during an agent restart with the "
+            f"{n:,} multi-interface pods",
         ),
     ]
 
