@@ -293,3 +293,53 @@ async def test_memif_secrets_stay_out_of_dumps_and_reprs(node: Node) -> None:
     leaks = (SECRET, SECRET.encode().hex())  # as text, or inside stored bytes shown as hex
     assert not [text for text in shown if any(leak in text for leak in leaks)]
     assert SECRET not in repr(agent.pods.pods[PodID("default", "cnf")])
+
+
+async def test_annotations_that_arrive_after_the_add_are_wired_once(node: Node) -> None:
+    agent = node.agent
+    assert agent is not None
+    request = pod_request("late")
+    result = await agent.cni.add(request)  # not reflected yet: eth0 only
+    assert [i.name for i in result.interfaces] == ["eth0"]
+    pod = PodID("default", "late")
+    await reflect(node, "late", {"contivpp.io/custom-if": "tap1/tap"})
+    tap = naming.custom_vpp_tap("tap1", request.container_id)
+    await eventually(lambda: tap in by_tag(node.sim.state))
+    await agent.loop.wait_idle()
+    assert sorted(agent.ipam.custom_ips_of(pod)) == ["tap1"]
+    # read once, as an ADD reads them: a later change waits for a new sandbox
+    await reflect(node, "late", {"contivpp.io/custom-if": "tap1/tap, tap2/tap"})
+    await agent.loop.wait_idle()
+    assert [i.name for i in agent.pods.pods[pod].custom] == ["tap1"]
+    # and a restart keeps them without a write
+    await node.stop_agent()
+    writes = node.sim.writes()
+    agent = await node.start_agent()
+    assert node.sim.writes() == writes
+    assert sorted(agent.ipam.custom_ips_of(pod)) == ["tap1"]
+
+
+async def test_a_bad_annotation_that_arrives_late_is_recorded_and_changes_nothing(
+    node: Node,
+) -> None:
+    agent = node.agent
+    assert agent is not None
+    request = pod_request("late-bad")
+    await agent.cni.add(request)
+    writes = node.sim.writes()
+    await reflect(node, "late-bad", {"contivpp.io/custom-if": "x/warp-drive"})
+    await agent.loop.wait_idle()
+
+    def failed() -> list[str]:
+        return [
+            r.error
+            for r in agent.loop.history.records()
+            if r.name == "PodCustomIfUpdate" and r.error
+        ]
+
+    await eventually(lambda: bool(failed()))
+    assert "entry 'x/warp-drive': unknown type 'warp-drive'" in failed()[0]
+    assert "after its CNI ADD" in failed()[0]
+    assert node.sim.writes() == writes
+    assert agent.pods.pods[PodID("default", "late-bad")].custom == ()
+    assert agent.ipam.custom_ips_of(PodID("default", "late-bad")) == {}

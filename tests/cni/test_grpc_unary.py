@@ -26,43 +26,14 @@ from contivpy.cni.grpc_unary import (
 from contivpy.cni.types import (
     CniCode,
     CniError,
-    CniInterface,
     CniIP,
     CniRequest,
     CniResult,
-    CniRoute,
     PodRef,
 )
+from doubles.cni_handler import Handler
 
 ADD_PATH = "/contivpy.cni.v1.RemoteCNI/Add"
-
-
-class Handler:
-    """Wires pods in a dict; ``hang`` makes every call wait forever."""
-
-    def __init__(self, *, hang: bool = False) -> None:
-        self.wired: dict[str, CniRequest] = {}
-        self.hang = hang
-
-    async def add(self, request: CniRequest) -> CniResult:
-        if self.hang:
-            await asyncio.Event().wait()
-        if request.pod.name == "exhausted":
-            raise CniError(CniCode.IP_EXHAUSTED, "no free pod IP in 10.1.1.0/24")
-        self.wired[request.container_id] = request
-        return CniResult(
-            (CniInterface("eth0", "02:fe:01:02:03:04", request.netns),),
-            (CniIP("10.1.1.2/32", "10.1.1.1", 0),),
-            (CniRoute("0.0.0.0/0", "10.1.1.1"),),
-        )
-
-    async def delete(self, request: CniRequest) -> None:
-        self.wired.pop(request.container_id, None)
-
-    async def check(self, request: CniRequest) -> CniResult:
-        if request.container_id not in self.wired:
-            raise CniError(CniCode.UNKNOWN_CONTAINER, f"{request.container_id} is not wired")
-        return await self.add(request)
 
 
 def request(name: str = "web") -> CniRequest:

@@ -20,8 +20,10 @@ def manager(tmp_path: Path, netns: set[str] | None = None) -> PodManager:
 
 
 def local(container: str) -> LocalPod:
+    """The registration of an ADD of a pod the manager has not seen reflected: its
+    annotations are to be read when they arrive."""
     sandbox = request("web", container)
-    return LocalPod(WEB, container, sandbox.netns, sandbox.ifname)
+    return LocalPod(WEB, container, sandbox.netns, sandbox.ifname, annotations_read=False)
 
 
 async def test_an_add_with_another_container_id_replaces_the_pod(tmp_path: Path) -> None:

@@ -8,31 +8,16 @@ lease kept alive must survive both failovers.
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
-from contivpy.store.api import EventType, Txn, WatchEvent
+from contivpy.store.api import EventType
 from contivpy.store.embedded_cluster import EmbeddedEtcdCluster
-from contivpy.store.errors import StoreUnavailableError
 from contivpy.store.etcd import EtcdStore
 from contivpy.store.leases import held_lease
 from contivpy.store.settings import StoreSettings
+from store.sequence import SequenceWatch, sequence_key, watch_sequence
 
 TOTAL = 120
-
-
-async def write_sequence(store: EtcdStore, total: int) -> None:
-    """Create seq/000 ... in order, each exactly once: a write that failed in flight may have
-    been applied, so it is repeated as put-if-absent."""
-    for i in range(total):
-        while True:
-            try:
-                await store.txn(Txn.put_if_absent(f"seq/{i:03d}", str(i).encode()))
-                break
-            except StoreUnavailableError:
-                await asyncio.sleep(0.02)
-        await asyncio.sleep(0.005)  # pace the writer so the kills land mid-stream
 
 
 # 15 s (three etcd members started, two killed) measured on a shared 2-core machine; 3x.
@@ -45,14 +30,7 @@ async def test_store_fails_over_when_the_leader_and_then_its_member_die(
     assert leader in etcd_cluster.endpoints
     ordered = (leader, *(e for e in etcd_cluster.endpoints if e != leader))
     settings = StoreSettings(endpoints=ordered, prefix="/failover/")
-
-    seen: list[WatchEvent] = []
-    progress = asyncio.Condition()
     moved_to: list[str] = []
-
-    async def wait_seen(count: int) -> None:
-        async with progress:
-            await progress.wait_for(lambda: len(seen) >= count)
 
     async with (
         EtcdStore(settings) as writer_store,
@@ -62,40 +40,27 @@ async def test_store_fails_over_when_the_leader_and_then_its_member_die(
         assert watch_store.endpoint_in_use == leader
         await writer_store.put("leased", b"x", lease=kept.lease)
 
-        async def chaos() -> None:
-            await wait_seen(30)
+        async def chaos(watch: SequenceWatch) -> None:
+            await watch.wait_seen(30)
             await etcd_cluster.member(leader).kill()
-            await wait_seen(60)
+            await watch.wait_seen(60)
             moved_to.append(watch_store.endpoint_in_use)
             await etcd_cluster.member(leader).start()
             second = etcd_cluster.member(watch_store.endpoint_in_use)
             await second.kill()
-            await wait_seen(90)
+            await watch.wait_seen(90)
             moved_to.append(watch_store.endpoint_in_use)
             await second.start()
 
-        start = await watch_store.revision() + 1
-        async with watch_store.watch("seq/", start_revision=start) as events:
-            writer = asyncio.create_task(write_sequence(writer_store, TOTAL))
-            kills = asyncio.create_task(chaos())
-            async with asyncio.timeout(40):
-                async for event in events:
-                    async with progress:
-                        seen.append(event)
-                        progress.notify_all()
-                    if len(seen) == TOTAL:
-                        break
-                await writer
-                await kills
-                sentinel = await writer_store.put("seq/zz-sentinel", b"end")
-                after = await anext(events)
+        got = await watch_sequence(writer_store, watch_store, TOTAL, chaos, within=40)
         leased = await writer_store.get("leased")
 
-    assert [e.key for e in seen] == [f"seq/{i:03d}" for i in range(TOTAL)]
+    seen = got.events
+    assert [e.key for e in seen] == [sequence_key(i) for i in range(TOTAL)]
     assert all(e.type is EventType.PUT and e.prev_value is None for e in seen)
     revisions = [e.mod_revision for e in seen]
     assert revisions == sorted(set(revisions))
-    assert (after.key, after.mod_revision) == ("seq/zz-sentinel", sentinel.revision)
+    assert (got.after.key, got.after.mod_revision) == ("seq/zz-sentinel", got.sentinel.revision)
     # Each time the store moved away from the member that died, to a live one.
     assert moved_to[0] != leader
     assert moved_to[1] != moved_to[0]

@@ -6,72 +6,40 @@ import asyncio
 
 import pytest
 
-from contivpy.store.api import EventType, Txn, WatchEvent
+from contivpy.store.api import EventType
 from contivpy.store.embedded import EmbeddedEtcd
 from contivpy.store.errors import StoreClosedError, StoreUnavailableError
 from contivpy.store.etcd import EtcdStore
 from contivpy.store.settings import StoreSettings
+from store.sequence import SequenceWatch, sequence_key, watch_sequence
 
 TOTAL = 150
-
-
-async def write_sequence(store: EtcdStore, total: int) -> None:
-    """Create seq/0000 ... in order, each exactly once even across etcd restarts: a write that
-    failed in flight may have been applied, so it is repeated as put-if-absent."""
-    for i in range(total):
-        while True:
-            try:
-                await store.txn(Txn.put_if_absent(f"seq/{i:04d}", str(i).encode()))
-                break
-            except StoreUnavailableError:
-                await asyncio.sleep(0.02)
-        await asyncio.sleep(0.005)  # pace the writer so the restarts land mid-stream
 
 
 async def test_watch_sees_every_event_once_in_order_across_etcd_restarts(
     private_etcd: EmbeddedEtcd,
 ) -> None:
     settings = StoreSettings(endpoints=(private_etcd.endpoint,), prefix="/restart/")
-    seen: list[WatchEvent] = []
-    progress = asyncio.Condition()
 
-    async def wait_seen(count: int) -> None:
-        async with progress:
-            await progress.wait_for(lambda: len(seen) >= count)
-
-    async def chaos() -> None:
+    async def chaos(watch: SequenceWatch) -> None:
         # A crash (SIGKILL) and a clean stop (SIGTERM), each mid-stream, each with etcd down
         # long enough for the watch to fail to reopen a few times.
         for take_down, after_events in ((private_etcd.kill, 40), (private_etcd.stop, 90)):
-            await wait_seen(after_events)
+            await watch.wait_seen(after_events)
             await take_down()
             await asyncio.sleep(0.4)
             await private_etcd.start()
 
     async with EtcdStore(settings) as writer_store, EtcdStore(settings) as watch_store:
-        start = await watch_store.revision() + 1
-        async with watch_store.watch("seq/", start_revision=start) as events:
-            writer = asyncio.create_task(write_sequence(writer_store, TOTAL))
-            restarts = asyncio.create_task(chaos())
-            async with asyncio.timeout(30):
-                async for event in events:
-                    async with progress:
-                        seen.append(event)
-                        progress.notify_all()
-                    if len(seen) == TOTAL:
-                        break
-                await writer
-                await restarts
-                # Nothing more is pending: the next event is a fresh one, not a repeat.
-                sentinel = await writer_store.put("seq/zz-sentinel", b"end")
-                after = await anext(events)
+        got = await watch_sequence(writer_store, watch_store, TOTAL, chaos, within=30)
 
-    assert [e.key for e in seen] == [f"seq/{i:04d}" for i in range(TOTAL)]
+    seen = got.events
+    assert [e.key for e in seen] == [sequence_key(i) for i in range(TOTAL)]
     assert all(e.type is EventType.PUT and e.prev_value is None for e in seen)
     revisions = [e.mod_revision for e in seen]
     assert revisions == sorted(set(revisions))
-    assert revisions[0] >= start
-    assert (after.key, after.mod_revision) == ("seq/zz-sentinel", sentinel.revision)
+    assert revisions[0] >= got.start
+    assert (got.after.key, got.after.mod_revision) == ("seq/zz-sentinel", got.sentinel.revision)
 
 
 async def test_requests_wait_for_etcd_to_come_back(private_etcd: EmbeddedEtcd) -> None:

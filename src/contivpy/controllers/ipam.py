@@ -44,6 +44,7 @@ from contivpy.events.types import (
     Event,
     KubeState,
     KubeStateChange,
+    PodCustomIfUpdate,
     UpdateResult,
 )
 from contivpy.models.k8s_codec import Pod
@@ -108,7 +109,7 @@ class Ipam(ControllerBase[tuple[IpOwner, ...]]):
     def handles(self, event: Event) -> bool:
         if isinstance(event, KubeStateChange):
             return event.resource == "pod"
-        return isinstance(event, AddPod | DeletePod)
+        return isinstance(event, AddPod | DeletePod | PodCustomIfUpdate)
 
     async def resync(self, event: Event, state: KubeState, resync_count: int) -> Config:
         node_id = self._nodesync.node_id
@@ -156,7 +157,9 @@ class Ipam(ControllerBase[tuple[IpOwner, ...]]):
 
     async def update(self, event: Event) -> UpdateResult[tuple[IpOwner, ...]]:
         if isinstance(event, AddPod):
-            return self._allocate(event)
+            return self._allocate(pod_id(event))
+        if isinstance(event, PodCustomIfUpdate):
+            return self._allocate(PodID(event.namespace, event.pod_name))
         if isinstance(event, DeletePod):
             pod = pod_id(event)
             if pod not in self._k8s_pods:
@@ -176,11 +179,10 @@ class Ipam(ControllerBase[tuple[IpOwner, ...]]):
         for owner in undo or ():
             self._release_one(owner)
 
-    def _allocate(self, event: AddPod) -> UpdateResult[tuple[IpOwner, ...]]:
+    def _allocate(self, pod: PodID) -> UpdateResult[tuple[IpOwner, ...]]:
         allocator = self._allocator
         if allocator is None:
             raise NodeNotReadyError(f"node {self._nodesync.node_name} has no node ID yet")
-        pod = pod_id(event)
         local = self._pods.pods.get(pod)
         owners: list[IpOwner] = [pod]
         if local is not None:

@@ -39,6 +39,7 @@ from contivpy.events.types import (
     EventTxn,
     KubeState,
     NodeUpdate,
+    PodCustomIfUpdate,
     UpdateResult,
 )
 from contivpy.settings import AgentSettings, IPAddress
@@ -89,7 +90,7 @@ class IpNet(ControllerBase[Wiring]):
         self._base_keys: frozenset[str] = frozenset()  # rendered by the last resync
 
     def handles(self, event: Event) -> bool:
-        return isinstance(event, AddPod | DeletePod | NodeUpdate)
+        return isinstance(event, AddPod | DeletePod | NodeUpdate | PodCustomIfUpdate)
 
     def context(self) -> NodeContext:
         """This node's rendering context (NodeNotReadyError before it has an ID)."""
@@ -140,6 +141,8 @@ class IpNet(ControllerBase[Wiring]):
             return self._add_pod(event)
         if isinstance(event, DeletePod):
             return self._delete_pod(event)
+        if isinstance(event, PodCustomIfUpdate):
+            return self._rewire(PodID(event.namespace, event.pod_name))
         if isinstance(event, NodeUpdate) and self._ipam.ready:
             mesh = render_mesh(self.context(), self._nodesync.others())
             changes = _replace(self._mesh_keys, mesh)
@@ -182,6 +185,18 @@ class IpNet(ControllerBase[Wiring]):
             undo=Wiring(pod, previous),
             pod=result,
         )
+
+    def _rewire(self, pod: PodID) -> UpdateResult[Wiring]:
+        """Render a wired pod again (its custom interfaces changed): only what differs."""
+        local = self._pods.pods.get(pod)
+        ip = self._ipam.ip_of(pod)
+        previous = self._pod_keys.get(pod)
+        if local is None or ip is None or previous is None:
+            return UpdateResult()
+        config = self._render_pod(self.context(), local, ip)
+        changes = _replace(previous, config)
+        self._pod_keys[pod] = set(config)
+        return UpdateResult(f"pod {pod} rewired", changes, undo=Wiring(pod, previous))
 
     def _delete_pod(self, event: DeletePod) -> UpdateResult[Wiring]:
         pod = pod_id(event)

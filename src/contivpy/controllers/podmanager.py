@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,7 @@ from contivpy.controllers.custom_if import (
 from contivpy.controllers.pod_ips import PodID
 from contivpy.controllers.state_file import StateFile
 from contivpy.deviceplugin.memif import MemifAllocation, MemifGrant
+from contivpy.errors import PermanentError
 from contivpy.events.types import (
     AddPod,
     Config,
@@ -53,6 +54,7 @@ from contivpy.events.types import (
     Event,
     KubeState,
     KubeStateChange,
+    PodCustomIfUpdate,
     UpdateResult,
 )
 from contivpy.models.k8s_codec import CustomNetwork, Pod
@@ -88,6 +90,9 @@ class LocalPod:
     custom: tuple[CustomInterface, ...] = ()
     microservice: str = ""  # the label of the agent inside the pod (a CNF), "" for none
     memif: PodMemif | None = None
+    # False: wired before its reflected annotations reached the agent; they are read (once)
+    # when they do (a PodCustomIfUpdate follow-up)
+    annotations_read: bool = True
 
     def memif_id(self, interface: CustomInterface) -> int:
         """The memif ID of one of its custom memifs: 1..n in name order."""
@@ -97,7 +102,8 @@ class LocalPod:
 
 @dataclass(frozen=True, slots=True)
 class Registration:
-    """Undo token of an AddPod: the pod registered and what it replaced (None: nothing)."""
+    """Undo token of an AddPod (or a PodCustomIfUpdate): the pod registered and what it
+    replaced (None: nothing)."""
 
     pod: PodID
     replaced: LocalPod | None
@@ -143,7 +149,7 @@ class PodManager(ControllerBase[Registration]):
     def handles(self, event: Event) -> bool:
         if isinstance(event, KubeStateChange):
             return event.resource in ("pod", "customnetwork")
-        return isinstance(event, AddPod | DeletePod)
+        return isinstance(event, AddPod | DeletePod | PodCustomIfUpdate)
 
     async def resync(self, event: Event, state: KubeState, resync_count: int) -> Config:
         self._annotations = {
@@ -183,8 +189,9 @@ class PodManager(ControllerBase[Registration]):
             extra = f" with {', '.join(map(str, local.custom))}" if local.custom else ""
             return UpdateResult(f"pod {pod} registered{extra}", undo=undo)
         if isinstance(event, KubeStateChange):
-            self._follow(event)
-            return UpdateResult()
+            return UpdateResult(follow_ups=self._follow(event))
+        if isinstance(event, PodCustomIfUpdate):
+            return self._late_custom_interfaces(PodID(event.namespace, event.pod_name))
         if isinstance(event, DeletePod):
             pod = pod_id(event)
             known = self._pods.get(pod)
@@ -207,8 +214,9 @@ class PodManager(ControllerBase[Registration]):
     def persist(self) -> None:
         self._state.flush()
 
-    def _follow(self, event: KubeStateChange) -> None:
-        """Keep what an ADD reads: pod annotations and custom network names."""
+    def _follow(self, event: KubeStateChange) -> tuple[Event, ...]:
+        """Keep what an ADD reads: pod annotations and custom network names. A local pod
+        wired before its annotations arrived gets a PodCustomIfUpdate when they do."""
         if event.resource == "customnetwork":
             if isinstance(event.new, CustomNetwork):
                 self._networks.add(event.new.name)
@@ -217,31 +225,46 @@ class PodManager(ControllerBase[Registration]):
         elif isinstance(event.new, Pod):
             pod = PodID(event.new.namespace, event.new.name)
             self._annotations[pod] = dict(event.new.annotations)
+            local = self._pods.get(pod)
+            if local is not None and not local.annotations_read:
+                return (PodCustomIfUpdate(pod.namespace, pod.name),)
         elif isinstance(event.prev, Pod):
             self._annotations.pop(PodID(event.prev.namespace, event.prev.name), None)
+        return ()
+
+    def _late_custom_interfaces(self, pod: PodID) -> UpdateResult[Registration]:
+        """The custom interfaces of a pod whose annotations came after its ADD (read once:
+        later changes wait for a new sandbox, as for any pod). A memif needs its grant, which
+        only an ADD looks up: such a pod is refused until its sandbox is re-created."""
+        local = self._pods.get(pod)
+        if local is None or local.annotations_read:
+            return UpdateResult()
+        annotations = self._annotations.get(pod, {})
+        undo = Registration(pod, local)
+        read = replace(local, annotations_read=True)
+        try:
+            custom = self._custom_interfaces(annotations, local.ifname, 0, pod)
+        except CniError as error:
+            self._pods[pod] = read  # read once: the error is recorded, not retried forever
+            self._save()
+            hint = "; a memif needs a new sandbox (its grant is looked up at the ADD)"
+            raise PermanentError(
+                f"{error.message} (read when the pod's annotations reached the agent, after "
+                f"its CNI ADD{hint if 'memif' in error.message else ''})"
+            ) from error
+        self._pods[pod] = replace(read, custom=custom, microservice=microservice_label(annotations))
+        self._save()
+        names = ", ".join(map(str, custom))
+        return UpdateResult(f"pod {pod} custom interfaces {names or 'none'}", undo=undo)
 
     def _registration(self, pod: PodID, event: AddPod) -> LocalPod:
         """The pod as an ADD registers it; a CniError when its annotations cannot be honoured."""
         request = event.request
         annotations = self._annotations.get(pod, {})
         grant = event.memif
-        try:
-            custom = parse_custom_interfaces(
-                annotations,
-                main_interface=request.ifname,
-                memifs_granted=grant.count if grant is not None else 0,
-                networks=self._networks,
-            )
-            for interface in custom:
-                if interface.network not in (DEFAULT_NETWORK, STUB_NETWORK):
-                    raise CustomIfError(
-                        _annotation_of(annotations, interface),
-                        str(interface),
-                        f"CustomNetwork {interface.network!r} exists, but pods cannot join "
-                        "custom networks yet (only default and stub)",
-                    )
-        except CustomIfError as error:
-            raise CniError(CniCode.INVALID_CONFIG, f"pod {pod}: {error}") from error
+        custom = self._custom_interfaces(
+            annotations, request.ifname, grant.count if grant is not None else 0, pod
+        )
         memif = None
         if grant is not None and any(i.type is CustomIfType.MEMIF for i in custom):
             memif = PodMemif(self._socket_id_for(pod), grant)
@@ -253,7 +276,37 @@ class PodManager(ControllerBase[Registration]):
             custom,
             microservice_label(annotations),
             memif,
+            annotations_read=pod in self._annotations,
         )
+
+    def _custom_interfaces(
+        self,
+        annotations: dict[str, str],
+        ifname: str,
+        memifs_granted: int,
+        pod: PodID | None = None,
+    ) -> tuple[CustomInterface, ...]:
+        """The annotation's custom interfaces; a CniError (INVALID_CONFIG) naming the
+        annotation and the entry when they cannot be honoured."""
+        try:
+            custom = parse_custom_interfaces(
+                annotations,
+                main_interface=ifname,
+                memifs_granted=memifs_granted,
+                networks=self._networks,
+            )
+            for interface in custom:
+                if interface.network not in (DEFAULT_NETWORK, STUB_NETWORK):
+                    raise CustomIfError(
+                        _annotation_of(annotations, interface),
+                        str(interface),
+                        f"CustomNetwork {interface.network!r} exists, but pods cannot join "
+                        "custom networks yet (only default and stub)",
+                    )
+        except CustomIfError as error:
+            prefix = f"pod {pod}: " if pod is not None else ""
+            raise CniError(CniCode.INVALID_CONFIG, f"{prefix}{error}") from error
+        return custom
 
     def _socket_id_for(self, pod: PodID) -> int:
         """VPP's memif socket id for the pod: the one it has, else the lowest one free."""
@@ -294,6 +347,8 @@ def _entry(pod: LocalPod) -> dict[str, Any]:
         entry["custom"] = [str(i) for i in pod.custom]
     if pod.microservice:
         entry["microservice"] = pod.microservice
+    if not pod.annotations_read:
+        entry["annotations_read"] = False
     if pod.memif is not None:
         entry["memif"] = {
             "socket_id": pod.memif.socket_id,
@@ -327,4 +382,5 @@ def _local_pod(entry: dict[str, Any]) -> LocalPod:
         tuple(custom),
         str(entry.get("microservice", "")),
         grant,
+        annotations_read=bool(entry.get("annotations_read", True)),
     )

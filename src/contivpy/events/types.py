@@ -205,6 +205,21 @@ class DeletePod(Event):
         return f"pod {self.request.pod} container {self.request.container_id[:12]}"
 
 
+@dataclass(frozen=True, eq=False)
+class PodCustomIfUpdate(Event):
+    """A local pod wired before its reflected annotations reached the agent has them now: its
+    custom interfaces are wired (Contiv's PodCustomIfUpdate; a follow-up of podmanager).
+    Reverted on failure: a bad annotation leaves the pod as it was, with the error recorded."""
+
+    name: ClassVar[str] = "PodCustomIfUpdate"
+    policy: ClassVar[TxnPolicy] = TxnPolicy.REVERT_ON_FAILURE
+    namespace: str
+    pod_name: str
+
+    def describe(self) -> str:
+        return f"pod {self.namespace}/{self.pod_name}: custom interfaces from its annotations"
+
+
 # --- other nodes (a follow-up of nodesync; ipnet re-renders the mesh) ---
 
 
