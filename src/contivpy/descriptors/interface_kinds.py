@@ -297,26 +297,28 @@ def _tunnel(link: VxlanLink, multicast: int) -> VxlanTunnel:
 
 
 async def _ensure_socket(vpp: ApiChannel, link: MemifLink) -> None:
-    """Register the memif's socket file under its id (replacing another file of that id)."""
+    """Register the memif's socket file under its id (replacing another file of that id).
+
+    VPP accepts the same id and file again and refuses the id with another file
+    (ENTRY_ALREADY_EXISTS): one request in the usual case, no dump of every socket (which
+    made each memif create cost more the more pods a node has)."""
     if link.socket_id == 0:
         return
-    registered = {s.socket_id: s.filename for s in await vpp_memif.dump_memif_sockets(vpp)}
-    current = registered.get(link.socket_id)
-    if current == link.socket_filename:
+    socket = vpp_memif.MemifSocket(link.socket_id, link.socket_filename)
+    try:
+        await vpp_memif.add_memif_socket(vpp, socket)
         return
-    if current is not None:
-        await vpp_memif.delete_memif_socket(vpp, link.socket_id)
-    await vpp_memif.add_memif_socket(
-        vpp, vpp_memif.MemifSocket(link.socket_id, link.socket_filename)
-    )
+    except VppApiError as error:
+        if error.error_name != "ENTRY_ALREADY_EXISTS":
+            raise
+    await vpp_memif.delete_memif_socket(vpp, link.socket_id)  # another file had the id
+    await vpp_memif.add_memif_socket(vpp, socket)
 
 
 async def _forget_unused_socket(vpp: ApiChannel, socket_id: int) -> None:
-    """Unregister a socket file no memif uses any more (best effort: another create or
-    delete on the same socket may be under way)."""
+    """Unregister a socket file no memif uses any more. VPP refuses while a memif still uses
+    it (another memif of the pod, or a create under way): then it is kept."""
     if socket_id == 0:
-        return
-    if any(m.socket_id == socket_id for m in await vpp_memif.dump_memifs(vpp)):
         return
     try:
         await vpp_memif.delete_memif_socket(vpp, socket_id)
