@@ -301,6 +301,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: the top-level options that take a value (so their value is not taken for a subcommand)
+_TOP_VALUE_OPTIONS = ("--log-level",)
+
+
+def _split_ctl(argv: list[str]) -> tuple[list[str], list[str]] | None:
+    """(the top-level arguments up to and including "ctl", ctl's arguments) when the
+    subcommand is ctl, else None."""
+    for index, token in enumerate(argv):
+        if token == "ctl":
+            return argv[: index + 1], argv[index + 1 :]
+        after_value_option = index > 0 and argv[index - 1] in _TOP_VALUE_OPTIONS
+        if not token.startswith("-") and not after_value_option:
+            return None  # another subcommand
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``contivpy`` console script."""
     if list(sys.argv[1:] if argv is None else argv) == ["cni"]:
@@ -318,7 +334,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return code
     from contivpy.logs import configure_logging
 
-    args = build_parser().parse_args(argv)
+    given = list(sys.argv[1:] if argv is None else argv)
+    split = _split_ctl(given)
+    if split is not None:
+        # ctl's own parser takes everything after "ctl" (its --socket, --address, --json...):
+        # argparse's REMAINDER would refuse a first argument that starts with "--".
+        top, rest = split
+        args = build_parser().parse_args(top)
+        args.rest = rest
+    else:
+        args = build_parser().parse_args(given)
     if args.command == "cni":
         # stdout carries the CNI result: logs go to stderr as JSON, quietly.
         configure_logging("warning", json=True)
