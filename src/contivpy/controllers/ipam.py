@@ -100,11 +100,13 @@ class Ipam(ControllerBase[tuple[IpOwner, ...]]):
         """The IPs of the pod's custom interfaces, by interface name."""
         if self._allocator is None:
             return {}
-        return {
-            o.interface: ip
-            for o, ip in self._allocator.allocations().items()
-            if isinstance(o, PodInterface) and o.pod == pod
-        }
+        allocator = self._allocator
+        found: dict[str, IPAddress] = {}
+        for owner in allocator.owners_of(pod):
+            ip = allocator.get(owner)
+            if isinstance(owner, PodInterface) and ip is not None:
+                found[owner.interface] = ip
+        return found
 
     def handles(self, event: Event) -> bool:
         if isinstance(event, KubeStateChange):
@@ -190,9 +192,7 @@ class Ipam(ControllerBase[tuple[IpOwner, ...]]):
         wanted = {o for o in owners if isinstance(o, PodInterface)}
         # custom interfaces of a former sandbox the new one does not have
         dropped = [
-            o
-            for o in allocator.allocations()
-            if isinstance(o, PodInterface) and o.pod == pod and o not in wanted
+            o for o in allocator.owners_of(pod) if isinstance(o, PodInterface) and o not in wanted
         ]
         given: list[IpOwner] = []
         said: list[str] = []
@@ -229,11 +229,7 @@ class Ipam(ControllerBase[tuple[IpOwner, ...]]):
         """Free the pod's IP and its custom interfaces'."""
         if self._allocator is None:
             return ""
-        owners = [
-            o
-            for o in self._allocator.allocations()
-            if o == pod or (isinstance(o, PodInterface) and o.pod == pod)
-        ]
+        owners = self._allocator.owners_of(pod)
         return "; ".join(filter(None, (self._release_one(o) for o in owners)))
 
     def _release_one(self, owner: IpOwner) -> str:

@@ -55,6 +55,9 @@ class PodIpAllocator:
         self._last = last
         self._by_pod: dict[IpOwner, IPAddress] = {}
         self._by_host: dict[int, IpOwner] = {}
+        # each pod's owners (itself and its custom interfaces): a pod's look-ups and releases
+        # cost what the pod holds, not what the node holds
+        self._of_pod: dict[PodID, set[IpOwner]] = {}
         self._last_given = first - 1
 
     @property
@@ -114,11 +117,26 @@ class PodIpAllocator:
         ip = self._by_pod.pop(pod, None)
         if ip is not None:
             del self._by_host[self._host(ip)]
+            holder = pod.pod if isinstance(pod, PodInterface) else pod
+            owners = self._of_pod.get(holder)
+            if owners is not None:
+                owners.discard(pod)
+                if not owners:
+                    del self._of_pod[holder]
         return ip
 
     def _take(self, pod: IpOwner, host: int) -> None:
         self._by_pod[pod] = self.subnet.network_address + host
         self._by_host[host] = pod
+        holder = pod.pod if isinstance(pod, PodInterface) else pod
+        self._of_pod.setdefault(holder, set()).add(pod)
+
+    def owners_of(self, pod: PodID) -> list[IpOwner]:
+        """What holds an address for ``pod``: the pod itself and its custom interfaces (in a
+        fixed order: the pod first, then its interfaces by name)."""
+        return sorted(
+            self._of_pod.get(pod, ()), key=lambda o: (isinstance(o, PodInterface), str(o))
+        )
 
     def _host(self, ip: IPAddress) -> int:
         return int(ip) - int(self.subnet.network_address)
