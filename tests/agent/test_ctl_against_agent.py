@@ -89,3 +89,48 @@ async def test_the_readme_ctl_commands_work_as_typed(
     _, err = await unreachable.communicate()
     assert unreachable.returncode == 2
     assert b"cannot reach the agent" in err
+
+
+async def test_not_found_exits_1_and_a_closed_pipe_ends_quietly(
+    make_node: Callable[[str], Awaitable[Node]],
+) -> None:
+    node = await make_node("n1")
+    agent = await node.start_agent()
+    await agent.cni.add(pod_request("web"))
+    socket = str(node.dir / "debug.sock")
+    contivpy = str(Path(sys.executable).with_name("contivpy"))
+    for args, said in (
+        (("txns", "--seq", "9999"), b"no transaction 9999 is kept"),
+        (("timeline", "config/vpp/v2/interfaces/nothing"), b"no history of key"),
+    ):
+        proc = await asyncio.create_subprocess_exec(
+            contivpy,
+            "ctl",
+            "--socket",
+            socket,
+            *args,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await proc.communicate()
+        assert proc.returncode == 1, (args, out, err)
+        assert said in err
+    # `contivpy ctl graph | head -1`: the reader leaves after one line, while ctl still has
+    # more to write than a pipe holds (so its next write meets the closed pipe)
+    for index in range(100):
+        await agent.cni.add(pod_request(f"pod-{index}"))
+    whole = await asyncio.create_subprocess_exec(
+        contivpy, "ctl", "--socket", socket, "graph", stdout=asyncio.subprocess.PIPE
+    )
+    graph, _ = await whole.communicate()
+    assert len(graph) > 2 * 65536
+    shell = await asyncio.create_subprocess_shell(
+        f"'{contivpy}' ctl --socket '{socket}' graph | head -1",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await shell.communicate()
+    assert out.startswith(b"digraph")
+    assert b"Broken pipe" not in err
+    assert b"Traceback" not in err
+    assert b"cannot reach" not in err

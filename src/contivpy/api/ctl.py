@@ -197,16 +197,22 @@ async def _resync(stub: pb.AgentDebugStub, args: argparse.Namespace, emit: Print
     emit(views.json_line(views.as_json(record)) if args.json else views.resync_text(record))
 
 
+class _NotFound(Exception):
+    """What a command was asked for is not there (exit code 1, the message on stderr)."""
+
+
 async def _txns(stub: pb.AgentDebugStub, args: argparse.Namespace, emit: Printer) -> None:
     request = pb.TxnHistoryRequest(seq=args.seq)
     if args.since is not None:
         request.since_unix = time.time() - args.since
     records = (await stub.txn_history(request, timeout=args.timeout)).records
+    if args.seq is not None and not records:
+        raise _NotFound(f"no transaction {args.seq} is kept (see `contivpy ctl txns`)")
     if args.json:
         for record in records:
             emit(views.json_line(views.as_json(record)))
     elif args.seq is not None:
-        emit(views.txn_detail_text(records[0]) if records else f"(no txn {args.seq} kept)")
+        emit(views.txn_detail_text(records[0]))
     else:
         emit(views.txns_text(records))
 
@@ -224,6 +230,8 @@ async def _events(stub: pb.AgentDebugStub, args: argparse.Namespace, emit: Print
 async def _timeline(stub: pb.AgentDebugStub, args: argparse.Namespace, emit: Printer) -> None:
     request = pb.KeyTimelineRequest(key=args.key)
     timeline = await stub.key_timeline(request, timeout=args.timeout)
+    if not timeline.revisions:
+        raise _NotFound(f"no history of key {args.key!r} (see `contivpy ctl dump` for keys)")
     if not args.json:
         emit(views.timeline_text(timeline))
         return
@@ -280,10 +288,17 @@ async def ctl_main(
     channel = target.channel()
     try:
         await COMMANDS[args.command](pb.AgentDebugStub(channel), args, emit)
+    except _NotFound as error:
+        print(f"contivpy ctl: {error}", file=err)
+        return EXIT_AGENT_ERROR
     except GRPCError as error:
         message = f": {error.message}" if error.message else ""
         print(f"contivpy ctl: {target}: {error.status.name}{message}", file=err)
         return EXIT_AGENT_ERROR
+    except BrokenPipeError:
+        # the reader went away (`ctl graph | head`): what it wanted it has; end quietly
+        _silence_stdout(out)
+        return EXIT_OK
     except (OSError, StreamTerminatedError, ProtocolError, TimeoutError) as error:
         reason = getattr(error, "strerror", None) or str(error) or type(error).__name__
         print(f"contivpy ctl: cannot reach the agent at {target}: {reason}", file=err)
@@ -291,6 +306,19 @@ async def ctl_main(
     finally:
         channel.close()
     return EXIT_OK
+
+
+def _silence_stdout(out: TextIO) -> None:
+    """After a closed pipe: point stdout at /dev/null, so the interpreter's last flush at exit
+    does not fail (and print a traceback) again."""
+    if out is not sys.stdout:
+        return
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
 
 
 def run_ctl(argv: Sequence[str]) -> int:
