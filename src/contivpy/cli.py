@@ -163,6 +163,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--log-level",
         default=None,
+        type=str.lower,
+        choices=LOG_LEVELS,
         help="debug, info, warning, error (default info; demo: warning)",
     )
     parser.add_argument(
@@ -300,6 +302,9 @@ def build_parser() -> argparse.ArgumentParser:
     apply.set_defaults(handler=_sim_kube_apply)
     return parser
 
+
+#: what --log-level takes (a usage error otherwise, not a traceback at logging set-up)
+LOG_LEVELS = ("debug", "info", "warning", "error")
 
 #: the top-level options that take a value (so their value is not taken for a subcommand)
 _TOP_VALUE_OPTIONS = ("--log-level",)

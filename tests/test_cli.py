@@ -1,0 +1,22 @@
+"""The `contivpy` command line as a user types it (the installed entry point)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+CONTIVPY = str(Path(sys.executable).with_name("contivpy"))
+
+
+def test_an_unknown_log_level_is_a_usage_error_naming_the_option(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [CONTIVPY, "--log-level", "bogus", "vppsim", "--socket", str(tmp_path / "api.sock")],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "argument --log-level: invalid choice: 'bogus'" in done.stderr
+    assert "Traceback" not in done.stderr
