@@ -20,3 +20,15 @@ def test_an_unknown_log_level_is_a_usage_error_naming_the_option(tmp_path: Path)
     assert done.returncode == 2
     assert "argument --log-level: invalid choice: 'bogus'" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_the_reflector_metrics_address_is_checked_before_anything_starts() -> None:
+    done = subprocess.run(
+        [CONTIVPY, "reflector", "--metrics-port", "0", "--metrics-address", "nope"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "reflector metrics address 'nope' is not an IP address" in done.stderr

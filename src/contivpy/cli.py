@@ -120,6 +120,7 @@ def _reflector(args: argparse.Namespace) -> int:
         etcd=args.etcd,
         prefix=args.prefix,
         metrics_port=args.metrics_port,
+        metrics_address=args.metrics_address,
         election_ttl=args.election_ttl,
         kube_context=args.context,
     )
@@ -256,6 +257,12 @@ def build_parser() -> argparse.ArgumentParser:
     reflector.add_argument("--etcd", help="etcd endpoints, comma-separated (default: embedded)")
     reflector.add_argument("--prefix", default="/vnf-agent/contiv-ksr/", help="etcd key prefix")
     reflector.add_argument("--metrics-port", type=int, help="serve Prometheus metrics here")
+    reflector.add_argument(
+        "--metrics-address",
+        default="127.0.0.1",
+        metavar="HOST",
+        help="the address the metrics are served on (default 127.0.0.1; 0.0.0.0: every one)",
+    )
     reflector.add_argument("--election-ttl", type=int, default=10, help="leader lease seconds")
     reflector.set_defaults(handler=_reflector)
 

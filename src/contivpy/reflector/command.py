@@ -1,9 +1,10 @@
 """Entry function of ``contivpy reflector`` (the composition root wires it; no argv here).
 
 In: plain arguments: ``--kubeconfig PATH`` (absent: in-cluster config), ``--etcd ENDPOINTS``
-(comma-separated; absent: an embedded etcd), ``--prefix P``, ``--metrics-port N``, the
-election TTL. Out: an exit code — 0 after SIGINT/SIGTERM (a graceful stop: leadership is
-handed over at once), 2 for invalid settings, 1 when the reflector failed. Runs on uvloop.
+(comma-separated; absent: an embedded etcd), ``--prefix P``, ``--metrics-port N`` (served on
+``--metrics-address``, default 127.0.0.1), the election TTL. Out: an exit code — 0 after
+SIGINT/SIGTERM (a graceful stop: leadership is handed over at once), 2 for invalid settings,
+1 when the reflector failed. Runs on uvloop.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ def run_reflector_command(
     etcd: str | Sequence[str] | None = None,
     prefix: str = DEFAULT_PREFIX,
     metrics_port: int | None = None,
+    metrics_address: str = "127.0.0.1",
     election_ttl: int = 10,
     kube_context: str | None = None,
     embedded_workdir: Path | None = None,
@@ -61,6 +63,7 @@ def run_reflector_command(
             embedded_workdir=embedded_workdir,
             prefix=prefix,
             metrics_port=metrics_port,
+            metrics_host=metrics_address,
             election_ttl=election_ttl,
         )
     except ConfigError as error:

@@ -8,6 +8,7 @@ doubling to 1 s, etcd checked every second.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import socket
 import uuid
@@ -65,7 +66,7 @@ class ReflectorSettings:
     watch_timeout: int = 300
     missing_kind_retry: float = 5.0
     status_interval: float = 1.0
-    metrics_host: str = "0.0.0.0"
+    metrics_host: str = "127.0.0.1"  # 0.0.0.0 to be scraped from elsewhere
     metrics_port: int | None = None
 
     def __post_init__(self) -> None:
@@ -87,3 +88,9 @@ class ReflectorSettings:
                 raise ConfigError(f"reflector {name} must be positive")
         if self.metrics_port is not None and not 0 <= self.metrics_port < 65536:
             raise ConfigError(f"reflector metrics_port {self.metrics_port} is not a port")
+        try:
+            ipaddress.ip_address(self.metrics_host)
+        except ValueError:
+            raise ConfigError(
+                f"reflector metrics address {self.metrics_host!r} is not an IP address"
+            ) from None
