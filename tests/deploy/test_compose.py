@@ -26,3 +26,24 @@ def test_compose_commands_are_valid_contivpy_invocations() -> None:
         host = volume.split(":")[0]
         if host.startswith("./"):
             assert (ROOT / host).exists(), host
+
+
+def test_the_build_context_is_what_the_dockerfile_copies() -> None:
+    """.dockerignore leaves everything out (.venv, .git, caches) but what deploy/Dockerfile
+    copies, and each COPY source exists."""
+    rules = [
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert rules[0] == "*"
+    kept = {rule[1:] for rule in rules if rule.startswith("!")}
+    copied = []
+    for line in (ROOT / "deploy" / "Dockerfile").read_text().splitlines():
+        if line.startswith("COPY "):
+            copied += line.split()[1:-1]
+    assert copied
+    for source in copied:
+        assert source in kept, source
+        assert (ROOT / source).exists(), source
+    assert not {".venv", ".git", "tests"} & kept
