@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
-from contivpy.async_service import AsyncService
+from contivpy.async_service import AsyncService, cancel_and_wait
 
 
 class Listener(AsyncService):
@@ -53,3 +55,19 @@ def test_a_service_without_stop_cannot_be_made() -> None:
 
     with pytest.raises(TypeError):
         Half()  # type: ignore[abstract]
+
+
+async def test_cancel_and_wait_ends_every_task_before_returning() -> None:
+    ended: list[int] = []
+
+    async def forever(index: int) -> None:
+        try:
+            await asyncio.Event().wait()
+        finally:
+            ended.append(index)
+
+    tasks = [asyncio.create_task(forever(i)) for i in range(3)]
+    await asyncio.sleep(0)  # let them start
+    await cancel_and_wait(tasks)
+    assert sorted(ended) == [0, 1, 2]
+    assert all(task.cancelled() for task in tasks)

@@ -2,7 +2,8 @@
 
 In: a subclass's ``start()`` and ``stop()`` coroutines. Out: ``__aenter__`` (start, then the
 object itself) and ``__aexit__`` (stop, however the block ended), written once here instead
-of in every service. It imports nothing of contivpy, so any package may use it.
+of in every service; and ``cancel_and_wait`` for the background tasks a ``stop()`` ends. It
+imports nothing of contivpy, so any package may use it.
 
 A ``start()`` that fails must leave nothing running itself: the block is not entered, so
 ``stop()`` is not called for it.
@@ -11,7 +12,20 @@ A ``start()`` that fails must leave nothing running itself: the block is not ent
 from __future__ import annotations
 
 import abc
-from typing import Self
+import asyncio
+import contextlib
+from collections.abc import Iterable
+from typing import Any, Self
+
+
+async def cancel_and_wait(tasks: Iterable[asyncio.Task[Any]]) -> None:
+    """Cancel every task, then wait until each has ended (its cancellation is not an error)."""
+    pending = list(tasks)
+    for task in pending:
+        task.cancel()
+    for task in pending:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 class AsyncService(abc.ABC):

@@ -29,6 +29,7 @@ from contivpy.api.device_plugin import MemifDevicePlugin
 from contivpy.api.introspection import AgentPhase, AgentStatus
 from contivpy.api.pod_resources import MemifPodLookup, PodResourcesClient
 from contivpy.api.server import DebugServer, DebugServerSettings
+from contivpy.async_service import cancel_and_wait
 from contivpy.cni.types import PodRef
 from contivpy.controllers.customconfig import CustomConfig
 from contivpy.controllers.ipam import Ipam
@@ -239,11 +240,7 @@ class NodeAgent:
         if self._servers is not None:
             await self._servers.aclose()
             self._servers = None
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(self._tasks)
         self._tasks = []
         await self.loop.stop()
         await self.scheduler.stop()

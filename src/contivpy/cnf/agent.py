@@ -18,10 +18,10 @@ records: the VPP CNF has no Linux side to configure) are skipped.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 import structlog
 
+from contivpy.async_service import cancel_and_wait
 from contivpy.descriptors.registration import register_vpp_descriptors
 from contivpy.linux.models import LinuxInterface
 from contivpy.models.vnf_config import (
@@ -79,11 +79,7 @@ class CnfAgent:
 
     async def stop(self) -> None:
         """Stop watching, stop the scheduler, disconnect from VPP (safe to call twice)."""
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(self._tasks)
         self._tasks = []
         await self.scheduler.stop()
         await self.vpp.close()

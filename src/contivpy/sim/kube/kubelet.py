@@ -24,12 +24,12 @@ deleted pod's devices are freed.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import structlog
 
+from contivpy.async_service import cancel_and_wait
 from contivpy.sim.kube.apiserver import ApiServer
 from contivpy.sim.kube.device_plugins import KubeletDevicePlugins
 from contivpy.sim.kube.devices import AdmissionError
@@ -227,11 +227,7 @@ class KubeletSimulation:
         store.unobserve(PODS, self._on_pod)
         store.unobserve(NODES, self._on_node)
         tasks = [t for t in (self._worker, *self._sandboxes.values(), *self._background) if t]
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(tasks)
         self._worker = None
 
     def _on_pod(self, event: StoreEvent) -> None:
