@@ -121,3 +121,11 @@ def test_a_valid_annotation_round_trips(wanted: list[CustomInterface]) -> None:
     text = ", ".join(str(i) for i in reversed(wanted))
     memifs = sum(i.type is CustomIfType.MEMIF for i in wanted)
     assert parse(text, memifs_granted=memifs) == tuple(sorted(wanted))
+
+
+def test_a_custom_network_pods_cannot_join_is_refused_naming_the_entry() -> None:
+    with pytest.raises(CustomIfError) as failed:
+        parse("tap1/tap, l3if/tap/red", networks={"red"}, joinable=())
+    assert failed.value.entry == "l3if/tap/red"
+    assert "CustomNetwork 'red' exists, but pods cannot join it" in failed.value.reason
+    assert len(parse("l3if/tap/red", networks={"red"}, joinable={"red"})) == 1

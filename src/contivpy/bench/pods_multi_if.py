@@ -87,11 +87,7 @@ def custom_interfaces(settings: AgentSettings) -> tuple[tuple[str, str], ...]:
 
 def custom_tag(name: str, kind: str, container_id: str) -> str:
     """The tag (logical name) of a pod's custom interface in VPP."""
-    if kind == "tap":
-        return naming.custom_vpp_tap(name, container_id)
-    if kind == "veth":
-        return naming.custom_afpacket(name, container_id)
-    return naming.custom_memif(name, container_id)
+    return naming.custom_vpp_interface(kind, name, container_id)
 
 
 async def run(pods_count: int, concurrency: int, problems: Problems) -> MultiIfRun:

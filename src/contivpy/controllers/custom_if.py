@@ -22,11 +22,11 @@ import enum
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
+from contivpy.deviceplugin.memif import RESOURCE_NAME
 from contivpy.errors import PermanentError
 
 CUSTOM_IF_ANNOTATION = "contivpp.io/custom-if"
 MICROSERVICE_LABEL_ANNOTATION = "contivpp.io/microservice-label"
-MEMIF_RESOURCE = "contivpp.io/memif"
 
 DEFAULT_NETWORK = "default"
 STUB_NETWORK = "stub"
@@ -79,14 +79,16 @@ def parse_custom_interfaces(
     main_interface: str = "eth0",
     memifs_granted: int = 0,
     networks: Collection[str] = (),
+    joinable: Collection[str] | None = None,
 ) -> tuple[CustomInterface, ...]:
     """The pod's custom interfaces, sorted by name (``networks``: the custom networks that
-    exist besides ``default`` and ``stub``)."""
+    exist besides ``default`` and ``stub``; ``joinable``: those of them a pod may join, None
+    for all)."""
     found: list[tuple[str, str, CustomInterface]] = []
     for key in sorted(annotations):
         if key.startswith(CUSTOM_IF_ANNOTATION) and annotations[key].strip():
             for entry in annotations[key].split(","):
-                found.append((key, entry, _parse_entry(key, entry, networks)))
+                found.append((key, entry, _parse_entry(key, entry, networks, joinable)))
     names = {main_interface: "the pod's main interface"}
     for key, entry, interface in found:
         if interface.name in names:
@@ -100,7 +102,7 @@ def parse_custom_interfaces(
         raise CustomIfError(
             key,
             entry.strip(),
-            f"a memif needs the {MEMIF_RESOURCE} resource in the pod's resources.limits, "
+            f"a memif needs the {RESOURCE_NAME} resource in the pod's resources.limits, "
             "and the pod was granted none",
         )
     if len(memifs) > memifs_granted:
@@ -108,13 +110,15 @@ def parse_custom_interfaces(
         raise CustomIfError(
             key,
             entry.strip(),
-            f"{len(memifs)} memif interfaces but {memifs_granted} {MEMIF_RESOURCE} "
+            f"{len(memifs)} memif interfaces but {memifs_granted} {RESOURCE_NAME} "
             "device(s) granted",
         )
     return tuple(sorted(interface for _, _, interface in found))
 
 
-def _parse_entry(key: str, entry: str, networks: Collection[str]) -> CustomInterface:
+def _parse_entry(
+    key: str, entry: str, networks: Collection[str], joinable: Collection[str] | None
+) -> CustomInterface:
     text = entry.strip()
     parts = [part.strip() for part in text.split("/")]
     if not text:
@@ -136,12 +140,20 @@ def _parse_entry(key: str, entry: str, networks: Collection[str]) -> CustomInter
     except ValueError:
         known = ", ".join(t.value for t in CustomIfType)
         raise CustomIfError(key, text, f"unknown type {kind!r} (known: {known})") from None
-    if network not in (DEFAULT_NETWORK, STUB_NETWORK) and network not in networks:
+    custom_network = network not in (DEFAULT_NETWORK, STUB_NETWORK)
+    if custom_network and network not in networks:
         raise CustomIfError(
             key,
             text,
             f"network {network!r} does not exist (known: {DEFAULT_NETWORK}, {STUB_NETWORK}"
             + "".join(f", {n}" for n in sorted(networks))
             + ")",
+        )
+    if custom_network and joinable is not None and network not in joinable:
+        raise CustomIfError(
+            key,
+            text,
+            f"CustomNetwork {network!r} exists, but pods cannot join it "
+            f"(only {', '.join([DEFAULT_NETWORK, STUB_NETWORK, *sorted(joinable)])})",
         )
     return CustomInterface(name, interface_type, network)

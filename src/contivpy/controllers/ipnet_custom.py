@@ -45,12 +45,7 @@ from contivpy.settings import IPAddress
 
 def custom_vpp_name(interface: CustomInterface, pod: LocalPod) -> str:
     """VPP's interface of a custom interface."""
-    cid = pod.container_id
-    if interface.type is CustomIfType.TAP:
-        return naming.custom_vpp_tap(interface.name, cid)
-    if interface.type is CustomIfType.VETH:
-        return naming.custom_afpacket(interface.name, cid)
-    return naming.custom_memif(interface.name, cid)
+    return naming.custom_vpp_interface(interface.type.value, interface.name, pod.container_id)
 
 
 def render_custom_vpp(

@@ -21,15 +21,13 @@ from contivpy.controllers import naming
 from contivpy.controllers.custom_if import CustomIfType
 from contivpy.controllers.ipnet_vpp import Config, NodeContext
 from contivpy.controllers.podmanager import LocalPod
+from contivpy.deviceplugin.memif import CONTAINER_SOCKET
 from contivpy.linux.models import LinuxInterface, LinuxInterfaceType
 from contivpy.models.vnf_config import IPAllocation, VnfValue, encode_value, value_key
 from contivpy.models.vnf_writes import VnfConfigValue, vnf_config_key
 from contivpy.models.vpp_interfaces import Interface, InterfaceType, MemifLink, MemifMode
 from contivpy.models.vpp_l3 import IPNeighbor, Route
 from contivpy.settings import IPAddress
-
-#: where the device plugin mounts the pod's memif socket directory, as the container sees it
-CONTAINER_MEMIF_SOCKET = "/run/vpp/memif.sock"
 
 
 def render_microservice(ctx: NodeContext, pod: LocalPod, ips: dict[str, IPAddress]) -> Config:
@@ -55,7 +53,7 @@ def render_microservice(ctx: NodeContext, pod: LocalPod, ips: dict[str, IPAddres
                     ip_addresses=(address,) if address else (),
                     link=MemifLink(
                         id=pod.memif_id(interface),
-                        socket_filename=CONTAINER_MEMIF_SOCKET,
+                        socket_filename=str(CONTAINER_SOCKET),
                         master=False,
                         mode=MemifMode.ETHERNET,
                         secret=memif.secret,

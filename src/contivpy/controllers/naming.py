@@ -115,6 +115,16 @@ def custom_memif(interface: str, container_id: str) -> str:
     return _trim(f"memif-{interface}-{container_id}")
 
 
+def custom_vpp_interface(kind: str, interface: str, container_id: str) -> str:
+    """VPP's interface of a pod's custom interface of ``kind`` (tap, veth or memif): the tap,
+    the af_packet on the veth's host end, or the memif master."""
+    if kind == "tap":
+        return custom_vpp_tap(interface, container_id)
+    if kind == "veth":
+        return custom_afpacket(interface, container_id)
+    return custom_memif(interface, container_id)
+
+
 def _mac(prefix: tuple[int, int], value: int) -> str:
     octets = (*prefix, *(value & 0xFFFFFFFF).to_bytes(4, "big"))
     return ":".join(f"{o:02x}" for o in octets)

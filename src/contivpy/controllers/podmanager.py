@@ -35,8 +35,6 @@ from contivpy.cni.types import CniCode, CniError
 from contivpy.controllers.base import ControllerBase
 from contivpy.controllers.custom_if import (
     CUSTOM_IF_ANNOTATION,
-    DEFAULT_NETWORK,
-    STUB_NETWORK,
     CustomIfError,
     CustomIfType,
     CustomInterface,
@@ -289,24 +287,16 @@ class PodManager(ControllerBase[Registration]):
         """The annotation's custom interfaces; a CniError (INVALID_CONFIG) naming the
         annotation and the entry when they cannot be honoured."""
         try:
-            custom = parse_custom_interfaces(
+            return parse_custom_interfaces(
                 annotations,
                 main_interface=ifname,
                 memifs_granted=memifs_granted,
                 networks=self._networks,
+                joinable=(),  # custom networks are not rendered yet: pods cannot join them
             )
-            for interface in custom:
-                if interface.network not in (DEFAULT_NETWORK, STUB_NETWORK):
-                    raise CustomIfError(
-                        _annotation_of(annotations, interface),
-                        str(interface),
-                        f"CustomNetwork {interface.network!r} exists, but pods cannot join "
-                        "custom networks yet (only default and stub)",
-                    )
         except CustomIfError as error:
             prefix = f"pod {pod}: " if pod is not None else ""
             raise CniError(CniCode.INVALID_CONFIG, f"{prefix}{error}") from error
-        return custom
 
     def _socket_id_for(self, pod: PodID) -> int:
         """VPP's memif socket id for the pod: the one it has, else the lowest one free."""
@@ -324,14 +314,6 @@ class PodManager(ControllerBase[Registration]):
 
     def _document(self) -> dict[str, Any]:
         return {"pods": [_entry(p) for p in sorted(self._pods.values(), key=lambda p: p.pod)]}
-
-
-def _annotation_of(annotations: dict[str, str], interface: CustomInterface) -> str:
-    """The custom-if annotation that names ``interface``."""
-    for key, value in sorted(annotations.items()):
-        if any(part.split("/")[0].strip() == interface.name for part in value.split(",")):
-            return key
-    return "contivpp.io/custom-if"
 
 
 def _entry(pod: LocalPod) -> dict[str, Any]:

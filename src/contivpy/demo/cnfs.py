@@ -18,12 +18,12 @@ from typing import Any
 
 from contivpy.cnf.agent import CnfAgent
 from contivpy.controllers.custom_if import MICROSERVICE_LABEL_ANNOTATION
-from contivpy.deviceplugin import CONTAINER_SOCKET
+from contivpy.deviceplugin.memif import CONTAINER_DIR as MEMIF_CONTAINER_DIR
 from contivpy.sim.kube import KubeApiStandIn
 from contivpy.sim.vpp.server import VppSimulator
 from contivpy.store import Store
 
-CONTAINER_DIR = str(CONTAINER_SOCKET.parent)
+CONTAINER_DIR = str(MEMIF_CONTAINER_DIR)  # where the kubelet mounts the memif directory
 
 
 @dataclass

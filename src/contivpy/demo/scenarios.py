@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from contivpy.controllers import naming
+from contivpy.controllers.ipnet_custom import custom_vpp_name
 from contivpy.controllers.pod_ips import PodID
 from contivpy.demo.cluster import DemoCluster
 from contivpy.demo.cnfs import DemoCnf
@@ -78,18 +79,10 @@ def custom_interfaces(cluster: DemoCluster) -> list[tuple[str, str, str, str, st
             ips = agent.ipam.custom_ips_of(pod)
             for interface in local.custom:
                 ip = ips.get(interface.name)
-                vpp = _vpp_name(interface.type.value, interface.name, local.container_id)
+                vpp = custom_vpp_name(interface, local)
                 kind = f"{interface.type.value}/{interface.network}"
                 rows.append((str(pod), interface.name, kind, str(ip) if ip else "-", vpp))
     return rows
-
-
-def _vpp_name(kind: str, name: str, cid: str) -> str:
-    if kind == "tap":
-        return naming.custom_vpp_tap(name, cid)
-    if kind == "veth":
-        return naming.custom_afpacket(name, cid)
-    return naming.custom_memif(name, cid)
 
 
 def custom_table(rows: list[tuple[str, str, str, str, str]]) -> str:
