@@ -263,12 +263,19 @@ async def test_a_cnf_pod_gets_its_side_written_for_its_own_agent(node: Node) -> 
         n for n in node.sim.state.neighbors.values() if n.sw_if_index == tap_vpp.sw_if_index
     ]
 
-    # Restart: nothing rewritten in etcd.
-    revisions = {k: kv.mod_revision for k, kv in written.items()}
+    # Restart: nothing rewritten in etcd, neither the values nor the agent's record of them
+    # (the restarted agent finds its own values again instead of re-adopting them).
+    async def revisions() -> dict[str, int]:
+        found = {}
+        for prefix in ("/vnf-agent/cnf1/", "/contivpy/vnf-written/"):
+            found.update({kv.key: kv.mod_revision for kv in (await store.list(prefix)).items})
+        return found
+
+    before = await revisions()
+    assert any(key.startswith("/contivpy/vnf-written/") for key in before)
     await node.stop_agent()
     agent = await node.start_agent()
-    again = {kv.key: kv.mod_revision for kv in (await store.list("/vnf-agent/cnf1/")).items}
-    assert again == revisions
+    assert await revisions() == before
 
     # Delete: every value it wrote goes; the foreign one stays.
     await agent.cni.delete(request)

@@ -76,9 +76,10 @@ def render_microservice(ctx: NodeContext, pod: LocalPod, ips: dict[str, IPAddres
         if address:
             network = f"contiv-{interface.network}"
             values.append(IPAllocation(network, interface.name, address, gateway))
-    return {
-        vnf_config_key(pod.microservice, value_key(v)): VnfConfigValue(
-            pod.microservice, value_key(v), encode_value(v)
+    config: Config = {}
+    for value in values:
+        relative = value_key(value)
+        config[vnf_config_key(pod.microservice, relative)] = VnfConfigValue(
+            pod.microservice, relative, encode_value(value)
         )
-        for v in values
-    }
+    return config

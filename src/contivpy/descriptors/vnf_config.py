@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 
 import structlog
 
+from contivpy.models.vnf_config import microservice_prefix
 from contivpy.models.vnf_writes import (
     VNF_CONFIG_PREFIX,
     VnfConfigValue,
@@ -106,19 +107,22 @@ class VnfConfigDescriptor(DescriptorBase):
             log.info("microservice key not deleted: changed by someone else", key=target)
 
     async def retrieve(self, correlate: Mapping[str, Any]) -> Sequence[Retrieved]:
-        found: list[Retrieved] = []
+        # what this agent wrote, by label; then each label's subtree read once
+        written: dict[str, list[VnfConfigValue]] = {}
         for item in (await self._store.list(self._written)).items:
-            key = VNF_CONFIG_PREFIX + item.key[len(self._written) :]
-            parts = parse_vnf_config_key(key)
-            if parts is None:
-                continue
-            value = VnfConfigValue(parts[0], parts[1], item.value)
+            parts = parse_vnf_config_key(VNF_CONFIG_PREFIX + item.key[len(self._written) :])
+            if parts is not None:
+                written.setdefault(parts[0], []).append(VnfConfigValue(*parts, item.value))
+        found: list[Retrieved] = []
+        for label, values in written.items():
             try:
-                current = (await self._store.get(value.etcd_key)).item
+                subtree = microservice_prefix(label)
             except ValueError:  # a record of a label that is no label: not ours to judge
                 continue
-            if current is not None and current.value == item.value:
-                found.append(Retrieved(key, value))
+            held = {kv.key: kv.value for kv in (await self._store.list(subtree)).items}
+            for value in values:
+                if held.get(value.etcd_key) == value.data:
+                    found.append(Retrieved(vnf_config_key(label, value.relative_key), value))
         return found
 
     def _mark(self, value: VnfConfigValue) -> str:
