@@ -20,6 +20,24 @@ async def ctl(node: Node, *args: str) -> tuple[int, str]:
     return code, out.getvalue() + err.getvalue()
 
 
+CONTIVPY = str(Path(sys.executable).with_name("contivpy"))
+
+
+async def contivpy_ctl(socket: str, *args: str) -> tuple[int | None, bytes, bytes]:
+    """`contivpy ctl --socket SOCKET ARGS...` through the installed entry point."""
+    proc = await asyncio.create_subprocess_exec(
+        CONTIVPY,
+        "ctl",
+        "--socket",
+        socket,
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await proc.communicate()
+    return proc.returncode, out, err
+
+
 async def test_an_operator_sees_the_agent_and_its_pods(
     make_node: Callable[[str], Awaitable[Node]],
 ) -> None:
@@ -57,37 +75,18 @@ async def test_the_readme_ctl_commands_work_as_typed(
     agent = await node.start_agent()
     await agent.cni.add(pod_request("web"))
     socket = str(node.dir / "debug.sock")
-    contivpy = str(Path(sys.executable).with_name("contivpy"))
     for args in (
         ("status",),
         ("dump", "--view", "southbound"),
         ("events",),
         ("graph",),
     ):
-        proc = await asyncio.create_subprocess_exec(
-            contivpy,
-            "ctl",
-            "--socket",
-            socket,
-            *args,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        out, err = await proc.communicate()
-        assert proc.returncode == 0, (args, err.decode())
+        code, out, err = await contivpy_ctl(socket, *args)
+        assert code == 0, (args, err.decode())
         assert out.strip(), args
     assert b"digraph" in out  # the graph, as README redirects it to graph.dot
-    unreachable = await asyncio.create_subprocess_exec(
-        contivpy,
-        "ctl",
-        "--socket",
-        str(tmp_path / "none.sock"),
-        "status",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    _, err = await unreachable.communicate()
-    assert unreachable.returncode == 2
+    code, _, err = await contivpy_ctl(str(tmp_path / "none.sock"), "status")
+    assert code == 2
     assert b"cannot reach the agent" in err
 
 
@@ -98,34 +97,21 @@ async def test_not_found_exits_1_and_a_closed_pipe_ends_quietly(
     agent = await node.start_agent()
     await agent.cni.add(pod_request("web"))
     socket = str(node.dir / "debug.sock")
-    contivpy = str(Path(sys.executable).with_name("contivpy"))
     for args, said in (
         (("txns", "--seq", "9999"), b"no transaction 9999 is kept"),
         (("timeline", "config/vpp/v2/interfaces/nothing"), b"no history of key"),
     ):
-        proc = await asyncio.create_subprocess_exec(
-            contivpy,
-            "ctl",
-            "--socket",
-            socket,
-            *args,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        out, err = await proc.communicate()
-        assert proc.returncode == 1, (args, out, err)
+        code, out, err = await contivpy_ctl(socket, *args)
+        assert code == 1, (args, out, err)
         assert said in err
     # `contivpy ctl graph | head -1`: the reader leaves after one line, while ctl still has
     # more to write than a pipe holds (so its next write meets the closed pipe)
     for index in range(100):
         await agent.cni.add(pod_request(f"pod-{index}"))
-    whole = await asyncio.create_subprocess_exec(
-        contivpy, "ctl", "--socket", socket, "graph", stdout=asyncio.subprocess.PIPE
-    )
-    graph, _ = await whole.communicate()
+    _, graph, _ = await contivpy_ctl(socket, "graph")
     assert len(graph) > 2 * 65536
     shell = await asyncio.create_subprocess_shell(
-        f"'{contivpy}' ctl --socket '{socket}' graph | head -1",
+        f"'{CONTIVPY}' ctl --socket '{socket}' graph | head -1",
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )

@@ -30,9 +30,11 @@ from contivpy.controllers.pod_ips import PodID
 from contivpy.demo.cluster import DemoCluster
 from contivpy.demo.cnfs import DemoCnf
 from contivpy.demo.report import DemoPod
+from contivpy.sim.kube import KubeApiStandIn
 from contivpy.sim.kube.objects import JsonObject
 from contivpy.sim.vpp.forwarding import Fabric
 from contivpy.sim.vpp.forwarding_trace import Outcome, Trace
+from contivpy.sim.vpp.state import VppState
 from contivpy.vppcalls import interface_ip
 
 CNF1_ADDRESS = "1.2.3.4/24"  # as the seed's operator sets it on CNF1's memif with vppctl
@@ -176,6 +178,19 @@ def vswitch_chain(cluster: DemoCluster) -> JsonObject | None:
     }
 
 
+async def _cross_connected(kube: KubeApiStandIn, vpp: VppState, count: int) -> None:
+    """Wait until ``vpp`` holds ``count`` L2 cross-connects."""
+
+    def done() -> bool | None:
+        return (
+            True
+            if sum(i.xconnect_to is not None for i in vpp.interfaces.values()) >= count
+            else None
+        )
+
+    await kube.wait_for(done, within=20)
+
+
 async def cnf_vpp(cluster: DemoCluster) -> ScenarioReport:
     """Chain the CNFs on the vswitch, address CNF1's memif, walk CNF1 -> CNF2 -> CNF3."""
     report = ScenarioReport()
@@ -190,25 +205,9 @@ async def cnf_vpp(cluster: DemoCluster) -> ScenarioReport:
     for item in chain["spec"]["configItems"]:
         report.say(f"  xconnect {item['name']} -> {item['data'].split()[-1]}")
     cluster.kube.apply(chain)
-    node = cluster.nodes[0]
-    vswitch = node.sim.state
-    await cluster.kube.wait_for(
-        lambda: (
-            True
-            if sum(1 for i in vswitch.interfaces.values() if i.xconnect_to is not None) >= 4
-            else None
-        ),
-        within=20,
-    )
-    cnf2 = cnfs["vpp-cnf2"].sim.state
-    await cluster.kube.wait_for(
-        lambda: (
-            True
-            if sum(1 for i in cnf2.interfaces.values() if i.xconnect_to is not None) >= 2
-            else None
-        ),
-        within=20,
-    )
+    # the vswitch's four cross-connects and CNF2's two, applied by their agents
+    await _cross_connected(cluster.kube, cluster.nodes[0].sim.state, 4)
+    await _cross_connected(cluster.kube, cnfs["vpp-cnf2"].sim.state, 2)
     cnf1 = cnfs["vpp-cnf1"]
     memif = next(i for i in cnf1.sim.state.interfaces.values() if i.tag == "memif1")
     await interface_ip.add_address(
