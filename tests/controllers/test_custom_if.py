@@ -14,6 +14,7 @@ from contivpy.controllers.custom_if import (
     CustomInterface,
     microservice_label,
     parse_custom_interfaces,
+    requests_memif,
 )
 
 
@@ -129,3 +130,11 @@ def test_a_custom_network_pods_cannot_join_is_refused_naming_the_entry() -> None
     assert failed.value.entry == "l3if/tap/red"
     assert "CustomNetwork 'red' exists, but pods cannot join it" in failed.value.reason
     assert len(parse("l3if/tap/red", networks={"red"}, joinable={"red"})) == 1
+
+
+def test_a_memif_is_recognised_by_its_type_not_by_a_name_that_says_memif() -> None:
+    assert requests_memif({CUSTOM_IF_ANNOTATION: "tap1/tap, m1/memif/stub"})
+    assert requests_memif({f"{CUSTOM_IF_ANNOTATION}-2": "m1/memif"})
+    assert not requests_memif({CUSTOM_IF_ANNOTATION: "memif1/tap, memifish/veth"})
+    assert not requests_memif({"contivpp.io/other": "m1/memif"})
+    assert not requests_memif({CUSTOM_IF_ANNOTATION: "m1/warp-drive"})

@@ -73,6 +73,21 @@ def microservice_label(annotations: Mapping[str, str]) -> str:
     return annotations.get(MICROSERVICE_LABEL_ANNOTATION, "").strip()
 
 
+def requests_memif(annotations: Mapping[str, str]) -> bool:
+    """Whether an entry of the annotations asks for a memif (so the pod's ADD needs its memif
+    grant). Entries that do not parse are left to the ADD, which refuses them."""
+    for key, value in annotations.items():
+        if not key.startswith(CUSTOM_IF_ANNOTATION):
+            continue
+        for entry in value.split(","):
+            try:
+                if _parse_entry(key, entry, (), None).type is CustomIfType.MEMIF:
+                    return True
+            except CustomIfError:
+                continue
+    return False
+
+
 def parse_custom_interfaces(
     annotations: Mapping[str, str],
     *,

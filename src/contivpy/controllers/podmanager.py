@@ -34,12 +34,12 @@ import structlog
 from contivpy.cni.types import CniCode, CniError
 from contivpy.controllers.base import ControllerBase
 from contivpy.controllers.custom_if import (
-    CUSTOM_IF_ANNOTATION,
     CustomIfError,
     CustomIfType,
     CustomInterface,
     microservice_label,
     parse_custom_interfaces,
+    requests_memif,
 )
 from contivpy.controllers.pod_ips import PodID
 from contivpy.controllers.state_file import StateFile
@@ -138,11 +138,8 @@ class PodManager(ControllerBase[Registration]):
 
     def asks_for_memif(self, pod: PodID) -> bool:
         """Whether the pod's reflected annotations name a custom memif (so its ADD needs its
-        memif grant). A cheap look, not a validation: the ADD validates."""
-        return any(
-            key.startswith(CUSTOM_IF_ANNOTATION) and "memif" in value
-            for key, value in self._annotations.get(pod, {}).items()
-        )
+        memif grant). Not a validation: the ADD validates."""
+        return requests_memif(self._annotations.get(pod, {}))
 
     def handles(self, event: Event) -> bool:
         if isinstance(event, KubeStateChange):
