@@ -118,7 +118,7 @@ class IpNet(ControllerBase[Wiring]):
             if ip is None:
                 log.warning("local pod without an IP left unwired", pod=str(pod))
                 continue
-            config = self._render_pod(ctx, local, ip)
+            config = self._render_pod(ctx, local, ip, self._ipam.custom_ips_of(pod))
             desired.update(config)
             self._pod_keys[pod] = set(config)
         prefix = self._settings.ipam.node_interconnect_cidr.prefixlen
@@ -165,13 +165,10 @@ class IpNet(ControllerBase[Wiring]):
             raise RuntimeError(f"pod {pod}: no IP was allocated before wiring")
         ctx = self.context()
         local = self._pods.pods[pod]
-        config = self._render_pod(ctx, local, ip)
-        previous = self._pod_keys.get(pod)
-        changes = _replace(previous or set(), config)
-        self._pod_keys[pod] = set(config)
+        ips = self._ipam.custom_ips_of(pod)
+        changes, previous = self._wire(ctx, local, ip, ips)
         result = pod_cni_result(ctx, local, ip)
         if local.custom:
-            ips = self._ipam.custom_ips_of(pod)
             interfaces, addresses = custom_cni_entries(ctx, local, ips, len(result.interfaces))
             result = replace(
                 result,
@@ -190,13 +187,20 @@ class IpNet(ControllerBase[Wiring]):
         """Render a wired pod again (its custom interfaces changed): only what differs."""
         local = self._pods.pods.get(pod)
         ip = self._ipam.ip_of(pod)
-        previous = self._pod_keys.get(pod)
-        if local is None or ip is None or previous is None:
+        if local is None or ip is None or pod not in self._pod_keys:
             return UpdateResult()
-        config = self._render_pod(self.context(), local, ip)
-        changes = _replace(previous, config)
-        self._pod_keys[pod] = set(config)
+        ips = self._ipam.custom_ips_of(pod)
+        changes, previous = self._wire(self.context(), local, ip, ips)
         return UpdateResult(f"pod {pod} rewired", changes, undo=Wiring(pod, previous))
+
+    def _wire(
+        self, ctx: NodeContext, local: LocalPod, ip: IPAddress, ips: dict[str, IPAddress]
+    ) -> tuple[Changes, set[str] | None]:
+        """Render a pod, remember its keys; the changes from what it had, and what it had."""
+        config = self._render_pod(ctx, local, ip, ips)
+        previous = self._pod_keys.get(local.pod)
+        self._pod_keys[local.pod] = set(config)
+        return _replace(previous or set(), config), previous
 
     def _delete_pod(self, event: DeletePod) -> UpdateResult[Wiring]:
         pod = pod_id(event)
@@ -207,12 +211,14 @@ class IpNet(ControllerBase[Wiring]):
         changes: Changes = dict.fromkeys(sorted(keys))
         return UpdateResult(f"pod {pod} unwired" if keys else "", changes)
 
-    def _render_pod(self, ctx: NodeContext, local: LocalPod, ip: IPAddress) -> Config:
+    def _render_pod(
+        self, ctx: NodeContext, local: LocalPod, ip: IPAddress, ips: dict[str, IPAddress]
+    ) -> Config:
+        """The pod's values: its main interface and (``ips``: their addresses) its custom ones."""
         config = render_pod_vpp(ctx, local, ip, linux=self._linux is not None)
         if self._linux is not None:
             config.update(self._linux.render_pod(ctx, local, ip))
         if local.custom:
-            ips = self._ipam.custom_ips_of(local.pod)
             config.update(render_custom_vpp(ctx, local, ips, linux=self._linux is not None))
             if self._linux is not None:
                 config.update(render_custom_linux(ctx, local, ips))
