@@ -175,7 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = sub.add_parser("bench", help="run a benchmark and print its figures")
     bench.add_argument(
-        "suite", choices=["scheduler", "vpp", "pods", "eventlog"], help="which benchmark"
+        "suite", choices=["scheduler", "vpp", "pods", "eventlog", "sfc"], help="which benchmark"
     )
     bench.add_argument("--json", action="store_true", help="one JSON object per metric line")
     bench.add_argument("--quick", action="store_true", help="smaller sizes (smoke test)")
@@ -224,7 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--nodes",
         type=_demo_nodes,
-        help="how many nodes (default: the scenario's, 2; cnf-vpp 1, as its seed)",
+        help="how many nodes (default: the scenario's: 2, the sfc-* ones 1 as their seed)",
     )
     demo.add_argument(
         "--keep",

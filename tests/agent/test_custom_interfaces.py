@@ -326,6 +326,26 @@ async def test_annotations_that_arrive_after_the_add_are_wired_once(node: Node) 
     assert sorted(agent.ipam.custom_ips_of(pod)) == ["tap1"]
 
 
+async def test_a_memif_whose_annotation_arrives_after_the_add_uses_the_grant_it_looked_up(
+    node: Node,
+) -> None:
+    # The kubelet granted the pod its memif devices before the ADD; the annotation asking
+    # for the memif reaches the agent only after the ADD began (a reflector behind).
+    agent = node.agent
+    assert agent is not None
+    request = pod_request("late-memif")
+    await agent.cni.add(request)
+    await reflect(node, "late-memif", {"contivpp.io/custom-if": "m1/memif/stub"})
+    memif = naming.custom_memif("m1", request.container_id)
+    await eventually(lambda: memif in by_tag(node.sim.state))
+    await agent.loop.wait_idle()
+    wired = by_tag(node.sim.state)[memif]
+    assert wired.memif is not None
+    assert node.sim.state.memif_sockets[wired.memif.socket_id] == str(
+        node.dir.parent / "late-memif" / "memif.sock"
+    )
+
+
 async def test_a_bad_annotation_that_arrives_late_is_recorded_and_changes_nothing(
     node: Node,
 ) -> None:

@@ -276,6 +276,10 @@ async def test_an_unnumbered_interface_is_put_into_the_numbered_ones_tables(
             ),
             "phys_address: a sub-interface always has its parent's MAC",
         ),
+        (
+            Interface("s", InterfaceType.SUB_INTERFACE, link=SubInterfaceLink(NIC, 1, pop_tags=2)),
+            "link.pop_tags: must be 0..1",
+        ),
         (Interface("lo", InterfaceType.LOOPBACK, mtu=10), "mtu: must be 64..9216"),
         (
             Interface("lo", InterfaceType.LOOPBACK, ip_addresses=("10.0.0.1/24",), unnumbered="x"),

@@ -76,6 +76,11 @@ VALUES: list[VnfValue] = [
         link=SubInterfaceLink("GigabitEthernet0/a/0", 200),
     ),
     Interface(
+        "GigabitEthernet0/a/0.300",
+        InterfaceType.SUB_INTERFACE,
+        link=SubInterfaceLink("GigabitEthernet0/a/0", 300, pop_tags=1),  # tag_rw_option POP1
+    ),
+    Interface(
         "vxlan1",
         InterfaceType.VXLAN_TUNNEL,
         unnumbered="loop0",

@@ -196,6 +196,8 @@ def _link_problems(
         got_s = (names.get(d.sup_sw_if_index), d.sub_id, d.outer_vlan_id)
         if got_s != (link.parent, link.sub_id, link.sub_id):
             return [f"sub-interface {got_s}"]
+        if d.tag_rewrite.popped_tags != link.pop_tags:
+            return [f"VLAN tag rewrite {d.tag_rewrite.op.name}, not pop {link.pop_tags}"]
     elif isinstance(link, VxlanLink) and iface.vxlan is not None:
         vx = iface.vxlan
         got_v = (vx.src, vx.dst, vx.vni, vx.encap_vrf_id)

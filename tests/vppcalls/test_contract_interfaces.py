@@ -9,7 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from contivpy.vppcalls import af_packet, interfaces, loopback, memif, subinterfaces, tap, vxlan
+from contivpy.vppcalls import (
+    af_packet,
+    interfaces,
+    loopback,
+    memif,
+    subinterfaces,
+    tap,
+    vxlan,
+    xconnect,
+)
 from contivpy.vppcalls.client import VppClient
 from contivpy.vppcalls.errors import VppApiError, VppApiPermanentError
 from contivpy.vppcalls.retvals import Retval
@@ -348,3 +357,50 @@ async def test_a_sub_interface_goes_up_only_while_its_parent_is_up(
     await interfaces.set_admin_state(vpp, parent, False)
     (details,) = await interfaces.dump_interfaces(vpp, sw_if_index=sub)
     assert (details.admin_up, details.link_up) == (True, False)
+
+
+async def test_a_vlan_sub_interface_pops_its_tag_until_it_is_back_in_l3(
+    vpp: VppClient, target: VppTarget
+) -> None:
+    nic = await target.nic(vpp)
+    sub = await subinterfaces.create_vlan_subinterface(
+        vpp, subinterfaces.VlanSubinterfaceSpec(nic.sw_if_index, 200)
+    )
+    peer = await loopback.create_loopback(vpp, loopback.LoopbackSpec())
+    pop = subinterfaces.VlanTagRewrite.pop(1)
+
+    async def rewrite(index: int) -> subinterfaces.VlanTagRewrite:
+        (details,) = await interfaces.dump_interfaces(vpp, sw_if_index=index)
+        return details.tag_rewrite
+
+    assert await rewrite(sub) == subinterfaces.NO_REWRITE
+    # taken in L3 as well as in L2, and read back as VPP's l2vtr_get reports it
+    await subinterfaces.set_vlan_tag_rewrite(vpp, sub, pop)
+    assert await rewrite(sub) == subinterfaces.VlanTagRewrite(subinterfaces.VtrOp.POP_1)
+    await xconnect.set_xconnect(vpp, xconnect.XConnect(sub, peer))
+    assert (await rewrite(sub)).popped_tags == 1
+    # back to L3: VPP clears the interface's L2 output configuration, rewrite included
+    await xconnect.clear_xconnect(vpp, sub)
+    assert await rewrite(sub) == subinterfaces.NO_REWRITE
+
+    refusals = {
+        # the port matches no tag: nothing to pop
+        "INVALID_VLAN_TAG_COUNT": (nic.sw_if_index, pop),
+        "INVALID_SW_IF_INDEX": (4000, pop),
+    }
+    for name, (index, asked) in refusals.items():
+        with pytest.raises(VppApiError) as refused:
+            await subinterfaces.set_vlan_tag_rewrite(vpp, index, asked)
+        assert refused.value.error_name == name
+    with pytest.raises(VppApiError) as unknown_op:
+        await vpp.call("l2_interface_vlan_tag_rewrite", {"sw_if_index": sub, "vtr_op": 9})
+    assert unknown_op.value.retval == Retval.INVALID_VALUE == -7
+    with pytest.raises(VppApiError) as not_ethernet:
+        await subinterfaces.set_vlan_tag_rewrite(vpp, 0, subinterfaces.NO_REWRITE)  # local0
+    assert not_ethernet.value.retval == Retval.INVALID_INTERFACE == -71
+    # a push is kept with the pushed tag's value
+    push = subinterfaces.VlanTagRewrite(subinterfaces.VtrOp.PUSH_1, push_dot1q=True, tag1=300)
+    await subinterfaces.set_vlan_tag_rewrite(vpp, peer, push)
+    assert await rewrite(peer) == push
+    await subinterfaces.delete_subinterface(vpp, sub)
+    await loopback.delete_loopback(vpp, peer)

@@ -110,11 +110,20 @@ class CniBridge:
         return result
 
     async def _memif_grant(self, pod: PodID, request: CniRequest) -> MemifGrant | None:
-        if self._memif_grants is None or not self._pods.asks_for_memif(pod):
+        if self._memif_grants is None:
+            return None
+        # A pod whose annotations have not reached the agent yet may still ask for memifs:
+        # they can arrive before the AddPod is processed, so its grant is looked up too (a
+        # failed lookup then holds nothing up: the pod most likely asks for none).
+        reflected = self._pods.reflected(pod)
+        if reflected and not self._pods.asks_for_memif(pod):
             return None
         try:
             return await self._memif_grants(request.pod)
         except Exception as error:  # any failure of the lookup: the kubelet retries the ADD
+            if not reflected:
+                log.info("memif grant lookup failed", pod=str(pod), error=str(error))
+                return None
             log.warning("memif grant lookup failed", pod=str(pod), error=str(error))
             raise CniError(
                 CniCode.TRY_AGAIN_LATER,

@@ -32,10 +32,13 @@ from contivpy.api.server import DebugServer, DebugServerSettings
 from contivpy.async_service import cancel_and_wait
 from contivpy.cni.types import PodRef
 from contivpy.controllers.customconfig import CustomConfig
+from contivpy.controllers.extif import ExternalInterfaces
+from contivpy.controllers.id_pool import vni_pool
 from contivpy.controllers.ipam import Ipam
 from contivpy.controllers.ipnet import IpNet, LinuxRenderer
 from contivpy.controllers.nodesync import NodeSync
 from contivpy.controllers.podmanager import PodManager
+from contivpy.controllers.sfc import Sfc
 from contivpy.controllers.state_file import StateFile
 from contivpy.descriptors.registration import register_vpp_descriptors
 from contivpy.descriptors.vnf_config import VnfConfigDescriptor
@@ -131,11 +134,23 @@ class NodeAgent:
             settings, self.nodesync, self.ipam, self.pods, linux=self._linux_renderer()
         )
         self.customconfig = CustomConfig(settings.node_name)
+        self.extif = ExternalInterfaces(settings)
+        nodesync = self.nodesync
+        self.sfc = Sfc(
+            settings.node_name,
+            self.pods,
+            node_ids=lambda: {name: info.id for name, info in nodesync.nodes.items()},
+            addresses=self.ipnet.underlay_addresses,
+            vnis=vni_pool(store, key_prefix=config.ksr_prefix, owner=settings.node_name),
+            main_vrf=settings.main_vrf_id,
+        )
         controllers: list[Controller[Any]] = [
             self.nodesync,
             self.pods,
             self.ipam,
             self.ipnet,
+            self.extif,
+            self.sfc,
             self.customconfig,
         ]
         self.history = EventHistory()

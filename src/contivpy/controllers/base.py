@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Generic
 
-from contivpy.events.types import Config, Event, EventTxn, KubeState, UndoT, UpdateResult
+from contivpy.events.types import Changes, Config, Event, EventTxn, KubeState, UndoT, UpdateResult
 
 
 class ControllerBase(Generic[UndoT]):
@@ -34,3 +34,11 @@ class ControllerBase(Generic[UndoT]):
 
     def persist(self) -> None:
         return None
+
+
+def changes_between(before: Config, after: Config) -> Changes:
+    """What turns ``before`` into ``after``: deletes of the keys gone, puts of the values
+    new or different (unchanged values are left out, so nothing rewrites them)."""
+    changes: Changes = dict.fromkeys(sorted(before.keys() - after.keys()))
+    changes.update({key: value for key, value in after.items() if before.get(key) != value})
+    return changes

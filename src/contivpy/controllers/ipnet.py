@@ -27,7 +27,13 @@ from contivpy.controllers.ipnet_custom import (
 )
 from contivpy.controllers.ipnet_microservice import render_microservice
 from contivpy.controllers.ipnet_pods import pod_cni_result, render_pod_vpp
-from contivpy.controllers.ipnet_vpp import Config, NodeContext, render_base, render_mesh
+from contivpy.controllers.ipnet_vpp import (
+    Config,
+    NodeContext,
+    remote_vpp_address,
+    render_base,
+    render_mesh,
+)
 from contivpy.controllers.nodesync import NodeSync
 from contivpy.controllers.pod_ips import PodID
 from contivpy.controllers.podmanager import LocalPod, PodManager, pod_id
@@ -95,6 +101,16 @@ class IpNet(ControllerBase[Wiring]):
     def context(self) -> NodeContext:
         """This node's rendering context (NodeNotReadyError before it has an ID)."""
         return NodeContext(self._settings, self._ipam.plan, self._ipam.addresses)
+
+    def underlay_addresses(self) -> dict[str, str]:
+        """Every node's VPP (tunnel end) address by node name, this one's included; empty
+        before this node has an ID."""
+        if not self._ipam.ready:
+            return {}
+        ctx = self.context()
+        found = {n.name: str(remote_vpp_address(ctx, n)) for n in self._nodesync.others()}
+        found[self._settings.node_name] = str(ctx.addresses.node_address)
+        return found
 
     async def resync(self, event: Event, state: KubeState, resync_count: int) -> Config:
         self._pod_keys = {}

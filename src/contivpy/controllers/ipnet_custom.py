@@ -1,6 +1,6 @@
 """What wiring a pod's custom interfaces takes, on VPP's side and in the pod.
 
-In: the node context, a local pod with its custom interfaces (``controllers/custom_if.py``),
+In: the node context, a local pod with its custom interfaces (``models/custom_if.py``),
 the IPs ipam gave those in the default network, and the pod's memif socket. Out: VPP values
 per custom interface and the pod's side of its taps and veths in Linux, plus the CNI result's
 entries for them. Names and MACs follow Contiv's scheme (``naming.custom_*``; MACs hashed from
@@ -23,13 +23,13 @@ from __future__ import annotations
 
 from contivpy.cni.types import CniInterface, CniIP
 from contivpy.controllers import naming
-from contivpy.controllers.custom_if import CustomIfType, CustomInterface
 from contivpy.controllers.ipnet_linux import PodLink, render_pod_link
 from contivpy.controllers.ipnet_vpp import Config, NodeContext
 from contivpy.controllers.podmanager import LocalPod
 from contivpy.linux import keys
 from contivpy.linux.models import LinuxARP
 from contivpy.linux.netlink_types import NetnsRef
+from contivpy.models.custom_if import CustomIfType, CustomInterface
 from contivpy.models.vpp_interfaces import (
     AfPacketLink,
     Interface,

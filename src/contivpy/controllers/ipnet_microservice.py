@@ -18,11 +18,11 @@ Stub interfaces get their link only (no IP, no route, no record).
 from __future__ import annotations
 
 from contivpy.controllers import naming
-from contivpy.controllers.custom_if import CustomIfType
 from contivpy.controllers.ipnet_vpp import Config, NodeContext
 from contivpy.controllers.podmanager import LocalPod
 from contivpy.deviceplugin.memif import CONTAINER_SOCKET
 from contivpy.linux.models import LinuxInterface, LinuxInterfaceType
+from contivpy.models.custom_if import CustomIfType
 from contivpy.models.vnf_config import IPAllocation, VnfValue, encode_value, value_key
 from contivpy.models.vnf_writes import VnfConfigValue, vnf_config_key
 from contivpy.models.vpp_interfaces import Interface, InterfaceType, MemifLink, MemifMode

@@ -157,3 +157,22 @@ def pod_mac(container_id: str, interface: str = "") -> str:
 def pod_vpp_mac(container_id: str, interface: str = "") -> str:
     """VPP's side of the pod's interface."""
     return _mac((0x02, 0xFE), ~fnv32a(f"{container_id}/{interface}"))
+
+
+def sfc_tunnel(chain_label: str, hop: int) -> str:
+    """The VXLAN tunnel of a chain's hop between nodes (hop i joins elements i and i+1); also
+    the label its VNI is allocated under, so both nodes get the same VNI. A label too long
+    for 63 characters is cut and a hash of the whole label kept, so hops and chains stay
+    apart."""
+    suffix = f"-{hop}"
+    name = f"sfc-{chain_label}{suffix}"
+    if len(name) <= MAX_LOGICAL:
+        return name
+    digest = f"{fnv32a(chain_label):08x}"
+    keep = MAX_LOGICAL - len("sfc-") - len(suffix) - len(digest) - 1
+    return f"sfc-{chain_label[:keep]}~{digest}{suffix}"
+
+
+def vlan_subinterface(parent: str, vlan: int) -> str:
+    """A VLAN sub-interface of ``parent`` (VPP's own name for it, and Contiv's)."""
+    return f"{parent}.{vlan}"

@@ -10,7 +10,7 @@ itself. An ADD of a registered pod replaces its registration (a new sandbox); it
 (``Registration``) restores the old one.
 
 An ADD reads the pod's custom interfaces from its reflected annotations
-(``controllers/custom_if.py``) and refuses the pod (CNI error INVALID_CONFIG naming the
+(``models/custom_if.py``) and refuses the pod (CNI error INVALID_CONFIG naming the
 annotation and the entry) when they cannot be honoured, before anything is wired. The
 annotations are read once, at the ADD, as Kubernetes runs CNI once per sandbox: a later
 change of them on a running pod changes nothing until the pod's next sandbox. A pod the
@@ -33,14 +33,6 @@ import structlog
 
 from contivpy.cni.types import CniCode, CniError
 from contivpy.controllers.base import ControllerBase
-from contivpy.controllers.custom_if import (
-    CustomIfError,
-    CustomIfType,
-    CustomInterface,
-    microservice_label,
-    parse_custom_interfaces,
-    requests_memif,
-)
 from contivpy.controllers.pod_ips import PodID
 from contivpy.controllers.state_file import StateFile
 from contivpy.deviceplugin.memif import MemifAllocation, MemifGrant
@@ -54,6 +46,14 @@ from contivpy.events.types import (
     KubeStateChange,
     PodCustomIfUpdate,
     UpdateResult,
+)
+from contivpy.models.custom_if import (
+    CustomIfError,
+    CustomIfType,
+    CustomInterface,
+    microservice_label,
+    parse_custom_interfaces,
+    requests_memif,
 )
 from contivpy.models.k8s_codec import CustomNetwork, Pod
 
@@ -230,24 +230,33 @@ class PodManager(ControllerBase[Registration]):
     def _late_custom_interfaces(self, pod: PodID) -> UpdateResult[Registration]:
         """The custom interfaces of a pod whose annotations came after its ADD (read once:
         later changes wait for a new sandbox, as for any pod). A memif needs its grant, which
-        only an ADD looks up: such a pod is refused until its sandbox is re-created."""
+        the ADD looked up (an unreflected pod's grant is kept for this); a pod the ADD found
+        no grant for is refused until its sandbox is re-created."""
         local = self._pods.get(pod)
         if local is None or local.annotations_read:
             return UpdateResult()
         annotations = self._annotations.get(pod, {})
         undo = Registration(pod, local)
         read = replace(local, annotations_read=True)
+        granted = local.memif.grant.count if local.memif is not None else 0
         try:
-            custom = self._custom_interfaces(annotations, local.ifname, 0, pod)
+            custom = self._custom_interfaces(annotations, local.ifname, granted, pod)
         except CniError as error:
             self._pods[pod] = read  # read once: the error is recorded, not retried forever
             self._save()
-            hint = "; a memif needs a new sandbox (its grant is looked up at the ADD)"
+            hint = (
+                "; the ADD found no memif grant for it: a memif needs a new sandbox"
+                if not granted
+                else ""
+            )
             raise PermanentError(
                 f"{error.message} (read when the pod's annotations reached the agent, after "
                 f"its CNI ADD{hint if 'memif' in error.message else ''})"
             ) from error
-        self._pods[pod] = replace(read, custom=custom, microservice=microservice_label(annotations))
+        memif = read.memif if any(i.type is CustomIfType.MEMIF for i in custom) else None
+        self._pods[pod] = replace(
+            read, custom=custom, microservice=microservice_label(annotations), memif=memif
+        )
         self._save()
         names = ", ".join(map(str, custom))
         return UpdateResult(f"pod {pod} custom interfaces {names or 'none'}", undo=undo)
@@ -261,7 +270,11 @@ class PodManager(ControllerBase[Registration]):
             annotations, request.ifname, grant.count if grant is not None else 0, pod
         )
         memif = None
-        if grant is not None and any(i.type is CustomIfType.MEMIF for i in custom):
+        reflected = pod in self._annotations
+        # Unreflected: its annotations, read when they come, may ask for the granted memifs.
+        if grant is not None and (
+            not reflected or any(i.type is CustomIfType.MEMIF for i in custom)
+        ):
             memif = PodMemif(self._socket_id_for(pod), grant)
         return LocalPod(
             pod,
@@ -271,7 +284,7 @@ class PodManager(ControllerBase[Registration]):
             custom,
             microservice_label(annotations),
             memif,
-            annotations_read=pod in self._annotations,
+            annotations_read=reflected,
         )
 
     def _custom_interfaces(

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from contivpy.cnf.agent import CnfAgent
-from contivpy.controllers.custom_if import MICROSERVICE_LABEL_ANNOTATION
 from contivpy.deviceplugin.memif import CONTAINER_DIR as MEMIF_CONTAINER_DIR
+from contivpy.models.custom_if import MICROSERVICE_LABEL_ANNOTATION
 from contivpy.sim.kube import KubeApiStandIn
 from contivpy.sim.vpp.server import VppSimulator
 from contivpy.store import Store

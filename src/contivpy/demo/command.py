@@ -34,7 +34,7 @@ from contivpy.demo.real_cluster import RealCluster, RealDemoError, real_demo_clu
 from contivpy.demo.real_report import pings, vpp_interfaces
 from contivpy.demo.report import pod_table, running_pods, sandbox_ids, vpp_views, walks
 from contivpy.demo.scenario_list import SCENARIOS, manifests_of
-from contivpy.demo.scenarios import cnf_views, cnf_vpp, multi_if
+from contivpy.demo.scenarios import SCENARIO_REPORTS, cnf_views
 from contivpy.errors import ContivpyError
 from contivpy.sim.kube.apply_report import ApplyReport, apply_and_report, read_manifests
 from contivpy.sim.kube.errors import ManifestError
@@ -258,9 +258,7 @@ async def _demo(demo: _Demo, etcd_timeout: float) -> int:
             say(trace.render())
             ok = ok and trace.delivered
         if demo.scenario != "pods":
-            shown = await (
-                multi_if(cluster, pods) if demo.scenario == "multi-if" else cnf_vpp(cluster)
-            )
+            shown = await SCENARIO_REPORTS[demo.scenario](cluster, pods)
             say()
             for line in shown.text:
                 say(line)

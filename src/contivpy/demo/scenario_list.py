@@ -34,10 +34,26 @@ SCENARIOS = {
             "multi-interface pods and a memif CNF (seed 001)",
         ),
         Scenario(
-            "cnf-vpp",
-            ("cnfs-vpp.yaml", "xconnect-vpp.yaml"),
+            "sfc-linux",
+            ("cnfs-linux.yaml", "sfc-linux.yaml"),
+            1,
+            "two Linux CNFs chained over custom taps (seed 000)",
+        ),
+        Scenario(
+            "sfc-vpp",
+            ("cnfs-vpp.yaml", "sfc-vpp.yaml", "xconnect-vpp.yaml"),
             1,
             "three VPP CNFs chained over memifs (seed 000)",
+        ),
+        Scenario(
+            "sfc-external",
+            (
+                "external-interfaces.yaml",
+                "cnf-external-interfaces.yaml",
+                "sfc-external-interfaces.yaml",
+            ),
+            1,
+            "a VPP CNF between two VLANs of a NIC (seed 000)",
         ),
     )
 }

@@ -21,22 +21,23 @@ packet walks — with whether every walk ended where the scenario expects.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
-from contivpy.controllers import naming
 from contivpy.controllers.ipnet_custom import custom_vpp_name
 from contivpy.controllers.pod_ips import PodID
 from contivpy.demo.cluster import DemoCluster
 from contivpy.demo.cnfs import DemoCnf
 from contivpy.demo.report import DemoPod
+from contivpy.sfc.paths import Path
 from contivpy.sim.kube import KubeApiStandIn
-from contivpy.sim.kube.objects import JsonObject
 from contivpy.sim.vpp.forwarding import Fabric
 from contivpy.sim.vpp.forwarding_trace import Outcome, Trace
 from contivpy.sim.vpp.state import VppState
 from contivpy.vppcalls import interface_ip
 
+EXTERNAL_NIC = "GigabitEthernet0/a/0"
 CNF1_ADDRESS = "1.2.3.4/24"  # as the seed's operator sets it on CNF1's memif with vppctl
 CNF_PING_TARGET = "1.2.3.5"
 
@@ -140,42 +141,34 @@ def _walk(
     report.ok = report.ok and (expect(trace) if expect is not None else trace.delivered)
 
 
-def vswitch_chain(cluster: DemoCluster) -> JsonObject | None:
-    """The vswitch's cross-connects of the chain CNF1 -> CNF2 -> CNF3, as a CustomConfiguration
-    for the node (None until the three CNF pods run on one node)."""
-    node = cluster.nodes[0]
-    agent = node.agent
-    if agent is None:
-        return None
-    local = {pod.name: registered for pod, registered in agent.pods.pods.items()}
-    if not {"vpp-cnf1", "vpp-cnf2", "vpp-cnf3"} <= set(local):
-        return None
+def _paths(cluster: DemoCluster, chain: str) -> list[Path]:
+    """Each node agent's path of ``chain`` (namespace/name)."""
+    found = []
+    for node in cluster.nodes:
+        if node.agent is not None and chain in node.agent.sfc.paths:
+            found.append(node.agent.sfc.paths[chain])
+    return found
 
-    def memif(pod: str, interface: str) -> str:
-        return naming.custom_memif(interface, local[pod].container_id)
 
-    pairs = [
-        (memif("vpp-cnf1", "memif1"), memif("vpp-cnf2", "memif1")),
-        (memif("vpp-cnf2", "memif2"), memif("vpp-cnf3", "memif1")),
-    ]
-    items = []
-    for a, b in pairs:
-        for rx, tx in ((a, b), (b, a)):
-            items.append(
-                {
-                    "module": "vpp.l2",
-                    "version": "v2",
-                    "type": "xconnect",
-                    "name": rx,
-                    "data": f"receive_interface: {rx}\ntransmit_interface: {tx}\n",
-                }
-            )
-    return {
-        "apiVersion": "contivpp.io/v1",
-        "kind": "CustomConfiguration",
-        "metadata": {"name": "vswitch-chain", "namespace": "default"},
-        "spec": {"microservice": node.name, "configItems": items},
-    }
+async def _chain_rendered(cluster: DemoCluster, chain: str) -> Path | None:
+    """Wait until every node renders ``chain`` completely and has applied it; its path
+    (None when it is not rendered within the wait)."""
+    assert cluster.kube is not None
+    agents = [node.agent for node in cluster.nodes if node.agent is not None]
+
+    def done() -> bool | None:
+        paths = _paths(cluster, chain)
+        complete = len(paths) == len(agents) and all(p.rendered for p in paths)
+        waiting = any(chain in agent.sfc.waiting for agent in agents)
+        return True if complete and not waiting else None
+
+    try:
+        await cluster.kube.wait_for(done, within=30)
+    except TimeoutError:
+        return None
+    for agent in agents:
+        await agent.loop.wait_idle()
+    return _paths(cluster, chain)[0]
 
 
 async def _cross_connected(kube: KubeApiStandIn, vpp: VppState, count: int) -> None:
@@ -191,23 +184,58 @@ async def _cross_connected(kube: KubeApiStandIn, vpp: VppState, count: int) -> N
     await kube.wait_for(done, within=20)
 
 
-async def cnf_vpp(cluster: DemoCluster) -> ScenarioReport:
-    """Chain the CNFs on the vswitch, address CNF1's memif, walk CNF1 -> CNF2 -> CNF3."""
-    report = ScenarioReport()
+async def _show_chain(cluster: DemoCluster, chain: str, report: ScenarioReport) -> Path | None:
+    """The chain's rendered path and every vswitch's interfaces (its cross-connects)."""
+    path = await _chain_rendered(cluster, chain)
+    if path is None:
+        reasons = {p.reason for p in _paths(cluster, chain) if p.reason}
+        report.say(f"== servicefunctionchain {chain}: not rendered ({'; '.join(reasons)})")
+        report.ok = False
+        return None
+    report.say(f"== servicefunctionchain {chain}: {path.describe()}")
+    for node in cluster.nodes:
+        report.say(f"== {node.name}: vpp# show interface addr")
+        report.say(node.sim.show_interface_addr())
+    return path
+
+
+async def _cnf_xconnects(cluster: DemoCluster, names: tuple[str, ...]) -> dict[str, DemoCnf]:
+    """The CNFs by name, once each named one's own agent cross-connected its two memifs."""
     assert cluster.kube is not None
-    chain = vswitch_chain(cluster)
     cnfs = {cnf.name: cnf for cnf in cluster.cnfs}
-    if chain is None or set(cnfs) != {"vpp-cnf1", "vpp-cnf2", "vpp-cnf3"}:
-        report.say("the three CNF pods did not all run on one node: no chain to show")
+    for name in names:
+        if name in cnfs:
+            await _cross_connected(cluster.kube, cnfs[name].sim.state, 2)
+    return cnfs
+
+
+async def sfc_linux(cluster: DemoCluster) -> ScenarioReport:
+    """The chain linux-cnf1 -> linux-cnf2 over their tap1; an ARP from CNF1's tap1."""
+    report = ScenarioReport()
+    if await _show_chain(cluster, "default/linux-chain", report) is None:
+        return report
+    report.say(f"\n== linux-cnf1: ip addr add {CNF1_ADDRESS} dev tap1; ping {CNF_PING_TARGET}")
+    trace = _linux_cnf_walk(cluster)
+    _walk(
+        report,
+        f"linux-cnf1 tap1 -> {CNF_PING_TARGET} (ARP through the chain)",
+        trace,
+        expect=lambda t: t.delivered and t.verdict.node in _nodes_of(cluster, "linux-cnf2"),
+    )
+    return report
+
+
+async def sfc_vpp(cluster: DemoCluster) -> ScenarioReport:
+    """The chain vpp-cnf1 -> vpp-cnf2 -> vpp-cnf3; CNF1's memif addressed; an ARP walked
+    through CNF2 (which cross-connects its memifs) to CNF3, where it is dropped."""
+    report = ScenarioReport()
+    cnfs = await _cnf_xconnects(cluster, ("vpp-cnf2",))
+    if set(cnfs) != {"vpp-cnf1", "vpp-cnf2", "vpp-cnf3"}:
+        report.say("the three CNF pods are not all running: no chain to show")
         report.ok = False
         return report
-    report.say("== the chain on the vswitch: customconfiguration/vswitch-chain")
-    for item in chain["spec"]["configItems"]:
-        report.say(f"  xconnect {item['name']} -> {item['data'].split()[-1]}")
-    cluster.kube.apply(chain)
-    # the vswitch's four cross-connects and CNF2's two, applied by their agents
-    await _cross_connected(cluster.kube, cluster.nodes[0].sim.state, 4)
-    await _cross_connected(cluster.kube, cnfs["vpp-cnf2"].sim.state, 2)
+    if await _show_chain(cluster, "default/vpp-chain", report) is None:
+        return report
     cnf1 = cnfs["vpp-cnf1"]
     memif = next(i for i in cnf1.sim.state.interfaces.values() if i.tag == "memif1")
     await interface_ip.add_address(
@@ -228,3 +256,73 @@ async def cnf_vpp(cluster: DemoCluster) -> ScenarioReport:
         ),
     )
     return report
+
+
+async def sfc_external(cluster: DemoCluster) -> ScenarioReport:
+    """VLAN 200 of GigabitEthernet0/a/0 -> vpp-cnf (memif1 in, memif2 out) -> VLAN 300."""
+    report = ScenarioReport()
+    cnfs = await _cnf_xconnects(cluster, ("vpp-cnf",))
+    if "vpp-cnf" not in cnfs:
+        report.say("the CNF pod vpp-cnf is not running: no chain to show")
+        report.ok = False
+        return report
+    if await _show_chain(cluster, "default/external-chain", report) is None:
+        return report
+    trace = _external_walk(cluster)
+    _walk(
+        report,
+        f"a frame on {EXTERNAL_NIC} VLAN 200 -> through vpp-cnf -> out VLAN 300",
+        trace,
+        expect=lambda t: t.delivered and "vpp-cnf" in {hop.node for hop in t.hops},
+    )
+    return report
+
+
+def _nodes_of(cluster: DemoCluster, pod: str) -> set[str]:
+    assert cluster.kube is not None
+    return {
+        str(p["spec"].get("nodeName", ""))
+        for p in cluster.kube.list("v1", "Pod", None)
+        if p["metadata"]["name"] == pod
+    }
+
+
+#: what each scenario shows beyond the pods (``pods`` shows nothing more)
+SCENARIO_REPORTS: dict[
+    str, Callable[[DemoCluster, list[DemoPod]], Coroutine[Any, Any, ScenarioReport]]
+] = {
+    "multi-if": multi_if,
+    "sfc-linux": lambda cluster, _: sfc_linux(cluster),
+    "sfc-vpp": lambda cluster, _: sfc_vpp(cluster),
+    "sfc-external": lambda cluster, _: sfc_external(cluster),
+}
+
+
+def _linux_cnf_walk(cluster: DemoCluster) -> Trace:
+    """An ARP request for 1.2.3.5 that linux-cnf1 sends out of its tap1 (as its operator's
+    ping does after `ip addr add 1.2.3.4/24 dev tap1`), into the vswitch."""
+    node, vpp = _custom_vpp_interface(cluster, "linux-cnf1", "tap1")
+    return fabric_of(cluster).trace_frame(node, vpp, CNF1_ADDRESS.split("/")[0], CNF_PING_TARGET)
+
+
+def _external_walk(cluster: DemoCluster) -> Trace:
+    """An ARP request arriving from the wire on the NIC, tagged with VLAN 200."""
+    node = cluster.nodes[0].name
+    return fabric_of(cluster).trace_frame(
+        node, EXTERNAL_NIC, CNF1_ADDRESS.split("/")[0], CNF_PING_TARGET, vlan=200
+    )
+
+
+def _custom_vpp_interface(cluster: DemoCluster, pod: str, interface: str) -> tuple[str, str]:
+    """(node, VPP interface tag) of a pod's custom interface."""
+    for node in cluster.nodes:
+        agent = node.agent
+        if agent is None:
+            continue
+        for pod_id, local in agent.pods.pods.items():
+            if pod_id.name != pod:
+                continue
+            for custom in local.custom:
+                if custom.name == interface:
+                    return node.name, custom_vpp_name(custom, local)
+    raise LookupError(f"pod {pod} has no custom interface {interface} on any node")

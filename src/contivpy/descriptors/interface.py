@@ -9,12 +9,15 @@ and, per value, its dependencies and derived values:
   needs nothing VPP-side (the Linux interface is the Linux descriptors' business);
 - derived: one value per address (``vpp/interface/<if>/address/static/<ip/len>``), the VRF
   binding per address family in use (``.../vrf/<id>/ip-version/<v4|v6>``), the has-IP-address
-  property, and for an unnumbered interface the binding plus the inherited VRF binding (the
-  interface put into the numbered one's tables, which VPP requires before unnumbered).
+  property, for an unnumbered interface the binding plus the inherited VRF binding (the
+  interface put into the numbered one's tables, which VPP requires before unnumbered), and for
+  a sub-interface that pops its tag (``SubInterfaceLink.pop_tags``) the VLAN tag rewrite
+  (``.../vlan-tag-rewrite``, applied while the sub-interface is in L2 mode).
 
-Equivalence ignores what the derived values carry (addresses, VRF, unnumbered): those are
-compared one by one as their own keys. A change of type or link needs a re-create (as does
-an AF_PACKET's MAC: VPP cannot change it); admin state, MTU and MAC change in place.
+Equivalence ignores what the derived values carry (addresses, VRF, unnumbered, the tag
+rewrite): those are compared one by one as their own keys. A change of type or link (but its
+``pop_tags``) needs a re-create (as does an AF_PACKET's MAC: VPP cannot change it); admin
+state, MTU and MAC change in place.
 Metadata: :class:`~contivpy.descriptors.indexes.InterfaceMeta` (sw_if_index, VPP's name).
 """
 
@@ -40,6 +43,7 @@ from contivpy.models.vpp_derived import (
     InheritedVrf,
     InterfaceAddress,
     InterfaceHasAddress,
+    InterfaceTagRewrite,
     InterfaceVrf,
     UnnumberedBinding,
 )
@@ -47,6 +51,7 @@ from contivpy.models.vpp_interfaces import (
     AfPacketLink,
     Interface,
     InterfaceType,
+    Link,
     SubInterfaceLink,
     VxlanLink,
 )
@@ -60,6 +65,7 @@ from contivpy.models.vpp_keys import (
     interface_key,
     interface_vrf_key,
     parse_interface_address,
+    tag_rewrite_key,
     unnumbered_key,
     vrf_table_key,
 )
@@ -118,16 +124,20 @@ class InterfaceDescriptor(VppDescriptor):
             out.append(
                 KV(has_ip_address_key(name), InterfaceHasAddress(name), dependencies=(applied,))
             )
+        link = value.link
+        if isinstance(link, SubInterfaceLink) and link.pop_tags:
+            out.append(KV(tag_rewrite_key(name), InterfaceTagRewrite(name, link.pop_tags)))
         return out
 
     def equivalent(self, key: str, old: Interface, new: Interface) -> bool:
         return (
             _own_fields(old) == _own_fields(new)
+            and _identity(old.link) == _identity(new.link)
             and old.phys_address.lower() == new.phys_address.lower()
         )
 
     def needs_recreate(self, key: str, old: Interface, new: Interface) -> bool:
-        if old.type is not new.type or old.link != new.link:
+        if old.type is not new.type or _identity(old.link) != _identity(new.link):
             return True
         return (
             new.type is InterfaceType.AF_PACKET
@@ -152,13 +162,21 @@ class InterfaceDescriptor(VppDescriptor):
 
 
 #: what is compared of an interface itself: every field but what its derived values carry
-#: (compared one by one as their own keys) and the MAC (compared in one spelling). Read
+#: (compared one by one as their own keys), the MAC (compared in one spelling) and the link
+#: (compared without its tag rewrite, a derived value too). Read
 #: field by field, not compared as copies made by ``dataclasses.replace``: the copies cost
 #: more than the comparison, and a resync compares every interface.
 _own_fields = attrgetter(
     *(
         f.name
         for f in fields(Interface)
-        if f.compare and f.name not in ("vrf", "ip_addresses", "unnumbered", "phys_address")
+        if f.compare and f.name not in ("vrf", "ip_addresses", "unnumbered", "phys_address", "link")
     )
 )
+
+
+def _identity(link: Link | None) -> Link | None:
+    """The link but a sub-interface's tag rewrite (a derived value of its own)."""
+    if isinstance(link, SubInterfaceLink) and link.pop_tags:
+        return replace(link, pop_tags=0)
+    return link

@@ -6,8 +6,10 @@ In: the VPP channel and ``correlate`` (the desired interfaces by key). Out: one
 - named by its tag (ours: Origin.NB); an untagged NIC by its VPP name so it can be configured
   by name (Origin.NB only when desired, else obtained); anything else untagged
   ``UNTAGGED-<vpp name>`` (Origin.SB: local0, hand-made interfaces; never touched);
-- the value as it really is, derived parts included (addresses, VRF, unnumbered), so derived
-  values are re-derived from it; IPv6 link-local addresses are left out (VPP adds them);
+- the value as it really is, derived parts included (addresses, VRF, unnumbered, a
+  sub-interface's VLAN tag rewrite as ``pop_tags``: -1 for a push or translate, which contivpy
+  never asks for), so derived values are re-derived from it; IPv6 link-local addresses are
+  left out (VPP adds them);
 - what VPP cannot report, or reports where the desired value left VPP to choose ("" MAC,
   0 MTU, a tap's Linux name, a memif's secret, queues and ring/buffer sizes: VPP reports the
   running ones, 1 and 0 without a peer), is taken from the desired value,
@@ -214,7 +216,12 @@ def _link(
 ) -> Link | None:
     index = d.sw_if_index
     if kind is InterfaceType.SUB_INTERFACE:
-        return SubInterfaceLink(names.get(d.sup_sw_if_index, ""), d.sub_id)
+        popped = d.tag_rewrite.popped_tags
+        # a push or translate (not ours) reads as -1: unlike any desired value, so a resync
+        # puts the desired rewrite in its place
+        return SubInterfaceLink(
+            names.get(d.sup_sw_if_index, ""), d.sub_id, -1 if popped is None else popped
+        )
     if kind is InterfaceType.TAP and index in kinds.taps:
         tap = kinds.taps[index]
         return TapLink(

@@ -108,6 +108,8 @@ def _check_link(value: Interface) -> None:
         if link.parent == value.name:
             raise InvalidValueError("link.parent", "an interface cannot be its own parent")
         check_range("link.sub_id", link.sub_id, 1, MAX_VLAN)
+        # a VLAN sub-interface matches one tag: VPP pops no more (INVALID_VLAN_TAG_COUNT)
+        check_range("link.pop_tags", link.pop_tags, 0, 1)
     elif isinstance(link, VxlanLink):
         _check_vxlan(link)
 

@@ -13,6 +13,7 @@ from contivpy.descriptors.bd_member import BridgeDomainMemberDescriptor
 from contivpy.descriptors.bridge_domain import BridgeDomainDescriptor
 from contivpy.descriptors.interface import InterfaceDescriptor
 from contivpy.descriptors.interface_address import InterfaceAddressDescriptor
+from contivpy.descriptors.interface_tag_rewrite import InterfaceTagRewriteDescriptor
 from contivpy.descriptors.interface_vrf import InterfaceVrfDescriptor
 from contivpy.descriptors.l2fib import L2FibDescriptor
 from contivpy.descriptors.proxy_arp import ProxyArpDescriptor, ProxyArpInterfaceDescriptor
@@ -27,6 +28,7 @@ DESCRIPTOR_CLASSES: tuple[type[VppDescriptor], ...] = (
     InterfaceDescriptor,
     InterfaceAddressDescriptor,
     InterfaceVrfDescriptor,
+    InterfaceTagRewriteDescriptor,
     UnnumberedDescriptor,
     VrfTableDescriptor,
     RouteDescriptor,

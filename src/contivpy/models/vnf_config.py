@@ -362,6 +362,8 @@ _TAG_REWRITES = (
     "TRANSLATE21",
     "TRANSLATE22",
 )
+#: the tag rewrites contivpy applies, and how many tags each pops (SubInterfaceLink.pop_tags)
+_SUPPORTED_TAG_REWRITES = {"DISABLED": 0, "POP1": 1}
 _VXLAN_FIELDS = ("src_address", "dst_address", "vni", "multicast", "gpe")
 _AFPACKET_FIELDS = ("host_if_name", "linux_interface")
 _MEMIF_DEFAULTS = MemifLink()
@@ -449,9 +451,12 @@ def _decode_link(
         if sub is None:
             raise m.problem("sub", "required for SUB_INTERFACE")
         sub.unsupported("push_dot1q", "tag1", "tag2")
-        if sub.enum("tag_rw_option", _TAG_REWRITES) != "DISABLED":
-            raise sub.problem("tag_rw_option", "not supported by contivpy")
-        return SubInterfaceLink(sub.text("parent_name"), sub.uint("sub_id"))
+        rewrite = sub.enum("tag_rw_option", _TAG_REWRITES)
+        if rewrite not in _SUPPORTED_TAG_REWRITES:
+            raise sub.problem("tag_rw_option", "not supported by contivpy (DISABLED or POP1)")
+        return SubInterfaceLink(
+            sub.text("parent_name"), sub.uint("sub_id"), _SUPPORTED_TAG_REWRITES[rewrite]
+        )
     if kind is InterfaceType.VXLAN_TUNNEL:
         vxlan = m.child("vxlan", _VXLAN_FIELDS)
         if vxlan is None:
@@ -514,7 +519,15 @@ def _encode_interface(value: Interface) -> dict[str, Any]:
             {"host_if_name": link.host_if_name, "linux_interface": link.linux_interface}
         )
     elif isinstance(link, SubInterfaceLink):
-        data["sub"] = _drop_defaults({"parent_name": link.parent, "sub_id": link.sub_id})
+        if link.pop_tags not in (0, 1):
+            raise VnfFieldError("link.pop_tags", "contivpy pops 0 or 1 tag (POP1)")
+        data["sub"] = _drop_defaults(
+            {
+                "parent_name": link.parent,
+                "sub_id": link.sub_id,
+                "tag_rw_option": "POP1" if link.pop_tags else "",
+            }
+        )
     elif isinstance(link, VxlanLink):
         if link.vrf:
             raise VnfFieldError("link.vrf", "vpp-agent's VXLAN model cannot carry it")

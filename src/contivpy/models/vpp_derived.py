@@ -9,6 +9,7 @@ or found in VPP). Out: frozen values, one per derived key (see ``vpp_keys``):
 - :class:`InheritedVrf` — an unnumbered interface takes the VRF of the numbered one
   (a property: no VPP call of its own);
 - :class:`InterfaceHasAddress` — an interface has at least one address (a property);
+- :class:`InterfaceTagRewrite` — a sub-interface pops its VLAN tag in L2 (and pushes it back);
 - :class:`UnnumberedBinding` — an interface borrows another's addresses;
 - :class:`BridgeDomainMember` — an interface in a bridge domain;
 - :class:`ProxyARPInterface` — an interface answering proxy ARP.
@@ -52,6 +53,15 @@ class InterfaceHasAddress:
     """``interface`` has at least one address applied."""
 
     interface: str
+
+
+@dataclass(frozen=True, slots=True)
+class InterfaceTagRewrite:
+    """Sub-interface ``interface`` pops ``pop_tags`` VLAN tags on L2 input and pushes its own
+    back on L2 output (VPP's L2 VLAN tag rewrite), while it is in L2 mode."""
+
+    interface: str
+    pop_tags: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -91,11 +91,18 @@ class AfPacketLink:
 
 @dataclass(frozen=True, slots=True)
 class SubInterfaceLink:
-    """A VLAN sub-interface of ``parent`` (an interface name) taking one 802.1Q tag."""
+    """A VLAN sub-interface of ``parent`` (an interface name) taking one 802.1Q tag.
+
+    ``pop_tags``: the VLAN tags VPP's L2 VLAN tag rewrite pops from frames the sub-interface
+    receives in L2 (bridged or cross-connected), 0 or 1; on L2 output it pushes its VLAN back.
+    With 0 a frame keeps its tag through L2 and leaves any interface with the tag it came
+    with. Changed in place (no re-create); it does nothing while the sub-interface is in L3.
+    """
 
     parent: str
     #: the VLAN id, also the sub-interface number (``<parent>.<sub_id>`` in VPP)
     sub_id: int
+    pop_tags: int = 0
 
 
 @dataclass(frozen=True, slots=True)

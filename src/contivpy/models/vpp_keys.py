@@ -59,10 +59,20 @@ PROXY_ARP_INTERFACE_PREFIX = "vpp/proxyarp/interface/"
 MAX_NAME_LENGTH = 63
 #: segments of the derived layouts; an interface name containing one could be misread
 RESERVED_SEGMENTS = frozenset(
-    {"address", "vrf", "unnumbered", "has-IP-address", "from-interface", "ip-version", "static"}
+    {
+        "address",
+        "vrf",
+        "unnumbered",
+        "has-IP-address",
+        "from-interface",
+        "ip-version",
+        "static",
+        "vlan-tag-rewrite",
+    }
 )
 _NAME_SEGMENT = re.compile(r"[A-Za-z0-9._:@+=-]+")
 _HAS_IP = "/has-IP-address"
+_TAG_REWRITE = "/vlan-tag-rewrite"
 _FROM_INTERFACE = "/vrf/from-interface/"
 
 
@@ -371,6 +381,19 @@ def parse_has_ip_address_key(key: str) -> str | None:
     if not key.startswith(DERIVED_INTERFACE_PREFIX) or not key.endswith(_HAS_IP):
         return None
     interface = key[len(DERIVED_INTERFACE_PREFIX) : -len(_HAS_IP)]
+    return interface or None
+
+
+def tag_rewrite_key(interface: str) -> str:
+    """Key of ``interface``'s L2 VLAN tag rewrite."""
+    return f"{DERIVED_INTERFACE_PREFIX}{interface}{_TAG_REWRITE}"
+
+
+def parse_tag_rewrite_key(key: str) -> str | None:
+    """The interface of a VLAN tag rewrite key."""
+    if not key.startswith(DERIVED_INTERFACE_PREFIX) or not key.endswith(_TAG_REWRITE):
+        return None
+    interface = key[len(DERIVED_INTERFACE_PREFIX) : -len(_TAG_REWRITE)]
     return interface or None
 
 

@@ -5,7 +5,7 @@ fence, a ``KubeWriter`` (None: no status is written), the agent prefix (``/vnf-a
 the reflector's prefix. Out: each object's valid items under
 ``/vnf-agent/<microservice>/config/...`` (``custom_config`` renders them), a record per
 object of what it wrote, its status (``Ready`` condition, ``Success``/``Failure`` as
-Contiv-VPP's CRDs carried it) and a Warning Event when it turns invalid.
+Contiv-VPP's CRDs carried it) and a Warning Event when it turns invalid (``object_status``).
 
 Ownership: ``<prefix>customconfig/<namespace>/<name>`` records the keys and values the object
 put. Only recorded keys are ever deleted, and only while they still hold the value this writer
@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -36,7 +35,8 @@ from contivpy.models.decoded import DecodeError
 from contivpy.models.k8s_codec import CustomConfiguration, decode, parse_key
 from contivpy.reflector.custom_config import render
 from contivpy.reflector.errors import LeadershipLostError, ReflectorError
-from contivpy.reflector.source import JsonObject, KubeWriter
+from contivpy.reflector.object_status import ObjectStatus, Readiness, object_path
+from contivpy.reflector.source import KubeWriter
 from contivpy.reflector.view import ReflectedView
 from contivpy.store import (
     Compare,
@@ -54,9 +54,8 @@ log = structlog.get_logger(__name__)
 KIND = "customconfiguration"
 NODE = "node"
 RECORDS = "customconfig/"
-API = "/apis/contivpp.io/v1"
+PLURAL = "customconfigurations"
 TXN_OPS = 64
-COMPONENT = "contivpy-reflector"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,27 +65,11 @@ class Verdict:
     written: int
     problems: tuple[str, ...]
 
-    def status(self) -> JsonObject:
-        ready = not self.problems
-        reason = "Written" if ready else "InvalidConfigItems"
-        message = (
-            f"{self.written} item(s) written to etcd"
-            if ready
-            else "; ".join(self.problems) + f" ({self.written} other item(s) written)"
-        )
-        return {
-            "status": "Success" if ready else "Failure",
-            "reason": reason,
-            "message": message,
-            "conditions": [
-                {
-                    "type": "Ready",
-                    "status": "True" if ready else "False",
-                    "reason": reason,
-                    "message": message,
-                }
-            ],
-        }
+    def readiness(self) -> Readiness:
+        if not self.problems:
+            return Readiness(True, "Written", f"{self.written} item(s) written to etcd")
+        message = "; ".join(self.problems) + f" ({self.written} other item(s) written)"
+        return Readiness(False, "InvalidConfigItems", message)
 
 
 class CustomConfigWriter:
@@ -105,7 +88,6 @@ class CustomConfigWriter:
     ) -> None:
         self._store = store
         self._view = view
-        self._kube = kube
         self._records = prefix + RECORDS
         self._agent_prefix = agent_prefix
         # the reflector's own subtree (/vnf-agent/contiv-ksr/) is not a microservice's
@@ -113,7 +95,7 @@ class CustomConfigWriter:
         self._reserved = (own,) if prefix.startswith(agent_prefix) and own else ()
         self._fence = fence
         self._retry = retry
-        self._statuses: dict[tuple[str, str], JsonObject] = {}  # what the object says now
+        self._status = ObjectStatus(kube, "CustomConfiguration")
         self.passes = 0
 
     async def run(self) -> None:
@@ -167,8 +149,7 @@ class CustomConfigWriter:
         recorded = await self._read_records()
         for owner in sorted(desired.keys() | recorded.keys()):
             await self._converge(owner, desired.get(owner, {}), recorded.get(owner, {}), claimed)
-        for owner in sorted(self._statuses.keys() - verdicts.keys()):
-            del self._statuses[owner]
+        self._status.keep(object_path(PLURAL, *owner) for owner in verdicts)
         for owner, verdict in sorted(verdicts.items()):
             await self._report(owner, verdict)
 
@@ -259,76 +240,9 @@ class CustomConfigWriter:
 
     async def _report(self, owner: tuple[str, str], verdict: Verdict) -> None:
         """Write the object's status when it says something else; an Event when it fails."""
-        wanted = verdict.status()
-        if self._kube is None or _same(self._statuses.get(owner), wanted):
-            return
         namespace, name = owner
-        path = f"{API}/namespaces/{namespace}/customconfigurations/{name}"
-        try:
-            obj = await self._kube.get_object(path)
-            if _same(obj.get("status"), wanted):
-                self._statuses[owner] = wanted
-                return
-            wanted = _stamped(wanted)
-            await self._kube.merge_patch(path + "/status", {"status": wanted})
-            self._statuses[owner] = wanted
-            if verdict.problems:
-                await self._kube.create_object(
-                    f"/api/v1/namespaces/{namespace}/events", _event(obj, wanted)
-                )
-                log.warning(
-                    "custom configuration has invalid items",
-                    object=f"{namespace}/{name}",
-                    problems=list(verdict.problems),
-                )
-        except ReflectorError as error:
-            # Gone meanwhile, or the API server is away: the next pass tries again.
-            log.info("custom configuration status not written", object=name, error=str(error))
+        await self._status.report(object_path(PLURAL, namespace, name), verdict.readiness())
 
 
 def _record(values: Mapping[str, bytes]) -> bytes:
     return json.dumps({k: v.decode() for k, v in values.items()}, sort_keys=True).encode()
-
-
-def _same(status: object, wanted: JsonObject) -> bool:
-    """True when an object's status says what ``wanted`` says (timestamps aside)."""
-    if not isinstance(status, dict):
-        return False
-    conditions = status.get("conditions")
-    ready = [c for c in conditions if isinstance(c, dict)] if isinstance(conditions, list) else []
-    theirs = [{k: v for k, v in c.items() if k != "lastTransitionTime"} for c in ready]
-    return {k: status.get(k) for k in ("status", "reason", "message")} == {
-        k: wanted[k] for k in ("status", "reason", "message")
-    } and theirs == wanted["conditions"]
-
-
-def _stamped(status: JsonObject) -> JsonObject:
-    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    conditions = [dict(c, lastTransitionTime=now) for c in status["conditions"]]
-    return dict(status, conditions=conditions)
-
-
-def _event(obj: JsonObject, status: JsonObject) -> JsonObject:
-    metadata = obj.get("metadata") or {}
-    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    return {
-        "metadata": {
-            "generateName": f"{metadata.get('name', '')}.",
-            "namespace": metadata.get("namespace", ""),
-        },
-        "involvedObject": {
-            "apiVersion": "contivpp.io/v1",
-            "kind": "CustomConfiguration",
-            "namespace": metadata.get("namespace", ""),
-            "name": metadata.get("name", ""),
-            "uid": metadata.get("uid", ""),
-        },
-        "reason": status["reason"],
-        "message": status["message"],
-        "type": "Warning",
-        "count": 1,
-        "source": {"component": COMPONENT},
-        "firstTimestamp": now,
-        "lastTimestamp": now,
-        "reportingComponent": COMPONENT,
-    }

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from contivpy.vppcalls.channel import ApiChannel
 from contivpy.vppcalls.client import VppClient
 from contivpy.vppcalls.message import Message
+from contivpy.vppcalls.subinterfaces import NO_REWRITE, VlanTagRewrite
 from contivpy.vppcalls.subscriptions import EventSubscription, WantRequest
 from contivpy.vppcalls.wire import NO_INDEX, mac_from_wire, mac_to_wire
 
@@ -44,6 +45,8 @@ class InterfaceDetails:
     is_sub: bool
     sub_id: int
     outer_vlan_id: int
+    #: the L2 VLAN tag rewrite (pop 1 on a VLAN sub-interface of a stub network)
+    tag_rewrite: VlanTagRewrite = NO_REWRITE
 
     @classmethod
     def from_message(cls, msg: Message) -> InterfaceDetails:
@@ -64,6 +67,7 @@ class InterfaceDetails:
             is_sub=msg.get_int("type") == IF_TYPE_SUB,
             sub_id=msg.get_int("sub_id"),
             outer_vlan_id=msg.get_int("sub_outer_vlan_id"),
+            tag_rewrite=VlanTagRewrite.from_details(msg),
         )
 
 

@@ -37,6 +37,19 @@ The walk, as VPP's graph would forward:
   the tunnel it is inside is a forwarding loop (VPP encapsulates its own VXLAN packets again
   and again; two real VPPs crashed so), reaching another tunnel is VXLAN in VXLAN, which
   is not modelled;
+- L2 cross-connects (``sw_interface_set_l2_xconnect``): a frame received on the rx side
+  leaves by the tx side whatever its MAC (an ARP broadcast too); into a VXLAN tunnel it is
+  encapsulated and, on the node that decapsulates it, follows that tunnel's own
+  cross-connect (or bridge domain); out of a tap it reaches the tap's Linux end, out of a
+  NIC or its sub-interface the wire;
+- 802.1Q tags (``forwarding_vlan``): a tagged frame arriving on a port (NIC, tap, memif)
+  goes to the sub-interface of its VLAN, else to the port only while the port is in L2 mode
+  (VPP drops it as an unknown VLAN otherwise); the tag stays on the frame through
+  cross-connects, bridge domains, memifs and VXLAN, and an L3 sub-interface puts its own tag
+  on what it sends. VPP rewrites tags in L2 only where an interface has a VLAN tag rewrite:
+  a sub-interface with "pop 1" takes the tag off a frame it receives into a cross-connect or
+  bridge domain and pushes its own VLAN onto one it sends out of them; without one a frame
+  leaves a sub-interface with the tag it came with;
 - every interface met must be admin up with its link up;
 - L2 rules kept from VPP: no flooding (a FIB miss drops, flooding is not modelled), filter
   entries and reflection drop, unicast from a BVI has its split-horizon group cleared (as
@@ -47,16 +60,18 @@ A frame entering on a bridged port from outside is taken to be addressed to the 
 gateway); its real destination MAC is not known from IPs alone (so is a frame crossing a
 memif into a bridge domain without a resolved MAC: the BVI must answer its ARP).
 ``Fabric.trace_from_vpp`` walks a packet a node's VPP sends itself (a ``ping`` in vppctl):
-looked up in a table, from local0. A hop limit stops routing
-loops. Both kinds of loop end the walk DROPPED with ``Verdict.loop`` set and a reason that
-starts with "loop:".
+looked up in a table, from local0. ``Fabric.trace_frame`` walks an Ethernet frame sent into
+VPP by the far end of an interface (a pod's custom tap, the wire of a NIC, with an 802.1Q
+tag or not): an ARP request when the sender does not know the MAC, else a unicast frame.
+A hop limit stops routing loops. Both kinds of loop end the walk DROPPED with
+``Verdict.loop`` set and a reason that starts with "loop:".
 """
 
 from __future__ import annotations
 
 import ipaddress
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from contivpy.sim.vpp.fib_view import PATH_DROP, PATH_LOCAL, PATH_NORMAL
 from contivpy.sim.vpp.forwarding_fib import (
@@ -80,6 +95,16 @@ from contivpy.sim.vpp.forwarding_trace import (
     Verdict,
     VxlanDecap,
     VxlanEncap,
+)
+from contivpy.sim.vpp.forwarding_vlan import (
+    MAX_VLAN,
+    MIN_VLAN,
+    TagDrop,
+    UnknownVlan,
+    after_l2_input,
+    after_l2_output,
+    receiving_interface,
+    vlan_of,
 )
 from contivpy.sim.vpp.memif_links import MEMIF_LINKS, MemifLinks
 from contivpy.sim.vpp.model import BridgeDomain, Interface, Kind, Path, PortType, VxlanInfo
@@ -116,10 +141,12 @@ class _Dropped(Exception):
 @dataclass(frozen=True)
 class _Frame:
     """What the walk knows of a frame on the wire: its destination MAC, or (without one) the
-    address the sender is asking for by ARP; neither: a frame from outside the fabric."""
+    address the sender is asking for by ARP; neither: a frame from outside the fabric.
+    ``vlan``: its 802.1Q tag, which it keeps through L2 (VPP rewrites no tag unless told)."""
 
     dst_mac: bytes | None = None
     arp_for: IpAddress | None = None
+    vlan: int | None = None
 
 
 _FROM_OUTSIDE = _Frame()
@@ -204,6 +231,58 @@ class Fabric:
             verdict = Verdict(Outcome.DROPPED, drop.node, None, drop.reason, drop.loop)
         return Trace(src_ip, dst_ip, node, ingress_interface, tuple(walk.hops), verdict)
 
+    def trace_frame(
+        self,
+        node: str,
+        interface: str,
+        src: str | IpAddress,
+        dst: str | IpAddress,
+        *,
+        dst_mac: str | None = None,
+        vlan: int | None = None,
+    ) -> Trace:
+        """Walk an Ethernet frame that the far end of ``interface`` (VPP's name or its tag)
+        of ``node`` sends into VPP: the Linux end of a tap (a pod's custom ``tap1`` as much
+        as its ``eth0``), the wire behind a NIC, the application on a memif.
+
+        ``src`` and ``dst`` are the sender's and the destination's IPs. Without ``dst_mac``
+        the sender does not know ``dst``'s MAC and broadcasts an ARP request for it (a
+        neighbour solicitation for IPv6): a cross-connect carries it on to the other side,
+        while an L3 interface (or a bridge domain's BVI) must hold ``dst`` or proxy it to
+        answer, after which the packet itself is walked on. With ``dst_mac``
+        ("02:fe:00:00:00:01") the frame is a unicast to that MAC carrying a packet for
+        ``dst``.
+
+        ``vlan``: the frame's 802.1Q tag (1..4094); VPP hands a tagged frame to the
+        sub-interface of that VLAN (``forwarding_vlan``). Naming a sub-interface such as
+        ``GigabitEthernet0/a/0.200`` means a frame tagged with its VLAN arriving on its
+        parent. ValueError for a VLAN out of range, a malformed MAC, or IPs of different
+        families.
+        """
+        src_ip, dst_ip = ipaddress.ip_address(src), ipaddress.ip_address(dst)
+        if src_ip.version != dst_ip.version:
+            raise ValueError(f"{src_ip} and {dst_ip} are of different families")
+        if vlan is not None and not MIN_VLAN <= vlan <= MAX_VLAN:
+            raise ValueError(f"vlan {vlan} is not an 802.1Q VLAN id ({MIN_VLAN}..{MAX_VLAN})")
+        mac = None if dst_mac is None else _parse_mac(dst_mac)
+        walk = _Walk(self, dst_ip)
+        description = _describe_frame(src_ip, dst_ip, dst_mac, vlan)
+        try:
+            state = self.state(node)
+            iface = find_interface(state, interface)
+            if iface is None:
+                raise _Dropped(node, f"no interface {interface!r}")
+            if iface.sub is not None and iface.sub.parent in state.interfaces:
+                # a frame "on a sub-interface" is a frame with its tag on the parent's wire
+                vlan = vlan_of(iface) if vlan is None else vlan
+                description = _describe_frame(src_ip, dst_ip, dst_mac, vlan)
+                iface = state.interfaces[iface.sub.parent]
+            frame = _Frame(mac, None if mac is not None else dst_ip, vlan)
+            verdict = walk.arrive(node, iface, frame)
+        except _Dropped as drop:
+            verdict = Verdict(Outcome.DROPPED, drop.node, None, drop.reason, drop.loop)
+        return Trace(src_ip, dst_ip, node, interface, tuple(walk.hops), verdict, frame=description)
+
     def trace_from_vpp(
         self, node: str, src: str | IpAddress, dst: str | IpAddress, *, table: int = 0
     ) -> Trace:
@@ -218,6 +297,27 @@ class Fabric:
         except _Dropped as drop:
             verdict = Verdict(Outcome.DROPPED, drop.node, None, drop.reason, drop.loop)
         return Trace(src_ip, dst_ip, node, "local0", tuple(walk.hops), verdict)
+
+
+def _parse_mac(text: str) -> bytes:
+    octets = text.replace("-", ":").split(":")
+    try:
+        mac = bytes(int(octet, 16) for octet in octets)
+    except ValueError:
+        mac = b""
+    if len(octets) != 6 or len(mac) != 6 or any(len(octet) != 2 for octet in octets):
+        raise ValueError(f"dst_mac {text!r} is not a MAC address (aa:bb:cc:dd:ee:ff)")
+    return mac
+
+
+def _describe_frame(src: IpAddress, dst: IpAddress, dst_mac: str | None, vlan: int | None) -> str:
+    if dst_mac is not None:
+        text = f"frame to {dst_mac.lower()}"
+    elif dst.version == 6:
+        text = f"neighbour solicitation for {dst} from {src}, multicast"
+    else:
+        text = f"ARP request who-has {dst} tell {src}, broadcast"
+    return text + ("" if vlan is None else f", dot1q {vlan}")
 
 
 class _Walk:
@@ -271,14 +371,15 @@ class _Walk:
             self.add(Rx(node, _ref(iface), None))
             return self.bridge(node, bd, iface, self.state(node).mac_of(bvi), from_bvi=False)
         if iface.xconnect_to is not None:
-            self.add(Rx(node, _ref(iface), None))
+            self.add(Rx(node, _ref(iface), None, xconnect=True))
             return self.cross_connect(node, iface, _FROM_OUTSIDE)
         return self.route_in(node, iface)
 
-    def route_in(self, node: str, iface: Interface) -> Verdict:
-        """The packet enters L3 on ``iface``: look it up in the interface's VRF."""
+    def route_in(self, node: str, iface: Interface, vlan: int | None = None) -> Verdict:
+        """The packet enters L3 on ``iface`` (a sub-interface: tagged ``vlan``): look it up
+        in the interface's VRF."""
         table = self.vrf(iface)
-        self.add(Rx(node, _ref(iface), table))
+        self.add(Rx(node, _ref(iface), table, vlan=vlan))
         if not self.ip_enabled(node, iface):
             family = "IPv6" if self.is_ip6 else "IPv4"
             raise _Dropped(
@@ -355,21 +456,24 @@ class _Walk:
             raise _Dropped(node, f"{_ref(egress)} is cross-connected, not an L3 interface")
         if egress.kind == Kind.VXLAN:
             mac = self.resolve(node, egress, next_hop, required=True)
-            return self.encapsulate(node, egress, mac)
+            return self.encapsulate(node, egress, _Frame(mac))
         if egress.kind == Kind.LOOPBACK:
             raise _Dropped(
                 node,
                 f"{_ref(egress)} is a loopback in no bridge domain: "
                 f"nothing there answers ARP for {next_hop}",
             )
-        if egress.kind not in _ENDPOINT_KINDS | _WIRE_KINDS:
+        # a sub-interface sends through its parent's device, with its tag in the header
+        port = state.interfaces.get(egress.sup_sw_if_index, egress)
+        vlan = vlan_of(egress)
+        if port.kind not in _ENDPOINT_KINDS | _WIRE_KINDS:
             raise _Dropped(node, f"{_ref(egress)} cannot send")
         mac = self.resolve(node, egress, next_hop, required=False)
-        self.add(Tx(node, _ref(egress), next_hop))
-        if egress.kind == Kind.MEMIF:
-            frame = _Frame(mac) if mac else _Frame(arp_for=next_hop)
-            return self.through_memif(node, egress, frame)
-        if egress.kind in _WIRE_KINDS:
+        self.add(Tx(node, _ref(egress), next_hop, vlan=vlan))
+        if port.kind == Kind.MEMIF:
+            frame = _Frame(mac, vlan=vlan) if mac else _Frame(arp_for=next_hop, vlan=vlan)
+            return self.through_memif(node, port, frame)
+        if port.kind in _WIRE_KINDS:
             owners = [o for o in self.fabric.owners(next_hop, self.vrf(egress)) if o[0] != node]
             if len(owners) == 1:
                 peer, nic = owners[0]
@@ -393,9 +497,16 @@ class _Walk:
     # -- L2 -----------------------------------------------------------------------------
 
     def bridge(
-        self, node: str, bd: BridgeDomain, ingress: Interface, mac: bytes, *, from_bvi: bool
+        self,
+        node: str,
+        bd: BridgeDomain,
+        ingress: Interface,
+        mac: bytes,
+        *,
+        from_bvi: bool,
+        vlan: int | None = None,
     ) -> Verdict:
-        """A frame for ``mac`` entered bridge domain ``bd`` on ``ingress``."""
+        """A frame for ``mac`` (tagged ``vlan``) entered bridge domain ``bd`` on ``ingress``."""
         state = self.state(node)
         mac_text = _mac_text(mac)
         settings = bd.settings
@@ -432,37 +543,84 @@ class _Walk:
                 f"are both in group {group} of {where}",
             )
         self.require_up(node, member_iface)
+        frame = self.l2_output(node, member_iface, _Frame(mac, vlan=vlan))
         if member_iface.kind == Kind.VXLAN:
-            return self.encapsulate(node, member_iface, mac)
-        self.add(Tx(node, _ref(member_iface), None))
+            return self.encapsulate(node, member_iface, frame)
+        pushed = frame.vlan != vlan
+        self.add(Tx(node, _ref(member_iface), None, vlan=frame.vlan, pushed=pushed))
         if member_iface.kind == Kind.MEMIF:
-            return self.through_memif(node, member_iface, _Frame(mac), "bridged")
-        return Verdict(Outcome.DELIVERED, node, _ref(member_iface), "bridged")
+            return self.through_memif(node, member_iface, frame, "bridged")
+        return self.leave(node, member_iface, frame, "bridged")
 
     def cross_connect(self, node: str, ingress: Interface, frame: _Frame) -> Verdict:
+        """A frame received on ``ingress`` leaves by the interface it is cross-connected to
+        (l2-input's xconnect: no lookup, whatever the MAC; a broadcast too)."""
         peer = self.state(node).interfaces.get(ingress.xconnect_to or NO_INDEX)
         if peer is None:
             raise _Dropped(node, f"{_ref(ingress)} is cross-connected to a missing interface")
         self.require_up(node, peer)
+        sent = self.l2_output(node, peer, frame)
+        pushed = sent.vlan != frame.vlan
+        frame = sent
+        self.add(
+            Tx(node, _ref(peer), None, xconnect_from=_ref(ingress), vlan=frame.vlan, pushed=pushed)
+        )
         if peer.kind == Kind.VXLAN:
-            raise _Dropped(node, "a cross-connect into a VXLAN tunnel is not modelled")
-        self.add(Tx(node, _ref(peer), None))
+            return self.encapsulate(node, peer, frame)
         if peer.kind == Kind.MEMIF:
             return self.through_memif(node, peer, frame, "cross-connected")
-        return Verdict(Outcome.DELIVERED, node, _ref(peer), "cross-connected")
+        return self.leave(node, peer, frame, "cross-connected")
 
-    def frame_in(self, node: str, iface: Interface, mac: bytes) -> Verdict:
-        """A frame for ``mac`` came out of a tunnel (``iface``)."""
+    def l2_input(self, node: str, iface: Interface, frame: _Frame) -> _Frame:
+        """``frame`` once ``iface``'s VLAN tag rewrite has done its input part (pop)."""
+        vlan = after_l2_input(iface, frame.vlan)
+        if isinstance(vlan, TagDrop):
+            raise _Dropped(node, vlan.reason)
+        return frame if vlan == frame.vlan else replace(frame, vlan=vlan)
+
+    def l2_output(self, node: str, iface: Interface, frame: _Frame) -> _Frame:
+        """``frame`` once ``iface``'s VLAN tag rewrite has done its output part (push)."""
+        vlan = after_l2_output(iface, frame.vlan)
+        if isinstance(vlan, TagDrop):
+            raise _Dropped(node, vlan.reason)
+        return frame if vlan == frame.vlan else replace(frame, vlan=vlan)
+
+    def leave(self, node: str, iface: Interface, frame: _Frame, how: str) -> Verdict:
+        """An L2 frame leaves VPP by ``iface``: to the Linux end of a tap (a pod, the host),
+        to an af_packet's host link, or onto the wire of a NIC, with the tag it carries."""
+        state = self.state(node)
+        where = ""
+        if iface.kind in _WIRE_KINDS:
+            port = state.interfaces.get(iface.sup_sw_if_index, iface)
+            tag = "untagged" if frame.vlan is None else f"tagged dot1q {frame.vlan}"
+            where = f": onto the wire of {port.name}, {tag}"
+            own_vlan = vlan_of(iface)
+            if iface.sub is not None and own_vlan != frame.vlan:
+                where += (
+                    f" (not {iface.name}'s VLAN {own_vlan}: VPP pushes no tag on L2 output "
+                    "without a VLAN tag rewrite)"
+                )
+        elif iface.tap is not None:
+            namespace = f" in {iface.tap.host_namespace}" if iface.tap.host_namespace else ""
+            where = f": to its Linux end {iface.tap.host_if_name}{namespace}"
+        return Verdict(Outcome.DELIVERED, node, _ref(iface), how + where, vlan=frame.vlan)
+
+    def frame_in(self, node: str, iface: Interface, frame: _Frame) -> Verdict:
+        """``frame`` came out of a tunnel (``iface``): VXLAN hands it to l2-input as it is
+        (no ethernet-input, so no sub-interface match)."""
         if iface.bd_id is not None:
             bd = self.state(node).bridge_domains[iface.bd_id]
-            return self.bridge(node, bd, iface, mac, from_bvi=False)
+            mac = frame.dst_mac or self.bvi_answers(node, bd, iface, frame)
+            return self.bridge(node, bd, iface, mac, from_bvi=False, vlan=frame.vlan)
         if iface.xconnect_to is not None:
-            return self.cross_connect(node, iface, _Frame(mac))
-        if mac != self.state(node).mac_of(iface):
+            return self.cross_connect(node, iface, frame)
+        if frame.dst_mac is not None and frame.dst_mac != self.state(node).mac_of(iface):
             raise _Dropped(
                 node,
-                f"{_ref(iface)} is in no bridge domain and {_mac_text(mac)} is not its MAC",
+                f"{_ref(iface)} is in no bridge domain and {_mac_text(frame.dst_mac)} "
+                "is not its MAC",
             )
+        self.arp_answered(node, iface, frame)
         return self.route_in(node, iface)
 
     # -- memif --------------------------------------------------------------------------
@@ -471,13 +629,14 @@ class _Walk:
         """``frame`` was sent out of memif ``iface``: on to the node at its other end."""
         peer = self.fabric.memif_peer(node, iface)
         if peer is None:  # a memif application (or the control API's stand-in)
-            return Verdict(Outcome.DELIVERED, node, _ref(iface), how)
+            return Verdict(Outcome.DELIVERED, node, _ref(iface), how, vlan=frame.vlan)
         if peer.node is None:
             return Verdict(
                 Outcome.DELIVERED,
                 node,
                 _ref(iface),
                 f"to {peer.interface.name} of a VPP outside the fabric",
+                vlan=frame.vlan,
             )
         memif_id = iface.memif.id if iface.memif is not None else 0
         self.add(
@@ -486,17 +645,29 @@ class _Walk:
         return self.arrive(peer.node, peer.interface, frame)
 
     def arrive(self, node: str, iface: Interface, frame: _Frame) -> Verdict:
-        """``frame`` arrives on ``iface`` from the other end of a memif."""
+        """``frame`` arrives on port ``iface`` from whatever is at its other end (a memif's
+        peer, a tap's Linux end, the wire): ethernet-input gives it to the sub-interface
+        its tag matches (or the port), then it is bridged, cross-connected or routed."""
         state = self.state(node)
+        if iface.memif is None or iface.memif.mode != _MEMIF_MODE_IP:
+            taker = receiving_interface(state, iface, frame.vlan)
+            if isinstance(taker, UnknownVlan):
+                self.require_up(node, iface)
+                raise _Dropped(node, taker.reason())
+            iface = taker
         self.require_up(node, iface)
         if iface.bd_id is not None:
             bd = state.bridge_domains[iface.bd_id]
             mac = frame.dst_mac or self.bvi_answers(node, bd, iface, frame)
-            self.add(Rx(node, _ref(iface), None))
-            return self.bridge(node, bd, iface, mac, from_bvi=False)
+            inner = self.l2_input(node, iface, frame)
+            popped = inner.vlan != frame.vlan
+            self.add(Rx(node, _ref(iface), None, vlan=frame.vlan, popped=popped))
+            return self.bridge(node, bd, iface, mac, from_bvi=False, vlan=inner.vlan)
         if iface.xconnect_to is not None:
-            self.add(Rx(node, _ref(iface), None))
-            return self.cross_connect(node, iface, frame)
+            inner = self.l2_input(node, iface, frame)
+            popped = inner.vlan != frame.vlan
+            self.add(Rx(node, _ref(iface), None, xconnect=True, vlan=frame.vlan, popped=popped))
+            return self.cross_connect(node, iface, inner)
         if iface.memif is not None and iface.memif.mode == _MEMIF_MODE_IP:
             return self.route_in(node, iface)  # no Ethernet header to be for anyone else
         own_mac = state.mac_of(iface)
@@ -506,14 +677,21 @@ class _Walk:
                 f"{_ref(iface)} is an L3 interface and {_mac_text(frame.dst_mac)} "
                 f"is not its MAC ({_mac_text(own_mac)})",
             )
-        if frame.dst_mac is None and frame.arp_for is not None:
-            if not self.answers_arp(node, iface, frame.arp_for):
-                raise _Dropped(
-                    node,
-                    f"nothing answers ARP for {frame.arp_for}: {_ref(iface)} does not hold it",
-                )
-            self.add(ArpLookup(node, _ref(iface), frame.arp_for, _mac_text(own_mac)))
-        return self.route_in(node, iface)
+        self.arp_answered(node, iface, frame)
+        return self.route_in(node, iface, frame.vlan)
+
+    def arp_answered(self, node: str, iface: Interface, frame: _Frame) -> None:
+        """A frame without a known MAC reached L3 interface ``iface``: its ARP request must
+        be answered there (the reply is recorded as a hop) before the packet follows."""
+        if frame.dst_mac is not None or frame.arp_for is None:
+            return
+        if not self.answers_arp(node, iface, frame.arp_for):
+            raise _Dropped(
+                node,
+                f"nothing answers ARP for {frame.arp_for}: {_ref(iface)} does not hold it",
+            )
+        mac = _mac_text(self.state(node).mac_of(iface))
+        self.add(ArpLookup(node, _ref(iface), frame.arp_for, mac))
 
     def bvi_answers(self, node: str, bd: BridgeDomain, iface: Interface, frame: _Frame) -> bytes:
         """A frame without a known MAC entered a bridge domain: it is for the BVI (which
@@ -551,8 +729,8 @@ class _Walk:
 
     # -- VXLAN --------------------------------------------------------------------------
 
-    def encapsulate(self, node: str, tunnel: Interface, mac: bytes) -> Verdict:
-        """Send a frame for ``mac`` through a VXLAN tunnel to the node that decapsulates it."""
+    def encapsulate(self, node: str, tunnel: Interface, frame: _Frame) -> Verdict:
+        """Send ``frame`` through a VXLAN tunnel to the node that decapsulates it."""
         info = tunnel.vxlan
         if info is None:
             raise _Dropped(node, f"{_ref(tunnel)} has no VXLAN settings")
@@ -573,7 +751,7 @@ class _Walk:
         decap = self.matching_tunnel(peer, info, nic.table_id(info.dst.version))
         self.add(VxlanDecap(peer, _ref(decap), info.vni, info.src, info.dst))
         self.require_up(peer, decap)
-        return self.frame_in(peer, decap, mac)
+        return self.frame_in(peer, decap, frame)
 
     def refuse_nesting(self, node: str, tunnel: Interface) -> None:
         """A VXLAN packet routed on its own node must not be put into a tunnel again."""

@@ -15,6 +15,18 @@ node's interface or DROPPED at a node with a reason), the :class:`Trace` holding
      ...
     DELIVERED at node2: tap1 (vpp-tap-pod-b)
 
+A walk that began with an Ethernet frame (``Fabric.trace_frame``) names it in the first line
+and shows cross-connects and 802.1Q tags (seed 000's chains)::
+
+    1.2.3.4 -> 1.2.3.5 from node1 cnf1-tap1: ARP request who-has 1.2.3.5 tell 1.2.3.4, broadcast
+     1 node1  rx     tap0 (cnf1-tap1) l2 xconnect
+     2 node1  tx     L2 xconnect tap0 (cnf1-tap1) -> tap1 (cnf2-tap1)
+    DELIVERED at node1: tap1 (cnf2-tap1) (cross-connected: to its Linux end tap1 ...)
+
+    ... from vswitch GigabitEthernet0/a/0: ARP request who-has 1.2.3.5 ..., dot1q 200
+     1 vswitch  rx     GigabitEthernet0/a/0.200 l2 xconnect dot1q 200
+     2 vswitch  tx     L2 xconnect GigabitEthernet0/a/0.200 -> memif1/1 dot1q 200
+
 Interfaces are named by VPP's name and by the tag a control plane gave them (the logical
 name), so a trace reads in either vocabulary.
 """
@@ -73,19 +85,34 @@ class PathTaken:
         return f"{via}{self.interface}"
 
 
+def vlan_text(vlan: int | None) -> str:
+    """An 802.1Q tag as a trace shows it (as VPP's CLI writes a sub-interface's match)."""
+    return "" if vlan is None else f" dot1q {vlan}"
+
+
 @dataclass(frozen=True)
 class Rx:
-    """The packet (or frame) entered ``interface``; ``table`` is its VRF, None in L2."""
+    """The packet (or frame) entered ``interface``; ``table`` is its VRF, None in L2 (then
+    ``xconnect`` tells a cross-connected interface from a bridged one). ``vlan``: the
+    frame's 802.1Q tag (a sub-interface took it, or it travels on in L2); ``popped``: the
+    interface's VLAN tag rewrite took it off."""
 
     kind: ClassVar[HopKind] = HopKind.RX
     node: str
     interface: InterfaceRef
     table: int | None
+    xconnect: bool = False
+    vlan: int | None = None
+    popped: bool = False
 
     def describe(self) -> str:
         """The hop in words."""
-        where = f"table {self.table}" if self.table is not None else "bridged"
-        return f"{self.interface} {where}"
+        if self.table is not None:
+            where = f"table {self.table}"
+        else:
+            where = "l2 xconnect" if self.xconnect else "bridged"
+        popped = ", tag popped" if self.popped else ""
+        return f"{self.interface} {where}{vlan_text(self.vlan)}{popped}"
 
 
 @dataclass(frozen=True)
@@ -186,16 +213,26 @@ class VxlanDecap:
 
 @dataclass(frozen=True)
 class Tx:
-    """The packet left through ``interface`` (towards ``next_hop`` when routed)."""
+    """The packet left through ``interface`` (towards ``next_hop`` when routed), or the
+    frame did, cross-connected from ``xconnect_from``; ``vlan``: the 802.1Q tag the frame
+    carries (VPP sends an L2 frame as it is, unless the interface has a VLAN tag rewrite:
+    ``pushed`` says its rewrite put the tag on)."""
 
     kind: ClassVar[HopKind] = HopKind.TX
     node: str
     interface: InterfaceRef
     next_hop: IpAddress | None
+    xconnect_from: InterfaceRef | None = None
+    vlan: int | None = None
+    pushed: bool = False
 
     def describe(self) -> str:
         """The hop in words."""
-        return str(self.interface) + (f" to {self.next_hop}" if self.next_hop else "")
+        if self.xconnect_from is not None:
+            text = f"L2 xconnect {self.xconnect_from} -> {self.interface}"
+        else:
+            text = str(self.interface) + (f" to {self.next_hop}" if self.next_hop else "")
+        return text + vlan_text(self.vlan) + (", tag pushed" if self.pushed else "")
 
 
 @dataclass(frozen=True)
@@ -241,6 +278,9 @@ class Verdict:
     interface: InterfaceRef | None
     reason: str
     loop: bool = False
+    #: the 802.1Q tag of a frame DELIVERED in L2 (onto a wire, to a tap's Linux end, to a
+    #: memif application), as it left VPP; None: untagged, or a routed packet
+    vlan: int | None = None
 
     def __str__(self) -> str:
         where = f"{self.outcome.value} at {self.node}"
@@ -259,6 +299,9 @@ class Trace:
     ingress_interface: str
     hops: tuple[Hop, ...]
     verdict: Verdict
+    #: what was sent, when the walk began with an Ethernet frame (``Fabric.trace_frame``):
+    #: e.g. "ARP request who-has 1.2.3.5 tell 1.2.3.4, broadcast"
+    frame: str = ""
 
     @property
     def delivered(self) -> bool:
@@ -277,7 +320,8 @@ class Trace:
     def render(self) -> str:
         """One line per hop and one for the verdict."""
         width = max((len(h.node) for h in self.hops), default=0)
-        lines = [f"{self.src} -> {self.dst} from {self.ingress_node} {self.ingress_interface}"]
+        head = f"{self.src} -> {self.dst} from {self.ingress_node} {self.ingress_interface}"
+        lines = [head + (f": {self.frame}" if self.frame else "")]
         for number, hop in enumerate(self.hops, 1):
             lines.append(f"{number:>2} {hop.node:<{width}}  {hop.kind.value:<6} {hop.describe()}")
         lines.append(str(self.verdict))

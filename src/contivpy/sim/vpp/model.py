@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from contivpy.vppcalls import bridge_domains
 from contivpy.vppcalls.retvals import Retval
+from contivpy.vppcalls.subinterfaces import NO_REWRITE, VlanTagRewrite
 from contivpy.vppcalls.wire import IpAddress, IpInterface, IpNetwork
 
 
@@ -194,6 +195,9 @@ class Interface:
     af_packet: AfPacketInfo | None = None
     vxlan: VxlanInfo | None = None
     sub: SubInfo | None = None
+    #: the L2 VLAN tag rewrite (l2_interface_vlan_tag_rewrite), as sw_interface_details
+    #: reports it
+    tag_rewrite: VlanTagRewrite = NO_REWRITE
 
     def table_id(self, version: int) -> int:
         """The FIB (VRF) the interface is in for IP version 4 or 6."""

@@ -7,11 +7,12 @@ report, and the interface events a change causes (``events``, drained by the ser
 Rules kept from a real VPP: local0 is sw_if_index 0 and exists from the start; a freed
 sw_if_index is handed out again (last freed first, as VPP's pools do); creating an interface
 tells subscribers (an admin-down event); deleting an interface also deletes its
-sub-interfaces and removes it from bridge domains, cross-connects, neighbours and the L2 FIB,
-but API routes through it stay (VPP keeps the path, which now forwards to drop); table 0 of
-each family always exists; a table created through the API lives until the API deletes it
-and no interface is bound to it. "Restart" is a new ``VppState``: nothing survives, the pid
-changes.
+sub-interfaces and removes it from bridge domains, cross-connects, neighbours and the L2 FIB
+(the interface it cross-connected to goes back to L3), but API routes through it stay (VPP
+keeps the path, which now forwards to drop); table 0 of each family always exists; a table
+created through the API lives until the API deletes it and no interface is bound to it;
+going back to L3 clears an interface's L2 VLAN tag rewrite (moving between bridge and
+cross-connect keeps it). "Restart" is a new ``VppState``: nothing survives, the pid changes.
 
 memif: a memif's link is up while it is connected, whatever its admin state (VPP sets the
 hardware link flag on connect and clears it on disconnect only). Who connects to whom is
@@ -46,6 +47,7 @@ from contivpy.sim.vpp.model import (
     SimError,
 )
 from contivpy.vppcalls.retvals import Retval
+from contivpy.vppcalls.subinterfaces import NO_REWRITE
 from contivpy.vppcalls.wire import IpAddress, IpInterface, IpNetwork
 
 #: Where VPP puts memif socket 0 unless told otherwise.
@@ -195,6 +197,10 @@ class VppState:
             self.delete_interface(sub.sw_if_index)
         iface = self.interface(sw_if_index)
         self.leave_bridge_domain(iface)
+        peer = self.interfaces.get(iface.xconnect_to) if iface.xconnect_to is not None else None
+        if peer is not None and peer is not iface:
+            # VPP puts the cross-connect's other end back into L3 (l2_input_interface_add_del)
+            self.to_l3(peer)
         for other in self.interfaces.values():
             if other.xconnect_to == sw_if_index:
                 other.xconnect_to = None
@@ -380,7 +386,14 @@ class VppState:
             del self.l2fib[key]
         iface.bd_id = None
 
-    def to_l3(self, iface: Interface) -> None:
-        """Leave any L2 mode (bridge or cross-connect), as set_int_l2_mode(L3) does."""
+    def leave_l2_mode(self, iface: Interface) -> None:
+        """Leave the bridge domain or cross-connect, to enter another L2 mode: VPP moves an
+        interface between L2 modes without passing through L3, so its tag rewrite stays."""
         self.leave_bridge_domain(iface)
         iface.xconnect_to = None
+
+    def to_l3(self, iface: Interface) -> None:
+        """Back to L3, as set_int_l2_mode(L3) does: out of any L2 mode, and with its L2 output
+        configuration cleared, the VLAN tag rewrite included (even if it was in L3 already)."""
+        self.leave_l2_mode(iface)
+        iface.tag_rewrite = NO_REWRITE

@@ -1,7 +1,8 @@
 """L2: cross-connects, bridge domains and their forwarding tables.
 
 In: sw_interface_set_l2_xconnect, l2_xconnect_dump, bridge_domain_add_del_v2,
-bridge_domain_dump, sw_interface_set_l2_bridge, l2fib_add_del, l2_fib_table_dump.
+bridge_domain_dump, sw_interface_set_l2_bridge, l2fib_add_del, l2_fib_table_dump,
+l2_interface_vlan_tag_rewrite.
 Out: replies and details.
 
 As VPP's l2 API:
@@ -20,13 +21,27 @@ As VPP's l2 API:
 - an L2 FIB entry needs an existing domain (NO_SUCH_ENTRY) and, unless it filters, an
   interface in bridge mode (INVALID_SW_IF_INDEX);
 - an interface is in one L2 mode at a time: joining a domain ends a cross-connect and the
-  other way round.
+  other way round;
+- l2_interface_vlan_tag_rewrite: an unknown sw_if_index is INVALID_SW_IF_INDEX, an unknown
+  op INVALID_VALUE, an interface whose hardware is not Ethernet (local0, VXLAN, TUN, IP-mode
+  memif or af_packet) INVALID_INTERFACE, popping or translating more tags than the interface
+  matches with explicit VLAN ids (a port none, a dot1q sub-interface one)
+  INVALID_VLAN_TAG_COUNT; accepted in any L2 mode, cleared when the interface goes back to L3
+  (``VppState.to_l3``), read back in sw_interface_details as l2vtr_get reports it.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 
+from contivpy.sim.vpp.forwarding_vlan import (
+    SUB_IF_DEFAULT,
+    SUB_IF_INNER_VLAN_ID_ANY,
+    SUB_IF_NO_TAGS,
+    SUB_IF_ONE_TAG,
+    SUB_IF_OUTER_VLAN_ID_ANY,
+    SUB_IF_TWO_TAGS,
+)
 from contivpy.sim.vpp.handlers import Fields, Handler
 from contivpy.sim.vpp.model import (
     BdMember,
@@ -41,6 +56,7 @@ from contivpy.sim.vpp.state import VppState
 from contivpy.vppcalls import bridge_domains
 from contivpy.vppcalls.message import Message
 from contivpy.vppcalls.retvals import Retval
+from contivpy.vppcalls.subinterfaces import VlanTagRewrite, VtrOp
 from contivpy.vppcalls.wire import NO_INDEX
 
 MAX_BD_ID = (1 << 24) - 1
@@ -157,7 +173,7 @@ def sw_interface_set_l2_bridge(state: VppState, msg: Message) -> Fields:
         bd = state.bridge_domains[bd_id] = BridgeDomain(bridge_domains.BridgeDomain(bd_id))
     if port_type == PortType.BVI and bd.bvi not in (None, iface.sw_if_index):
         raise SimError(Retval.BD_ALREADY_HAS_BVI, f"bridge domain {bd_id} has a BVI")
-    state.to_l3(iface)
+    state.leave_l2_mode(iface)
     bd.members[iface.sw_if_index] = BdMember(iface.sw_if_index, port_type, msg.get_int("shg"))
     iface.bd_id = bd_id
     if port_type == PortType.BVI:
@@ -208,6 +224,71 @@ def l2_fib_table_dump(state: VppState, msg: Message) -> list[Fields]:
     ]
 
 
+#: af_packet_mode and memif_mode values whose interface is not Ethernet
+_AF_PACKET_MODE_IP = 2
+_MEMIF_MODE_ETHERNET = 0
+#: the tags each rewrite pops on input (VPP refuses more than the interface matches)
+_POPPED = {
+    VtrOp.POP_1: 1,
+    VtrOp.POP_2: 2,
+    VtrOp.TRANSLATE_1_1: 1,
+    VtrOp.TRANSLATE_1_2: 1,
+    VtrOp.TRANSLATE_2_1: 2,
+    VtrOp.TRANSLATE_2_2: 2,
+}
+_PUSHES_TWO = frozenset({VtrOp.PUSH_2, VtrOp.TRANSLATE_1_2, VtrOp.TRANSLATE_2_2})
+
+
+def _ethernet_class(hw: Interface) -> bool:
+    """Whether VPP registered the hardware interface as Ethernet (l2vtr_configure's test)."""
+    if hw.kind in (Kind.ETHERNET, Kind.LOOPBACK):
+        return True
+    if hw.tap is not None:
+        return hw.mac != _NON_ETHERNET_MACS  # a TUN has no MAC
+    if hw.memif is not None:
+        return hw.memif.mode == _MEMIF_MODE_ETHERNET
+    if hw.af_packet is not None:
+        return hw.af_packet.mode != _AF_PACKET_MODE_IP
+    return False  # local0, VXLAN
+
+
+def _matched_tags(iface: Interface) -> int:
+    """The VLAN tags the interface matches with explicit ids (l2vtr_configure's cfg_tags)."""
+    sub = iface.sub
+    if sub is None or sub.flags & (SUB_IF_NO_TAGS | SUB_IF_DEFAULT):
+        return 0
+    if sub.flags & SUB_IF_OUTER_VLAN_ID_ANY:
+        return 0
+    if sub.flags & SUB_IF_TWO_TAGS:
+        return 1 if sub.flags & SUB_IF_INNER_VLAN_ID_ANY else 2
+    return 1 if sub.flags & SUB_IF_ONE_TAG else 0
+
+
+def l2_interface_vlan_tag_rewrite(state: VppState, msg: Message) -> Fields:
+    iface = state.interface(msg.get_int("sw_if_index"))
+    try:
+        op = VtrOp(msg.get_int("vtr_op"))
+    except ValueError:
+        raise SimError(Retval.INVALID_VALUE, f"vtr_op {msg.get_int('vtr_op')}") from None
+    hw = state.interfaces.get(iface.sub.parent, iface) if iface.sub is not None else iface
+    if not _ethernet_class(hw):
+        raise SimError(Retval.INVALID_INTERFACE, f"{hw.name} is not Ethernet")
+    if _POPPED.get(op, 0) > _matched_tags(iface):
+        raise SimError(
+            Retval.INVALID_VLAN_TAG_COUNT,
+            f"{iface.name} matches {_matched_tags(iface)} tag(s): cannot {op.name}",
+        )
+    # As l2vtr_get reads it back: no values for a pop, 16 bits of each pushed tag.
+    pushes = op not in (VtrOp.DISABLED, VtrOp.POP_1, VtrOp.POP_2)
+    iface.tag_rewrite = VlanTagRewrite(
+        op=op,
+        push_dot1q=pushes and msg.get_bool("push_dot1q"),
+        tag1=msg.get_int("tag1") & 0xFFFF if pushes else 0,
+        tag2=msg.get_int("tag2") & 0xFFFF if op in _PUSHES_TWO else 0,
+    )
+    return {}
+
+
 HANDLERS: dict[str, Handler] = {
     "sw_interface_set_l2_xconnect": sw_interface_set_l2_xconnect,
     "l2_xconnect_dump": l2_xconnect_dump,
@@ -216,4 +297,5 @@ HANDLERS: dict[str, Handler] = {
     "sw_interface_set_l2_bridge": sw_interface_set_l2_bridge,
     "l2fib_add_del": l2fib_add_del,
     "l2_fib_table_dump": l2_fib_table_dump,
+    "l2_interface_vlan_tag_rewrite": l2_interface_vlan_tag_rewrite,
 }

@@ -19,7 +19,7 @@ than it grants.
 from __future__ import annotations
 
 import enum
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 
 from contivpy.deviceplugin.memif import RESOURCE_NAME
@@ -68,6 +68,23 @@ class CustomIfError(PermanentError):
         self.reason = reason
 
 
+class _AnyNetwork(Collection[str]):
+    """Every network name: for reading entries without judging their network (the ADD
+    does that, with the networks that exist)."""
+
+    def __contains__(self, item: object) -> bool:
+        return isinstance(item, str)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+
+_ANY_NETWORK = _AnyNetwork()
+
+
 def microservice_label(annotations: Mapping[str, str]) -> str:
     """The pod's microservice label ("" when it has none)."""
     return annotations.get(MICROSERVICE_LABEL_ANNOTATION, "").strip()
@@ -81,11 +98,26 @@ def requests_memif(annotations: Mapping[str, str]) -> bool:
             continue
         for entry in value.split(","):
             try:
-                if _parse_entry(key, entry, (), None).type is CustomIfType.MEMIF:
+                if _parse_entry(key, entry, _ANY_NETWORK, None).type is CustomIfType.MEMIF:
                     return True
             except CustomIfError:
                 continue
     return False
+
+
+def custom_interface_names(annotations: Mapping[str, str]) -> frozenset[str]:
+    """The names of the custom interfaces the annotations ask for, leniently: entries that do
+    not parse are left out (another node's pod, whose ADD judges them; a chain only needs to
+    know which interfaces a pod has)."""
+    names = set()
+    for key, value in annotations.items():
+        if key.startswith(CUSTOM_IF_ANNOTATION):
+            for entry in value.split(","):
+                try:
+                    names.add(_parse_entry(key, entry, _ANY_NETWORK, None).name)
+                except CustomIfError:
+                    continue
+    return frozenset(names)
 
 
 def parse_custom_interfaces(

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from contivpy.controllers.custom_if import (
+from contivpy.models.custom_if import (
     CUSTOM_IF_ANNOTATION,
     CustomIfError,
     CustomIfType,

@@ -1,0 +1,115 @@
+"""extif: ExternalInterfaces — this node's NICs (or VLAN sub-interfaces of them) put to use.
+
+In: reflected ExternalInterfaces (resyncs and their KubeStateChanges), checked by
+``models/external_interfaces.py``. Out: desired VPP values for every accepted entry whose
+``node`` is this node: the named VPP interface (a NIC VPP already has: configured, never
+created) brought up; with ``vlan`` the parent stays without an IP and the sub-interface
+``<nic>.<vlan>`` (dot1q, exact match) carries the rest; in a stub network the link only, in
+the default network the pod VRF with the entry's IP. Changes put and delete only what differs.
+
+A stub network's VLAN sub-interface pops its tag (``SubInterfaceLink.pop_tags`` 1: VPP's L2
+VLAN tag rewrite "pop 1"): what it carries is cross-connected into a service function chain,
+and the chain carries untagged frames - the CNFs behind it see plain Ethernet, and the frame
+that leaves the chain by another sub-interface of the NIC gets that sub-interface's VLAN
+pushed on the way out. The tag is the NIC's business, not the chain's: without the rewrite
+VPP forwards an L2 frame with the tag it came with, so a frame from VLAN 200 would reach the
+CNF tagged 200 and leave by ``.300`` still tagged 200. A default-network (L3) sub-interface
+needs none: VPP strips and adds the tag itself when it routes.
+
+Refused entries (the rules' problems, and here also the node's own main interface, which the
+base configuration owns) are logged and kept in ``problems`` by object; the reflector reports
+the rules' problems on the objects' statuses. The other entries are applied.
+"""
+
+from __future__ import annotations
+
+import structlog
+
+from contivpy.controllers.base import ControllerBase, changes_between
+from contivpy.events.types import Config, Event, KubeState, KubeStateChange, UpdateResult
+from contivpy.models.external_interfaces import check_entries
+from contivpy.models.k8s_codec import ExternalInterface
+from contivpy.models.vpp_interfaces import Interface, InterfaceType, SubInterfaceLink
+from contivpy.models.vpp_keys import interface_key
+from contivpy.settings import AgentSettings
+
+log = structlog.get_logger(__name__)
+
+RESOURCE = "external-interface"
+
+
+class ExternalInterfaces(ControllerBase[None]):
+    """See the module docstring."""
+
+    name = "extif"
+
+    def __init__(self, settings: AgentSettings) -> None:
+        self._settings = settings
+        self._models: dict[str, ExternalInterface] = {}
+        self._config: Config = {}
+        self.problems: dict[str, list[str]] = {}
+
+    def handles(self, event: Event) -> bool:
+        return isinstance(event, KubeStateChange) and event.resource == RESOURCE
+
+    async def resync(self, event: Event, state: KubeState, resync_count: int) -> Config:
+        self._models = {
+            key: model
+            for key, model in state.get(RESOURCE, {}).items()
+            if isinstance(model, ExternalInterface)
+        }
+        self._config = self._render()
+        return dict(self._config)
+
+    async def update(self, event: Event) -> UpdateResult[None]:
+        if not isinstance(event, KubeStateChange):
+            return UpdateResult()
+        if isinstance(event.new, ExternalInterface):
+            self._models[event.key] = event.new
+        else:
+            self._models.pop(event.key, None)
+        before, after = self._config, self._render()
+        self._config = after
+        changes = changes_between(before, after)
+        if not changes:
+            return UpdateResult()
+        return UpdateResult(f"external interfaces: {len(changes)} value(s) changed", changes)
+
+    def _render(self) -> Config:
+        node = self._settings.node_name
+        accepted, problems = check_entries(self._models.values())
+        self.problems = {}
+        for owner, found in problems.items():
+            for problem in found:
+                log.warning("external interface entry refused", error=problem)
+            self.problems[owner] = list(found)
+        config: Config = {}
+        for entry in accepted:
+            if entry.node != node:
+                continue
+            if entry.nic == self._settings.interfaces.main_interface:
+                problem = (
+                    f"{entry.where}: vppInterfaceName {entry.nic!r} is the node's main interface"
+                )
+                log.warning("external interface entry refused", error=problem)
+                self.problems.setdefault(entry.owner, []).append(problem)
+                continue
+            ips = (entry.ip,) if entry.ip else ()
+            vrf = 0 if entry.stub else self._settings.pod_vrf_id
+            if entry.vlan:
+                config.setdefault(
+                    interface_key(entry.nic), Interface(entry.nic, InterfaceType.DPDK)
+                )
+                name = entry.vpp_interface
+                config[interface_key(name)] = Interface(
+                    name,
+                    InterfaceType.SUB_INTERFACE,
+                    vrf=vrf,
+                    ip_addresses=ips,
+                    link=SubInterfaceLink(entry.nic, entry.vlan, pop_tags=1 if entry.stub else 0),
+                )
+            else:
+                config[interface_key(entry.nic)] = Interface(
+                    entry.nic, InterfaceType.DPDK, vrf=vrf, ip_addresses=ips
+                )
+        return config
