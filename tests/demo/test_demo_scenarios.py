@@ -1,7 +1,9 @@
-"""`contivpy demo --scenario multi-if | sfc-linux | sfc-vpp | sfc-external`, run as a user
-types them (the installed entry point): multi-interface pods, a memif CNF whose own VPP is
-configured by `contivpy cnf`'s agent, and seed 000's three service function chains rendered
-by the vswitch and walked through (on one node, and across two with VXLAN hops)."""
+"""`contivpy demo --scenario multi-if | sfc-linux | sfc-vpp | sfc-external | custom-network`,
+run as a user types them (the installed entry point): multi-interface pods, a memif CNF whose
+own VPP is configured by `contivpy cnf`'s agent, seed 000's three service function chains
+rendered by the vswitch and walked through (on one node, and across two with VXLAN hops), and
+two pods in an L3 CustomNetwork reaching each other in its VRF and not from the default
+network."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import sys
 from pathlib import Path
 
 CONTIVPY = str(Path(sys.executable).with_name("contivpy"))
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -139,6 +142,109 @@ def test_sfc_external_scenario_joins_two_vlans_through_the_cnf() -> None:
     walk = out.split("== packet walk: a frame on GigabitEthernet0/a/0 VLAN 200")[1]
     assert "vpp-cnf" in walk
     assert "300" in walk
+
+
+def _blocks(out: str, node: str, network: str) -> dict[str, tuple[str, list[str]]]:
+    """tag -> (VPP's name, lines) in the scenario's show interface addr of a network."""
+    view = out.split(f"== {node}: vpp# show interface addr ({network}'s interfaces)")[1]
+    found: dict[str, tuple[str, list[str]]] = {}
+    lines: list[str] = []
+    for line in view.split("\n\n")[0].strip().splitlines():
+        if not line.startswith(" "):
+            lines = []
+            found[line.split("# ")[1]] = (line.split()[0], lines)
+        else:
+            lines.append(line.strip())
+    return found
+
+
+def test_custom_network_scenario_reaches_the_other_pod_in_its_vrf_and_not_from_eth0() -> None:
+    proc = run("--scenario", "custom-network")
+    out = proc.stdout
+    assert proc.returncode == 0, out + proc.stderr
+    assert "contivpy demo: 2 nodes" in out
+    assert "customnetwork.contivpp.io/net1 -n default created" in out
+    assert "OK: 2 pods networked" in out
+    # both agents hold net1 with one VRF (from the vrf pool) and one VNI (from the vni pool)
+    network = out.split("== customnetwork net1: L3 10.200.0.0/16, a /24 per node")[1]
+    sides = re.findall(
+        r"(node-\d) \(ID (\d)\): VRF (\d+), slice (\S+), gateway (\S+) on podGwLoop-net1",
+        network.split("\n\n")[0],
+    )
+    assert [(s[0], s[3], s[4]) for s in sides] == [
+        ("node-1", "10.200.1.0/24", "10.200.1.1"),
+        ("node-2", "10.200.2.0/24", "10.200.2.1"),
+    ]
+    vrf = {s[2] for s in sides}.pop()
+    assert int(vrf) >= 10
+    vnis = set(re.findall(r"vxlan-net1-\d to node-\d: VNI (\d+)", network.split("\n\n")[0]))
+    assert len(vnis) == 1
+    vni = vnis.pop()
+    assert int(vni) >= 5000
+    # the pods' net1 taps: one per node, an IP of that node's slice
+    table = out.split("== interfaces in net1")[1].split("\n\n")[0].strip().splitlines()[1:]
+    rows = {row.split()[0]: row.split() for row in table}
+    assert rows["default/net-pod-a"][2] == "node-1"
+    assert rows["default/net-pod-b"][2] == "node-2"
+    assert re.fullmatch(r"10\.200\.1\.\d+", rows["default/net-pod-a"][3])
+    ip_b = rows["default/net-pod-b"][3]
+    assert re.fullmatch(r"10\.200\.2\.\d+", ip_b)
+    # VPP: gateway loopback, BVI and the pod's tap in net1's VRF on each node
+    for number, row in ((1, rows["default/net-pod-a"]), (2, rows["default/net-pod-b"])):
+        blocks = _blocks(out, f"node-{number}", "net1")
+        loop, loop_lines = blocks["podGwLoop-net1"]
+        assert loop_lines == [f"L3 10.200.{number}.1/24 ip4 table-id {vrf}"]
+        _, bvi_lines = blocks["vxlanBVI-net1"]
+        assert bvi_lines[0].endswith(" bvi")
+        assert bvi_lines[1].endswith(f" ip4 table-id {vrf}")
+        _, tap_lines = blocks[row[4]]
+        assert tap_lines[0] == f"unnumbered, use {loop}"
+        other = 3 - number
+        _, tunnel_lines = blocks[f"vxlan-net1-{other}"]
+        assert tunnel_lines[0].startswith("L2 bridge")
+        assert tunnel_lines[0].endswith(" shg 1")
+    # a's net1 reaches b's net1 on node-2 over vxlanBVI-net1 and net1's VNI ...
+    walk = out.split("== packet walk: default/net-pod-a net1 ")[1].split("\n\n")[0]
+    assert f"table {vrf}: {ip_b} matches 10.200.2.0/24" in walk
+    assert "(vxlanBVI-net1)" in walk
+    assert f"vni {vni} " in walk
+    assert walk.strip().splitlines()[-1].startswith("DELIVERED at node-2: ")
+    assert rows["default/net-pod-b"][4] in walk.strip().splitlines()[-1]
+    # ... and a's eth0, in the default network, does not
+    walk = out.split("== packet walk: default/net-pod-a eth0 ")[1].split("\n\n")[0]
+    assert f"-> default/net-pod-b net1 {ip_b} (expected: not delivered)" in walk
+    assert walk.strip().splitlines()[-1].startswith("DROPPED at node-1")
+
+
+def test_custom_network_scenario_fails_when_net1_is_no_l3_network(tmp_path: Path) -> None:
+    manifest = (EXAMPLES / "custom-network.yaml").read_text()
+    l2 = manifest.replace("type: L3", "type: L2").replace("  subnetCIDR: 10.200.0.0/16\n", "")
+    l2 = l2.replace("  subnetOneNodePrefixLen: 24\n", "")
+    assert "type: L2" in l2
+    assert "subnetCIDR" not in l2
+    (tmp_path / "l2.yaml").write_text(l2)
+    proc = run("--scenario", "custom-network", "-f", str(tmp_path / "l2.yaml"))
+    out = proc.stdout
+    assert proc.returncode == 1, out + proc.stderr
+    assert "node-1: no L3 network net1 (it is L2)" in out
+    assert "fewer than two pods have an address in net1" in out
+    assert out.rstrip().splitlines()[-1].startswith("FAILED: 2 pods networked")
+
+
+def _doc_commands(doc: Path) -> list[list[str]]:
+    """The commands in a document's unlabelled fenced blocks."""
+    blocks = re.findall(r"^```\n(.*?)^```$", doc.read_text(), re.DOTALL | re.MULTILINE)
+    return [line.split() for block in blocks for line in block.splitlines() if line.strip()]
+
+
+def test_the_custom_network_doc_commands_run_as_written() -> None:
+    commands = _doc_commands(EXAMPLES.parent / "docs" / "CUSTOM_NETWORKS.md")
+    assert commands
+    for command in commands:
+        assert command[:2] == [".venv/bin/contivpy", "demo"], command
+        proc = run(*command[2:])
+        assert proc.returncode == 0, " ".join(command) + "\n" + proc.stdout + proc.stderr
+        assert proc.stdout.rstrip().splitlines()[-1].startswith("OK: "), " ".join(command)
 
 
 def test_an_unknown_scenario_is_a_usage_error() -> None:

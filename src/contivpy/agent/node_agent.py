@@ -31,9 +31,10 @@ from contivpy.api.pod_resources import MemifPodLookup, PodResourcesClient
 from contivpy.api.server import DebugServer, DebugServerSettings
 from contivpy.async_service import cancel_and_wait
 from contivpy.cni.types import PodRef
+from contivpy.controllers.custom_networks import CustomNetworks
 from contivpy.controllers.customconfig import CustomConfig
 from contivpy.controllers.extif import ExternalInterfaces
-from contivpy.controllers.id_pool import vni_pool
+from contivpy.controllers.id_pool import vni_pool, vrf_pool
 from contivpy.controllers.ipam import Ipam
 from contivpy.controllers.ipnet import IpNet, LinuxRenderer
 from contivpy.controllers.nodesync import NodeSync
@@ -128,25 +129,47 @@ class NodeAgent:
         self.pods = PodManager(
             StateFile(state / "pods.json"),
             netns_exists=os.path.exists if config.configure_linux else _always,
+            joinable=lambda: self.networks.joinable(),
         )
-        self.ipam = Ipam(settings.ipam, self.nodesync, self.pods, StateFile(state / "ipam.json"))
+        owner = settings.node_name
+        vnis = vni_pool(store, key_prefix=config.ksr_prefix, owner=owner)
+        self.networks = CustomNetworks(
+            settings,
+            self.nodesync,
+            self.pods,
+            vnis,
+            vrf_pool(store, key_prefix=config.ksr_prefix, owner=owner),
+        )
+        self.ipam = Ipam(
+            settings.ipam,
+            self.nodesync,
+            self.pods,
+            StateFile(state / "ipam.json"),
+            self.networks,
+        )
         self.ipnet = IpNet(
-            settings, self.nodesync, self.ipam, self.pods, linux=self._linux_renderer()
+            settings,
+            self.nodesync,
+            self.ipam,
+            self.pods,
+            linux=self._linux_renderer(),
+            networks=self.networks,
         )
         self.customconfig = CustomConfig(settings.node_name)
-        self.extif = ExternalInterfaces(settings)
+        self.extif = ExternalInterfaces(settings, self.networks)
         nodesync = self.nodesync
         self.sfc = Sfc(
             settings.node_name,
             self.pods,
             node_ids=lambda: {name: info.id for name, info in nodesync.nodes.items()},
             addresses=self.ipnet.underlay_addresses,
-            vnis=vni_pool(store, key_prefix=config.ksr_prefix, owner=settings.node_name),
+            vnis=vnis,
             main_vrf=settings.main_vrf_id,
         )
         controllers: list[Controller[Any]] = [
             self.nodesync,
             self.pods,
+            self.networks,
             self.ipam,
             self.ipnet,
             self.extif,

@@ -19,6 +19,7 @@ from typing import Protocol
 import structlog
 
 from contivpy.controllers.base import ControllerBase
+from contivpy.controllers.custom_network_render import NetworkSides
 from contivpy.controllers.ipam import Ipam
 from contivpy.controllers.ipnet_custom import (
     custom_cni_entries,
@@ -85,8 +86,10 @@ class IpNet(ControllerBase[Wiring]):
         pods: PodManager,
         *,
         linux: LinuxRenderer | None = None,
+        networks: NetworkSides | None = None,
     ) -> None:
         self._settings = settings
+        self._networks = networks
         self._nodesync = nodesync
         self._ipam = ipam
         self._pods = pods
@@ -185,7 +188,9 @@ class IpNet(ControllerBase[Wiring]):
         changes, previous = self._wire(ctx, local, ip, ips)
         result = pod_cni_result(ctx, local, ip)
         if local.custom:
-            interfaces, addresses = custom_cni_entries(ctx, local, ips, len(result.interfaces))
+            interfaces, addresses = custom_cni_entries(
+                ctx, local, ips, len(result.interfaces), self._networks
+            )
             result = replace(
                 result,
                 interfaces=result.interfaces + interfaces,
@@ -235,9 +240,13 @@ class IpNet(ControllerBase[Wiring]):
         if self._linux is not None:
             config.update(self._linux.render_pod(ctx, local, ip))
         if local.custom:
-            config.update(render_custom_vpp(ctx, local, ips, linux=self._linux is not None))
+            config.update(
+                render_custom_vpp(
+                    ctx, local, ips, linux=self._linux is not None, networks=self._networks
+                )
+            )
             if self._linux is not None:
-                config.update(render_custom_linux(ctx, local, ips))
+                config.update(render_custom_linux(ctx, local, ips, self._networks))
             config.update(render_microservice(ctx, local, ips))
         return config
 

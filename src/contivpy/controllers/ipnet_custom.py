@@ -15,21 +15,30 @@ entries for them. Names and MACs follow Contiv's scheme (``naming.custom_*``; MA
   a /32 route to it in the pod VRF; for tap and veth a static neighbour on VPP's side and, in
   the pod, the IP and a static neighbour for the gateway (the pod's default route stays on its
   main interface). stub network: the link only — no VRF, IP, route or neighbour.
+- an L3 CustomNetwork (``networks``: its side on this node, from ``customnetworks``): as the
+  default network, in the network's VRF, unnumbered to ``podGwLoop-<net>``, with an IP of the
+  node's slice of the network; in the pod also a link route to that gateway and, on the first
+  interface of the network in the pod, a route to the whole network subnet via it (Contiv's).
+  An L2 CustomNetwork: the link (its bridge domain is ``customnetworks``'); a network that is
+  gone: the link only.
 - a pod with a microservice label (a CNF with its own agent) gets its tap and veth links only
   (``linkOnly``): addresses in the pod are its agent's business, and so is its memif slave.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from contivpy.cni.types import CniInterface, CniIP
 from contivpy.controllers import naming
+from contivpy.controllers.custom_network_render import NetworkSides
 from contivpy.controllers.ipnet_linux import PodLink, render_pod_link
 from contivpy.controllers.ipnet_vpp import Config, NodeContext
 from contivpy.controllers.podmanager import LocalPod
 from contivpy.linux import keys
-from contivpy.linux.models import LinuxARP
+from contivpy.linux.models import LinuxARP, LinuxRoute, LinuxRouteScope
 from contivpy.linux.netlink_types import NetnsRef
-from contivpy.models.custom_if import CustomIfType, CustomInterface
+from contivpy.models.custom_if import DEFAULT_NETWORK, CustomIfType, CustomInterface
 from contivpy.models.vpp_interfaces import (
     AfPacketLink,
     Interface,
@@ -48,8 +57,36 @@ def custom_vpp_name(interface: CustomInterface, pod: LocalPod) -> str:
     return naming.custom_vpp_interface(interface.type.value, interface.name, pod.container_id)
 
 
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where a custom interface sits: its VRF and gateway loopback (None: in L3 nowhere,
+    the link only) and its gateway's address."""
+
+    vrf: int = 0
+    gateway_loop: str | None = None
+    gateway: IPAddress | None = None
+    subnet: str = ""  # an L3 CustomNetwork's whole subnet (the pod's route to it)
+
+
+def placement(
+    ctx: NodeContext, interface: CustomInterface, networks: NetworkSides | None
+) -> Placement:
+    """Where ``interface`` sits on this node (see the module doc)."""
+    if interface.network == DEFAULT_NETWORK:
+        return Placement(ctx.settings.pod_vrf_id, naming.POD_GW_LOOP, ctx.addresses.pod_gateway)
+    side = networks.side(interface.network) if networks is not None else None
+    if side is None or not side.addressed or side.network.subnet is None:
+        return Placement()
+    return Placement(side.vrf, side.gateway_loop, side.gateway, str(side.network.subnet))
+
+
 def render_custom_vpp(
-    ctx: NodeContext, pod: LocalPod, ips: dict[str, IPAddress], *, linux: bool = False
+    ctx: NodeContext,
+    pod: LocalPod,
+    ips: dict[str, IPAddress],
+    *,
+    linux: bool = False,
+    networks: NetworkSides | None = None,
 ) -> Config:
     """VPP's side of the pod's custom interfaces (``linux``: the Linux side is rendered too,
     so an af_packet waits for the veth end it attaches to)."""
@@ -58,23 +95,24 @@ def render_custom_vpp(
     config: Config = {}
     for interface in pod.custom:
         name = custom_vpp_name(interface, pod)
-        ip = ips.get(interface.name) if interface.addressed else None
+        where = placement(ctx, interface, networks)
+        ip = ips.get(interface.name) if where.gateway_loop else None
         kind, link = _vpp_link(ctx, pod, interface, linux=linux)
         config[interface_key(name)] = Interface(
             name,
             kind,
             phys_address=naming.pod_vpp_mac(cid, interface.name),
             mtu=s.interfaces.mtu_size,
-            vrf=s.pod_vrf_id if interface.addressed else 0,
-            unnumbered=naming.POD_GW_LOOP if interface.addressed else None,
+            vrf=where.vrf,
+            unnumbered=where.gateway_loop,
             link=link,
         )
         if ip is None:
             continue
         address = str(ip)
         host_route = f"{ip}/{ip.max_prefixlen}"
-        config[route_key(s.pod_vrf_id, host_route, address, name)] = Route(
-            host_route, s.pod_vrf_id, address, name
+        config[route_key(where.vrf, host_route, address, name)] = Route(
+            host_route, where.vrf, address, name
         )
         if interface.type is not CustomIfType.MEMIF and not pod.microservice:
             config[arp_key(name, address)] = IPNeighbor(
@@ -115,17 +153,24 @@ def _vpp_link(
     )
 
 
-def render_custom_linux(ctx: NodeContext, pod: LocalPod, ips: dict[str, IPAddress]) -> Config:
+def render_custom_linux(
+    ctx: NodeContext,
+    pod: LocalPod,
+    ips: dict[str, IPAddress],
+    networks: NetworkSides | None = None,
+) -> Config:
     """The pod's side of its custom taps and veths, in its network namespace."""
     s = ctx.settings
     cid = pod.container_id
     netns = NetnsRef.parse(pod.netns)
     config: Config = {}
-    gateway = str(ctx.addresses.pod_gateway)
+    routed: set[str] = set()  # custom networks whose subnet route the pod has
     for interface in pod.custom:
         if interface.type is CustomIfType.MEMIF:
             continue
-        ip = ips.get(interface.name) if interface.addressed else None
+        where = placement(ctx, interface, networks)
+        gateway = str(where.gateway)
+        ip = ips.get(interface.name) if where.gateway_loop else None
         addresses = (f"{ip}/{ip.max_prefixlen}",) if ip is not None and not pod.microservice else ()
         if interface.type is CustomIfType.TAP:
             name = naming.custom_linux_tap(interface.name, cid)
@@ -143,24 +188,37 @@ def render_custom_linux(ctx: NodeContext, pod: LocalPod, ips: dict[str, IPAddres
         if addresses:
             vpp_mac = naming.pod_vpp_mac(cid, interface.name)
             config[keys.arp_key(name, gateway)] = LinuxARP(name, gateway, vpp_mac)
+            if where.subnet and interface.network not in routed:
+                routed.add(interface.network)
+                gateway_host = f"{gateway}/{ip.max_prefixlen}" if ip is not None else ""
+                config[keys.route_key(gateway_host, name)] = LinuxRoute(
+                    gateway_host, name, scope=LinuxRouteScope.LINK, namespace=netns
+                )
+                config[keys.route_key(where.subnet, name)] = LinuxRoute(
+                    where.subnet, name, gw_addr=gateway, namespace=netns
+                )
     return config
 
 
 def custom_cni_entries(
-    ctx: NodeContext, pod: LocalPod, ips: dict[str, IPAddress], first_index: int
+    ctx: NodeContext,
+    pod: LocalPod,
+    ips: dict[str, IPAddress],
+    first_index: int,
+    networks: NetworkSides | None = None,
 ) -> tuple[tuple[CniInterface, ...], tuple[CniIP, ...]]:
     """The CNI result's interfaces (taps and veths: memifs are no netdev in the pod) and
     their IPs; ``first_index`` is the index the first of them gets in the result."""
     interfaces: list[CniInterface] = []
     addresses: list[CniIP] = []
-    gateway = str(ctx.addresses.pod_gateway)
     for interface in pod.custom:
         if interface.type is CustomIfType.MEMIF:
             continue
         index = first_index + len(interfaces)
         mac = naming.pod_mac(pod.container_id, interface.name)
         interfaces.append(CniInterface(interface.name, mac, pod.netns))
-        ip = ips.get(interface.name) if interface.addressed else None
+        where = placement(ctx, interface, networks)
+        ip = ips.get(interface.name) if where.gateway_loop else None
         if ip is not None:
-            addresses.append(CniIP(f"{ip}/{ip.max_prefixlen}", gateway, index))
+            addresses.append(CniIP(f"{ip}/{ip.max_prefixlen}", str(where.gateway), index))
     return tuple(interfaces), tuple(addresses)

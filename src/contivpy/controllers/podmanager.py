@@ -24,7 +24,7 @@ Kubernetes deletes the pods.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -118,10 +118,16 @@ class PodManager(ControllerBase[Registration]):
     name = "podmanager"
 
     def __init__(
-        self, state: StateFile, *, netns_exists: Callable[[str], bool] = os.path.exists
+        self,
+        state: StateFile,
+        *,
+        netns_exists: Callable[[str], bool] = os.path.exists,
+        joinable: Callable[[], Collection[str]] | None = None,
     ) -> None:
         self._state = state
         self._netns_exists = netns_exists
+        # the custom networks pods may join (customnetworks'; None: none may be joined)
+        self._joinable = joinable
         self._pods: dict[PodID, LocalPod] = {}
         # contivpp.io annotations of the reflected pods, and the custom networks that exist
         self._annotations: dict[PodID, dict[str, str]] = {}
@@ -302,7 +308,7 @@ class PodManager(ControllerBase[Registration]):
                 main_interface=ifname,
                 memifs_granted=memifs_granted,
                 networks=self._networks,
-                joinable=(),  # custom networks are not rendered yet: pods cannot join them
+                joinable=self._joinable() if self._joinable is not None else (),
             )
         except CustomIfError as error:
             prefix = f"pod {pod}: " if pod is not None else ""

@@ -55,6 +55,12 @@ SCENARIOS = {
             1,
             "a VPP CNF between two VLANs of a NIC (seed 000)",
         ),
+        Scenario(
+            "custom-network",
+            ("custom-network.yaml",),
+            2,
+            "two pods in an L3 CustomNetwork on two nodes (seed 002)",
+        ),
     )
 }
 

@@ -16,15 +16,25 @@ packet walks — with whether every walk ended where the scenario expects.
   yet); CNF1's memif gets 1.2.3.4/24 as the seed's operator gives it with vppctl, and an
   ARP/IP packet to 1.2.3.5 is walked from CNF1 through the vswitch into CNF2 and on to CNF3,
   where it is dropped (CNF3's memif has no address), as the seed shows.
+- ``custom-network`` (seed 002, two nodes): the L3 CustomNetwork ``net1`` and two pods with a
+  tap ``net1`` in it (``examples/custom-network.yaml``); the network as the node agents hold
+  it (VRF, VNI, each node's slice and gateway), each node's ``show interface addr`` for the
+  network's interfaces, and two walks: pod A's ``net1`` to pod B's ``net1`` address
+  (delivered there, over ``vxlanBVI-net1`` when the pods are on two nodes) and pod A's
+  ``eth0`` (the default network) to the same address (not delivered: the default network
+  has no route into ``net1``).
 """
 
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from contivpy.agent.node_agent import NodeAgent
+from contivpy.controllers import naming
+from contivpy.controllers.custom_network_render import gateway_loop
 from contivpy.controllers.ipnet_custom import custom_vpp_name
 from contivpy.controllers.pod_ips import PodID
 from contivpy.demo.cluster import DemoCluster
@@ -287,6 +297,189 @@ def _nodes_of(cluster: DemoCluster, pod: str) -> set[str]:
     }
 
 
+CUSTOM_NETWORK = "net1"  # the L3 CustomNetwork of examples/custom-network.yaml
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkMember:
+    """A pod's interface in a custom network, as its node agent wired it."""
+
+    pod: PodID
+    node: str
+    interface: str  # its name in the pod
+    vpp: str  # VPP's interface (its tag)
+    ip: str  # "" when it has none
+
+
+def network_members(cluster: DemoCluster, network: str) -> list[NetworkMember]:
+    """Every pod interface in ``network``, by node then pod."""
+    members = []
+    for node in cluster.nodes:
+        agent = node.agent
+        if agent is None:
+            continue
+        for pod, local in sorted(agent.pods.pods.items()):
+            ips = agent.ipam.custom_ips_of(pod)
+            for interface in local.custom:
+                if interface.network != network:
+                    continue
+                ip = ips.get(interface.name)
+                vpp = custom_vpp_name(interface, local)
+                members.append(
+                    NetworkMember(pod, node.name, interface.name, vpp, str(ip) if ip else "")
+                )
+    return members
+
+
+def _network_sides(cluster: DemoCluster, network: str, report: ScenarioReport) -> None:
+    """The network as each node agent holds it: VRF, slice, gateway, and the VNI of the
+    node's tunnels to the others (what its VPP holds). Every node must have it, and all
+    must agree on the VRF and the VNI."""
+    vrfs: set[int] = set()
+    vnis: set[int] = set()
+    lines = []
+    title = f"== customnetwork {network}"
+    for node in cluster.nodes:
+        agent = node.agent
+        side = agent.networks.side(network) if agent is not None else None
+        if agent is None or side is None or side.node_slice is None:
+            lines.append(f"  {node.name}: no L3 network {network} ({_why_not(agent, network)})")
+            report.ok = False
+            continue
+        subnet = side.network.subnet
+        title = (
+            f"== customnetwork {network}: L3 {subnet}, a /{side.network.node_prefix_len} per node"
+        )
+        vrfs.add(side.vrf)
+        tunnels = []
+        by_tag = {i.tag: i for i in node.sim.state.interfaces.values() if i.tag}
+        for other in agent.nodesync.others():
+            name = naming.vxlan_tunnel(other.id, network)
+            tunnel = by_tag.get(name)
+            vxlan = tunnel.vxlan if tunnel is not None else None
+            if vxlan is None:
+                tunnels.append(f"{name} to {other.name} missing")
+                report.ok = False
+                continue
+            vnis.add(vxlan.vni)
+            tunnels.append(f"{name} to {other.name}: VNI {vxlan.vni}")
+        lines.append(
+            f"  {node.name} (ID {agent.nodesync.node_id}): VRF {side.vrf}, slice "
+            f"{side.node_slice}, gateway {side.gateway} on {side.gateway_loop}"
+            + "".join(f"\n    {t}" for t in tunnels)
+        )
+    report.say(title)
+    for line in lines:
+        report.say(line)
+    if len(vrfs) > 1 or len(vnis) > 1:
+        report.say(f"  the nodes disagree: VRFs {sorted(vrfs)}, VNIs {sorted(vnis)}")
+        report.ok = False
+
+
+def _why_not(agent: NodeAgent | None, network: str) -> str:
+    """Why a node agent has no L3 network of that name: the network's kind, or the problems
+    of the networks the agent refused."""
+    if agent is None:
+        return "no agent"
+    side = agent.networks.side(network)
+    if side is not None:
+        return f"it is {side.network.kind.value}"
+    problems = [p for found in agent.networks.problems.values() for p in found]
+    return "; ".join(problems) or "not joinable on this node: see its agent's log"
+
+
+def _show_blocks(text: str) -> dict[str, list[str]]:
+    """``show interface addr`` split by interface: VPP's name -> its lines."""
+    blocks: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for line in text.splitlines():
+        if line and not line.startswith(" "):
+            current = blocks.setdefault(line.split()[0], [])
+            current.append(line)
+        elif line and current is not None:
+            current.append(line)
+    return blocks
+
+
+def _network_interfaces(
+    cluster: DemoCluster, network: str, members: list[NetworkMember], report: ScenarioReport
+) -> None:
+    """Each node's ``show interface addr`` lines of the network's interfaces (the control
+    plane's name after ``#``)."""
+    ours = {gateway_loop(network), f"{naming.VXLAN_BVI}-{network}"}
+    ours |= {m.vpp for m in members}
+    tunnel_prefix = f"{naming.VXLAN_TUNNEL_PREFIX}{network}-"
+    for node in cluster.nodes:
+        report.say(f"\n== {node.name}: vpp# show interface addr ({network}'s interfaces)")
+        blocks = _show_blocks(node.sim.show_interface_addr())
+        for iface in sorted(node.sim.state.interfaces.values(), key=lambda i: i.name):
+            if iface.tag not in ours and not iface.tag.startswith(tunnel_prefix):
+                continue
+            head, *rest = blocks.get(iface.name, [f"{iface.name}:"])
+            report.say(f"{head}  # {iface.tag}")
+            for line in rest:
+                report.say(line)
+
+
+async def custom_network(cluster: DemoCluster, pods: list[DemoPod]) -> ScenarioReport:
+    """net1 on every node; pod A's net1 reaches pod B's net1 (over vxlanBVI-net1 across
+    nodes), and pod A's eth0, in the default network, does not."""
+    report = ScenarioReport()
+    network = CUSTOM_NETWORK
+    members = network_members(cluster, network)
+    _network_sides(cluster, network, report)
+    report.say()
+    report.say(f"== interfaces in {network}")
+    rows = [(str(m.pod), m.interface, m.node, m.ip or "-", m.vpp) for m in members]
+    report.say(_table(("POD", "INTERFACE", "NODE", "IP", "VPP INTERFACE (tag)"), rows))
+    _network_interfaces(cluster, network, members, report)
+    addressed = [m for m in members if m.ip]
+    a = addressed[0] if addressed else None
+    b = next((m for m in addressed if a is not None and m.node != a.node), None)
+    b = b or next((m for m in addressed if m is not a), None)
+    if a is None or b is None:
+        report.say(f"\nfewer than two pods have an address in {network}: nothing to walk")
+        report.ok = False
+        return report
+    fabric = fabric_of(cluster)
+    bvi = f"{naming.VXLAN_BVI}-{network}"
+    over_network = fabric.trace(a.node, a.vpp, a.ip, b.ip)
+    _walk(
+        report,
+        f"{a.pod} {a.interface} {a.ip} -> {b.pod} {b.interface} {b.ip} (in {network}'s VRF)",
+        over_network,
+        expect=lambda t: (
+            t.delivered
+            and t.verdict.node == b.node
+            and t.verdict.interface is not None
+            and t.verdict.interface.tag == b.vpp
+            and (a.node == b.node or bvi in t.render())
+        ),
+    )
+    eth0 = next((p for p in pods if f"{p.namespace}/{p.name}" == str(a.pod)), None)
+    if eth0 is None:
+        report.say(f"\n{a.pod} has no IP in the default network: no walk from its eth0")
+        report.ok = False
+        return report
+    from_default = fabric.trace(a.node, eth0.vpp_interface, eth0.ip, b.ip)
+    _walk(
+        report,
+        f"{a.pod} eth0 {eth0.ip} (default network) -> {b.pod} {b.interface} {b.ip} "
+        "(expected: not delivered)",
+        from_default,
+        expect=lambda t: not t.delivered,
+    )
+    return report
+
+
+def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> str:
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+        for row in [header, *rows]
+    )
+
+
 #: what each scenario shows beyond the pods (``pods`` shows nothing more)
 SCENARIO_REPORTS: dict[
     str, Callable[[DemoCluster, list[DemoPod]], Coroutine[Any, Any, ScenarioReport]]
@@ -295,6 +488,7 @@ SCENARIO_REPORTS: dict[
     "sfc-linux": lambda cluster, _: sfc_linux(cluster),
     "sfc-vpp": lambda cluster, _: sfc_vpp(cluster),
     "sfc-external": lambda cluster, _: sfc_external(cluster),
+    "custom-network": custom_network,
 }
 
 

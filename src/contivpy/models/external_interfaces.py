@@ -8,16 +8,17 @@ reports the problems on the objects' statuses: both read the same rules here.
 
 Rules: ``vppInterfaceName`` given; ``vlan`` 0 (untagged) or 1..4094; one entry per NIC and
 VLAN on a node (the first, by object and index, has it; untagged entries first); an ``ip``
-is an address with a prefix length, and a stub network takes none; the network is ``stub``,
-``default`` or empty (CustomNetworks are not rendered yet: refused). Where it goes: a stub
-network (empty or ``stub``, unless the interface is L3 with an empty network) — the link
-only; otherwise the default network (the pod VRF).
+is an address with a prefix length, and a stub or L2 network takes none; the network is
+``stub``, ``default``, empty or a CustomNetwork that exists. Where it goes: a stub network
+(empty or ``stub``, unless the interface is L3 with an empty network) — the link only; the
+default network (``default``, or empty in an L3 interface) — the pod VRF; a CustomNetwork —
+its VRF (L3) or its bridge domain (L2).
 """
 
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from contivpy.models.k8s_codec import ExternalInterface, NetworkType
@@ -38,6 +39,7 @@ class ExternalEntry:
     vlan: int  # 0: untagged
     ip: str  # "" for none
     stub: bool  # no IP, no VRF, no bridge domain
+    network: str = DEFAULT_NETWORK  # "default", or a CustomNetwork's name (stub: "")
 
     @property
     def name(self) -> str:
@@ -60,14 +62,17 @@ def owner_of(model: ExternalInterface) -> str:
 
 
 def check_entries(
-    models: Iterable[ExternalInterface],
+    models: Iterable[ExternalInterface], networks: Mapping[str, bool] | None = None
 ) -> tuple[list[ExternalEntry], dict[str, list[str]]]:
     """The accepted entries (untagged first per node, then by object and index) and the
-    problems of the refused ones, by object."""
+    problems of the refused ones, by object. ``networks``: the CustomNetworks that exist and
+    whether each is L3 (takes IPs); None: any name is taken for one (only the VPP interfaces
+    are wanted)."""
     entries: list[tuple[ExternalEntry, str]] = []
     for model in sorted(models, key=owner_of):
         network = model.network.strip()
         stub = network == "stub" or (network == "" and model.type is not NetworkType.L3)
+        joined = "" if stub else (network or DEFAULT_NETWORK)
         for index, spec in enumerate(model.nodes):
             entry = ExternalEntry(
                 owner_of(model),
@@ -77,6 +82,7 @@ def check_entries(
                 spec.vlan,
                 spec.ip.strip(),
                 stub,
+                joined,
             )
             entries.append((entry, network))
     entries.sort(key=lambda e: (e[0].node, e[0].vlan != 0, e[0].owner, e[0].index))
@@ -84,7 +90,7 @@ def check_entries(
     problems: dict[str, list[str]] = {}
     taken: dict[tuple[str, str, int], str] = {}
     for entry, network in entries:
-        problem = _problem(entry, network, taken)
+        problem = _problem(entry, network, taken, networks)
         if problem:
             problems.setdefault(entry.owner, []).append(f"{entry.where}: {problem}")
             continue
@@ -93,9 +99,15 @@ def check_entries(
     return accepted, problems
 
 
-def _problem(entry: ExternalEntry, network: str, taken: dict[tuple[str, str, int], str]) -> str:
-    if network not in (*STUB_NETWORKS, DEFAULT_NETWORK):
-        return f"network {network!r}: CustomNetworks are not supported yet"
+def _problem(
+    entry: ExternalEntry,
+    network: str,
+    taken: dict[tuple[str, str, int], str],
+    networks: Mapping[str, bool] | None,
+) -> str:
+    custom = network not in (*STUB_NETWORKS, DEFAULT_NETWORK)
+    if custom and networks is not None and network not in networks:
+        return f"network {network!r}: no such CustomNetwork (or it is refused: see its status)"
     if not entry.node:
         return "node: missing"
     if not entry.nic:
@@ -109,6 +121,8 @@ def _problem(entry: ExternalEntry, network: str, taken: dict[tuple[str, str, int
     if entry.ip:
         if entry.stub:
             return f"ip {entry.ip!r}: an interface in a stub network has no IP"
+        if custom and networks is not None and not networks[network]:
+            return f"ip {entry.ip!r}: an interface in the L2 network {network} has no IP"
         if "/" not in entry.ip:
             return f"ip {entry.ip!r}: give the prefix length (e.g. {entry.ip}/24)"
         try:

@@ -1,8 +1,8 @@
-"""The leader's status writer for ServiceFunctionChains and ExternalInterfaces.
+"""The leader's status writer for ServiceFunctionChains, ExternalInterfaces and CustomNetworks.
 
-In: the ``ReflectedView`` (chains, pods, ExternalInterfaces, nodes), the store (the node IDs
-under ``<prefix>allocatedIDs/``, and the election fence), a ``KubeWriter`` (None: nothing is
-written). Out: each object's ``status`` and Events (``object_status``):
+In: the ``ReflectedView`` (chains, pods, ExternalInterfaces, CustomNetworks, nodes), the
+store (the node IDs under ``<prefix>allocatedIDs/``, and the election fence), a ``KubeWriter``
+(None: nothing is written). Out: each object's ``status`` and Events (``object_status``):
 
 - a ServiceFunctionChain whose spec is refused (``contivpy.sfc.chains``): Ready False,
   reason ``InvalidSpec``, the problems (each naming ``spec.chain[i]`` and the field), and a
@@ -12,9 +12,18 @@ written). Out: each object's ``status`` and Events (``object_status``):
   Ready False ``NotRendered`` with why none is (missing element, every instance held by
   another chain) and a Warning Event;
 - an ExternalInterface with refused entries (``contivpy.models.external_interfaces``: VLAN
-  outside 1..4094, a VLAN taken twice on one NIC, ...): Ready False ``InvalidSpec`` and a
-  Warning Event; else Ready True ``Accepted`` with its entries' count and nodes. Whether the
-  NIC exists on the node is only known there (the agent logs it).
+  outside 1..4094, a VLAN taken twice on one NIC, a CustomNetwork that does not exist or was
+  refused, an IP in an L2 network, ...): Ready False ``InvalidSpec`` and a Warning Event; else
+  Ready True ``Accepted`` with its entries' count and nodes. Whether the NIC exists on the
+  node is only known there (the agent logs it);
+- a refused CustomNetwork (``contivpy.models.custom_networks``: a built-in or taken name, a
+  missing type, a ``subnetCIDR`` that is no network address, a ``subnetOneNodePrefixLen`` not
+  longer than the subnet's, a subnet overlapping another network's): Ready False
+  ``InvalidSpec``, the problems (each naming the field) and a Warning Event; else Ready True
+  ``Accepted`` with what it is (``L3 10.200.0.0/16, /24 per node``, ``L2``, ``stub``). The
+  reflector does not know the nodes' IPAM ranges: overlap with a node's pod, host,
+  interconnect or service ranges is checked by the agents (logged there, and the pods joining
+  the network are refused).
 
 A pass computes everything (objects are few; a chain's path depends on every chain before
 it). It runs when the term starts, whenever one of those kinds changes or a resync is asked
@@ -33,10 +42,13 @@ from typing import TypeVar
 import structlog
 
 from contivpy.backoff import Backoff
+from contivpy.models import custom_networks, external_interfaces
+from contivpy.models.custom_networks import Network, NetworkKind, check_networks
 from contivpy.models.decoded import DecodeError
-from contivpy.models.external_interfaces import check_entries, owner_of
+from contivpy.models.external_interfaces import check_entries
 from contivpy.models.k8s_codec import (
     ALLOCATED_IDS_PREFIX,
+    CustomNetwork,
     ExternalInterface,
     K8sModel,
     Pod,
@@ -58,11 +70,14 @@ log = structlog.get_logger(__name__)
 
 CHAINS = "servicefunctionchain"
 EXTERNAL = "external-interface"
+NETWORK = "customnetwork"
 POD = "pod"
 NODE = "node"
-KINDS = (CHAINS, POD, EXTERNAL, NODE)
+KINDS = (CHAINS, POD, EXTERNAL, NETWORK, NODE)
+STATUS_KINDS = (CHAINS, EXTERNAL, NETWORK)  # the kinds whose objects get a status
 CHAIN_PLURAL = "servicefunctionchains"
 EXTERNAL_PLURAL = "externalinterfaces"
+NETWORK_PLURAL = "customnetworks"
 
 M = TypeVar("M", bound=K8sModel)
 Owner = tuple[str, str]  # (namespace, name)
@@ -97,13 +112,41 @@ def chain_readiness(
     return verdicts
 
 
-def external_readiness(models: Iterable[ExternalInterface]) -> dict[Owner, Readiness]:
-    """What each ExternalInterface's status should say (see the module doc)."""
+def network_readiness(
+    models: Iterable[CustomNetwork],
+) -> tuple[dict[Owner, Readiness], dict[str, Network]]:
+    """What each CustomNetwork's status should say (see the module doc), and the accepted
+    networks by name."""
     listed = list(models)
-    accepted, problems = check_entries(listed)
+    accepted, problems = check_networks(listed)
     verdicts: dict[Owner, Readiness] = {}
     for model in listed:
-        owner = owner_of(model)
+        refused = problems.get(custom_networks.owner_of(model), [])
+        network = accepted.get(model.name)
+        verdicts[(model.namespace, model.name)] = (
+            Readiness(True, "Accepted", _summary(network))
+            if network is not None and not refused
+            else Readiness(False, "InvalidSpec", "; ".join(refused))
+        )
+    return verdicts, accepted
+
+
+def _summary(network: Network) -> str:
+    if network.kind is NetworkKind.L3:
+        return f"L3 {network.subnet}, /{network.node_prefix_len} per node"
+    return str(network.kind.value)
+
+
+def external_readiness(
+    models: Iterable[ExternalInterface], networks: Mapping[str, bool] | None = None
+) -> dict[Owner, Readiness]:
+    """What each ExternalInterface's status should say (see the module doc); ``networks``:
+    the accepted CustomNetworks and whether each is L3 (None: any name is taken for one)."""
+    listed = list(models)
+    accepted, problems = check_entries(listed, networks)
+    verdicts: dict[Owner, Readiness] = {}
+    for model in listed:
+        owner = external_interfaces.owner_of(model)
         mine = [entry for entry in accepted if entry.owner == owner]
         nodes = ", ".join(sorted({entry.node for entry in mine}))
         entries = f"{len(mine)} entry(ies)" + (f" on node(s) {nodes}" if nodes else "")
@@ -117,7 +160,8 @@ def external_readiness(models: Iterable[ExternalInterface]) -> dict[Owner, Readi
 
 
 class CrdStatusWriter:
-    """Keeps the chains' and ExternalInterfaces' statuses current (see the module doc)."""
+    """Keeps the chains', ExternalInterfaces' and CustomNetworks' statuses current (see the
+    module doc)."""
 
     def __init__(
         self,
@@ -138,6 +182,7 @@ class CrdStatusWriter:
         self._leading_checked = False  # in this pass
         self.chains = ObjectStatus(kube, "ServiceFunctionChain", guard=self._check_leading)
         self.externals = ObjectStatus(kube, "ExternalInterface", guard=self._check_leading)
+        self.networks = ObjectStatus(kube, "CustomNetwork", guard=self._check_leading)
         self._pods: dict[str, tuple[bytes, PodFacts | None]] = {}  # key -> (bytes, facts)
         self._changed = asyncio.Event()
         self.passes = 0
@@ -180,7 +225,7 @@ class CrdStatusWriter:
                 await self.sync()
             except StoreError as error:
                 delay = next(delays)
-                log.warning("chain statuses not reported; retrying", error=str(error))
+                log.warning("CRD statuses not reported; retrying", error=str(error))
                 await asyncio.sleep(delay)
                 self._changed.set()
                 continue
@@ -188,8 +233,19 @@ class CrdStatusWriter:
             self.passes += 1
 
     async def sync(self) -> None:
-        """One pass: every chain's and ExternalInterface's status made to match."""
+        """One pass: every chain's, ExternalInterface's and CustomNetwork's status made to
+        match."""
         self._leading_checked = False
+        network_verdicts, networks = network_readiness(
+            self._models(NETWORK, CustomNetwork).values()
+        )
+        # Without CustomNetworks reflected, nothing says which exist: entries are taken as
+        # they are (the agents check them against what they see).
+        joinable = (
+            {name: network.kind is NetworkKind.L3 for name, network in networks.items()}
+            if NETWORK in self._view.kinds
+            else None
+        )
         externals = list(self._models(EXTERNAL, ExternalInterface).values())
         chains = list(self._models(CHAINS, ServiceFunctionChain).values())
         verdicts: dict[Owner, Readiness] = {}
@@ -200,11 +256,15 @@ class CrdStatusWriter:
         self.chains.keep(chain_paths.values())
         for owner, readiness in sorted(verdicts.items()):
             await self.chains.report(chain_paths[owner], readiness, success_event=True)
-        accepted = external_readiness(externals)
+        accepted = external_readiness(externals, joinable)
         external_paths = {owner: object_path(EXTERNAL_PLURAL, *owner) for owner in accepted}
         self.externals.keep(external_paths.values())
         for owner, readiness in sorted(accepted.items()):
             await self.externals.report(external_paths[owner], readiness)
+        network_paths = {owner: object_path(NETWORK_PLURAL, *owner) for owner in network_verdicts}
+        self.networks.keep(network_paths.values())
+        for owner, readiness in sorted(network_verdicts.items()):
+            await self.networks.report(network_paths[owner], readiness)
 
     async def _check_leading(self) -> None:
         """Once per pass, before the first status write: do we still hold the leader key?"""

@@ -4,10 +4,10 @@ In: ``ReflectorSettings``, a store and a ``KubeSource`` (``run_reflector`` opens
 settings). Out: ``Reflector.run``: every instance keeps an informer view of the cluster warm;
 the elected one converges etcd to it (``mirror``), writes the CustomConfigurations' items
 under ``/vnf-agent/<microservice>/`` with their status (``custom_config_writer``), reports
-the ServiceFunctionChains' paths and the ExternalInterfaces' problems in their status
-(``crd_status``; statuses only when the source is also a ``KubeWriter``), and publishes its
-counters and checks for etcd data loss (``status``); Prometheus metrics are served when a
-port is set.
+the ServiceFunctionChains' paths and the ExternalInterfaces' and CustomNetworks' problems
+in their status (``crd_status``; statuses only when the source is also a ``KubeWriter``), and
+publishes its counters and checks for etcd data loss (``status``); Prometheus metrics are
+served when a port is set.
 
 Stopping: set the ``stop`` event for a graceful exit — the election lease is revoked, so a
 standby takes over at once. Cancelling ``run`` is treated as a crash: the lease is left to
@@ -22,9 +22,7 @@ import contextlib
 import structlog
 
 from contivpy.backoff import Backoff
-from contivpy.reflector.crd_status import CHAINS as CHAIN_KIND
-from contivpy.reflector.crd_status import EXTERNAL as EXTERNAL_KIND
-from contivpy.reflector.crd_status import CrdStatusWriter
+from contivpy.reflector.crd_status import STATUS_KINDS, CrdStatusWriter
 from contivpy.reflector.custom_config_writer import KIND as CUSTOM_CONFIG_KIND
 from contivpy.reflector.custom_config_writer import CustomConfigWriter
 from contivpy.reflector.election import LeaderElection
@@ -142,7 +140,7 @@ class Reflector:
                 retry=self._retry,
             )
             writers.append(self.custom_config.run())
-        if CHAIN_KIND in self.view.kinds or EXTERNAL_KIND in self.view.kinds:
+        if any(kind in self.view.kinds for kind in STATUS_KINDS):
             self.crd_status = CrdStatusWriter(
                 self._store,
                 self.view,

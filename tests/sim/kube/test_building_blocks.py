@@ -149,6 +149,29 @@ def test_schema_prunes_defaults_and_validates() -> None:
     assert wrong_type[0]["field"] == "spec.vlan"
 
 
+@pytest.mark.parametrize(
+    ("pattern", "value", "matches"),
+    [
+        ("[a-z]+", "A1b", True),  # unanchored: a match anywhere will do, as in Go's regexp
+        ("^[a-z]+$", "abc", True),
+        ("^[a-z]+$", "abc\n", False),  # Go's $ is the end of the text, not before a newline
+        ("^[a-z$]+$", "a$b", True),  # a $ in a character class is a member
+        ("^[]$]+$", "]$", True),  # and so is a ] first in a class
+        ("^[^]$]+$", "ab", True),
+        ("^[^]$]+$", "a$", False),
+        ("^a\\$", "a$", True),  # an escaped $ is the character
+        ("^a\\z", "a", True),  # Go's \z: the end of the text
+        ("^a\\z", "a\n", False),
+    ],
+)
+def test_schema_patterns_match_as_the_api_server_matches_them(
+    pattern: str, value: str, matches: bool
+) -> None:
+    schema = {"type": "object", "properties": {"v": {"type": "string", "pattern": pattern}}}
+    _, causes = check({"v": value}, schema)
+    assert (causes == []) is matches, causes
+
+
 def test_store_versions_window_and_snapshots() -> None:
     store = ObjectStore(window=3)
     start = store.resource_version

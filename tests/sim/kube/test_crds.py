@@ -11,7 +11,7 @@ import yaml
 from kubernetes_asyncio import client, watch
 from kubernetes_asyncio.client.exceptions import ApiException
 
-from contivpy.sim.kube import KubeApiStandIn, contivpp_crds, contivpp_crds_yaml
+from contivpy.sim.kube import KubeApiError, KubeApiStandIn, contivpp_crds, contivpp_crds_yaml
 
 GROUP, VERSION = "contivpp.io", "v1"
 MERGE = "application/merge-patch+json"
@@ -170,6 +170,51 @@ async def test_deleting_a_crd_removes_its_objects_and_kind(
         },
     }
     assert kube.apply(sfc)[0] == "created"
+
+
+@pytest.mark.parametrize(
+    ("spec", "refused"),
+    [
+        ({"type": "L3", "subnetCIDR": "10.200.0.0/16", "subnetOneNodePrefixLen": 24}, None),
+        ({"type": "L3", "subnetCIDR": "fd00:200::/48", "subnetOneNodePrefixLen": 64}, None),
+        ({"type": "L2"}, None),
+        ({"type": "L2", "subnetCIDR": ""}, None),  # empty: no subnet, as when absent
+        # Syntax only: the octet 300 passes and the reflector's status refuses it.
+        ({"type": "L3", "subnetCIDR": "10.300.0.0/16", "subnetOneNodePrefixLen": 24}, None),
+        ({"type": "L3", "subnetCIDR": "net1"}, "spec.subnetCIDR"),
+        ({"type": "L3", "subnetCIDR": "10.200.0.0"}, "spec.subnetCIDR"),
+        ({"type": "L3", "subnetCIDR": "10.200.0.0/16 10.201.0.0/16"}, "spec.subnetCIDR"),
+        ({"type": "L3", "subnetCIDR": "10.200.0.0/16\n"}, "spec.subnetCIDR"),
+        ({"type": "L3", "subnetCIDR": "10.200.0.0/1600"}, "spec.subnetCIDR"),
+        (
+            {"type": "L3", "subnetCIDR": "10.200.0.0/16", "subnetOneNodePrefixLen": 0},
+            "spec.subnetOneNodePrefixLen",
+        ),
+        (
+            {"type": "L3", "subnetCIDR": "fd00::/48", "subnetOneNodePrefixLen": 129},
+            "spec.subnetOneNodePrefixLen",
+        ),
+        ({"type": "L4"}, "spec.type"),
+    ],
+)
+def test_custom_network_admission_checks_what_a_schema_can(
+    kube: KubeApiStandIn, spec: dict[str, Any], refused: str | None
+) -> None:
+    kube.install_contivpp_crds()
+    manifest = {
+        "apiVersion": "contivpp.io/v1",
+        "kind": "CustomNetwork",
+        "metadata": {"name": "net1", "namespace": "default"},
+        "spec": spec,
+    }
+    if refused is None:
+        kube.apply(manifest)
+        assert kube.get("contivpp.io/v1", "CustomNetwork", "net1", "default")["spec"] == spec
+        return
+    with pytest.raises(KubeApiError) as invalid:
+        kube.apply(manifest)
+    assert invalid.value.code == 422
+    assert [c["field"] for c in (invalid.value.details or {})["causes"]] == [refused]
 
 
 def test_crd_manifests_render_as_plain_yaml() -> None:

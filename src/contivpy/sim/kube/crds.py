@@ -28,13 +28,20 @@ _STATUS: JsonObject = {
     "x-kubernetes-preserve-unknown-fields": True,
 }
 
+# What a schema can say of a CIDR: its syntax (an IPv4 or IPv6 address, "/", a length), or
+# empty (no subnet). Values (10.300.0.0/16, a /40 in IPv4, host bits set, overlaps) are
+# checked by the reflector (the object's status) and the node agents.
+_IPV4 = r"[0-9]{1,3}(\.[0-9]{1,3}){3}"
+_IPV6 = r"[0-9a-fA-F]{0,4}(:[0-9a-fA-F]{0,4}){2,7}"
+CIDR_PATTERN = rf"^$|^({_IPV4}|{_IPV6})/[0-9]{{1,3}}$"
+
 _CUSTOM_NETWORK_SPEC: JsonObject = {
     "type": "object",
     "required": ["type"],
     "properties": {
         "type": {"type": "string", "enum": ["L2", "L3", "stub"]},
-        "subnetCIDR": _STRING,
-        "subnetOneNodePrefixLen": {"type": "integer", "minimum": 0, "maximum": 128},
+        "subnetCIDR": {"type": "string", "pattern": CIDR_PATTERN},
+        "subnetOneNodePrefixLen": {"type": "integer", "minimum": 1, "maximum": 128},
     },
 }
 

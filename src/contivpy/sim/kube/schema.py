@@ -8,11 +8,16 @@ required, items, additionalProperties (schema or boolean), enum, pattern, minimu
 minLength, maxLength, minItems, maxItems, nullable, default, x-kubernetes-preserve-unknown-fields
 and x-kubernetes-int-or-string. Formats, CEL rules, oneOf/anyOf/allOf are not checked.
 apiVersion, kind and metadata are always kept; the API server validates metadata itself.
+
+``pattern`` is matched as the API server matches it (Go's regexp): unanchored (it must match
+somewhere; a schema anchors it with ``^...$``), and ``$`` (without the ``(?m)`` flag) is the
+end of the text — Python's ``$`` also matches before a final newline, so it is read as ``\\Z``.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import re
 from typing import Any
 
@@ -20,6 +25,7 @@ from contivpy.sim.kube.errors import cause, invalid_value, required, unsupported
 from contivpy.sim.kube.objects import JsonObject
 
 _ROOT_FIELDS = ("apiVersion", "kind", "metadata")
+_MULTILINE = re.compile(r"\(\?[imsU]*m")  # a pattern turning on Go's (?m) flag
 
 
 def _type_ok(value: Any, schema: JsonObject) -> bool:
@@ -76,7 +82,7 @@ def _walk(value: Any, schema: JsonObject, path: str, causes: list[JsonObject]) -
     if isinstance(value, str):
         _check_bounds(len(value), schema, "minLength", "maxLength", here, causes, "characters")
         pattern = schema.get("pattern")
-        if isinstance(pattern, str) and not re.search(pattern, value):
+        if isinstance(pattern, str) and not _go_regexp(pattern).search(value):
             causes.append(invalid_value(here, value, f"should match '{pattern}'"))
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
         if "minimum" in schema and value < schema["minimum"]:
@@ -90,6 +96,34 @@ def _walk(value: Any, schema: JsonObject, path: str, causes: list[JsonObject]) -
                 invalid_value(here, value, f"should be less than or equal to {schema['maximum']}")
             )
     return value
+
+
+@functools.lru_cache(maxsize=256)
+def _go_regexp(pattern: str) -> re.Pattern[str]:
+    """``pattern`` compiled to match what Go's regexp matches (see the module doc): each
+    ``$`` outside a character class becomes ``\\Z``, and so does Go's ``\\z``."""
+    if _MULTILINE.search(pattern):
+        return re.compile(pattern)  # ``$`` ends lines: as near to Go as Python gets
+    translated: list[str] = []
+    class_at = -1  # where the open character class's members start; -1: none open
+    escaped = False
+    for char in pattern:
+        if escaped:
+            translated.append("Z" if char == "z" and class_at < 0 else char)
+            escaped = False
+            continue
+        escaped = char == "\\"
+        if class_at >= 0:
+            if char == "^" and len(translated) == class_at:
+                class_at += 1  # a negated class: its members start after the caret
+            elif char == "]" and len(translated) > class_at:
+                class_at = -1  # a "]" first in the class is a member
+        elif char == "[":
+            class_at = len(translated) + 1
+        elif char == "$":
+            char = r"\Z"
+        translated.append(char)
+    return re.compile("".join(translated))
 
 
 def _check_bounds(
