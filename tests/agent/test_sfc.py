@@ -5,6 +5,7 @@ disturbing the rest, and restarts that write nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable
 
@@ -23,6 +24,7 @@ from contivpy.models.k8s_codec import (
     encode,
     key_for,
 )
+from contivpy.models.node_reports import ReportedObject, decode_report, report_key
 from contivpy.sim.vpp.forwarding import Fabric
 from contivpy.sim.vpp.model import Interface, Kind
 from contivpy.sim.vpp.state import VppState
@@ -336,3 +338,45 @@ async def test_a_chain_between_two_vlans_pops_the_tag_in_and_pushes_the_other_ou
     await eventually(lambda: len(popping()) == 2)
     await agent.loop.wait_idle()
     assert len(xconnects(state)) == 2
+
+
+async def test_a_nic_this_node_lacks_is_reported_for_the_status_and_the_report_goes_with_it(
+    make_node: Callable[[str], Awaitable[Node]],
+) -> None:
+    node = await make_node("node-1")
+    agent = await node.start_agent()
+    model = ExternalInterface(
+        name="phantom",
+        namespace="default",
+        type=NetworkType.L2,
+        nodes=[NodeInterface(node="node-1", vpp_interface_name="GigabitEthernet9/9/9", vlan=7)],
+    )
+    key = node.prefix + key_for("external-interface", "phantom", "default")
+    await node.store.put(key, encode(model))
+    report = node.prefix + report_key(
+        "node-1", ReportedObject("external-interface", "default", "phantom")
+    )
+
+    async def reported() -> list[str] | None:
+        found = (await node.store.get(report)).item
+        return decode_report(found.value) if found is not None else None
+
+    for _ in range(200):
+        if await reported():
+            break
+        await asyncio.sleep(0.05)
+    problems = await reported()
+    assert problems is not None
+    assert len(problems) == 1
+    assert problems[0].startswith(
+        "ExternalInterface default/phantom spec.nodes[0]: GigabitEthernet9/9/9.7 on node node-1: "
+    )
+    assert "GigabitEthernet9/9/9" in problems[0].split("node-1: ", 1)[1]
+    assert agent.loop.history.records()  # the agent goes on
+
+    await node.store.delete(key)
+    for _ in range(200):
+        if await reported() is None:
+            break
+        await asyncio.sleep(0.05)
+    assert await reported() is None

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from contivpy.models.k8s_codec import VppNode, encode, key_of
+from contivpy.models.node_reports import ReportedObject, encode_report, report_key
 from contivpy.reflector.crd_status import CrdStatusWriter
 from contivpy.reflector.object_status import ObjectStatus, Readiness
 from contivpy.reflector.source import JsonObject
@@ -346,6 +347,27 @@ async def test_external_interfaces_with_bad_or_duplicate_vlans_are_refused(
             (event,) = await eventually(lambda n=name: _async(events_about(kube, EXTIF, n) or None))
             assert (event["type"], event["reason"]) == ("Warning", "InvalidSpec")
         assert events_about(kube, EXTIF, "vlan-200") == []
+
+
+async def test_what_a_node_agent_reports_about_an_external_interface_is_on_its_status(
+    kube: KubeApiStandIn, store: Store, run_reflector: RunReflector
+) -> None:
+    kube.apply_yaml(EXTERNAL_INTERFACES.split("---")[0])
+    about = ReportedObject("external-interface", "default", "vlan-200")
+    problem = (
+        "ExternalInterface default/vlan-200 spec.nodes[0]: GigabitEthernet0/a/0.200 on node "
+        "node-1: VPP has no NIC named 'GigabitEthernet0/a/0'"
+    )
+    async with run_reflector():
+        await says(kube, EXTIF, "vlan-200", "Accepted")
+        await store.put(KSR + report_key("node-1", about), encode_report([problem]))
+        applied = await says(kube, EXTIF, "vlan-200", "NotApplied")
+        assert (applied["status"], applied["message"]) == ("False", problem)
+        (event,) = await eventually(lambda: _async(events_about(kube, EXTIF, "vlan-200") or None))
+        assert (event["type"], event["reason"]) == ("Warning", "NotApplied")
+        # the node fixed it (or the entry is gone): its report goes, the status follows
+        await store.delete(KSR + report_key("node-1", about))
+        await says(kube, EXTIF, "vlan-200", "Accepted")
 
 
 async def test_custom_networks_are_refused_naming_the_field_or_accepted_with_their_shape(

@@ -24,6 +24,7 @@ import structlog
 
 import contivpy
 from contivpy.agent.cni_bridge import CniBridge, MemifGrants
+from contivpy.agent.node_reports import ExternalInterfaceReports
 from contivpy.api.cni_server import CniServer
 from contivpy.api.device_plugin import MemifDevicePlugin
 from contivpy.api.introspection import AgentPhase, AgentStatus
@@ -183,6 +184,14 @@ class NodeAgent:
             settings=LoopSettings(healing_delay=config.healing_delay),
             history=self.history,
         )
+        self.reports = ExternalInterfaceReports(
+            settings.node_name,
+            self.extif,
+            self.scheduler,
+            store,
+            key_prefix=config.ksr_prefix,
+            started=self.loop.wait_started,
+        )
         self.memif_plugin: MemifDevicePlugin | None = None
         memif_grants, memif_release = config.memif_grants, None
         if config.memif_plugin.enabled:
@@ -256,6 +265,7 @@ class NodeAgent:
         self._tasks = [
             asyncio.create_task(watcher.run(), name="dbwatch"),
             asyncio.create_task(self._watch_vpp(), name="vpp-watch"),
+            asyncio.create_task(self.reports.run(), name="node-reports"),
         ]
         stack = contextlib.AsyncExitStack()
         self._servers = stack  # ``stop`` closes what was entered, also when cut short

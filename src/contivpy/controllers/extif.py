@@ -54,7 +54,9 @@ class ExternalInterfaces(ControllerBase[None]):
         self._networks = networks
         self._models: dict[str, ExternalInterface] = {}
         self._config: Config = {}
-        self.problems: dict[str, list[str]] = {}
+        self.problems: dict[str, list[str]] = {}  # by object: every refused entry's problem
+        self.node_problems: dict[str, list[str]] = {}  # by object: refusals only this node makes
+        self.applied: list[ExternalEntry] = []  # this node's entries, rendered
 
     def handles(self, event: Event) -> bool:
         return isinstance(event, KubeStateChange) and event.resource in (RESOURCE, NETWORKS)
@@ -86,6 +88,8 @@ class ExternalInterfaces(ControllerBase[None]):
         node = self._settings.node_name
         accepted, problems = check_entries(self._models.values(), self._networks.kinds())
         self.problems = {}
+        self.node_problems = {}
+        self.applied = []
         for owner, found in problems.items():
             for problem in found:
                 log.warning("external interface entry refused", error=problem)
@@ -100,7 +104,9 @@ class ExternalInterfaces(ControllerBase[None]):
                 )
                 log.warning("external interface entry refused", error=problem)
                 self.problems.setdefault(entry.owner, []).append(problem)
+                self.node_problems.setdefault(entry.owner, []).append(problem)
                 continue
+            self.applied.append(entry)
             ips = (entry.ip,) if entry.ip else ()
             vrf = self._vrf(entry)
             if entry.vlan:

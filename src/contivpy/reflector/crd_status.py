@@ -13,9 +13,11 @@ store (the node IDs under ``<prefix>allocatedIDs/``, and the election fence), a 
   another chain) and a Warning Event;
 - an ExternalInterface with refused entries (``contivpy.models.external_interfaces``: VLAN
   outside 1..4094, a VLAN taken twice on one NIC, a CustomNetwork that does not exist or was
-  refused, an IP in an L2 network, ...): Ready False ``InvalidSpec`` and a Warning Event; else
-  Ready True ``Accepted`` with its entries' count and nodes. Whether the NIC exists on the
-  node is only known there (the agent logs it);
+  refused, an IP in an L2 network, ...): Ready False ``InvalidSpec`` and a Warning Event; one
+  a node agent reports a problem with (``<prefix>reports/``, ``models/node_reports``: a NIC
+  its VPP does not have, its own main interface named — only that node can know): Ready False
+  ``NotApplied`` with the reports and a Warning Event; else Ready True ``Accepted`` with its
+  entries' count and nodes;
 - a refused CustomNetwork (``contivpy.models.custom_networks``: a built-in or taken name, a
   missing type, a ``subnetCIDR`` that is no network address, a ``subnetOneNodePrefixLen`` not
   longer than the subnet's, a subnet overlapping another network's): Ready False
@@ -27,7 +29,8 @@ store (the node IDs under ``<prefix>allocatedIDs/``, and the election fence), a 
 
 A pass computes everything (objects are few; a chain's path depends on every chain before
 it). It runs when the term starts, whenever one of those kinds changes or a resync is asked
-for, whenever a node ID record changes (watched in etcd), and after a failed pass (with
+for, whenever a node ID record or an agent's report changes (watched in etcd), and after a failed
+pass (with
 back-off). Unchanged statuses are never rewritten, so a restarted reflector writes nothing.
 Nothing is written to etcd; the fence is checked before a status is written so a deposed
 leader stops reporting.
@@ -56,6 +59,7 @@ from contivpy.models.k8s_codec import (
     VppNode,
     decode,
 )
+from contivpy.models.node_reports import REPORTS_PREFIX, decode_report, parse_report_key
 from contivpy.reflector.errors import LeadershipLostError
 from contivpy.reflector.object_status import ObjectStatus, Readiness, object_path
 from contivpy.reflector.source import KubeWriter
@@ -138,10 +142,13 @@ def _summary(network: Network) -> str:
 
 
 def external_readiness(
-    models: Iterable[ExternalInterface], networks: Mapping[str, bool] | None = None
+    models: Iterable[ExternalInterface],
+    networks: Mapping[str, bool] | None = None,
+    reported: Mapping[Owner, list[str]] | None = None,
 ) -> dict[Owner, Readiness]:
     """What each ExternalInterface's status should say (see the module doc); ``networks``:
-    the accepted CustomNetworks and whether each is L3 (None: any name is taken for one)."""
+    the accepted CustomNetworks and whether each is L3 (None: any name is taken for one);
+    ``reported``: what node agents report about each (a NIC their VPP does not have...)."""
     listed = list(models)
     accepted, problems = check_entries(listed, networks)
     verdicts: dict[Owner, Readiness] = {}
@@ -151,11 +158,16 @@ def external_readiness(
         nodes = ", ".join(sorted({entry.node for entry in mine}))
         entries = f"{len(mine)} entry(ies)" + (f" on node(s) {nodes}" if nodes else "")
         refused = problems.get(owner)
-        verdicts[(model.namespace, model.name)] = (
-            Readiness(False, "InvalidSpec", "; ".join(refused) + f" ({entries} accepted)")
-            if refused
-            else Readiness(True, "Accepted", entries)
-        )
+        from_nodes = (reported or {}).get((model.namespace, model.name), [])
+        if refused:
+            readiness = Readiness(
+                False, "InvalidSpec", "; ".join(refused + from_nodes) + f" ({entries} accepted)"
+            )
+        elif from_nodes:
+            readiness = Readiness(False, "NotApplied", "; ".join(from_nodes))
+        else:
+            readiness = Readiness(True, "Accepted", entries)
+        verdicts[(model.namespace, model.name)] = readiness
     return verdicts
 
 
@@ -176,6 +188,7 @@ class CrdStatusWriter:
         self._store = store
         self._view = view
         self._ids_prefix = prefix + ALLOCATED_IDS_PREFIX
+        self._reports_prefix = prefix + REPORTS_PREFIX
         self._prefix = prefix
         self._fence = fence
         self._retry = retry
@@ -190,7 +203,12 @@ class CrdStatusWriter:
     async def run(self) -> None:
         """Report until cancelled; raises ``LeadershipLostError`` when the fence fails."""
         await self._view.wait_all_listed()
-        await first_completed(self._follow_view(), self._follow_ids(), self._converge())
+        await first_completed(
+            self._follow_view(),
+            self._follow_store(self._ids_prefix),
+            self._follow_store(self._reports_prefix),
+            self._converge(),
+        )
 
     async def _follow_view(self) -> None:
         seen: tuple[int, ...] = ()
@@ -199,21 +217,20 @@ class CrdStatusWriter:
             seen = self._view.versions(KINDS)
             self._changed.set()
 
-    async def _follow_ids(self) -> None:
-        """Wake a pass whenever a node ID record changes."""
+    async def _follow_store(self, prefix: str) -> None:
+        """Wake a pass whenever a key under ``prefix`` changes (node ID records, the agents'
+        reports)."""
         delays = self._retry.delays()
         while True:
             try:
-                listing = await self._store.list(self._ids_prefix)
+                listing = await self._store.list(prefix)
                 self._changed.set()  # what changed before the watch opened
-                async with self._store.watch(
-                    self._ids_prefix, start_revision=listing.revision + 1
-                ) as events:
+                async with self._store.watch(prefix, start_revision=listing.revision + 1) as events:
                     async for _ in events:
                         self._changed.set()
                         delays = self._retry.delays()
             except StoreError as error:  # compacted, or etcd away: list again
-                log.info("node ID watch restarting", error=str(error))
+                log.info("watch restarting", prefix=prefix, error=str(error))
             await asyncio.sleep(next(delays))
 
     async def _converge(self) -> None:
@@ -256,7 +273,7 @@ class CrdStatusWriter:
         self.chains.keep(chain_paths.values())
         for owner, readiness in sorted(verdicts.items()):
             await self.chains.report(chain_paths[owner], readiness, success_event=True)
-        accepted = external_readiness(externals, joinable)
+        accepted = external_readiness(externals, joinable, await self._reports(EXTERNAL))
         external_paths = {owner: object_path(EXTERNAL_PLURAL, *owner) for owner in accepted}
         self.externals.keep(external_paths.values())
         for owner, readiness in sorted(accepted.items()):
@@ -274,6 +291,24 @@ class CrdStatusWriter:
         if not result.succeeded:
             raise LeadershipLostError("the leader key no longer holds our identity")
         self._leading_checked = True
+
+    async def _reports(self, resource: str) -> dict[Owner, list[str]]:
+        """What the node agents report about objects of ``resource``, by object (every
+        node's problems, in node order)."""
+        listing = await self._store.list(self._reports_prefix)
+        found: dict[Owner, list[str]] = {}
+        for item in sorted(listing.items, key=lambda i: i.key):
+            parsed = parse_report_key(item.key[len(self._prefix) :])
+            if parsed is None or parsed[1].resource != resource:
+                continue
+            about = parsed[1]
+            try:
+                problems = decode_report(item.value)
+            except ValueError as error:
+                log.warning("node report unreadable", key=item.key, error=str(error))
+                continue
+            found.setdefault((about.namespace, about.name), []).extend(problems)
+        return found
 
     async def _node_ids(self) -> dict[str, int]:
         listing = await self._store.list(self._ids_prefix)
