@@ -62,6 +62,22 @@ async def test_interface_vrf_needs_the_table_and_no_addresses(vpp: VppClient) ->
         await interface_ip.set_interface_vrf(vpp, index, 20, ipv6=False)
 
 
+async def test_one_address_on_two_interfaces_in_two_tables_is_accepted(vpp: VppClient) -> None:
+    # An L3 CustomNetwork's vxlanBVI-<net> takes the default network's BVI address (and MAC)
+    # in the network's own VRF: VPP checks address conflicts within a table only.
+    first, second = await _loop(vpp), await _loop(vpp)
+    await vrf.add_vrf_table(vpp, vrf.VrfTable(1))
+    await vrf.add_vrf_table(vpp, vrf.VrfTable(10))
+    await interface_ip.set_interface_vrf(vpp, first, 1, ipv6=False)
+    await interface_ip.set_interface_vrf(vpp, second, 10, ipv6=False)
+    await interface_ip.add_address(vpp, first, addr("192.168.30.1/24"))
+    await interface_ip.add_address(vpp, second, addr("192.168.30.1/24"))
+    for index in (first, second):
+        assert await interface_ip.dump_addresses(vpp, index, ipv6=False) == [
+            addr("192.168.30.1/24")
+        ]
+
+
 async def test_a_table_bound_to_an_interface_outlives_its_api_delete(vpp: VppClient) -> None:
     index = await _loop(vpp)
     await vrf.add_vrf_table(vpp, vrf.VrfTable(10))

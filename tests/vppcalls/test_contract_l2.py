@@ -3,9 +3,11 @@ members, BVI and split horizon, and the L2 FIB."""
 
 from __future__ import annotations
 
+import ipaddress
+
 import pytest
 
-from contivpy.vppcalls import bridge_domains, l2fib, loopback, memif, xconnect
+from contivpy.vppcalls import bridge_domains, l2fib, loopback, memif, vxlan, xconnect
 from contivpy.vppcalls.bridge_domains import BridgeDomain, BridgeDomainMember, BridgeDomainPort
 from contivpy.vppcalls.client import VppClient
 from contivpy.vppcalls.errors import VppApiError
@@ -155,3 +157,20 @@ async def test_l2fib_entries_read_back_and_delete(vpp: VppClient) -> None:
         await l2fib.delete_l2fib_entry(vpp, entry)
     with pytest.raises(VppApiError, match="NO_SUCH_ENTRY"):
         await l2fib.add_l2fib_entry(vpp, L2FibEntry(8, entry.mac, port))
+
+
+async def test_a_memif_cross_connects_into_an_sfc_vxlan_tunnel_both_ways(vpp: VppClient) -> None:
+    # A service function chain's hop between nodes: the local interface and the hop's tunnel
+    # cross-connected each way (two tunnels between the same nodes differ by VNI only).
+    local = await _memif(vpp, 1)
+    ends = (ipaddress.ip_address("192.168.16.1"), ipaddress.ip_address("192.168.16.2"))
+    hop = await vxlan.create_vxlan_tunnel(vpp, vxlan.VxlanTunnel(*ends, vni=5000))
+    other = await vxlan.create_vxlan_tunnel(vpp, vxlan.VxlanTunnel(*ends, vni=5001))
+    assert hop != other
+    await xconnect.set_xconnect(vpp, xconnect.XConnect(local, hop))
+    await xconnect.set_xconnect(vpp, xconnect.XConnect(hop, local))
+    found = {(x.rx_sw_if_index, x.tx_sw_if_index) for x in await xconnect.dump_xconnects(vpp)}
+    assert found == {(local, hop), (hop, local)}
+    await xconnect.clear_xconnect(vpp, hop)
+    await xconnect.clear_xconnect(vpp, local)
+    assert await xconnect.dump_xconnects(vpp) == []

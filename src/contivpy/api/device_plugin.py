@@ -97,8 +97,11 @@ class MemifDevicePluginService(DevicePluginBase):
         while True:
             yield response
             # The list never changes; it is re-sent so a kubelet that lost it gets it again.
+            # asyncio.timeout, not wait_for: wait_for (3.11) can swallow a cancellation that
+            # comes as the event is set, and the server's stop would wait for this stream
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), self._settings.resend_interval)
+                async with asyncio.timeout(self._settings.resend_interval):
+                    await self._stopping.wait()
                 return
 
     async def get_preferred_allocation(
