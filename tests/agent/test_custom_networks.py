@@ -14,6 +14,7 @@ import pytest
 from contivpy.cni.types import CniError, CniRequest, CniResult
 from contivpy.controllers import naming
 from contivpy.controllers.pod_ips import PodID
+from contivpy.events.types import HealingResync
 from contivpy.models.k8s_codec import CustomNetwork, NetworkType, Pod, encode, key_for
 from contivpy.sim.vpp.forwarding import Fabric
 from contivpy.sim.vpp.model import Interface, Kind
@@ -183,6 +184,9 @@ async def test_a_refused_network_cannot_be_joined_and_a_deleted_one_gives_its_id
 
     member, _ = await wire(node, "member", "n1/tap/net1")
     assert "n1" in agent.ipam.custom_ips_of(PodID("default", "member"))
+    # a full resync in between (every controller re-learns what it holds from etcd)
+    healed = await agent.loop.push_and_wait(HealingResync(error="test"))
+    assert healed.error == ""
     await node.store.delete(node.prefix + key_for("customnetwork", "net1", "default"))
     await eventually(lambda: "net1" not in agent.networks.joinable())
     await agent.loop.wait_idle()

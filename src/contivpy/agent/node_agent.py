@@ -133,12 +133,13 @@ class NodeAgent:
             joinable=lambda: self.networks.joinable(),
         )
         owner = settings.node_name
-        vnis = vni_pool(store, key_prefix=config.ksr_prefix, owner=owner)
+        # A pool instance per controller: what one learnt is its own (each forgets its own at
+        # a resync and releases only what it learnt; etcd keeps them consistent).
         self.networks = CustomNetworks(
             settings,
             self.nodesync,
             self.pods,
-            vnis,
+            vni_pool(store, key_prefix=config.ksr_prefix, owner=owner),
             vrf_pool(store, key_prefix=config.ksr_prefix, owner=owner),
         )
         self.ipam = Ipam(
@@ -164,7 +165,7 @@ class NodeAgent:
             self.pods,
             node_ids=lambda: {name: info.id for name, info in nodesync.nodes.items()},
             addresses=self.ipnet.underlay_addresses,
-            vnis=vnis,
+            vnis=vni_pool(store, key_prefix=config.ksr_prefix, owner=owner),
             main_vrf=settings.main_vrf_id,
         )
         controllers: list[Controller[Any]] = [
