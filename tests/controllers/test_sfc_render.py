@@ -178,7 +178,7 @@ def test_hop_across_nodes_tunnel_on_each_side() -> None:
     path = path_of(LINUX, pod("cnf1", "node-1", "tap1"), pod("cnf2", "node-2", "tap1"))
     assert crossing_hops(path, "node-1") == [0]
     assert crossing_hops(path, "node-2") == [0]
-    name = tunnel_label(path, 0)
+    name = tunnel_label(path.chain, 0)
     assert name == "sfc-linux-chain-0"
     one = render(path, "node-1", {0: 5001}).config
     two = render(path, "node-2", {0: 5001}).config
@@ -301,7 +301,7 @@ def test_tunnel_names_of_different_hops_differ() -> None:
     chain = make_chain(
         "c", pod_fn("a", "if1"), pod_fn("b", in_="if1", out="if2"), pod_fn("c", "if1")
     )
-    assert tunnel_label(Path(chain), 0) != tunnel_label(Path(chain), 1)
+    assert tunnel_label(chain, 0) != tunnel_label(chain, 1)
 
 
 def test_tunnel_names_of_a_long_chain_keep_hops_apart() -> None:
@@ -309,7 +309,7 @@ def test_tunnel_names_of_a_long_chain_keep_hops_apart() -> None:
     chain = make_chain(
         name, pod_fn("a", "if1"), pod_fn("b", in_="if1", out="if2"), pod_fn("c", "if1")
     )
-    labels = {tunnel_label(Path(chain), hop) for hop in range(2)}
+    labels = {tunnel_label(chain, hop) for hop in range(2)}
     assert len(labels) == 2
     assert all(len(label) <= 63 for label in labels)
 
@@ -317,4 +317,4 @@ def test_tunnel_names_of_a_long_chain_keep_hops_apart() -> None:
 def test_tunnel_names_of_two_chains_differ() -> None:
     dotted = make_chain("prod.x", pod_fn("a", "if1"), pod_fn("b", "if1"))
     other = make_chain("x", pod_fn("a", "if1"), pod_fn("b", "if1"), namespace="prod")
-    assert tunnel_label(Path(dotted), 0) != tunnel_label(Path(other), 0)
+    assert tunnel_label(dotted, 0) != tunnel_label(other, 0)

@@ -241,7 +241,9 @@ def render_all(found: Mapping[str, Path], cluster: ClusterFacts, vnis: Vnis) -> 
                 assert instance.node == node, "a remote instance's interface asked for"
                 return vpp_name(instance, interface)
 
-            hops = {hop: vnis.of(tunnel_label(path, hop)) for hop in crossing_hops(path, node)}
+            hops = {
+                hop: vnis.of(tunnel_label(path.chain, hop)) for hop in crossing_hops(path, node)
+            }
             rendered = render_path(path, side, local, hops)
             assert rendered.waiting == [], rendered.waiting
             if not path.rendered:

@@ -130,7 +130,6 @@ class NodeAgent:
         self.pods = PodManager(
             StateFile(state / "pods.json"),
             netns_exists=os.path.exists if config.configure_linux else _always,
-            joinable=lambda: self.networks.joinable(),
         )
         owner = settings.node_name
         # A pool instance per controller: what one learnt is its own (each forgets its own at
@@ -142,6 +141,7 @@ class NodeAgent:
             vni_pool(store, key_prefix=config.ksr_prefix, owner=owner),
             vrf_pool(store, key_prefix=config.ksr_prefix, owner=owner),
         )
+        self.pods.networks = self.networks
         self.ipam = Ipam(
             settings.ipam,
             self.nodesync,

@@ -17,7 +17,6 @@ stops the agent.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable
 
 import structlog
@@ -114,8 +113,10 @@ class ExternalInterfaceReports:
         subscription = self._scheduler.watch_status(INTERFACE_PREFIX)
         try:
             while True:
-                with contextlib.suppress(StoreError):
-                    await self._publish_logged()
+                try:
+                    await self.publish()
+                except StoreError as error:  # tried again on the next change
+                    log.info("external interface reports not written", error=str(error))
                 # asyncio.timeout, not wait_for: wait_for in 3.11 can swallow the task's own
                 # cancellation when the queue yields at that moment (the agent's stop then
                 # waits for this task forever)
@@ -129,13 +130,6 @@ class ExternalInterfaceReports:
                     subscription.queue.get_nowait()
         finally:
             subscription.close()
-
-    async def _publish_logged(self) -> None:
-        try:
-            await self.publish()
-        except StoreError as error:
-            log.info("external interface reports not written", error=str(error))
-            raise
 
 
 def _object(owner: str) -> ReportedObject:

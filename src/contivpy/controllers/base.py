@@ -2,14 +2,27 @@
 
 In: nothing. Out: ``ControllerBase``, which handles every update event, contributes nothing
 to resyncs, changes nothing, refuses no resync, reverts nothing and persists nothing; a
-controller overrides what it does.
+controller overrides what it does. And helpers controllers share: the reflected objects of
+one kind in a resync's state (``reflected``) and kept up to date from its changes
+(``fold_change``), and the changes between two configurations (``changes_between``).
 """
 
 from __future__ import annotations
 
-from typing import Generic
+from typing import Generic, TypeVar
 
-from contivpy.events.types import Changes, Config, Event, EventTxn, KubeState, UndoT, UpdateResult
+from contivpy.events.types import (
+    Changes,
+    Config,
+    Event,
+    EventTxn,
+    KubeState,
+    KubeStateChange,
+    UndoT,
+    UpdateResult,
+)
+
+M = TypeVar("M")
 
 
 class ControllerBase(Generic[UndoT]):
@@ -42,3 +55,16 @@ def changes_between(before: Config, after: Config) -> Changes:
     changes: Changes = dict.fromkeys(sorted(before.keys() - after.keys()))
     changes.update({key: value for key, value in after.items() if before.get(key) != value})
     return changes
+
+
+def reflected(state: KubeState, resource: str, kind: type[M]) -> dict[str, M]:
+    """The reflected objects of ``resource`` in a resync's state, by key (others skipped)."""
+    return {key: model for key, model in state.get(resource, {}).items() if isinstance(model, kind)}
+
+
+def fold_change(models: dict[str, M], event: KubeStateChange, kind: type[M]) -> None:
+    """Keep ``models`` (by key) current with one change of their resource."""
+    if isinstance(event.new, kind):
+        models[event.key] = event.new
+    else:
+        models.pop(event.key, None)

@@ -67,17 +67,14 @@ class NetworkSides(Protocol):
         """A joinable network's side (None: no such network, or not joinable)."""
 
 
-def gateway_loop(network: str) -> str:
-    """The gateway loopback of an L3 custom network."""
-    return naming.POD_GW_LOOP + f"-{network}"
-
-
 def network_side(network: Network, vrf: int, node_id: int) -> NetworkSide:
     """This node's side of a network."""
     if network.kind is not NetworkKind.L3 or network.subnet is None:
         return NetworkSide(network, 0)
     part = node_slice(network.subnet, network.node_prefix_len, node_id)
-    return NetworkSide(network, vrf, gateway_loop(network.name), host_address(part, 1), part)
+    return NetworkSide(
+        network, vrf, naming.network_gateway_loop(network.name), host_address(part, 1), part
+    )
 
 
 def render_network(
@@ -120,8 +117,8 @@ def render_network(
         ip_addresses=(f"{side.gateway}/{side.node_slice.prefixlen}",),
     )
     vxlan_cidr = ctx.settings.ipam.vxlan_cidr
-    bvi = _bvi(network.name)
-    bd = _bd(network.name)
+    bvi = naming.network_vxlan_bvi(network.name)
+    bd = naming.network_vxlan_bd(network.name)
     config[interface_key(bvi)] = Interface(
         bvi,
         InterfaceType.LOOPBACK,
@@ -154,11 +151,3 @@ def render_network(
             remote_slice, vrf, remote_bvi, bvi
         )
     return config
-
-
-def _bvi(network: str) -> str:
-    return f"{naming.VXLAN_BVI}-{network}"
-
-
-def _bd(network: str) -> str:
-    return f"{naming.VXLAN_BD}-{network}"

@@ -22,7 +22,7 @@ from __future__ import annotations
 import structlog
 
 from contivpy.controllers.addressing import AddressPlan, AddressPlanError
-from contivpy.controllers.base import ControllerBase, changes_between
+from contivpy.controllers.base import ControllerBase, changes_between, fold_change, reflected
 from contivpy.controllers.custom_network_render import NetworkSide, network_side, render_network
 from contivpy.controllers.id_pool import IdPool
 from contivpy.controllers.ipnet_custom import custom_vpp_name
@@ -82,6 +82,10 @@ class CustomNetworks(ControllerBase[Config]):
         self._config: Config = {}
         self.problems: dict[str, list[str]] = {}
 
+    def existing(self) -> frozenset[str]:
+        """Every CustomNetwork reflected, accepted or not."""
+        return frozenset(model.name for model in self._models.values())
+
     def joinable(self) -> frozenset[str]:
         """The networks pods may join (accepted, with their VNI and VRF known)."""
         return frozenset(self._sides)
@@ -102,23 +106,17 @@ class CustomNetworks(ControllerBase[Config]):
     async def resync(self, event: Event, state: KubeState, resync_count: int) -> Config:
         self._vnis.forget()
         self._vrfs.forget()
-        self._models = {
-            k: m for k, m in state.get(NETWORKS, {}).items() if isinstance(m, CustomNetwork)
-        }
-        self._external = {
-            k: m for k, m in state.get(EXTERNAL, {}).items() if isinstance(m, ExternalInterface)
-        }
+        self._models = reflected(state, NETWORKS, CustomNetwork)
+        self._external = reflected(state, EXTERNAL, ExternalInterface)
         self._config = await self._render(leaving=None)
         return dict(self._config)
 
     async def update(self, event: Event) -> UpdateResult[Config]:
         leaving = None
-        if isinstance(event, KubeStateChange):
-            models = self._models if event.resource == NETWORKS else self._external
-            if event.new is not None:
-                models[event.key] = event.new  # type: ignore[assignment]
-            else:
-                models.pop(event.key, None)
+        if isinstance(event, KubeStateChange) and event.resource == NETWORKS:
+            fold_change(self._models, event, CustomNetwork)
+        elif isinstance(event, KubeStateChange):
+            fold_change(self._external, event, ExternalInterface)
         elif isinstance(event, DeletePod):
             leaving = pod_id(event)
         if isinstance(event, AddPod | DeletePod | PodCustomIfUpdate) and not any(

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import structlog
 
-from contivpy.controllers.base import ControllerBase, changes_between
+from contivpy.controllers.base import ControllerBase, changes_between, fold_change, reflected
 from contivpy.controllers.custom_networks import CustomNetworks
 from contivpy.events.types import Config, Event, KubeState, KubeStateChange, UpdateResult
 from contivpy.models.external_interfaces import DEFAULT_NETWORK, ExternalEntry, check_entries
@@ -62,21 +62,15 @@ class ExternalInterfaces(ControllerBase[None]):
         return isinstance(event, KubeStateChange) and event.resource in (RESOURCE, NETWORKS)
 
     async def resync(self, event: Event, state: KubeState, resync_count: int) -> Config:
-        self._models = {
-            key: model
-            for key, model in state.get(RESOURCE, {}).items()
-            if isinstance(model, ExternalInterface)
-        }
+        self._models = reflected(state, RESOURCE, ExternalInterface)
         self._config = self._render()
         return dict(self._config)
 
     async def update(self, event: Event) -> UpdateResult[None]:
         if not isinstance(event, KubeStateChange):
             return UpdateResult()
-        if isinstance(event.new, ExternalInterface):
-            self._models[event.key] = event.new
-        elif event.resource == RESOURCE:
-            self._models.pop(event.key, None)
+        if event.resource == RESOURCE:
+            fold_change(self._models, event, ExternalInterface)
         before, after = self._config, self._render()
         self._config = after
         changes = changes_between(before, after)

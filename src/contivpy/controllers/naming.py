@@ -38,6 +38,21 @@ def vxlan_tunnel(node_id: int, network: str = "default") -> str:
     return _trim(f"{VXLAN_TUNNEL_PREFIX}{network}-{node_id}")
 
 
+def network_gateway_loop(network: str) -> str:
+    """The gateway loopback of an L3 custom network (``podGwLoop`` of the default one)."""
+    return _trim(f"{POD_GW_LOOP}-{network}")
+
+
+def network_vxlan_bvi(network: str) -> str:
+    """The VXLAN BVI of an L3 custom network (``vxlanBVI`` of the default one)."""
+    return _trim(f"{VXLAN_BVI}-{network}")
+
+
+def network_vxlan_bd(network: str) -> str:
+    """The VXLAN bridge domain of an L3 custom network (``vxlanBD`` of the default one)."""
+    return _trim(f"{VXLAN_BD}-{network}")
+
+
 def is_vxlan_tunnel(name: str) -> bool:
     """Whether ``name`` is one of the tunnels to other nodes (of any network)."""
     return name.startswith(VXLAN_TUNNEL_PREFIX)

@@ -2,7 +2,8 @@
 interfaces they asked for.
 
 In: AddPod / DeletePod events (from the CNI server), reflected pods (their ``contivpp.io``
-annotations) and custom networks, and resyncs. Out: the registry other controllers read
+annotations), the custom networks that exist and may be joined (asked of customnetworks at
+an ADD), and resyncs. Out: the registry other controllers read
 (container ID, netns path, interface name, custom interfaces, microservice label and memif
 socket per pod), kept in a local state file so an agent restart knows its pods without
 asking a container runtime (Contiv needed Docker for that). Contributes no desired state
@@ -27,7 +28,7 @@ import os
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 
@@ -55,7 +56,7 @@ from contivpy.models.custom_if import (
     parse_custom_interfaces,
     requests_memif,
 )
-from contivpy.models.k8s_codec import CustomNetwork, Pod
+from contivpy.models.k8s_codec import Pod
 
 log = structlog.get_logger(__name__)
 
@@ -107,6 +108,16 @@ class Registration:
     replaced: LocalPod | None
 
 
+class NetworkNames(Protocol):
+    """The custom networks an ADD checks a pod's annotation against."""
+
+    def existing(self) -> Collection[str]:
+        """Every CustomNetwork reflected (joinable or not)."""
+
+    def joinable(self) -> Collection[str]:
+        """Those pods may join."""
+
+
 def pod_id(event: AddPod | DeletePod) -> PodID:
     """The PodID of a CNI event."""
     return PodID(event.request.pod.namespace, event.request.pod.name)
@@ -122,16 +133,16 @@ class PodManager(ControllerBase[Registration]):
         state: StateFile,
         *,
         netns_exists: Callable[[str], bool] = os.path.exists,
-        joinable: Callable[[], Collection[str]] | None = None,
+        networks: NetworkNames | None = None,
     ) -> None:
         self._state = state
         self._netns_exists = netns_exists
-        # the custom networks pods may join (customnetworks'; None: none may be joined)
-        self._joinable = joinable
+        # the custom networks (customnetworks', which is made after this controller and reads
+        # its pods: the composition root sets it then; None: none exists)
+        self.networks = networks
         self._pods: dict[PodID, LocalPod] = {}
-        # contivpp.io annotations of the reflected pods, and the custom networks that exist
+        # contivpp.io annotations of the reflected pods
         self._annotations: dict[PodID, dict[str, str]] = {}
-        self._networks: set[str] = set()
 
     @property
     def pods(self) -> Mapping[PodID, LocalPod]:
@@ -149,7 +160,7 @@ class PodManager(ControllerBase[Registration]):
 
     def handles(self, event: Event) -> bool:
         if isinstance(event, KubeStateChange):
-            return event.resource in ("pod", "customnetwork")
+            return event.resource == "pod"
         return isinstance(event, AddPod | DeletePod | PodCustomIfUpdate)
 
     async def resync(self, event: Event, state: KubeState, resync_count: int) -> Config:
@@ -157,11 +168,6 @@ class PodManager(ControllerBase[Registration]):
             PodID(model.namespace, model.name): dict(model.annotations)
             for model in state.get("pod", {}).values()
             if isinstance(model, Pod)
-        }
-        self._networks = {
-            model.name
-            for model in state.get("customnetwork", {}).values()
-            if isinstance(model, CustomNetwork)
         }
         if resync_count > 1:
             return {}  # the registry is ours; later resyncs have nothing to add to it
@@ -216,14 +222,9 @@ class PodManager(ControllerBase[Registration]):
         self._state.flush()
 
     def _follow(self, event: KubeStateChange) -> tuple[Event, ...]:
-        """Keep what an ADD reads: pod annotations and custom network names. A local pod
-        wired before its annotations arrived gets a PodCustomIfUpdate when they do."""
-        if event.resource == "customnetwork":
-            if isinstance(event.new, CustomNetwork):
-                self._networks.add(event.new.name)
-            elif isinstance(event.prev, CustomNetwork):
-                self._networks.discard(event.prev.name)
-        elif isinstance(event.new, Pod):
+        """Keep what an ADD reads: pod annotations. A local pod wired before its annotations
+        arrived gets a PodCustomIfUpdate when they do."""
+        if isinstance(event.new, Pod):
             pod = PodID(event.new.namespace, event.new.name)
             self._annotations[pod] = dict(event.new.annotations)
             local = self._pods.get(pod)
@@ -307,8 +308,8 @@ class PodManager(ControllerBase[Registration]):
                 annotations,
                 main_interface=ifname,
                 memifs_granted=memifs_granted,
-                networks=self._networks,
-                joinable=self._joinable() if self._joinable is not None else (),
+                networks=self.networks.existing() if self.networks is not None else (),
+                joinable=self.networks.joinable() if self.networks is not None else (),
             )
         except CustomIfError as error:
             prefix = f"pod {pod}: " if pod is not None else ""

@@ -21,11 +21,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TypeVar
 
 import structlog
 
-from contivpy.controllers.base import ControllerBase, changes_between
+from contivpy.controllers.base import ControllerBase, changes_between, fold_change, reflected
 from contivpy.controllers.id_pool import IdPool
 from contivpy.controllers.ipnet_custom import custom_vpp_name
 from contivpy.controllers.pod_ips import PodID
@@ -56,7 +55,6 @@ from contivpy.sfc.paths import Instance, Path
 log = structlog.get_logger(__name__)
 
 RESOURCES = ("servicefunctionchain", "pod", "external-interface")
-M = TypeVar("M")
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,11 +104,11 @@ class Sfc(ControllerBase[Rendering]):
 
     async def resync(self, event: Event, state: KubeState, resync_count: int) -> Config:
         self._vnis.forget()
-        self._chains = _typed(state.get("servicefunctionchain", {}), ServiceFunctionChain)
-        self._external = _typed(state.get("external-interface", {}), ExternalInterface)
+        self._chains = reflected(state, "servicefunctionchain", ServiceFunctionChain)
+        self._external = reflected(state, "external-interface", ExternalInterface)
         self.problems = {}
         chains = [chain for chain in map(self._checked, self._chains.values()) if chain]
-        pods = [pod_facts(model) for model in _typed(state.get("pod", {}), Pod).values()]
+        pods = [pod_facts(model) for model in reflected(state, "pod", Pod).values()]
         self._book = PathBook()
         self._book.reset(chains, pods, external_facts(self._external.values()), self._node_ids())
         self._configs, self.waiting = {}, {}
@@ -182,10 +180,7 @@ class Sfc(ControllerBase[Rendering]):
             released.append(chain)
             return self._book.remove_chain(chain.id) | {chain.id}
         if event.resource == "external-interface":
-            if isinstance(event.new, ExternalInterface):
-                self._external[event.key] = event.new
-            else:
-                self._external.pop(event.key, None)
+            fold_change(self._external, event, ExternalInterface)
             return self._book.set_cluster(external_facts(self._external.values()), self._node_ids())
         if isinstance(event.new, Pod):
             return self._book.put_pod(pod_facts(event.new))
@@ -221,7 +216,7 @@ class Sfc(ControllerBase[Rendering]):
             self._configs.pop(chain_id, None)
             return
         vnis = {
-            hop: await self._vnis.get_or_allocate(tunnel_label(path, hop))
+            hop: await self._vnis.get_or_allocate(tunnel_label(path.chain, hop))
             for hop in crossing_hops(path, self._node)
         }
         side = NodeSide(self._node, self._addresses(), self._main_vrf)
@@ -248,10 +243,6 @@ class Sfc(ControllerBase[Rendering]):
     async def _release(self, chain: Chain) -> None:
         """Give back the VNIs of the chain's hops (the ones this node knows)."""
         for hop in range(max(len(chain.elements) - 1, 0)):
-            label = tunnel_label(Path(chain), hop)
+            label = tunnel_label(chain, hop)
             if self._vnis.known(label) is not None:
                 await self._vnis.release(label)
-
-
-def _typed(models: Mapping[str, object], kind: type[M]) -> dict[str, M]:
-    return {key: model for key, model in models.items() if isinstance(model, kind)}

@@ -25,6 +25,7 @@ from contivpy.events.types import Config
 from contivpy.models.vpp_interfaces import Interface, InterfaceType, VxlanLink
 from contivpy.models.vpp_keys import interface_key, xconnect_key
 from contivpy.models.vpp_l2 import XConnect
+from contivpy.sfc.chains import Chain
 from contivpy.sfc.paths import Instance, Path
 
 #: the VPP interface of a local instance's interface (None: not wired yet)
@@ -57,9 +58,9 @@ def crossing_hops(path: Path, node: str) -> list[int]:
     return found
 
 
-def tunnel_label(path: Path, hop: int) -> str:
+def tunnel_label(chain: Chain, hop: int) -> str:
     """The name of a hop's tunnel, and its VNI's label."""
-    return naming.sfc_tunnel(path.chain.label, hop)
+    return naming.sfc_tunnel(chain.label, hop)
 
 
 def render_path(
@@ -105,7 +106,7 @@ def _tunnel(
     other: Instance,
     vnis: Mapping[int, int],
 ) -> str | None:
-    name = tunnel_label(path, hop)
+    name = tunnel_label(path.chain, hop)
     source, destination = side.addresses.get(side.node), side.addresses.get(other.node)
     vni = vnis.get(hop)
     if source is None or destination is None or vni is None:

@@ -34,7 +34,6 @@ from typing import Any
 
 from contivpy.agent.node_agent import NodeAgent
 from contivpy.controllers import naming
-from contivpy.controllers.custom_network_render import gateway_loop
 from contivpy.controllers.ipnet_custom import custom_vpp_name
 from contivpy.controllers.pod_ips import PodID
 from contivpy.demo.cluster import DemoCluster
@@ -81,9 +80,22 @@ def cnf_views(cnfs: list[DemoCnf]) -> list[str]:
     return lines
 
 
-def custom_interfaces(cluster: DemoCluster) -> list[tuple[str, str, str, str, str]]:
-    """(pod, interface, type/network, IP, VPP interface) of every custom interface."""
-    rows = []
+@dataclass(frozen=True, slots=True)
+class WiredInterface:
+    """A pod's custom interface, as its node agent wired it."""
+
+    pod: PodID
+    node: str
+    interface: str  # its name in the pod
+    kind: str  # <type>/<network>
+    network: str
+    vpp: str  # VPP's interface (its tag)
+    ip: str  # "" when it has none
+
+
+def wired_interfaces(cluster: DemoCluster) -> list[WiredInterface]:
+    """Every custom interface of every node's local pods, by node then pod."""
+    found = []
     for node in cluster.nodes:
         agent = node.agent
         if agent is None:
@@ -92,10 +104,25 @@ def custom_interfaces(cluster: DemoCluster) -> list[tuple[str, str, str, str, st
             ips = agent.ipam.custom_ips_of(pod)
             for interface in local.custom:
                 ip = ips.get(interface.name)
-                vpp = custom_vpp_name(interface, local)
-                kind = f"{interface.type.value}/{interface.network}"
-                rows.append((str(pod), interface.name, kind, str(ip) if ip else "-", vpp))
-    return rows
+                found.append(
+                    WiredInterface(
+                        pod,
+                        node.name,
+                        interface.name,
+                        f"{interface.type.value}/{interface.network}",
+                        interface.network,
+                        custom_vpp_name(interface, local),
+                        str(ip) if ip else "",
+                    )
+                )
+    return found
+
+
+def custom_interfaces(cluster: DemoCluster) -> list[tuple[str, str, str, str, str]]:
+    """(pod, interface, type/network, IP, VPP interface) of every custom interface."""
+    return [
+        (str(w.pod), w.interface, w.kind, w.ip or "-", w.vpp) for w in wired_interfaces(cluster)
+    ]
 
 
 def custom_table(rows: list[tuple[str, str, str, str, str]]) -> str:
@@ -300,35 +327,9 @@ def _nodes_of(cluster: DemoCluster, pod: str) -> set[str]:
 CUSTOM_NETWORK = "net1"  # the L3 CustomNetwork of examples/custom-network.yaml
 
 
-@dataclass(frozen=True, slots=True)
-class NetworkMember:
-    """A pod's interface in a custom network, as its node agent wired it."""
-
-    pod: PodID
-    node: str
-    interface: str  # its name in the pod
-    vpp: str  # VPP's interface (its tag)
-    ip: str  # "" when it has none
-
-
-def network_members(cluster: DemoCluster, network: str) -> list[NetworkMember]:
+def network_members(cluster: DemoCluster, network: str) -> list[WiredInterface]:
     """Every pod interface in ``network``, by node then pod."""
-    members = []
-    for node in cluster.nodes:
-        agent = node.agent
-        if agent is None:
-            continue
-        for pod, local in sorted(agent.pods.pods.items()):
-            ips = agent.ipam.custom_ips_of(pod)
-            for interface in local.custom:
-                if interface.network != network:
-                    continue
-                ip = ips.get(interface.name)
-                vpp = custom_vpp_name(interface, local)
-                members.append(
-                    NetworkMember(pod, node.name, interface.name, vpp, str(ip) if ip else "")
-                )
-    return members
+    return [w for w in wired_interfaces(cluster) if w.network == network]
 
 
 def _network_sides(cluster: DemoCluster, network: str, report: ScenarioReport) -> None:
@@ -402,11 +403,11 @@ def _show_blocks(text: str) -> dict[str, list[str]]:
 
 
 def _network_interfaces(
-    cluster: DemoCluster, network: str, members: list[NetworkMember], report: ScenarioReport
+    cluster: DemoCluster, network: str, members: list[WiredInterface], report: ScenarioReport
 ) -> None:
     """Each node's ``show interface addr`` lines of the network's interfaces (the control
     plane's name after ``#``)."""
-    ours = {gateway_loop(network), f"{naming.VXLAN_BVI}-{network}"}
+    ours = {naming.network_gateway_loop(network), naming.network_vxlan_bvi(network)}
     ours |= {m.vpp for m in members}
     tunnel_prefix = f"{naming.VXLAN_TUNNEL_PREFIX}{network}-"
     for node in cluster.nodes:
@@ -509,14 +510,7 @@ def _external_walk(cluster: DemoCluster) -> Trace:
 
 def _custom_vpp_interface(cluster: DemoCluster, pod: str, interface: str) -> tuple[str, str]:
     """(node, VPP interface tag) of a pod's custom interface."""
-    for node in cluster.nodes:
-        agent = node.agent
-        if agent is None:
-            continue
-        for pod_id, local in agent.pods.pods.items():
-            if pod_id.name != pod:
-                continue
-            for custom in local.custom:
-                if custom.name == interface:
-                    return node.name, custom_vpp_name(custom, local)
+    for wired in wired_interfaces(cluster):
+        if wired.pod.name == pod and wired.interface == interface:
+            return wired.node, wired.vpp
     raise LookupError(f"pod {pod} has no custom interface {interface} on any node")
