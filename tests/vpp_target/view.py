@@ -2,15 +2,16 @@
 desired state implies.
 
 In: a snapshot read through the API and a desired state (key -> model value). Out:
-``mismatches``, a list of differences in words (empty when VPP holds exactly what was
-desired): interfaces (ours are the tagged ones, plus NICs configured by name) with their
-settings, addresses, VRFs, unnumbered and links; VRF tables other than 0; routes the API made;
-static neighbours, and dynamic ones the desired state names (the ones VPP learnt by itself
-are not ours); proxy ARP; bridge domains (by tag) with settings and members; static L2 FIB
-entries (VPP's own BVI entries aside); cross-connects. Interfaces that are not ours go by the
-names the models give them: a NIC (dpdk) by VPP's name, anything else ``UNTAGGED-<VPP's
-name>`` (e.g. an af_packet standing in for a NIC as a sub-interface's parent). The same
-comparison holds on the simulator and on a real VPP, since both are read through dumps.
+``mismatches``, a list of differences in words (empty when VPP holds exactly what was desired):
+interfaces (ours are the tagged ones, plus NICs configured by name) with their settings,
+addresses, VRFs, unnumbered and links; VRF tables other than 0; routes the API made; static
+neighbours, and dynamic ones the desired state names (the ones VPP learnt by itself are not
+ours); proxy ARP; bridge domains (by tag) with settings and members; static L2 FIB entries and
+learnt ones the desired state names (VPP's own BVI entries aside); cross-connects. Interfaces
+that are not ours go by the names the models give them: a NIC (dpdk) by VPP's name, anything
+else ``UNTAGGED-<VPP's name>`` (e.g. an af_packet standing in for a NIC as a sub-interface's
+parent). The same comparison holds on the simulator and on a real VPP, since both are read
+through dumps.
 
 What the API cannot tell is not compared: a memif's secret, and whether the API still holds
 a VRF table that an interface keeps alive (VPP lists it either way).
@@ -100,7 +101,8 @@ def mismatches(snapshot: VppSnapshot, desired: Mapping[str, object]) -> list[str
     out += _set_mismatch("neighbours", have_neighbors, set(want_neighbors))
     out += _proxy_mismatches(snapshot, desired, names)
     out += _bd_mismatches(snapshot, desired, names)
-    out += _set_mismatch("L2 FIB", _l2fib(snapshot, names), _desired_l2fib(desired))
+    wanted_fib = _desired_l2fib(desired)
+    out += _set_mismatch("L2 FIB", _l2fib(snapshot, names, wanted_fib), wanted_fib)
     xcs: set[object] = {
         (names.get(x.rx_sw_if_index), names.get(x.tx_sw_if_index)) for x in snapshot.xconnects
     }
@@ -343,22 +345,24 @@ def _bd_mismatches(
     return [f"bridge domains: have {have}, want {want}"]
 
 
-def _l2fib(snapshot: VppSnapshot, names: Mapping[int, str]) -> set[object]:
+def _l2fib(
+    snapshot: VppSnapshot, names: Mapping[int, str], wanted: set[tuple[object, ...]]
+) -> set[tuple[object, ...]]:
+    """The entries that count: static ones, and learnt ones the desired state names (a
+    bridge domain that learns picks up whatever its members send, e.g. a real kernel's
+    neighbour solicitations on an af_packet's veth: not configuration)."""
     tags = {bd.domain.bd_id: bd.domain.tag for bd in snapshot.bridge_domains}
-    return {
-        (
-            tags.get(e.bd_id, ""),
-            e.mac,
-            "" if e.filter else names.get(e.sw_if_index, ""),
-            e.filter,
-            e.static,
-        )
-        for e in snapshot.l2fib
-        if not e.bvi
-    }
+    named = {(entry[0], entry[1]) for entry in wanted}
+    found = set()
+    for e in snapshot.l2fib:
+        bd = tags.get(e.bd_id, "")
+        if e.bvi or (not e.static and (bd, e.mac) not in named):
+            continue
+        found.add((bd, e.mac, "" if e.filter else names.get(e.sw_if_index, ""), e.filter, e.static))
+    return found
 
 
-def _desired_l2fib(desired: Mapping[str, object]) -> set[object]:
+def _desired_l2fib(desired: Mapping[str, object]) -> set[tuple[object, ...]]:
     return {
         (
             f.bridge_domain,
