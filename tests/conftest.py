@@ -12,8 +12,15 @@ import uvloop
 from vpp_target.target import running_on_real_vpp
 
 # Real etcd fixtures (etcd_server, store, private_etcd, ...), test certificates (pki), the
-# Linux sandbox and netlink client, and the test's VPP (target, sim, vpp) for every test tier.
-pytest_plugins = ["fixtures.etcd", "fixtures.pki", "fixtures.netns", "vpp_target.fixtures"]
+# Linux sandbox and netlink client, node agents in-process (make_node), and the test's VPP
+# (target, sim, vpp) for every test tier.
+pytest_plugins = [
+    "fixtures.etcd",
+    "fixtures.pki",
+    "fixtures.netns",
+    "fixtures.agent_nodes",
+    "vpp_target.fixtures",
+]
 
 
 def pytest_asyncio_loop_factories(

@@ -47,14 +47,19 @@ def _vpp(args: argparse.Namespace) -> int:
 
 
 def _sim_kube_serve(args: argparse.Namespace) -> int:
+    from contivpy.sim.kube.cni_runner import CniSettings, bin_dirs
     from contivpy.sim.kube.commands import run_kube_server
 
+    cni = CniSettings(args.cni_conf_dir, bin_dirs(args.cni_bin_dir), args.netns_dir)
     return run_kube_server(
         host=args.host,
         port=args.port,
         kubeconfig=args.kubeconfig,
         manifests=tuple(args.manifest or ()),
         nodes=args.nodes,
+        advertise_url=args.advertise_url,
+        cni_node=args.cni_node,
+        cni=cni,
     )
 
 
@@ -300,6 +305,30 @@ def build_parser() -> argparse.ArgumentParser:
         "-f", "--manifest", action="append", type=Path, help="apply this manifest at start"
     )
     serve.add_argument("--nodes", type=int, default=0, help="register N simulated nodes")
+    serve.add_argument(
+        "--advertise-url",
+        metavar="URL",
+        help="the server URL the kubeconfig names (default: the one it listens on)",
+    )
+    serve.add_argument(
+        "--cni-node",
+        metavar="NODE",
+        help="this simulated node's kubelet runs the real CNI plugins (--cni-conf-dir...)",
+    )
+    serve.add_argument("--cni-conf-dir", type=Path, default=Path("/etc/cni/net.d"), metavar="DIR")
+    serve.add_argument(
+        "--cni-bin-dir",
+        default="/opt/cni/bin",
+        metavar="DIRS",
+        help="plugin directories, colon-separated",
+    )
+    serve.add_argument(
+        "--netns-dir",
+        type=Path,
+        default=Path("/var/run/netns"),
+        metavar="DIR",
+        help="where the --cni-node's pod sandboxes' netns files are made",
+    )
     serve.set_defaults(handler=_sim_kube_serve)
     apply = kube_sub.add_parser("apply", help="apply YAML manifests to a running stand-in")
     apply.add_argument("-f", "--filename", action="append", type=Path, required=True)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from contivpy.agent.config_file import accepted_keys, load_agent_config
+from contivpy.agent.config_file import accepted_keys, load_agent_config, load_agent_file
 from contivpy.errors import ConfigError
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "agent.yaml"
@@ -119,6 +119,12 @@ def test_bad_files_are_one_line_errors_through_the_command(tmp_path: Path) -> No
             "ipam: {gateway: 10.0.0.1}\n",
             r"ipam\.gateway: unknown setting \(known: .*defaultGateway",
         ),
+        ("http: {address: localhost}\n", r"http\.address: expected host:port"),
+        ("http: {address: '::1:9191'}\n", r"http\.address: an IPv6 host goes in brackets"),
+        ("http: {address: '127.0.0.1:99999'}\n", r"http\.address: port '99999' is not a"),
+        ("http: {address: 9191}\n", r"http\.address: expected a string"),
+        ("health: {eventStuckAfter: 0}\n", r"health\.eventStuckAfter: must be more than 0"),
+        ("health: {etcdCheckInterval: -1}\n", r"health\.etcdCheckInterval: must be more"),
     ],
 )
 def test_each_bad_value_is_named(tmp_path: Path, text: str, message: str) -> None:
@@ -143,3 +149,14 @@ def test_optional_values_may_be_set_or_empty(tmp_path: Path) -> None:
     assert store.uses_auth
     assert store.dial_timeout == 2.0
     assert config.paths.debug_socket is None
+
+
+def test_the_http_endpoint_is_configured_or_disabled(tmp_path: Path) -> None:
+    path = tmp_path / "agent.yaml"
+    assert load_agent_file(EXAMPLE, node_name="n").http.address == "127.0.0.1:9999"
+    path.write_text("http: {address: '[::1]:0'}\nhealth: {eventStuckAfter: 5}\n")
+    loaded = load_agent_file(path, node_name="n")
+    assert loaded.http.address == "[::1]:0"  # port 0: any free port
+    assert loaded.health.event_stuck_after == 5.0
+    path.write_text("http: {address: ''}\n")
+    assert load_agent_file(path, node_name="n").http.address is None  # no endpoint

@@ -12,7 +12,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from contivpy.api.introspection import AgentStatus
+from contivpy.api.introspection import (
+    AgentStatus,
+    CliOutput,
+    IpAllocationView,
+    IpamView,
+    NodeView,
+    PodInterfaceView,
+    PodView,
+)
 from contivpy.events.history import EventHistory
 from contivpy.scheduler import DescriptorBase, Key, Retrieved, Scheduler
 from doubles.southbound import Item, base_key
@@ -91,5 +99,46 @@ class FakeAgent:
         )
     )
 
+    #: what vpp_cli raises (a VPP that cannot be asked), else it echoes the command
+    vpp_error: Exception | None = None
+    log_levels: list[str] = field(default_factory=lambda: ["info"])
+
     def agent_status(self) -> AgentStatus:
         return self.status
+
+    def pod_views(self) -> list[PodView]:
+        return [
+            PodView(
+                "default",
+                "web",
+                "node-1",
+                "c1",
+                "/var/run/netns/c1",
+                ips=("10.1.1.2",),
+                interfaces=(
+                    PodInterfaceView("eth0", "vpp-tap-c1", "tap", ip="10.1.1.2", sw_if_index=3),
+                    PodInterfaceView("m1", "memif-m1-c1", "memif", network="net1"),
+                ),
+            )
+        ]
+
+    def node_views(self) -> list[NodeView]:
+        return [NodeView(1, "node-1", True, vpp_addresses=("192.168.16.1/24",))]
+
+    def ipam_view(self) -> IpamView:
+        return IpamView(
+            "node-1",
+            True,
+            node_id=1,
+            pod_subnet="10.1.1.0/24",
+            allocations=(IpAllocationView("10.1.1.2", "default/web"),),
+        )
+
+    async def vpp_cli(self, command: str) -> CliOutput:
+        if self.vpp_error is not None:
+            raise self.vpp_error
+        return CliOutput(f"ran {command}\n", ok=not command.startswith("bad"))
+
+    def set_log_level(self, level: str) -> str:
+        self.log_levels.append(level)
+        return self.log_levels[-2]

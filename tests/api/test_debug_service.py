@@ -15,6 +15,7 @@ import contivpy._gen.contivpy.agent.v1 as pb
 from contivpy.api.debug_service import DebugService
 from contivpy.api.request_codec import RequestCodec
 from contivpy.scheduler import Scheduler, Txn, ValueState
+from contivpy.vppcalls.errors import VppConnectionError
 from doubles.southbound import Item, Southbound, child_key
 
 from .scenario import (
@@ -411,3 +412,46 @@ async def test_scheduler_stopped_is_unavailable(
     with pytest.raises(GRPCError) as raised:
         await stub.resync(pb.ResyncRequest(kind=pb.ResyncKind.DOWNSTREAM))
     assert raised.value.status is Status.UNAVAILABLE
+
+
+async def test_pods_nodes_and_ipam_carry_the_agents_views(stub: pb.AgentDebugStub) -> None:
+    (pod,) = (await stub.pods(pb.PodsRequest())).pods
+    assert (pod.namespace, pod.name, pod.ips) == ("default", "web", ["10.1.1.2"])
+    main, memif = pod.interfaces
+    assert (main.name, main.sw_if_index) == ("vpp-tap-c1", 3)
+    assert memif.sw_if_index is None  # not created yet: unset, not 0
+    assert memif.network == "net1"
+    (node,) = (await stub.nodes(pb.NodesRequest())).nodes
+    assert (node.id, node.this_node, node.vpp_addresses) == (1, True, ["192.168.16.1/24"])
+    ipam = await stub.ipam(pb.IpamRequest())
+    assert (ipam.pod_subnet, ipam.allocations[0].pod) == ("10.1.1.0/24", "default/web")
+
+
+async def test_vpp_cli_answers_vpp_text_and_refusals(
+    stub: pb.AgentDebugStub, agent: FakeAgent
+) -> None:
+    reply = await stub.vpp_cli(pb.VppCliRequest(command="  show interface "))
+    assert (reply.output, reply.ok) == ("ran show interface\n", True)
+    assert not (await stub.vpp_cli(pb.VppCliRequest(command="bad"))).ok
+    for command, problem in (("", "must not be empty"), ("show\nint", "control characters")):
+        with pytest.raises(GRPCError) as bad:
+            await stub.vpp_cli(pb.VppCliRequest(command=command))
+        assert bad.value.status is Status.INVALID_ARGUMENT
+        assert bad.value.message is not None
+        assert bad.value.message.startswith("command: ")
+        assert problem in bad.value.message
+    agent.vpp_error = VppConnectionError("not connected to VPP at /run/vpp/api.sock")
+    with pytest.raises(GRPCError) as down:
+        await stub.vpp_cli(pb.VppCliRequest(command="show version"))
+    assert down.value.status is Status.UNAVAILABLE
+    assert "not connected to VPP" in (down.value.message or "")
+
+
+async def test_set_log_level_checks_the_level(stub: pb.AgentDebugStub, agent: FakeAgent) -> None:
+    reply = await stub.set_log_level(pb.SetLogLevelRequest(level="DEBUG"))
+    assert (reply.previous, reply.level) == ("info", "debug")
+    with pytest.raises(GRPCError) as bad:
+        await stub.set_log_level(pb.SetLogLevelRequest(level="verbose"))
+    assert bad.value.status is Status.INVALID_ARGUMENT
+    assert bad.value.message == "level: 'verbose' is not one of debug, info, warning, error"
+    assert agent.log_levels == ["info", "debug"]

@@ -1,10 +1,16 @@
 """compose.yaml: no Docker engine here, so check what can be checked — every contivpy
-service runs a command line the CLI accepts, and the agent's config file loads."""
+service runs a command line the CLI accepts, every service has a healthcheck, the stand-in's
+kubeconfig names a reachable address, and `docker compose config` accepts the file where the
+CLI has compose (test_compose_smoke.py runs the services)."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from pathlib import Path
+from urllib.parse import urlsplit
 
+import pytest
 import yaml
 
 from contivpy.cli import build_parser
@@ -47,3 +53,36 @@ def test_the_build_context_is_what_the_dockerfile_copies() -> None:
         assert source in kept, source
         assert (ROOT / source).exists(), source
     assert not {".venv", ".git", "tests"} & kept
+
+
+def test_every_service_has_a_healthcheck_and_waits_for_healthy_dependencies() -> None:
+    compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
+    for name, service in compose["services"].items():
+        assert service["healthcheck"]["test"][0] == "CMD", name
+        for dependency, condition in (service.get("depends_on") or {}).items():
+            assert condition == {"condition": "service_healthy"}, (name, dependency)
+
+
+def test_the_stand_ins_kubeconfig_names_an_address_other_containers_reach() -> None:
+    """Not the 0.0.0.0 it binds: its own service name and a port it exposes."""
+    compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
+    command = compose["services"]["kube"]["command"]
+    url = urlsplit(command[command.index("--advertise-url") + 1])
+    assert url.hostname == "kube"
+    assert str(url.port) in compose["services"]["kube"]["expose"]
+    assert str(url.port) == command[command.index("--port") + 1]
+
+
+def test_docker_compose_accepts_the_file() -> None:
+    docker = shutil.which("docker")
+    if docker is None:
+        pytest.skip("no docker CLI")
+    probe = subprocess.run([docker, "compose", "version"], capture_output=True, check=False)
+    if probe.returncode != 0:
+        pytest.skip("the docker CLI has no compose plugin")
+    result = subprocess.run(
+        [docker, "compose", "-f", str(ROOT / "compose.yaml"), "config", "--quiet"],
+        capture_output=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr.decode()

@@ -257,6 +257,11 @@ class HeldWatch:
     ) -> None:
         self._store, self._released, self._prefix = store, released, prefix
         self._inner = store.watch(prefix, start_revision=start)
+        self._reconnects = 0
+
+    @property
+    def resumes(self) -> int:
+        return self._reconnects + self._inner.resumes
 
     def __aiter__(self) -> Self:
         return self
@@ -285,6 +290,7 @@ class HeldWatch:
             # released, reconnect from this event's revision (it may be compacted by then).
             await self._released.wait()
             await self._inner.aclose()
+            self._reconnects += 1 + self._inner.resumes
             self._inner = self._store.watch(self._prefix, start_revision=event.mod_revision)
             await self._inner.__aenter__()
 

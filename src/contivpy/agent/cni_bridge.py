@@ -18,12 +18,15 @@ connected, else WIRING_FAILED.
   pushed, and carried in the event: the loop does no I/O of its own for it. A lookup that
   fails is "try again later" (the kubelet retries), not a pod wired without its memifs.
   Once a DEL has unwired such a pod, its grant is released (socket directory and secret).
+- An optional ``CniObserver`` is told of each ADD's and DEL's latency and outcome.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 import structlog
 
@@ -44,6 +47,14 @@ MemifRelease = Callable[[MemifGrant], object]
 log = structlog.get_logger(__name__)
 
 
+class CniObserver(Protocol):
+    """Told of each CNI ADD and DEL (the agent's metrics listen). Must not raise, nor block."""
+
+    def cni_done(self, command: str, ok: bool, seconds: float) -> None:
+        """``command`` ("add" or "del") took ``seconds``; ``ok``: it succeeded."""
+        ...
+
+
 class CniBridge:
     """See the module docstring."""
 
@@ -57,8 +68,10 @@ class CniBridge:
         vpp_wait: float = 30.0,
         memif_grants: MemifGrants | None = None,
         memif_release: MemifRelease | None = None,
+        observer: CniObserver | None = None,
     ) -> None:
         self._loop = loop
+        self._observer = observer
         self._pods = pods
         self._vpp_ready = vpp_ready
         self._vpp_connected = vpp_connected
@@ -68,6 +81,30 @@ class CniBridge:
         self._last_results: dict[tuple[PodID, str], CniResult] = {}
 
     async def add(self, request: CniRequest) -> CniResult:
+        observer = self._observer
+        if observer is None:
+            return await self._add(request)
+        started, ok = time.perf_counter(), False
+        try:
+            result = await self._add(request)
+            ok = True
+            return result
+        finally:
+            observer.cni_done("add", ok, time.perf_counter() - started)
+
+    async def delete(self, request: CniRequest) -> None:
+        observer = self._observer
+        if observer is None:
+            await self._delete(request)
+            return
+        started, ok = time.perf_counter(), False
+        try:
+            # A DEL whose unwiring had errors succeeds for the kubelet; it counts as failed.
+            ok = await self._delete(request)
+        finally:
+            observer.cni_done("del", ok, time.perf_counter() - started)
+
+    async def _add(self, request: CniRequest) -> CniResult:
         pod = PodID(request.pod.namespace, request.pod.name)
         await self._wait_for_vpp(request)
         known = self._pods.pods.get(pod)
@@ -86,7 +123,8 @@ class CniBridge:
         self._last_results[(pod, request.container_id)] = wired
         return wired
 
-    async def delete(self, request: CniRequest) -> None:
+    async def _delete(self, request: CniRequest) -> bool:
+        """Unwire the pod; whether that went without errors."""
         pod = PodID(request.pod.namespace, request.pod.name)
         self._last_results.pop((pod, request.container_id), None)
         known = self._pods.pods.get(pod)
@@ -98,6 +136,7 @@ class CniBridge:
         if memif is not None and pod not in self._pods.pods and self._memif_release is not None:
             # VPP no longer uses the socket: its directory and secret go (as Contiv did)
             self._memif_release(memif.grant)
+        return result.ok
 
     async def check(self, request: CniRequest) -> CniResult:
         pod = PodID(request.pod.namespace, request.pod.name)

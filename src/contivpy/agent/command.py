@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import faulthandler
 import os
 import signal
 import sys
@@ -28,9 +29,12 @@ from pathlib import Path
 import structlog
 import uvloop
 
-from contivpy.agent.config_file import load_agent_config
+from contivpy.agent.config_file import AgentFile, load_agent_file
+from contivpy.agent.health import AgentHealth
+from contivpy.agent.http_server import AgentHttpServer
 from contivpy.agent.lifecycle import AgentLifecycle
 from contivpy.agent.node_agent import AgentConfig, NodeAgent
+from contivpy.agent.systemd_notify import NotifySocket, SystemdReporter
 from contivpy.api.server import DebugServer, DebugServerSettings
 from contivpy.errors import ConfigError, ContivpyError
 from contivpy.store.factory import open_store
@@ -52,16 +56,16 @@ def run_agent_command(
     """The command's body."""
     # Until the event loop takes the signals over, SIGTERM stops the process as SIGINT does.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
+    # systemd's watchdog ends a stuck agent with SIGABRT: the journal then shows where it hung.
+    faulthandler.enable()
     watchdog = _Watchdog()
     try:
         try:
-            agent_config, store_settings = load_agent_config(
-                config, node_name=node_name, endpoints=endpoints
-            )
+            loaded = load_agent_file(config, node_name=node_name, endpoints=endpoints)
         except ConfigError as error:
             log.error("bad configuration", error=str(error))
             return EXIT_CONFIG
-        return uvloop.run(_main(agent_config, store_settings, watchdog))
+        return uvloop.run(_main(loaded, watchdog))
     except KeyboardInterrupt:  # a signal before the event loop ran, or after it ended
         log.info("agent stopped", phase="starting")
         return EXIT_OK
@@ -69,8 +73,12 @@ def run_agent_command(
         watchdog.cancel()
 
 
-async def _main(config: AgentConfig, store_settings: StoreSettings, watchdog: _Watchdog) -> int:
+async def _main(loaded: AgentFile, watchdog: _Watchdog) -> int:
+    config, store_settings = loaded.agent, loaded.store
     lifecycle = AgentLifecycle(config.settings.node_name)
+    health = AgentHealth(lifecycle, loaded.health)
+    # Taken out of the environment at once: children (the embedded etcd) must not notify.
+    notify = NotifySocket.from_environment(os.environ)
     stop_requested = asyncio.Event()
     stopped_in: list[str] = []  # the phase the first signal came in
 
@@ -91,6 +99,10 @@ async def _main(config: AgentConfig, store_settings: StoreSettings, watchdog: _W
             if config.paths.debug_socket is not None:  # first: Status answers in every phase
                 settings = DebugServerSettings(socket_path=config.paths.debug_socket)
                 await stack.enter_async_context(DebugServer(lifecycle, settings))
+            await stack.enter_async_context(health)
+            if loaded.http.address is not None:  # /healthz, /readyz answer in every phase too
+                await _serve_http(stack, loaded.http.address, lifecycle, health)
+            await stack.enter_async_context(SystemdReporter(notify, health))
             return await _run_until_stopped(config, store_settings, lifecycle, stop_requested)
     except ConfigError as error:
         log.error("bad configuration", error=str(error))
@@ -101,6 +113,18 @@ async def _main(config: AgentConfig, store_settings: StoreSettings, watchdog: _W
     finally:
         if stopped_in:
             log.info("agent stopped", phase=stopped_in[0], took=watchdog.elapsed())
+
+
+async def _serve_http(
+    stack: contextlib.AsyncExitStack, address: str, lifecycle: AgentLifecycle, health: AgentHealth
+) -> None:
+    """Serve /metrics, /healthz and /readyz. A taken port is an error in the log, not the
+    end of the agent: pods must not lose their network over the metrics port (a probe on
+    /healthz then fails and says it)."""
+    try:
+        await stack.enter_async_context(AgentHttpServer(address, lifecycle, health))
+    except OSError as error:
+        log.error("http endpoint not started", address=address, error=str(error))
 
 
 async def _run_until_stopped(
@@ -140,7 +164,9 @@ async def _run_agent(
         # The debug API is served over the lifecycle since the process started; the agent
         # must not bind the same socket again.
         paths = dataclasses.replace(config.paths, debug_socket=None)
-        agent = NodeAgent(dataclasses.replace(config, paths=paths), store)
+        agent = NodeAgent(
+            dataclasses.replace(config, paths=paths), store, metrics=lifecycle.metrics
+        )
         lifecycle.attach(agent)
         try:
             await agent.start()

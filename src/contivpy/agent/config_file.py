@@ -1,8 +1,10 @@
 """The node agent's configuration file (YAML), for `contivpy agent --config FILE`.
 
 In: a YAML document (UTF-8); command-line overrides (node name, etcd endpoints). Out: an
-AgentConfig and StoreSettings, validated; any problem is a one-line ConfigError naming the
-file and the setting (or the line, or the byte offset of text that is not UTF-8).
+``AgentFile`` (the AgentConfig, StoreSettings, and the process's HttpSettings and
+HealthSettings), validated; ``load_agent_config`` returns only the first two. Any problem is a
+one-line ConfigError naming the file and the setting (or the line, or the byte offset of text
+that is not UTF-8).
 
 The accepted keys (``accepted_keys``) are derived from the dataclasses they fill, so the
 loader, its error messages and the test that compares them with deploy/agent.yaml cannot
@@ -13,6 +15,7 @@ drift apart:
                       no endpoints: an embedded etcd under paths.stateDir
     paths.*           AgentPaths' fields (stateDir, vppSocket, cniSocket, debugSocket)
     memifDevicePlugin.*   the memif device plugin (enabled, deviceCount, directories)
+    http.*, health.*  the HTTP endpoint's address; when the agent counts as stuck
     ksrPrefix, configureLinux   AgentConfig's fields a file may set
 
 nodeName defaults to $NODE_NAME, then the host name. Optional values (store.caFile,
@@ -25,12 +28,14 @@ import os
 import socket
 import types
 from collections.abc import Mapping
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, get_args, get_origin, get_type_hints
+from typing import Any, Protocol, TypeVar, get_args, get_origin, get_type_hints
 
 import yaml
 
+from contivpy.agent.health import HealthSettings
+from contivpy.agent.http_server import HttpSettings
 from contivpy.agent.node_agent import AgentConfig, AgentPaths, MemifPluginConfig
 from contivpy.errors import ConfigError
 from contivpy.models.k8s_codec import DEFAULT_PREFIX
@@ -42,6 +47,8 @@ _SECTIONS: dict[str, type[Any]] = {
     "store": StoreSettings,
     "paths": AgentPaths,
     "memifDevicePlugin": MemifPluginConfig,
+    "http": HttpSettings,
+    "health": HealthSettings,
 }
 # The AgentConfig fields a file may set at the top level (the rest are for tests and tuning).
 _AGENT_CONFIG_FIELDS = ("ksr_prefix", "configure_linux")
@@ -56,10 +63,28 @@ def accepted_keys() -> list[str]:
     return keys + [camel_case(name) for name in _AGENT_CONFIG_FIELDS]
 
 
+@dataclass(frozen=True, slots=True)
+class AgentFile:
+    """Everything the file configures: the agent, its store, and the process around them."""
+
+    agent: AgentConfig
+    store: StoreSettings
+    http: HttpSettings
+    health: HealthSettings
+
+
 def load_agent_config(
     path: Path | None, *, node_name: str = "", endpoints: tuple[str, ...] = ()
 ) -> tuple[AgentConfig, StoreSettings]:
     """Read the file (None: defaults only) and apply the overrides."""
+    loaded = load_agent_file(path, node_name=node_name, endpoints=endpoints)
+    return loaded.agent, loaded.store
+
+
+def load_agent_file(
+    path: Path | None, *, node_name: str = "", endpoints: tuple[str, ...] = ()
+) -> AgentFile:
+    """Read the file (None: defaults only) and apply the overrides; every section."""
     raw = _read(path) if path is not None else {}
     where = str(path) if path is not None else "defaults"
     try:
@@ -102,9 +127,7 @@ def _yaml_problem(error: yaml.YAMLError) -> str:
     return str(problem) if problem else " ".join(str(error).split())
 
 
-def _load(
-    raw: Mapping[str, Any], node_name: str, endpoints: tuple[str, ...]
-) -> tuple[AgentConfig, StoreSettings]:
+def _load(raw: Mapping[str, Any], node_name: str, endpoints: tuple[str, ...]) -> AgentFile:
     known = list(dict.fromkeys(key.split(".")[0] for key in accepted_keys()))
     for key in raw:
         if key not in known:
@@ -142,7 +165,25 @@ def _load(
         configure_linux=linux,
         memif_plugin=memif,
     )
-    return config, store
+    http = _validated("http", HttpSettings(**_section("http", raw.get("http"), HttpSettings)))
+    health = _validated(
+        "health", HealthSettings(**_section("health", raw.get("health"), HealthSettings))
+    )
+    return AgentFile(config, store, http, health)
+
+
+class _Validating(Protocol):
+    def validate(self) -> list[tuple[str, str]]: ...
+
+
+_V = TypeVar("_V", bound=_Validating)
+
+
+def _validated(section: str, settings: _V) -> _V:
+    """``settings`` if its values are good, else a ConfigError naming the first bad one."""
+    for name, problem in settings.validate():
+        raise ConfigError(f"{section}.{camel_case(name)}: {problem}")
+    return settings
 
 
 def _section(section: str, raw: Any, cls: type[Any], *, absolute: bool = False) -> dict[str, Any]:

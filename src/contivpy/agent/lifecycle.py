@@ -18,8 +18,18 @@ from typing import TYPE_CHECKING
 import structlog
 
 import contivpy
-from contivpy.api.introspection import AgentNotReadyError, AgentPhase, AgentStatus
+from contivpy.agent.metrics import AgentMetrics
+from contivpy.api.introspection import (
+    AgentNotReadyError,
+    AgentPhase,
+    AgentStatus,
+    CliOutput,
+    IpamView,
+    NodeView,
+    PodView,
+)
 from contivpy.events.history import EventHistory
+from contivpy.logs import get_level, set_level
 from contivpy.scheduler import Scheduler
 
 if TYPE_CHECKING:
@@ -41,6 +51,8 @@ class AgentLifecycle:
         self._phase = AgentPhase.STARTING
         self._waiting_for = ""
         self._agent: NodeAgent | None = None
+        # Exists from the process's first moment, so /metrics answers in every phase.
+        self.metrics = AgentMetrics()
 
     def waiting_for_store(self, what: str) -> None:
         """The store is being opened; ``what`` names it ("etcd at 10.0.0.1:2379")."""
@@ -65,6 +77,11 @@ class AgentLifecycle:
     def _enter(self, phase: AgentPhase, waiting_for: str) -> None:
         self._phase, self._waiting_for = phase, waiting_for
         log.info("agent phase", phase=self.describe())
+
+    @property
+    def agent(self) -> NodeAgent | None:
+        """The NodeAgent, once the store is open and it is built (health reads its parts)."""
+        return self._agent
 
     @property
     def phase(self) -> AgentPhase:
@@ -104,6 +121,30 @@ class AgentLifecycle:
     def event_history(self) -> EventHistory:
         """The agent's event history, once it has reached VPP."""
         return self._ready_agent().event_history
+
+    def pod_views(self) -> list[PodView]:
+        """The agent's pods, once it has reached VPP."""
+        return self._ready_agent().pod_views()
+
+    def node_views(self) -> list[NodeView]:
+        """The nodes the agent knows, once it has reached VPP."""
+        return self._ready_agent().node_views()
+
+    def ipam_view(self) -> IpamView:
+        """The agent's address plan, once it has reached VPP."""
+        return self._ready_agent().ipam_view()
+
+    async def vpp_cli(self, command: str) -> CliOutput:
+        """A VPP CLI command through the agent's VPP connection."""
+        return await self._ready_agent().vpp_cli(command)
+
+    def set_log_level(self, level: str) -> str:
+        """Change the process's log level (in every phase)."""
+        if self._agent is not None:
+            return self._agent.set_log_level(level)
+        previous = get_level()
+        set_level(level)
+        return previous
 
     def agent_status(self) -> AgentStatus:
         """The agent's status with the process's phase; before there is an agent, only who

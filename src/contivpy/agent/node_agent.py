@@ -4,7 +4,8 @@ In: an AgentConfig and a connected Store (etcd). Out, once started: the VPP clie
 scheduler with VPP (and Linux) descriptors, a refresh-only start against what VPP holds, the
 controllers on one event loop fed from etcd (DbWatcher), the RemoteCNI server for the CNI
 plugin, the debug gRPC API, and the VPP connection watched (a VPP restart becomes a
-downstream resync event). ``stop`` takes it all down in reverse order.
+downstream resync event); given ``AgentMetrics``, every part reports to them. ``stop`` takes
+it all down in reverse order.
 
 This is the one place the agent's parts are created; tests and the demo build agents here too.
 """
@@ -23,11 +24,20 @@ from typing import Any
 import structlog
 
 import contivpy
+from contivpy.agent import inventory
 from contivpy.agent.cni_bridge import CniBridge, MemifGrants
+from contivpy.agent.metrics import AgentMetrics, AgentReadings
 from contivpy.agent.node_reports import ExternalInterfaceReports
 from contivpy.api.cni_server import CniServer
 from contivpy.api.device_plugin import MemifDevicePlugin
-from contivpy.api.introspection import AgentPhase, AgentStatus
+from contivpy.api.introspection import (
+    AgentPhase,
+    AgentStatus,
+    CliOutput,
+    IpamView,
+    NodeView,
+    PodView,
+)
 from contivpy.api.pod_resources import MemifPodLookup, PodResourcesClient
 from contivpy.api.server import DebugServer, DebugServerSettings
 from contivpy.async_service import cancel_and_wait
@@ -59,10 +69,12 @@ from contivpy.events.history import EventHistory
 from contivpy.events.loop import EventLoop, LoopSettings
 from contivpy.events.types import Controller
 from contivpy.linux.netlink import Netlink
+from contivpy.logs import get_level, set_level
 from contivpy.models.k8s_codec import DEFAULT_PREFIX, decode
 from contivpy.scheduler import RetryPolicy, Scheduler
 from contivpy.settings import AgentSettings
 from contivpy.store import Store
+from contivpy.vppcalls.cli import cli_inband
 from contivpy.vppcalls.client import VppClient, VppConnected, VppDisconnected
 
 log = structlog.get_logger(__name__)
@@ -117,11 +129,16 @@ class AgentConfig:
 class NodeAgent:
     """One node's agent (see the module docstring)."""
 
-    def __init__(self, config: AgentConfig, store: Store) -> None:
+    def __init__(
+        self, config: AgentConfig, store: Store, *, metrics: AgentMetrics | None = None
+    ) -> None:
         self.config = config
         self.store = store
         self.started_at = time.time()
-        self.vpp = VppClient(str(config.paths.vpp_socket))
+        # Each part reports to the metrics (if any) through the small observer protocol it
+        # defines itself; without metrics nothing is measured (tests, benches).
+        self.metrics = metrics
+        self.vpp = VppClient(str(config.paths.vpp_socket), observer=metrics)
         self.scheduler = Scheduler(concurrency=config.concurrency, retry=config.retry)
         settings = config.settings
         state = config.paths.state_dir
@@ -184,6 +201,7 @@ class NodeAgent:
             self.scheduler,
             settings=LoopSettings(healing_delay=config.healing_delay),
             history=self.history,
+            observer=metrics,
         )
         self.reports = ExternalInterfaceReports(
             settings.node_name,
@@ -215,6 +233,7 @@ class NodeAgent:
             vpp_wait=config.vpp_wait,
             memif_grants=memif_grants,
             memif_release=memif_release,
+            observer=metrics,
         )
         self.vpp_restarts = 0
         self.vpp_last_restart = 0.0
@@ -222,6 +241,19 @@ class NodeAgent:
         self._servers: contextlib.AsyncExitStack | None = None
         self._netlink: Netlink | None = None
         self._phase = AgentPhase.STARTING
+        self._watcher: DbWatcher | None = None
+        if metrics is not None:
+            metrics.watch(self._readings())
+
+    def _readings(self) -> AgentReadings:
+        """What the metrics read of this agent when scraped."""
+        return AgentReadings(
+            event_queue_length=lambda: self.loop.queue_depth,
+            loop=self.loop.stats,
+            scheduler=self.scheduler.stats,
+            pods=lambda: len(self.pods.pods),
+            etcd_reconnects=lambda: self._watcher.reconnects if self._watcher is not None else 0,
+        )
 
     def _linux_renderer(self) -> LinuxRenderer | None:
         if not self.config.configure_linux:
@@ -263,6 +295,7 @@ class NodeAgent:
         await self.scheduler.start()  # refresh-only: nothing is changed before the resync
         self.loop.start()
         watcher = DbWatcher(self.store, self.config.ksr_prefix, decode, self.loop)
+        self._watcher = watcher
         self._tasks = [
             asyncio.create_task(watcher.run(), name="dbwatch"),
             asyncio.create_task(self._watch_vpp(), name="vpp-watch"),
@@ -329,6 +362,8 @@ class NodeAgent:
                 if event.restarted:
                     self.vpp_restarts += 1
                     self.vpp_last_restart = time.time()
+                if self.metrics is not None:
+                    self.metrics.vpp_reconnected(restarted=event.restarted)
                 reason = "VPP restarted" if event.restarted else "VPP reconnected"
                 log.warning(reason, pid=event.pid)
                 self.loop.dataplane_back(f"{reason} (pid {event.pid})")
@@ -365,6 +400,30 @@ class NodeAgent:
                 "pods.local": len(self.pods.pods),
             },
         )
+
+    def pod_views(self) -> list[PodView]:
+        """The pods wired on this node (``ctl pods``)."""
+        return inventory.pods(self)
+
+    def node_views(self) -> list[NodeView]:
+        """Every node with an ID and this node's tunnel to it (``ctl nodes``)."""
+        return inventory.nodes(self)
+
+    def ipam_view(self) -> IpamView:
+        """This node's address plan and allocations (``ctl ipam``)."""
+        return inventory.ipam(self)
+
+    async def vpp_cli(self, command: str) -> CliOutput:
+        """One VPP CLI command through the API (``ctl vpp cli``)."""
+        reply = await cli_inband(self.vpp, command)
+        return CliOutput(reply.text, reply.ok)
+
+    def set_log_level(self, level: str) -> str:
+        """Change the process's log level now (``ctl log-level``); the previous one."""
+        previous = get_level()
+        set_level(level)
+        log.warning("log level changed", level=level, previous=previous)
+        return previous
 
 
 def _always(_: str) -> bool:

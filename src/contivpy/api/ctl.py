@@ -1,9 +1,15 @@
 """``contivpy ctl``: an operator's window into one agent, through its debug API.
 
-In: the arguments after ``ctl`` (``contivpy ctl --help``). Out: text tables on stdout, or one
-JSON object per line with ``--json``, and an exit code: 0 done; 1 the agent answered with an
-error (status and message printed); 2 usage error or the agent cannot be reached (one line on
-stderr naming the socket or address, never a traceback); 130 interrupted (``watch``).
+In: the arguments after ``ctl`` (``contivpy ctl --help``). Out: text tables on stdout (long
+cells cut with "…", whole with ``--wide``), or one JSON object per line with ``--json``, and
+an exit code: 0 done; 1 the agent answered with an error, or what was asked for is not there,
+or VPP refused a ``vpp cli`` command (the message, or VPP's text, on stderr); 2 usage error or
+the agent cannot be reached (one line on stderr naming the socket or address, never a
+traceback); 130 interrupted (``watch``).
+
+Besides the scheduler's views (status, dump, plan, resync, txns, events, timeline, graph,
+watch) it shows the node as Contiv's netctl did: ``pods``, ``nodes``, ``ipam``, VPP's own CLI
+(``vpp cli "show interface"``), and sets the agent's log level (``log-level debug``).
 
 The agent is reached on its unix socket (``--socket``; default $CONTIVPY_DEBUG_SOCKET, else
 /run/contivpy/debug.sock) or over TCP with TLS (``--address HOST:PORT``, ``--tls-ca``, and
@@ -30,6 +36,7 @@ from grpclib.exceptions import ProtocolError, StreamTerminatedError
 import contivpy._gen.contivpy.agent.v1 as pb
 from contivpy.api import DEFAULT_DEBUG_SOCKET
 from contivpy.api import ctl_views as views
+from contivpy.logs import LEVELS
 
 EXIT_OK = 0
 EXIT_AGENT_ERROR = 1
@@ -103,9 +110,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--timeout", type=_positive_float, default=60.0, metavar="SECONDS", help="per call (60)"
     )
     parser.add_argument("--json", action="store_true", help="one JSON object per line")
-    # --json is also accepted after the sub-command; SUPPRESS keeps the global one otherwise.
+    parser.add_argument("--wide", action="store_true", help="long table cells whole, not cut")
+    # --json and --wide are also accepted after the sub-command; SUPPRESS keeps the global
+    # ones otherwise.
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
+    common.add_argument("--wide", action="store_true", default=argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(name: str, help_text: str) -> argparse.ArgumentParser:
@@ -140,6 +150,14 @@ def build_parser() -> argparse.ArgumentParser:
     graph.add_argument("prefix", nargs="?", default="", metavar="PREFIX")
     watch = add("watch", "status changes as they happen (Ctrl-C stops)")
     watch.add_argument("prefix", nargs="?", default="", metavar="PREFIX")
+    add("pods", "pods wired on this node: IPs and VPP interfaces")
+    add("nodes", "nodes with an ID: addresses and this node's VXLAN tunnels to them")
+    add("ipam", "this node's address plan, VRFs and who holds which pod IP")
+    vpp = add("vpp", "VPP itself").add_subparsers(dest="vpp_command", required=True)
+    cli = vpp.add_parser("cli", help="run one VPP CLI command (cli_inband)", parents=[common])
+    cli.add_argument("cli", nargs="+", metavar="COMMAND", help='e.g. "show interface"')
+    level = add("log-level", "change the agent's log level now")
+    level.add_argument("level", choices=LEVELS, metavar="LEVEL", help=" | ".join(LEVELS))
     return parser
 
 
@@ -172,14 +190,15 @@ Command = Callable[[pb.AgentDebugStub, argparse.Namespace, Printer], Awaitable[N
 
 async def _status(stub: pb.AgentDebugStub, args: argparse.Namespace, emit: Printer) -> None:
     status = await stub.status(pb.StatusRequest(), timeout=args.timeout)
-    emit(views.json_line(views.as_json(status)) if args.json else views.status_text(status))
+    text = views.status_text(status, width=_width(args))
+    emit(views.json_line(views.as_json(status)) if args.json else text)
 
 
 async def _dump(stub: pb.AgentDebugStub, args: argparse.Namespace, emit: Printer) -> None:
     request = pb.DumpRequest(view=_VIEWS[args.view], key_prefix=args.prefix)
     dump = await stub.dump(request, timeout=args.timeout)
     if not args.json:
-        emit(views.dump_text(dump))
+        emit(views.dump_text(dump, width=_width(args)))
         return
     for entry in dump.entries:
         emit(views.json_line({"view": args.view, **views.as_json(entry)}))
@@ -188,13 +207,15 @@ async def _dump(stub: pb.AgentDebugStub, args: argparse.Namespace, emit: Printer
 async def _plan(stub: pb.AgentDebugStub, args: argparse.Namespace, emit: Printer) -> None:
     response = await stub.plan(pb.PlanRequest(kind=args.kind), timeout=args.timeout)
     plan = response.plan or pb.TxnRecord()
-    emit(views.json_line(views.as_json(plan)) if args.json else views.plan_text(plan))
+    text = views.plan_text(plan, width=_width(args))
+    emit(views.json_line(views.as_json(plan)) if args.json else text)
 
 
 async def _resync(stub: pb.AgentDebugStub, args: argparse.Namespace, emit: Printer) -> None:
     response = await stub.resync(pb.ResyncRequest(kind=args.kind), timeout=args.timeout)
     record = response.record or pb.TxnRecord()
-    emit(views.json_line(views.as_json(record)) if args.json else views.resync_text(record))
+    text = views.resync_text(record, width=_width(args))
+    emit(views.json_line(views.as_json(record)) if args.json else text)
 
 
 class _NotFound(Exception):
@@ -212,16 +233,16 @@ async def _txns(stub: pb.AgentDebugStub, args: argparse.Namespace, emit: Printer
         for record in records:
             emit(views.json_line(views.as_json(record)))
     elif args.seq is not None:
-        emit(views.txn_detail_text(records[0]))
+        emit(views.txn_detail_text(records[0], width=_width(args)))
     else:
-        emit(views.txns_text(records))
+        emit(views.txns_text(records, width=_width(args)))
 
 
 async def _events(stub: pb.AgentDebugStub, args: argparse.Namespace, emit: Printer) -> None:
     request = pb.EventHistoryRequest(since_seq=args.since_seq)
     records = (await stub.event_history(request, timeout=args.timeout)).records
     if not args.json:
-        emit(views.events_text(records))
+        emit(views.events_text(records, width=_width(args)))
         return
     for record in records:
         emit(views.json_line(views.as_json(record)))
@@ -233,7 +254,7 @@ async def _timeline(stub: pb.AgentDebugStub, args: argparse.Namespace, emit: Pri
     if not timeline.revisions:
         raise _NotFound(f"no history of key {args.key!r} (see `contivpy ctl dump` for keys)")
     if not args.json:
-        emit(views.timeline_text(timeline))
+        emit(views.timeline_text(timeline, width=_width(args)))
         return
     for revision in timeline.revisions:
         emit(views.json_line({"key": timeline.key, **views.as_json(revision)}))
@@ -250,6 +271,56 @@ async def _watch(stub: pb.AgentDebugStub, args: argparse.Namespace, emit: Printe
         emit(views.json_line(views.as_json(status)) if args.json else views.watch_line(status))
 
 
+async def _pods(stub: pb.AgentDebugStub, args: argparse.Namespace, emit: Printer) -> None:
+    pods = (await stub.pods(pb.PodsRequest(), timeout=args.timeout)).pods
+    if not args.json:
+        emit(views.pods_text(pods, width=_width(args)))
+        return
+    for pod in pods:
+        emit(views.json_line(views.as_json(pod)))
+
+
+async def _nodes(stub: pb.AgentDebugStub, args: argparse.Namespace, emit: Printer) -> None:
+    nodes = (await stub.nodes(pb.NodesRequest(), timeout=args.timeout)).nodes
+    if not args.json:
+        emit(views.nodes_text(nodes, width=_width(args)))
+        return
+    for node in nodes:
+        emit(views.json_line(views.as_json(node)))
+
+
+async def _ipam(stub: pb.AgentDebugStub, args: argparse.Namespace, emit: Printer) -> None:
+    ipam = await stub.ipam(pb.IpamRequest(), timeout=args.timeout)
+    emit(views.json_line(views.as_json(ipam)) if args.json else views.ipam_text(ipam))
+
+
+class _VppRefused(Exception):
+    """VPP refused a CLI command; the message is VPP's own text (exit code 1)."""
+
+
+async def _vpp(stub: pb.AgentDebugStub, args: argparse.Namespace, emit: Printer) -> None:
+    command = " ".join(args.cli)  # `vpp cli "show int"` and `vpp cli show int` alike
+    reply = await stub.vpp_cli(pb.VppCliRequest(command=command), timeout=args.timeout)
+    if args.json:
+        emit(views.json_line({"command": command, **views.as_json(reply)}))
+    elif reply.ok and reply.output.strip():
+        emit(reply.output.rstrip("\n"))
+    if not reply.ok:
+        raise _VppRefused(reply.output.strip() or f"VPP refused {command!r}")
+
+
+async def _log_level(stub: pb.AgentDebugStub, args: argparse.Namespace, emit: Printer) -> None:
+    request = pb.SetLogLevelRequest(level=args.level)
+    reply = await stub.set_log_level(request, timeout=args.timeout)
+    text = f"log level {reply.level} (was {reply.previous})"
+    emit(views.json_line(views.as_json(reply)) if args.json else text)
+
+
+def _width(args: argparse.Namespace) -> int:
+    """How wide a table cell may be: whole with --wide."""
+    return 0 if args.wide else views.CELL_WIDTH
+
+
 COMMANDS: dict[str, Command] = {
     "status": _status,
     "dump": _dump,
@@ -260,6 +331,11 @@ COMMANDS: dict[str, Command] = {
     "timeline": _timeline,
     "graph": _graph,
     "watch": _watch,
+    "pods": _pods,
+    "nodes": _nodes,
+    "ipam": _ipam,
+    "vpp": _vpp,
+    "log-level": _log_level,
 }
 
 
@@ -290,6 +366,9 @@ async def ctl_main(
         await COMMANDS[args.command](pb.AgentDebugStub(channel), args, emit)
     except _NotFound as error:
         print(f"contivpy ctl: {error}", file=err)
+        return EXIT_AGENT_ERROR
+    except _VppRefused as error:
+        print(f"contivpy ctl: VPP: {error}", file=err)
         return EXIT_AGENT_ERROR
     except GRPCError as error:
         message = f": {error.message}" if error.message else ""

@@ -5,6 +5,9 @@ tables from ``tables``), or JSON-able dicts, one per printed line with ``--json`
 names as in the proto, and every ``*_json`` text field parsed back into its value under the
 name without the suffix (``value_json`` -> ``value``), so a JSON consumer gets one document
 rather than JSON nested in strings.
+
+Table cells are cut at ``CELL_WIDTH`` characters (with "…") so one long value does not push
+the other columns off the screen; ``width=0`` (``ctl --wide``) keeps them whole.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from contivpy.api.tables import (
     render_fields,
     render_table,
 )
+
+CELL_WIDTH = 60
 
 # --- JSON ---------------------------------------------------------------------------------
 
@@ -63,7 +68,7 @@ def json_line(data: dict[str, object]) -> str:
 # --- text ---------------------------------------------------------------------------------
 
 
-def status_text(status: pb.StatusResponse) -> str:
+def status_text(status: pb.StatusResponse, *, width: int = CELL_WIDTH) -> str:
     """The agent at a glance (what it waits for, while it starts), then its counters."""
     agent = status.agent or pb.AgentInfo()
     store = status.store or pb.StoreConnection()
@@ -99,7 +104,7 @@ def status_text(status: pb.StatusResponse) -> str:
             ("txn queue", _queue_text(txns)),
         ]
     )
-    counters = render_table(["COUNTER", "VALUE"], sorted(status.counters.items()))
+    counters = render_table(["COUNTER", "VALUE"], sorted(status.counters.items()), max_width=width)
     return f"{fields}\n\n{counters}"
 
 
@@ -117,15 +122,15 @@ def _queue_text(queue: pb.QueueStats) -> str:
     return f"{depth} queued, {queue.overflows} overflow(s)"
 
 
-def dump_text(dump: pb.DumpResponse) -> str:
+def dump_text(dump: pb.DumpResponse, *, width: int = CELL_WIDTH) -> str:
     """One row per key."""
     if not dump.entries:
         return f"({dump.view.name.lower()}: no keys)"
     rows = [(e.key, e.state, e.origin, e.value_json, e.details) for e in dump.entries]
-    return render_table(["KEY", "STATE", "ORIGIN", "VALUE", "DETAILS"], rows)
+    return render_table(["KEY", "STATE", "ORIGIN", "VALUE", "DETAILS"], rows, max_width=width)
 
 
-def ops_text(ops: Sequence[pb.Op], *, executed: bool) -> str:
+def ops_text(ops: Sequence[pb.Op], *, executed: bool, width: int = CELL_WIDTH) -> str:
     """Operations in order; executed ones with their timing and outcome."""
     headers = ["#", "OP", "KEY", "VALUE", "NOTES"]
     if executed:
@@ -137,7 +142,7 @@ def ops_text(ops: Sequence[pb.Op], *, executed: bool) -> str:
         if executed:
             row[4:4] = [format_duration(op.started_seconds), format_duration(op.duration_seconds)]
         rows.append(row)
-    return render_table(headers, rows)
+    return render_table(headers, rows, max_width=width)
 
 
 def _op_notes(op: pb.Op) -> str:
@@ -158,15 +163,16 @@ def _op_notes(op: pb.Op) -> str:
     return ", ".join(notes)
 
 
-def plan_text(plan: pb.TxnRecord) -> str:
+def plan_text(plan: pb.TxnRecord, *, width: int = CELL_WIDTH) -> str:
     """A dry run: what would be done, in order."""
     if not plan.planned:
         return f"plan ({plan.kind}): nothing to do{_errors_text(plan.errors)}"
     head = f"plan ({plan.kind}): {len(plan.planned)} operation(s)"
-    return f"{head}\n{ops_text(plan.planned, executed=False)}{_errors_text(plan.errors)}"
+    ops = ops_text(plan.planned, executed=False, width=width)
+    return f"{head}\n{ops}{_errors_text(plan.errors)}"
 
 
-def resync_text(record: pb.TxnRecord) -> str:
+def resync_text(record: pb.TxnRecord, *, width: int = CELL_WIDTH) -> str:
     """A resync that ran: what it did."""
     done = [op for op in record.executed if not op.skipped]
     head = (
@@ -175,7 +181,8 @@ def resync_text(record: pb.TxnRecord) -> str:
     )
     if not record.executed:
         return head + _errors_text(record.errors)
-    return f"{head}\n{ops_text(record.executed, executed=True)}{_errors_text(record.errors)}"
+    ops = ops_text(record.executed, executed=True, width=width)
+    return f"{head}\n{ops}{_errors_text(record.errors)}"
 
 
 def _errors_text(errors: Sequence[pb.OpError]) -> str:
@@ -186,7 +193,7 @@ def _errors_text(errors: Sequence[pb.OpError]) -> str:
     return "\n\nerrors:\n" + "\n".join(lines) if lines else ""
 
 
-def txns_text(records: Sequence[pb.TxnRecord]) -> str:
+def txns_text(records: Sequence[pb.TxnRecord], *, width: int = CELL_WIDTH) -> str:
     """One row per transaction."""
     if not records:
         return "(no transactions)"
@@ -204,10 +211,10 @@ def txns_text(records: Sequence[pb.TxnRecord]) -> str:
         for r in records
     ]
     headers = ["SEQ", "STARTED", "KIND", "TOOK", "PLANNED", "EXECUTED", "ERRORS", "DESCRIPTION"]
-    return render_table(headers, rows)
+    return render_table(headers, rows, max_width=width)
 
 
-def txn_detail_text(record: pb.TxnRecord) -> str:
+def txn_detail_text(record: pb.TxnRecord, *, width: int = CELL_WIDTH) -> str:
     """One transaction in full: values, planned and executed operations, errors."""
     fields = render_fields(
         [
@@ -219,20 +226,24 @@ def txn_detail_text(record: pb.TxnRecord) -> str:
             ("reverted", "yes" if record.reverted else "no"),
         ]
     )
-    values = render_table(["KEY", "VALUE"], [(v.key, v.value_json) for v in record.values])
+    values = render_table(
+        ["KEY", "VALUE"], [(v.key, v.value_json) for v in record.values], max_width=width
+    )
     parts = [fields, f"values:\n{values}" if record.values else "values: -"]
     parts.append(
-        f"planned:\n{ops_text(record.planned, executed=False)}" if record.planned else "planned: -"
+        f"planned:\n{ops_text(record.planned, executed=False, width=width)}"
+        if record.planned
+        else "planned: -"
     )
     parts.append(
-        f"executed:\n{ops_text(record.executed, executed=True)}"
+        f"executed:\n{ops_text(record.executed, executed=True, width=width)}"
         if record.executed
         else "executed: -"
     )
     return "\n\n".join(parts) + _errors_text(record.errors)
 
 
-def events_text(records: Sequence[pb.EventRecord]) -> str:
+def events_text(records: Sequence[pb.EventRecord], *, width: int = CELL_WIDTH) -> str:
     """One row per event."""
     if not records:
         return "(no events)"
@@ -249,10 +260,10 @@ def events_text(records: Sequence[pb.EventRecord]) -> str:
         for r in records
     ]
     headers = ["SEQ", "STARTED", "EVENT", "TOOK", "TXN", "DESCRIPTION", "ERROR"]
-    return render_table(headers, rows)
+    return render_table(headers, rows, max_width=width)
 
 
-def timeline_text(timeline: pb.KeyTimelineResponse) -> str:
+def timeline_text(timeline: pb.KeyTimelineResponse, *, width: int = CELL_WIDTH) -> str:
     """One row per revision of the key."""
     if not timeline.revisions:
         return f"(no recorded revisions of {timeline.key})"
@@ -260,7 +271,7 @@ def timeline_text(timeline: pb.KeyTimelineResponse) -> str:
         (r.txn_seq, format_time(r.time_unix), r.state, r.value_json, r.details)
         for r in timeline.revisions
     ]
-    return render_table(["TXN", "TIME", "STATE", "VALUE", "DETAILS"], rows)
+    return render_table(["TXN", "TIME", "STATE", "VALUE", "DETAILS"], rows, max_width=width)
 
 
 def watch_line(status: pb.ValueStatus) -> str:
@@ -268,3 +279,81 @@ def watch_line(status: pb.ValueStatus) -> str:
     note = status.details or status.value_json
     dropped = f"  ({status.dropped} update(s) dropped so far)" if status.dropped else ""
     return f"{status.state:<11}  {status.key}  {note}{dropped}"
+
+
+def pods_text(pods: Sequence[pb.Pod], *, width: int = CELL_WIDTH) -> str:
+    """One row per VPP interface of each pod (the pod's columns on its first row only)."""
+    if not pods:
+        return "(no pods wired on this node)"
+    rows: list[tuple[object, ...]] = []
+    for pod in pods:
+        first: tuple[object, ...] = (f"{pod.namespace}/{pod.name}", pod.node, ", ".join(pod.ips))
+        if not pod.interfaces:
+            rows.append((*first, "", "", "", "", "", ""))
+        for number, interface in enumerate(pod.interfaces):
+            rows.append(
+                (
+                    *(first if number == 0 else ("", "", "")),
+                    interface.pod_interface,
+                    interface.kind,
+                    interface.name,
+                    interface.sw_if_index if interface.sw_if_index is not None else "",
+                    interface.vpp_name,
+                    interface.state,
+                )
+            )
+    headers = ["POD", "NODE", "IP", "IF", "KIND", "VPP INTERFACE", "IDX", "VPP NAME", "STATE"]
+    return render_table(headers, rows, max_width=width)
+
+
+def nodes_text(nodes: Sequence[pb.NodeEntry], *, width: int = CELL_WIDTH) -> str:
+    """One row per node; the VXLAN columns are this node's tunnel to it."""
+    if not nodes:
+        return "(no node has an ID yet)"
+    rows = [
+        (
+            n.id,
+            f"{n.name} (this node)" if n.this_node else n.name,
+            ", ".join(n.vpp_addresses),
+            ", ".join(n.mgmt_addresses),
+            n.pod_subnet,
+            n.vxlan_tunnel,
+            n.vxlan_dst,
+            n.vxlan_vni or "",
+            n.vxlan_state,
+        )
+        for n in nodes
+    ]
+    headers = ["ID", "NODE", "NODE IP", "MGMT IP", "POD SUBNET", "VXLAN", "PEER", "VNI", "STATE"]
+    return render_table(headers, rows, max_width=width)
+
+
+def ipam_text(ipam: pb.IpamResponse, *, width: int = CELL_WIDTH) -> str:
+    """This node's plan, then the cluster settings, then who holds which IP."""
+    if not ipam.ready:
+        head = f"node {ipam.node_name} has no node ID yet: no address plan"
+    else:
+        head = render_fields(
+            [
+                ("node", f"{ipam.node_name} (ID {ipam.node_id})"),
+                ("node IP", ipam.node_ip),
+                ("pod subnet", ipam.pod_subnet),
+                ("pod gateway", ipam.pod_gateway),
+                ("NAT loopback", ipam.nat_loopback),
+                ("VPP-host subnet", ipam.vpp_host_subnet),
+                (
+                    "host interconnect",
+                    f"{ipam.host_vpp_address} (VPP), {ipam.host_linux_address} (host)",
+                ),
+                ("VXLAN BVI", ipam.vxlan_address),
+                ("VRFs", f"main {ipam.main_vrf_id}, pods {ipam.pod_vrf_id}"),
+            ]
+        )
+    config = render_fields(sorted(ipam.config.items()))
+    rows = [(a.ip, a.pod, a.interface or "(main)", a.network) for a in ipam.allocations]
+    allocations = (
+        render_table(["IP", "POD", "INTERFACE", "NETWORK"], rows, max_width=width)
+        if rows
+        else "(no pod IPs allocated)"
+    )
+    return f"{head}\n\nconfig:\n{config}\n\nallocations:\n{allocations}"

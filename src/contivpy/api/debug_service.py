@@ -9,6 +9,11 @@ nothing a client sends can crash the service. While the agent is starting (no sc
 it waits for etcd or VPP), Status answers with its phase and every other call fails with
 UNAVAILABLE "agent is starting: waiting for ...".
 
+Pods, Nodes and Ipam answer from the agent's own state (its controllers and the scheduler's
+values, read-only). VppCli passes one command to VPP's debug CLI (cli_inband) and returns
+VPP's text; VPP down is UNAVAILABLE. SetLogLevel changes the process's log level at once (it
+answers in every phase); an unknown level is INVALID_ARGUMENT.
+
 A FULL resync (or its plan) re-applies the desired state the scheduler holds, replacing it
 with itself: what the controllers asked for is kept, and objects of ours that are no longer
 desired are deleted. It is refused until the agent's first full resync, since until then the
@@ -27,9 +32,17 @@ from grpclib import GRPCError, Status
 
 import contivpy._gen.contivpy.agent.v1 as pb
 from contivpy.api import convert
-from contivpy.api.introspection import AgentIntrospection, AgentNotReadyError
+from contivpy.api.introspection import (
+    AgentIntrospection,
+    AgentNotReadyError,
+    IpamView,
+    NodeView,
+    PodView,
+)
 from contivpy.api.rendering import render_json
+from contivpy.errors import ContivpyError
 from contivpy.events.history import EventHistory
+from contivpy.logs import LEVELS as LOG_LEVELS
 from contivpy.scheduler import (
     Key,
     Scheduler,
@@ -43,6 +56,7 @@ from contivpy.scheduler import (
 log = structlog.get_logger(__name__)
 
 MAX_KEY_LENGTH = 4096
+MAX_CLI_LENGTH = 4096
 
 _T = TypeVar("_T")
 
@@ -192,6 +206,47 @@ class DebugService(pb.AgentDebugBase):
         finally:
             subscription.close()
 
+    async def pods(self, message: pb.PodsRequest) -> pb.PodsResponse:
+        views = self._ready(self._agent.pod_views)
+        return pb.PodsResponse(pods=[_pod(view) for view in views])
+
+    async def nodes(self, message: pb.NodesRequest) -> pb.NodesResponse:
+        views = self._ready(self._agent.node_views)
+        return pb.NodesResponse(nodes=[_node(view) for view in views])
+
+    async def ipam(self, message: pb.IpamRequest) -> pb.IpamResponse:
+        return _ipam(self._ready(self._agent.ipam_view))
+
+    async def vpp_cli(self, message: pb.VppCliRequest) -> pb.VppCliResponse:
+        command = message.command.strip()
+        if not command:
+            raise _invalid("command", "must not be empty (e.g. 'show interface')")
+        if len(command) > MAX_CLI_LENGTH:
+            raise _invalid("command", f"longer than {MAX_CLI_LENGTH} characters")
+        if not command.isprintable():
+            raise _invalid("command", "one line without control characters")
+        log.info("debug API: VPP CLI", command=command)
+        try:
+            output = await self._agent.vpp_cli(command)
+        except AgentNotReadyError as error:
+            raise _not_ready(error) from error
+        except ContivpyError as error:  # not connected, timed out, a protocol error
+            raise GRPCError(Status.UNAVAILABLE, f"VPP: {error}") from error
+        return pb.VppCliResponse(output=output.text, ok=output.ok)
+
+    async def set_log_level(self, message: pb.SetLogLevelRequest) -> pb.SetLogLevelResponse:
+        level = message.level.strip().lower()
+        if level not in LOG_LEVELS:
+            raise _invalid("level", f"{message.level!r} is not one of {', '.join(LOG_LEVELS)}")
+        previous = self._agent.set_log_level(level)
+        return pb.SetLogLevelResponse(previous=previous, level=level)
+
+    def _ready(self, read: Callable[[], _T]) -> _T:
+        try:
+            return read()
+        except AgentNotReadyError as error:
+            raise _not_ready(error) from error
+
     def _refuse_early_full(self) -> None:
         if self._scheduler.awaiting_first_full:
             raise GRPCError(
@@ -248,3 +303,66 @@ def _origin(state: ValueState) -> str:
     if state is ValueState.NONEXISTENT:
         return ""  # found southbound, but the scheduler has not recorded it (yet)
     return "sb" if state is ValueState.OBTAINED else "nb"
+
+
+def _pod(view: PodView) -> pb.Pod:
+    return pb.Pod(
+        namespace=view.namespace,
+        name=view.name,
+        node=view.node,
+        container_id=view.container_id,
+        netns=view.netns,
+        ips=list(view.ips),
+        interfaces=[
+            pb.PodInterface(
+                pod_interface=i.pod_interface,
+                name=i.name,
+                kind=i.kind,
+                network=i.network,
+                ip=i.ip,
+                sw_if_index=i.sw_if_index,
+                vpp_name=i.vpp_name,
+                state=i.state,
+            )
+            for i in view.interfaces
+        ],
+    )
+
+
+def _node(view: NodeView) -> pb.NodeEntry:
+    return pb.NodeEntry(
+        id=view.id,
+        name=view.name,
+        vpp_addresses=list(view.vpp_addresses),
+        mgmt_addresses=list(view.mgmt_addresses),
+        pod_subnet=view.pod_subnet,
+        this_node=view.this_node,
+        vxlan_tunnel=view.vxlan_tunnel,
+        vxlan_src=view.vxlan_src,
+        vxlan_dst=view.vxlan_dst,
+        vxlan_vni=view.vxlan_vni,
+        vxlan_state=view.vxlan_state,
+    )
+
+
+def _ipam(view: IpamView) -> pb.IpamResponse:
+    return pb.IpamResponse(
+        ready=view.ready,
+        node_id=view.node_id,
+        node_name=view.node_name,
+        node_ip=view.node_ip,
+        pod_subnet=view.pod_subnet,
+        pod_gateway=view.pod_gateway,
+        nat_loopback=view.nat_loopback,
+        vpp_host_subnet=view.vpp_host_subnet,
+        host_vpp_address=view.host_vpp_address,
+        host_linux_address=view.host_linux_address,
+        vxlan_address=view.vxlan_address,
+        main_vrf_id=view.main_vrf_id,
+        pod_vrf_id=view.pod_vrf_id,
+        config=dict(view.config),
+        allocations=[
+            pb.IpAllocation(ip=a.ip, pod=a.pod, interface=a.interface, network=a.network)
+            for a in view.allocations
+        ],
+    )

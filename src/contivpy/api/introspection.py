@@ -5,14 +5,16 @@ test) implements to be served by ``DebugService``; ``AgentStatus``, the agent-le
 the scheduler cannot know (identity, phase, VPP and etcd connections, the event loop's
 queue); ``AgentPhase``; and ``AgentNotReadyError``, which an agent that is still starting
 raises instead of handing out its scheduler or history (the API answers UNAVAILABLE with its
-message). Everything else the debug API shows comes straight from the scheduler and the
-event history.
+message); and the inventory views the agent builds from its controllers' state and the
+scheduler's desired and applied values, read-only (``PodView``, ``NodeView``, ``IpamView``),
+plus ``CliOutput`` of a VPP CLI command. Everything else the debug API shows comes straight
+from the scheduler and the event history.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -60,6 +62,89 @@ class AgentStatus:
     counters: Mapping[str, int] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class PodInterfaceView:
+    """One VPP interface of a pod; sw_if_index and vpp_name once VPP has it."""
+
+    pod_interface: str  # its name inside the pod
+    name: str  # the agent's name of VPP's side
+    kind: str  # "tap", "veth" or "memif"
+    network: str = "default"
+    ip: str = ""
+    state: str = ""  # the scheduler's state of the interface
+    sw_if_index: int | None = None
+    vpp_name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PodView:
+    """A pod wired on this node."""
+
+    namespace: str
+    name: str
+    node: str
+    container_id: str
+    netns: str
+    ips: tuple[str, ...] = ()
+    interfaces: tuple[PodInterfaceView, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class NodeView:
+    """A node with an ID, and this node's VXLAN tunnel to it ("" name: none)."""
+
+    id: int
+    name: str
+    this_node: bool
+    vpp_addresses: tuple[str, ...] = ()
+    mgmt_addresses: tuple[str, ...] = ()
+    pod_subnet: str = ""
+    vxlan_tunnel: str = ""
+    vxlan_src: str = ""
+    vxlan_dst: str = ""
+    vxlan_vni: int = 0
+    vxlan_state: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class IpAllocationView:
+    """An IP of this node and who holds it (interface "": the pod's main interface)."""
+
+    ip: str
+    pod: str
+    interface: str = ""
+    network: str = "default"
+
+
+@dataclass(frozen=True, slots=True)
+class IpamView:
+    """This node's address plan (empty addresses until the node has an ID)."""
+
+    node_name: str
+    ready: bool
+    node_id: int = 0
+    node_ip: str = ""
+    pod_subnet: str = ""
+    pod_gateway: str = ""
+    nat_loopback: str = ""
+    vpp_host_subnet: str = ""
+    host_vpp_address: str = ""
+    host_linux_address: str = ""
+    vxlan_address: str = ""
+    main_vrf_id: int = 0
+    pod_vrf_id: int = 0
+    config: Mapping[str, str] = field(default_factory=dict)
+    allocations: tuple[IpAllocationView, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CliOutput:
+    """VPP's answer to a CLI command (ok False: VPP refused it, text says why)."""
+
+    text: str
+    ok: bool
+
+
 class AgentIntrospection(Protocol):
     """A running agent as the debug API sees it. Read-only properties, so a plain object
     with attributes, a dataclass or the agent itself all qualify."""
@@ -74,3 +159,18 @@ class AgentIntrospection(Protocol):
 
     def agent_status(self) -> AgentStatus:
         """The agent's state now (in every phase)."""
+
+    def pod_views(self) -> Sequence[PodView]:
+        """The pods wired on this node; AgentNotReadyError while starting."""
+
+    def node_views(self) -> Sequence[NodeView]:
+        """Every node with an ID; AgentNotReadyError while starting."""
+
+    def ipam_view(self) -> IpamView:
+        """This node's address plan and allocations; AgentNotReadyError while starting."""
+
+    async def vpp_cli(self, command: str) -> CliOutput:
+        """Run one VPP CLI command (VppError when VPP cannot be asked)."""
+
+    def set_log_level(self, level: str) -> str:
+        """Change the log level now; the previous one (ValueError for an unknown level)."""

@@ -6,7 +6,8 @@ change from R + 1 on, pushed onto the event loop, each exactly once and in revis
 (the store's watch resumes across etcd restarts on its own). When the watch's revision was
 compacted, or the event queue overflowed (events would be lost), it relists and pushes a new
 DBResync. An object that cannot be decoded becomes a RejectedObject event (recorded, not
-applied) and the stream goes on.
+applied) and the stream goes on. ``reconnects`` counts the connections to etcd made again
+(the store's watch resuming by itself, and this watcher starting over after a store error).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from contivpy.errors import RetriableError
 from contivpy.events.loop import EventLoop, EventQueueFullError
 from contivpy.events.types import DBResync, KubeStateChange, RejectedObject
 from contivpy.models.decoded import Decoded, DecodeError, Decoder
-from contivpy.store import CompactedError, EventType, Store, StoreError
+from contivpy.store import CompactedError, EventType, Store, StoreError, WatchStream
 
 log = structlog.get_logger(__name__)
 
@@ -44,6 +45,16 @@ class DbWatcher:
         self._models: dict[str, tuple[str, object]] = {}  # key -> (resource, model)
         self.resyncs = 0
         self.revision = 0  # the last revision folded into events
+        # etcd reconnects: the store's watch resumes by itself (counted by it) and, when
+        # the store itself failed, this watcher starts over after a pause
+        self._reconnects = 0
+        self._stream: WatchStream | None = None
+
+    @property
+    def reconnects(self) -> int:
+        """How many times the connection to etcd was lost and made again."""
+        stream = self._stream
+        return self._reconnects + (stream.resumes if stream is not None else 0)
 
     async def run(self) -> None:
         """Relist and watch forever (until cancelled)."""
@@ -59,6 +70,7 @@ class DbWatcher:
                 await self._loop.wait_idle()
             except (StoreError, RetriableError) as error:
                 log.warning("store unavailable; retrying", error=str(error))
+                self._reconnects += 1
                 await asyncio.sleep(self._retry_delay)
 
     async def _relist(self) -> int:
@@ -80,27 +92,33 @@ class DbWatcher:
 
     async def _watch(self, start: int) -> None:
         async with self._store.watch(self._prefix, start_revision=start) as events:
-            async for event in events:
-                key = event.key[len(self._prefix) :]
-                previous = self._models.get(key)
-                if event.type is EventType.DELETE:
-                    if previous is None:
-                        continue  # never seen (or rejected): nothing to remove
-                    del self._models[key]
-                    change = KubeStateChange(
-                        previous[0], key, previous[1], None, event.mod_revision
-                    )
-                else:
-                    decoded = self._safe_decode(key, event.value, event.mod_revision)
-                    if decoded is None:
-                        continue
-                    self._models[key] = (decoded.resource, decoded.model)
-                    prev = previous[1] if previous is not None else None
-                    change = KubeStateChange(
-                        decoded.resource, decoded.key, prev, decoded.model, event.mod_revision
-                    )
-                self._loop.push(change)
-                self.revision = event.mod_revision
+            self._stream = events
+            try:
+                await self._follow(events)
+            finally:
+                self._stream = None
+                self._reconnects += events.resumes
+
+    async def _follow(self, events: WatchStream) -> None:
+        async for event in events:
+            key = event.key[len(self._prefix) :]
+            previous = self._models.get(key)
+            if event.type is EventType.DELETE:
+                if previous is None:
+                    continue  # never seen (or rejected): nothing to remove
+                del self._models[key]
+                change = KubeStateChange(previous[0], key, previous[1], None, event.mod_revision)
+            else:
+                decoded = self._safe_decode(key, event.value, event.mod_revision)
+                if decoded is None:
+                    continue
+                self._models[key] = (decoded.resource, decoded.model)
+                prev = previous[1] if previous is not None else None
+                change = KubeStateChange(
+                    decoded.resource, decoded.key, prev, decoded.model, event.mod_revision
+                )
+            self._loop.push(change)
+            self.revision = event.mod_revision
 
     def _safe_decode(self, key: str, value: bytes, revision: int) -> Decoded | None:
         try:

@@ -3,7 +3,8 @@
 In: events pushed by producers (the etcd watcher, the CNI server, timers, the VPP connection)
 and follow-ups that controllers return while an event is processed. Out: one scheduler
 transaction per event, built by the controllers in a fixed order (reverse for removals);
-the result handed back to a waiting producer; an event record in the history; a healing
+the result handed back to a waiting producer; an event record in the history (and, given
+an ``EventObserver``, the event's type, processing time and failure told to it); a healing
 resync scheduled after a failure.
 
 Ordering: events are processed one at a time in push order, except that follow-ups (pushed
@@ -37,6 +38,7 @@ import structlog
 from contivpy.errors import ContivpyError, RetriableError
 from contivpy.events.history import EventHistory
 from contivpy.events.processing import (
+    EventObserver,
     EventProcessor,
     EventResult,
     LoopStats,
@@ -97,6 +99,7 @@ class EventLoop:
         settings: LoopSettings | None = None,
         history: EventHistory | None = None,
         clock: Callable[[], float] = time.time,
+        observer: EventObserver | None = None,
     ) -> None:
         self.scheduler = scheduler
         self.settings = settings or LoopSettings()
@@ -104,7 +107,14 @@ class EventLoop:
         self.stats = LoopStats()
         self._clock = clock
         self._processor = EventProcessor(
-            controllers, scheduler, self.history, self.stats, clock, self._after, self.push
+            controllers,
+            scheduler,
+            self.history,
+            self.stats,
+            clock,
+            self._after,
+            self.push,
+            observer,
         )
         self._queue: deque[Queued] = deque()
         self._follow_ups: deque[Queued] = deque()
@@ -122,6 +132,9 @@ class EventLoop:
         self._back_after = 0
         self._stale = False
         self._held: deque[Queued] = deque()
+        # What is being processed and since when (monotonic): liveness (/healthz, systemd's
+        # watchdog) tells a stuck loop by its age.
+        self._busy_with: tuple[str, float] | None = None
 
     @property
     def kube_state(self) -> dict[str, dict[str, object]]:
@@ -169,6 +182,11 @@ class EventLoop:
     async def wait_idle(self) -> None:
         """Return once the loop has nothing it can process (the queues are drained)."""
         await self._idle.wait()
+
+    @property
+    def busy_with(self) -> tuple[str, float] | None:
+        """The event being processed and since when (``time.monotonic()``); None when idle."""
+        return self._busy_with
 
     @property
     def queue_depth(self) -> int:
@@ -262,6 +280,7 @@ class EventLoop:
             losses = self._losses
             group = self._group(queued)
             self.stats.queue_depth = self.queue_depth
+            self._busy_with = (queued.event.name, time.monotonic())
             try:
                 results = await self._processor.process_group(group)
             except asyncio.CancelledError:
@@ -272,6 +291,8 @@ class EventLoop:
                 log.exception("event processing failed", event_name=queued.event.name)
                 seq = self._processor.seq
                 results = [EventResult(seq, f"internal error: {error!r}") for _ in group]
+            finally:
+                self._busy_with = None
             for member, result in zip(group, results, strict=True):
                 if member.future is not None and not member.future.done():
                     member.future.set_result(result)

@@ -6,7 +6,8 @@ merged into one EventTxn (their follow-up events pushed as they come), the trans
 committed to the scheduler (or submitted with others, so they share a batch), the controllers
 reverted with their undo tokens when an all-or-nothing event failed, their state persisted,
 an EventRecord in the history, and for a waiting producer an EventResult (with a CNI event's
-pod result, or the CniError a controller raised). Healing after failures is the loop's (it
+pod result, or the CniError a controller raised), and an optional ``EventObserver`` told of
+each event's type, processing time and failure. Healing after failures is the loop's (it
 owns the timers).
 
 A full resync runs every controller (``handles`` is asked for updates only) and is applied
@@ -20,7 +21,7 @@ import contextvars
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 
@@ -79,6 +80,15 @@ class LoopStats:
     degraded: str = ""  # set when a healing resync itself failed
 
 
+class EventObserver(Protocol):
+    """Told of each processed event (the agent's metrics listen). Must not raise, nor block."""
+
+    def event_processed(self, name: str, seconds: float, failed: bool) -> None:
+        """An event of type ``name`` took ``seconds`` from the start of its processing to
+        its record; ``failed``: a controller or its transaction failed."""
+        ...
+
+
 @dataclass(slots=True)
 class Queued:
     event: Event
@@ -122,8 +132,10 @@ class EventProcessor:
         clock: Callable[[], float],
         after: Callable[[Event, str], None],
         follow_up: Callable[[Event], None],
+        observer: EventObserver | None = None,
     ) -> None:
         self.controllers = list(controllers)
+        self.observer = observer
         self.scheduler = scheduler
         self.history = history
         self.stats = stats
@@ -334,6 +346,7 @@ class EventProcessor:
         description = event.describe()
         if queued.follow_up_to is not None:
             description += f" (follow-up to #{queued.follow_up_to})"
+        duration = time.perf_counter() - t0
         self.history.add(
             EventRecord(
                 seq=seq,
@@ -343,11 +356,13 @@ class EventProcessor:
                 changes=tuple(changes),
                 txn_seq=txn_result.seq if txn_result is not None else None,
                 started_at=started_at,
-                duration=time.perf_counter() - t0,
+                duration=duration,
                 error=error,
                 blocking=queued.future is not None,
             )
         )
+        if self.observer is not None:
+            self.observer.event_processed(event.name, duration, bool(error))
         self.stats.processed += 1
         if error:
             self.stats.failed += 1

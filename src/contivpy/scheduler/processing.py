@@ -190,7 +190,10 @@ class TxnProcessor:
         description = f"batch of {len(batch)} transaction(s), undone: one failed"
         attempt = Request(TxnKind.NB_CHANGE, Txn({}, description), None)
         errors = list(chain.from_iterable(run.errors))
-        self._record(self._seq, attempt, run, run.planned, executed, errors, reverted=True)
+        # Not counted as a transaction: each of the batch's is, when it runs again on its own.
+        self._record(
+            self._seq, attempt, run, run.planned, executed, errors, reverted=True, counted=False
+        )
         return [(await self.process_batch([request]))[0] for request in batch]
 
     def _settle_and_record(self, run: _Run) -> list[TxnRecord]:
@@ -319,6 +322,7 @@ class TxnProcessor:
                 stats.ops[op.kind.value] = stats.ops.get(op.kind.value, 0) + 1
                 if op.error is not None:
                     stats.op_failures += 1
+                    stats.ops_failed[op.kind.value] = stats.ops_failed.get(op.kind.value, 0) + 1
 
     def _record(
         self,
@@ -331,6 +335,7 @@ class TxnProcessor:
         *,
         dry_run: bool = False,
         reverted: bool = False,
+        counted: bool = True,
     ) -> TxnRecord:
         txn = request.txn
         record = TxnRecord(
@@ -348,6 +353,10 @@ class TxnProcessor:
         )
         if not dry_run:
             self.history.add_txn(record)
+            if counted:
+                outcome = (request.kind.value, "failed" if errors else "ok")
+                outcomes = self.stats.outcomes
+                outcomes[outcome] = outcomes.get(outcome, 0) + 1
         return record
 
 

@@ -16,8 +16,11 @@ from contivpy.scheduler.api import Key, Txn, TxnKind, TxnResult
 class SchedulerStats:
     """Counters since start (exported as metrics by the agent)."""
 
-    txns: dict[str, int] = field(default_factory=dict)  # by TxnKind value
+    txns: dict[str, int] = field(default_factory=dict)  # by TxnKind value, batches
+    # transactions recorded (each of a batch), by (TxnKind value, "ok" or "failed")
+    outcomes: dict[tuple[str, str], int] = field(default_factory=dict)
     ops: dict[str, int] = field(default_factory=dict)  # by OpKind value, executed
+    ops_failed: dict[str, int] = field(default_factory=dict)  # by OpKind value
     op_failures: int = 0
     retries_scheduled: int = 0
     retries_dropped: int = 0  # the key changed or recovered before the retry ran

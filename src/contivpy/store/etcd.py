@@ -39,10 +39,18 @@ What aetcd gives and what is added here (shared/reference/dependencies.md §2):
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
+
+# Before gRPC is loaded: its fork handlers off. Processes with a store fork while gRPC's
+# threads run (the embedded etcd, the CNI plugins and VPPs the demo and benches start, each
+# exec'd at once and none using gRPC); with the handlers on, gRPC prints "Other threads are
+# currently calling into gRPC, skipping fork() handlers" on such forks, and a child now and
+# then died (SIGSEGV) before its exec. A value set in the environment is kept.
+os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
 
 import aetcd
 import grpc  # type: ignore[import-untyped]  # only for TLS credentials; aetcd.rpc re-exports the rest

@@ -68,12 +68,18 @@ class ResumingWatch(AsyncService):
         self._closed = False
         self._down_since: float | None = None
         self._loss_delays: Iterator[float] | None = None  # pauses between repeated losses
+        self._opened = 0  # server-side streams opened so far
         self._log = log.bind(watch=description)
 
     @property
     def next_revision(self) -> int | None:
         """The first revision not yet delivered: where a resume starts."""
         return self._next_revision
+
+    @property
+    def resumes(self) -> int:
+        """How many times the stream was reopened after it was lost."""
+        return max(0, self._opened - 1)
 
     @property
     def connected(self) -> bool:
@@ -165,6 +171,7 @@ class ResumingWatch(AsyncService):
                 raise StoreClosedError("watch closed")
             break
         self._source, self._source_start = source, start
+        self._opened += 1
         if self._next_revision is None:
             self._next_revision = start
         if self._down_since is not None:

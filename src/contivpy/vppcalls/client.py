@@ -10,7 +10,8 @@ Health: a ``control_ping`` every ``health_interval`` seconds; no answer, a close
 different pid ends the connection. Reconnects back off exponentially (``Backoff``), but a new
 socket file at the path (a VPP that has just started listening) ends the wait at once: the
 time from VPP's return to the agent's is then one poll of the path, not the backoff. While no
-connection is up, calls fail at once with VppConnectionError (retriable).
+connection is up, calls fail at once with VppConnectionError (retriable). An ``observer``
+(:mod:`contivpy.vppcalls.observer`) given here is told of every connection's calls.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from contivpy.backoff import Backoff
 from contivpy.vppcalls.connection import VppConnection
 from contivpy.vppcalls.errors import VppApiMismatchError, VppConnectionError, VppError
 from contivpy.vppcalls.message import Message
+from contivpy.vppcalls.observer import CallObserver
 from contivpy.vppcalls.subscriptions import EventSubscription, Subscription, WantRequest
 
 log = structlog.get_logger(__name__)
@@ -73,6 +75,7 @@ class VppClient(AsyncService):
         health_interval: float = 1.0,
         backoff: Backoff | None = None,
         required: Collection[str] | None = None,
+        observer: CallObserver | None = None,
     ) -> None:
         self.socket_path = socket_path
         self.client_name = client_name
@@ -80,6 +83,7 @@ class VppClient(AsyncService):
         self.health_interval = health_interval
         self.backoff = backoff or DEFAULT_BACKOFF
         self.required = required
+        self.observer = observer  # given to every connection: calls' latency and failures
         #: VppConnected / VppDisconnected, in order, for the agent to act on
         self.connection_events: asyncio.Queue[ConnectionEvent] = asyncio.Queue()
         self.pid: int | None = None
@@ -156,10 +160,12 @@ class VppClient(AsyncService):
     # call and dump hand out the connection's coroutine instead of awaiting it in one of
     # their own: a coroutine less on every request (not connected: raised at once).
     def call(
-        self, name: str, fields: Mapping[str, object] | None = None
+        self, name: str, fields: Mapping[str, object] | None = None, *, check: bool = True
     ) -> Coroutine[Any, Any, Message]:
-        """Send a request on the current connection; awaited, its reply."""
-        return self._current().call(name, fields)
+        """Send a request on the current connection; awaited, its reply (``check``: a
+        non-zero retval raises VppApiError; without it the caller reads the reply, e.g.
+        cli_inband's error text)."""
+        return self._current().call(name, fields, check=check)
 
     def dump(
         self, name: str, fields: Mapping[str, object] | None = None
@@ -227,6 +233,7 @@ class VppClient(AsyncService):
             client_name=self.client_name,
             call_timeout=self.call_timeout,
             required=self.required,
+            observer=self.observer,
         )
         try:
             pid = (await connection.call("control_ping")).get_int("vpe_pid")

@@ -2,7 +2,8 @@
 
 In: a socket path; requests by message name with their fields. Out: replies (a non-zero
 retval raised as :class:`~contivpy.vppcalls.errors.VppApiError`), dump results, events handed
-to registered callbacks, and the end of the connection (:meth:`VppConnection.wait_closed`).
+to registered callbacks, and the end of the connection (:meth:`VppConnection.wait_closed`);
+with a :class:`~contivpy.vppcalls.observer.CallObserver`, each call's latency and failures.
 
 On open: ``sockclnt_create`` → message table; ``get_api_json`` → VPP's own definitions of the
 messages contivpy needs, each checked to be present with the CRC contivpy knows (else
@@ -21,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 
@@ -45,6 +47,7 @@ from contivpy.vppcalls.errors import (
 )
 from contivpy.vppcalls.framing import FrameReader
 from contivpy.vppcalls.message import Message
+from contivpy.vppcalls.observer import CallObserver
 
 log = structlog.get_logger(__name__)
 
@@ -119,8 +122,11 @@ class VppConnection:
         table: MessageTable,
         client_index: int,
         call_timeout: float,
+        observer: CallObserver | None = None,
     ) -> None:
         self.socket_path = socket_path
+        #: told of every call's latency and failure (the agent's metrics); None: not measured
+        self.observer = observer
         self.table = table
         self.client_index = client_index
         self.call_timeout = call_timeout
@@ -144,6 +150,7 @@ class VppConnection:
         client_name: str = "contivpy",
         call_timeout: float = 5.0,
         required: Collection[str] | None = None,
+        observer: CallObserver | None = None,
     ) -> VppConnection:
         """Connect, register, load and check VPP's definitions; a ready connection."""
         try:
@@ -179,6 +186,7 @@ class VppConnection:
             MessageTable(memclnt, ids),
             reply.get_int("index"),
             call_timeout,
+            observer,
         )
         try:
             check_message_table(socket_path, ids, needed)
@@ -280,13 +288,23 @@ class VppConnection:
         self._pending[context] = pending
         self._writer.write(frame(payload))
         self._watch(pending, reply_timeout)
+        observer = self.observer
+        sent = time.perf_counter() if observer is not None else 0.0
         try:
             reply = await future
+        except VppConnectionError as error:
+            if observer is not None:
+                observer.call_failed(name, _failure(error))
+            raise
         finally:
             self._pending.pop(context, None)
         assert isinstance(reply, Message)
         retval = reply.retval
+        if observer is not None:
+            observer.call_answered(name, time.perf_counter() - sent)
         if check and retval:
+            if observer is not None:
+                observer.call_failed(name, str(retval))
             raise VppApiError.from_reply(name, retval)
         return reply
 
@@ -310,11 +328,19 @@ class VppConnection:
         self._pending[context] = pending
         self._writer.write(frames([request, ping]))
         self._watch(pending, reply_timeout)
+        observer = self.observer
+        sent = time.perf_counter() if observer is not None else 0.0
         try:
             details = await future
+        except VppConnectionError as error:
+            if observer is not None:
+                observer.call_failed(name, _failure(error))
+            raise
         finally:
             self._pending.pop(context, None)
         assert isinstance(details, list)
+        if observer is not None:
+            observer.call_answered(name, time.perf_counter() - sent)
         return details
 
     def _ensure_open(self) -> None:
@@ -387,3 +413,8 @@ class VppConnection:
         await asyncio.wait({self._reader_task})
         with contextlib.suppress(OSError):
             await self._writer.wait_closed()
+
+
+def _failure(error: VppConnectionError) -> str:
+    """What an observer is told of a call that got no answer."""
+    return "timeout" if isinstance(error, VppTimeoutError) else "disconnected"

@@ -107,7 +107,9 @@ class ApiServer:
             resource_type,
             namespace=namespace,
             labels=parse_label_selector(label_selector),
-            fields=parse_field_selector(field_selector, resource_type.field_labels),
+            fields=parse_field_selector(
+                field_selector, resource_type.field_labels, resource_type.field_aliases
+            ),
             resource_version=resource_version,
             resource_version_match=resource_version_match,
             limit=limit,
@@ -128,7 +130,9 @@ class ApiServer:
         timeout: float | None = None,
     ) -> Watch:
         """A started watch (events before "now" computed, subscribed to changes)."""
-        fields = parse_field_selector(field_selector, resource_type.field_labels)
+        fields = parse_field_selector(
+            field_selector, resource_type.field_labels, resource_type.field_aliases
+        )
         if name:
             fields = fields.with_name(name)
         options = WatchOptions(

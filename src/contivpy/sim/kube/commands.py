@@ -2,7 +2,10 @@
 
 In: plain arguments parsed by the CLI (the composition root wires these; nothing here parses
 argv). Out: an exit code. ``run_kube_server`` serves until SIGINT/SIGTERM and prints the URL
-on stdout first, so a script can read it; ``run_kube_apply`` prints one kubectl-style line per
+on stdout first, so a script can read it; the kubeconfig it writes names ``advertise_url``
+when given (a host other containers reach, where the server binds 0.0.0.0); the pods of the
+``cni_node`` run the node's real CNI plugins (``cni_runner``), other simulated nodes' pods get
+addresses from their podCIDR; ``run_kube_apply`` prints one kubectl-style line per
 object (``contivpy.sim.kube.apply_report``), applies the valid objects even when some fail, and
 returns 1 with a one-line summary when any object failed, 2 when nothing could be applied at all
 (a missing or unparsable file: one line naming the file and line; no server).
@@ -21,9 +24,10 @@ import uvloop
 
 from contivpy.sim.kube.apiserver import ApiServerSettings
 from contivpy.sim.kube.apply_report import apply_and_report, read_manifests
+from contivpy.sim.kube.cni_runner import CniRunner, CniSettings
 from contivpy.sim.kube.errors import KubeApiError
-from contivpy.sim.kube.kubeconfig import server_from_kubeconfig
-from contivpy.sim.kube.pod_network import PodCidrAllocator
+from contivpy.sim.kube.kubeconfig import server_from_kubeconfig, write_kubeconfig
+from contivpy.sim.kube.pod_network import PodCidrAllocator, PodNetwork, PodNetworkByNode
 from contivpy.sim.kube.standin import KubeApiStandIn
 
 log = structlog.get_logger(__name__)
@@ -44,28 +48,40 @@ async def serve_kube(
     nodes: int = 0,
     install_crds: bool = True,
     settings: ApiServerSettings | None = None,
+    advertise_url: str | None = None,
+    cni_node: str | None = None,
+    cni: CniSettings | None = None,
     stop: asyncio.Event | None = None,
 ) -> None:
     """Run the stand-in until ``stop`` is set (or SIGINT/SIGTERM when none is given)."""
+    names = [simulated_node(index)[0] for index in range(1, nodes + 1)]
+    if cni_node is not None and cni_node not in names:
+        raise ValueError(f"--cni-node {cni_node}: not one of the simulated nodes {names}")
     stopping = stop or asyncio.Event()
     if stop is None:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stopping.set)
     kube: KubeApiStandIn
-    # Without a CNI yet, simulated nodes give pods addresses from their podCIDR.
-    allocator = PodCidrAllocator(lambda name: kube.find("v1", "Node", name)) if nodes else None
+    network: PodNetworkByNode | None = None
+    if nodes:
+        allocator = PodCidrAllocator(lambda name: kube.find("v1", "Node", name))
+        by_node: dict[str, PodNetwork] = {}
+        if cni_node is not None:
+            runner = CniRunner(cni or CniSettings())
+            by_node[cni_node] = PodNetwork(runner.add, runner.delete)
+        network = PodNetworkByNode(by_node, PodNetwork(allocator.setup, allocator.teardown))
     kube = KubeApiStandIn(
         host=host,
         port=port,
         settings=settings,
-        pod_network=allocator.setup if allocator else None,
-        pod_teardown=allocator.teardown if allocator else None,
+        pod_network=network.setup if network else None,
+        pod_teardown=network.teardown if network else None,
     )
     async with kube:
         print(kube.url, flush=True)
         if kubeconfig is not None:
-            kube.write_kubeconfig(kubeconfig)
+            write_kubeconfig(kubeconfig, advertise_url or kube.url)
         if install_crds:
             kube.install_contivpp_crds()
         for index in range(1, nodes + 1):
@@ -89,6 +105,9 @@ def run_kube_server(
     install_crds: bool = True,
     bookmark_interval: float = 60.0,
     window: int = 10_000,
+    advertise_url: str | None = None,
+    cni_node: str | None = None,
+    cni: CniSettings | None = None,
 ) -> int:
     """``contivpy sim kube serve``: the stand-in on uvloop until interrupted."""
     settings = ApiServerSettings(window=window, bookmark_interval=bookmark_interval)
@@ -102,9 +121,12 @@ def run_kube_server(
                 nodes=nodes,
                 install_crds=install_crds,
                 settings=settings,
+                advertise_url=advertise_url,
+                cni_node=cni_node,
+                cni=cni,
             )
         )
-    except (KubeApiError, OSError) as error:
+    except (KubeApiError, OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     return 0

@@ -38,6 +38,7 @@ def crd_resource_types(crd: JsonObject) -> list[ResourceType]:
                 status_subresource="status" in subresources,
                 schema=(version.get("schema") or {}).get("openAPIV3Schema"),
                 custom=True,
+                printer_columns=tuple(version.get("additionalPrinterColumns") or ()),
             )
         )
     return types

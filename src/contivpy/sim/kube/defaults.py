@@ -11,10 +11,12 @@ as it does in a cluster, so the common defaults are here; the long tail is not.
   the service CIDR (unless headless or ExternalName), node ports for NodePort/LoadBalancer;
   allocated values are kept from the stored service when an update omits them.
 - Namespace: status.phase Active and the kubernetes.io/metadata.name label.
+- Secret: type Opaque; stringData merged into data (base64) and dropped, as the server does.
 """
 
 from __future__ import annotations
 
+import base64
 import copy
 import ipaddress
 from typing import Any
@@ -37,6 +39,17 @@ def _default_ports(ports: Any, *, service: bool) -> None:
                 port.setdefault("targetPort", port["port"])
 
 
+def _secret(secret: JsonObject) -> None:
+    """type Opaque by default; stringData is write-only: merged into data as base64."""
+    secret.setdefault("type", "Opaque")
+    plain = secret.pop("stringData", None)
+    if isinstance(plain, dict) and plain:
+        found = secret.get("data")
+        data = found if isinstance(found, dict) else {}
+        encoded = {k: base64.b64encode(str(v).encode()).decode() for k, v in plain.items()}
+        secret["data"] = {**data, **encoded}
+
+
 class Defaulter:
     """Fills defaults; allocates service cluster IPs and node ports from what the store holds."""
 
@@ -54,6 +67,8 @@ class Defaulter:
                 self._pod(result, creating=old is None)
             case ("", "services"):
                 self._service(result, old)
+            case ("", "secrets"):
+                _secret(result)
             case ("", "namespaces"):
                 result.setdefault("spec", {}).setdefault("finalizers", ["kubernetes"])
                 result.setdefault("status", {}).setdefault("phase", "Active")

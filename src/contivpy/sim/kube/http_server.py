@@ -5,9 +5,16 @@ In: HTTP requests as Kubernetes clients send them (kubernetes_asyncio, kubectl-s
 streams of newline-delimited JSON events, and ``Status`` objects for every refusal. The only
 module of the server side that imports aiohttp; everything it does is delegated to ApiServer.
 
-Paths: /version, /healthz, /api, /api/v1, /apis, /apis/<g>, /apis/<g>/<v>, and under
-/api/v1 or /apis/<g>/<v>: <plural>[/<name>[/<sub>]] and namespaces/<ns>/<plural>[/<name>[/<sub>]],
-trailing slashes accepted. A client that goes away ends its watch (handler cancellation).
+Paths: /version, /healthz, /api, /api/v1, /apis, /apis/<g>, /apis/<g>/<v>, /openapi/v3 and
+/openapi/v3/<api/v1|apis/g/v>, and under /api/v1 or /apis/<g>/<v>: <plural>[/<name>[/<sub>]]
+and namespaces/<ns>/<plural>[/<name>[/<sub>]], trailing slashes accepted. A client that goes
+away ends its watch (handler cancellation).
+
+Query parameters beyond list/watch: ``dryRun=All`` on writes (validated, answered, not
+stored), ``fieldValidation=Strict`` (unknown fields are 400; Ignore and Warn accept them, as
+does leaving it out). A GET whose Accept asks for ``as=Table`` gets a meta.k8s.io/v1 Table
+(``tables.py``, ``includeObject``). A resource that is a view of another's storage
+(events.k8s.io Events) is converted on the way in and out.
 """
 
 from __future__ import annotations
@@ -23,16 +30,19 @@ import structlog
 import yaml
 from aiohttp import web
 
-from contivpy.sim.kube import discovery
+from contivpy.sim.kube import discovery, openapi, tables
 from contivpy.sim.kube.apiserver import ApiServer
 from contivpy.sim.kube.errors import KubeApiError, bad_request, method_not_allowed, not_found
 from contivpy.sim.kube.objects import JsonObject, metadata_of, name_of
+from contivpy.sim.kube.patching import apply_patch
 from contivpy.sim.kube.resources import ResourceType
+from contivpy.sim.kube.writes import check_fields
 
 log = structlog.get_logger(__name__)
 
 _TRUE = ("true", "True", "1")
 _RETURN_OBJECT_ON_DELETE = {("", "pods"), ("", "services")}  # others answer Status Success
+_FIELD_VALIDATION = ("", "Ignore", "Warn", "Strict")
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +149,13 @@ class KubeHttpServer:
                 return _json(discovery.core_versions(f"{self._host}:{self._port}"))
             case ["apis"]:
                 return _json(discovery.group_list(registry))
+            case ["openapi", "v3"]:
+                return _json(openapi.root(registry))
+            case ["openapi", "v3", *name]:
+                document = openapi.group_version(registry, "/".join(name))
+                if document is None:
+                    raise KubeApiError(404, "NotFound", f"{request.path} not found")
+                return _json(document)
             case ["apis", group]:
                 document = discovery.group(registry, group)
                 if document is None:
@@ -183,25 +200,53 @@ class KubeHttpServer:
             raise KubeApiError(404, "NotFound", "the server could not find the requested resource")
         return Target(resource_type, namespace, name, subresource)
 
+    def _stored_type(self, resource_type: ResourceType) -> ResourceType:
+        """The resource writes go to: itself, or the one whose storage it is a view of."""
+        if resource_type.stored_as is None:
+            return resource_type
+        return next(
+            t for t in self._api.registry if t.key == resource_type.key and t.stored_as is None
+        )
+
     async def _verb(self, request: web.Request, target: Target) -> web.StreamResponse:
         query = request.query
-        if query.get("dryRun"):
-            raise bad_request("dryRun is not supported by this server")
+        dry_run = _dry_run(query.get("dryRun", ""))
+        validation = query.get("fieldValidation", "")
+        if validation not in _FIELD_VALIDATION:
+            raise bad_request(
+                f'fieldValidation: Unsupported value: "{validation}": supported values: '
+                '"Ignore", "Strict", "Warn"'
+            )
+        strict = validation == "Strict"
         writer = self._api.writer
         rtype, namespace, name = target.resource_type, target.namespace or "", target.name
+        stored = self._stored_type(rtype)
+        to_storage = rtype.to_storage or (lambda obj: obj)
         match request.method, bool(name), target.subresource:
             case "GET", False, _:
                 if query.get("watch") in _TRUE:
                     return await self._watch(request, target)
-                return _json(self._list(request, target))
+                listed = self._list(request, target)
+                if _wants_table(request):
+                    items = [to_storage(i) for i in listed["items"]]
+                    return _json(self._table(request, rtype, items, listed["metadata"]))
+                return _json(listed)
             case "GET", True, _:
                 if query.get("watch") in _TRUE:
                     return await self._watch(request, target)
-                return _json(rtype.present(writer.get(rtype, namespace, name)))
+                found = writer.get(rtype, namespace, name)
+                if _wants_table(request):
+                    version = metadata_of(found).get("resourceVersion", "")
+                    meta = {"resourceVersion": version}
+                    return _json(self._table(request, rtype, [found], meta))
+                return _json(rtype.present(found))
             case "POST", False, "":
                 if rtype.namespaced and target.namespace is None:
                     raise method_not_allowed("POST", f"{rtype.plural} across all namespaces")
-                created = writer.create(rtype, namespace, await _body(request))
+                body = await _body(request)
+                if strict:
+                    check_fields(rtype, body)
+                created = writer.create(stored, namespace, to_storage(body), dry_run=dry_run)
                 return _json(rtype.present(created), 201)
             case "POST", True, "binding":
                 binding = await _body(request)
@@ -210,24 +255,47 @@ class KubeHttpServer:
                 )
                 if not node:
                     raise bad_request("binding target name is required")
-                writer.bind(namespace, name, node)
+                if not dry_run:
+                    writer.bind(namespace, name, node)
                 return _success(target, None, 201)
             case "PUT", True, sub:
+                body = await _body(request)
+                if strict:
+                    check_fields(rtype, body)
                 replaced = writer.replace(
-                    rtype, namespace, name, await _body(request), subresource=sub
+                    stored, namespace, name, to_storage(body), subresource=sub, dry_run=dry_run
                 )
                 return _json(rtype.present(replaced))
             case "PATCH", True, sub:
                 content_type = request.headers.get("Content-Type", "")
-                patched = writer.patch(
-                    rtype, namespace, name, await _body(request), content_type, subresource=sub
-                )
+                body = await _body(request)
+                if strict:
+                    check_fields(rtype, body, patch=True)
+                if stored is not rtype:
+                    # The patch is in this version's shape: apply it to the object as this
+                    # version shows it, then store the result in the storage's shape.
+                    current = rtype.present(writer.get(stored, namespace, name))
+                    new = to_storage(apply_patch(current, body, content_type))
+                    patched = writer.replace(
+                        stored, namespace, name, new, subresource=sub, dry_run=dry_run
+                    )
+                else:
+                    patched = writer.patch(
+                        rtype,
+                        namespace,
+                        name,
+                        body,
+                        content_type,
+                        subresource=sub,
+                        dry_run=dry_run,
+                    )
                 return _json(rtype.present(patched))
             case "DELETE", True, "":
                 options = await _body(request, required=False)
-                gone = writer.delete(
-                    rtype, namespace, name, options if isinstance(options, dict) else None
-                )
+                options = options if isinstance(options, dict) else None
+                # kubectl delete --dry-run=server says it in DeleteOptions, not the query.
+                dry_run = dry_run or _dry_run_listed((options or {}).get("dryRun"))
+                gone = writer.delete(rtype, namespace, name, options, dry_run=dry_run)
                 if rtype.key in _RETURN_OBJECT_ON_DELETE:
                     return _json(rtype.present(gone))
                 return _success(target, gone)
@@ -235,9 +303,24 @@ class KubeHttpServer:
                 listed = self._list(request, target)
                 for item in listed["items"]:
                     item_ns = metadata_of(item).get("namespace", "")
-                    writer.delete(rtype, item_ns, name_of(item))
+                    writer.delete(rtype, item_ns, name_of(item), dry_run=dry_run)
                 return _success(target, None)
         raise method_not_allowed(request.method, request.path)
+
+    def _table(
+        self,
+        request: web.Request,
+        resource_type: ResourceType,
+        objects: list[JsonObject],
+        list_metadata: JsonObject,
+    ) -> JsonObject:
+        include = request.query.get("includeObject", "Metadata")
+        if include not in ("None", "Metadata", "Object"):
+            raise bad_request(
+                f'includeObject: Unsupported value: "{include}": supported values: '
+                '"Metadata", "None", "Object"'
+            )
+        return tables.table(resource_type, objects, list_metadata, include)
 
     def _list(self, request: web.Request, target: Target) -> JsonObject:
         query = request.query
@@ -251,6 +334,16 @@ class KubeHttpServer:
             limit=_int(query.get("limit"), "limit"),
             continue_token=query.get("continue", ""),
         )
+
+    def _table_event(
+        self, request: web.Request, resource_type: ResourceType, event: JsonObject
+    ) -> JsonObject:
+        """A watch event whose object is a one-row Table (kubectl get --watch)."""
+        obj = event["object"]
+        if resource_type.to_storage is not None:
+            obj = resource_type.to_storage(obj)
+        meta = {"resourceVersion": metadata_of(obj).get("resourceVersion", "")}
+        return {**event, "object": self._table(request, resource_type, [obj], meta)}
 
     async def _watch(self, request: web.Request, target: Target) -> web.StreamResponse:
         query = request.query
@@ -268,6 +361,7 @@ class KubeHttpServer:
             # timeoutSeconds=0 means "no timeout given", as on the real server.
             timeout=float(_int(timeout, "timeoutSeconds")) or None,
         )
+        as_table = _wants_table(request)
         response = web.StreamResponse(headers={"Content-Type": "application/json"})
         response.enable_chunked_encoding()
         await response.prepare(request)
@@ -275,6 +369,8 @@ class KubeHttpServer:
         try:
             async with contextlib.aclosing(watch.events()) as events:
                 async for event in events:
+                    if as_table and event.get("type") in ("ADDED", "MODIFIED", "DELETED"):
+                        event = self._table_event(request, target.resource_type, event)
                     await response.write(json.dumps(event).encode() + b"\n")
             reason = watch.close_reason or "ended"
             await response.write_eof()
@@ -284,6 +380,27 @@ class KubeHttpServer:
             watch.close(reason)
             self._api.watches_closed[reason] += 1
         return response
+
+
+def _dry_run(value: str) -> bool:
+    if value not in ("", "All"):
+        raise bad_request(f'dryRun: Unsupported value: "{value}": supported values: "All"')
+    return value == "All"
+
+
+def _dry_run_listed(value: Any) -> bool:
+    if value in (None, []):
+        return False
+    if value != ["All"]:
+        raise bad_request(f'dryRun: Unsupported value: "{value}": supported values: "All"')
+    return True
+
+
+def _wants_table(request: web.Request) -> bool:
+    """Whether the client asked for a Table (kubectl get: ``application/json;as=Table;...``
+    first, plain JSON as its fallback)."""
+    accepted = request.headers.get("Accept", "")
+    return any("as=Table" in part.replace(" ", "") for part in accepted.split(","))
 
 
 def _int(text: str | None, name: str) -> int:

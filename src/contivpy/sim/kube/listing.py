@@ -110,6 +110,7 @@ def list_objects(
 
 def _list_item(resource_type: ResourceType, obj: JsonObject) -> JsonObject:
     # Built-in lists carry no apiVersion/kind per item on the real server; CR lists do.
+    shown = resource_type.present(obj)
     if resource_type.custom:
-        return resource_type.present(obj)
-    return {k: v for k, v in obj.items() if k not in ("apiVersion", "kind")}
+        return shown
+    return {k: v for k, v in shown.items() if k not in ("apiVersion", "kind")}

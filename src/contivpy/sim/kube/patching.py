@@ -8,8 +8,9 @@ new dict; the input is not changed). Wrong shapes are 400 BadRequest and unknown
 The strategic merge patch here is a subset: it is a merge patch, except that lists whose
 Kubernetes patch strategy is "merge" (containers by name, conditions by type, ...) are merged
 item by item on their merge key, and ``$patch: delete`` in such an item removes it. That is
-what kubelets and controllers rely on when they patch status; ``$retainKeys``,
-``$setElementOrder`` and the other directives are not implemented.
+what kubelets and controllers rely on when they patch status; of the other directives
+(what ``kubectl apply`` sends), ``$deleteFromPrimitiveList/<list>`` removes values, and
+``$setElementOrder/<list>``, ``$retainKeys`` and a map's ``$patch`` are read and ignored.
 """
 
 from __future__ import annotations
@@ -67,13 +68,25 @@ def merge_patch(target: Any, patch: Any, *, strategic: bool = False) -> Any:
         return copy.deepcopy(patch)
     result: JsonObject = copy.deepcopy(target) if isinstance(target, dict) else {}
     for key, value in patch.items():
-        if value is None:
+        if strategic and key.startswith("$"):
+            _directive(result, key, value)
+        elif value is None:
             result.pop(key, None)
         elif strategic and isinstance(value, list) and isinstance(result.get(key), list):
             result[key] = _merge_list(key, result[key], value)
         else:
             result[key] = merge_patch(result.get(key), value, strategic=strategic)
     return result
+
+
+def _directive(result: JsonObject, key: str, value: Any) -> None:
+    """A strategic merge patch directive at this level of the object. kubectl sends
+    ``$setElementOrder/<list>`` (the order of merged items) and ``$retainKeys``, which do not
+    change what the stand-in stores, and ``$deleteFromPrimitiveList/<list>``, which does."""
+    name, _, field = key.partition("/")
+    if name == "$deleteFromPrimitiveList" and isinstance(result.get(field), list):
+        gone = value if isinstance(value, list) else [value]
+        result[field] = [item for item in result[field] if item not in gone]
 
 
 def _merge_key(field: str, items: list[Any]) -> str | None:

@@ -1,9 +1,11 @@
-"""The hook between the simulated kubelet and pod networking (the CNI, once it is wired).
+"""The hook between the simulated kubelet and pod networking.
 
 In: a pod (JSON) that a simulated kubelet is starting or has stopped. Out: the pod's IP
 address(es), or a PodNetworkFailure saying why the sandbox could not be networked. Raising an
-exception counts as a failure too. Later the callback will call the node agent's CNI; until
-then ``PodCidrAllocator`` stands in: it hands out addresses from the node's spec.podCIDR.
+exception counts as a failure too. ``PodCidrAllocator`` is a fake IPAM handing out addresses
+from the node's spec.podCIDR; ``PodNetworkByNode`` sends each pod to its node's own network
+(e.g. a node whose kubelet runs the real CNI plugins, ``cni_runner.CniRunner``) and the rest to
+a default one.
 """
 
 from __future__ import annotations
@@ -62,3 +64,34 @@ class PodCidrAllocator:
 
     async def teardown(self, pod: JsonObject) -> None:
         self._by_pod.pop(str(metadata_of(pod).get("uid")), None)
+
+
+@dataclass(frozen=True, slots=True)
+class PodNetwork:
+    """A set-up and a teardown callback: one node's (or the default) pod network."""
+
+    setup: PodNetworkSetup
+    teardown: PodNetworkTeardown
+
+
+class PodNetworkByNode:
+    """Each pod goes to the network of the node it is bound to, else to ``default``."""
+
+    def __init__(self, nodes: dict[str, PodNetwork], default: PodNetwork | None = None) -> None:
+        self._nodes = dict(nodes)
+        self._default = default
+
+    def _network(self, pod: JsonObject) -> PodNetwork | None:
+        return self._nodes.get((pod.get("spec") or {}).get("nodeName", ""), self._default)
+
+    async def setup(self, pod: JsonObject) -> PodNetworkResult:
+        network = self._network(pod)
+        if network is None:
+            node = (pod.get("spec") or {}).get("nodeName", "")
+            return PodNetworkFailure(f"node {node!r} has no pod network")
+        return await network.setup(pod)
+
+    async def teardown(self, pod: JsonObject) -> None:
+        network = self._network(pod)
+        if network is not None:
+            await network.teardown(pod)

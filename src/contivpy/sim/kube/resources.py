@@ -8,10 +8,12 @@ they were written with, like the real API server's storage.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import TypeAlias
 
+from contivpy.sim.kube.event_versions import EVENTS_V1_FIELD_ALIASES, to_core_v1, to_events_v1
 from contivpy.sim.kube.objects import JsonObject
 
 ResourceKey: TypeAlias = tuple[str, str]  # (group, plural): where objects of a resource live
@@ -37,10 +39,18 @@ class ResourceType:
     field_labels: frozenset[str] = COMMON_FIELD_LABELS
     schema: JsonObject | None = field(default=None, compare=False)  # CR openAPIV3Schema
     custom: bool = False  # defined by a CRD: list items keep apiVersion and kind
+    # Another group's storage this resource is a view of (events.k8s.io Events are core
+    # Events), with the conversions between the stored shape and this version's shape.
+    stored_as: ResourceKey | None = None
+    from_storage: Callable[[JsonObject], JsonObject] | None = field(default=None, compare=False)
+    to_storage: Callable[[JsonObject], JsonObject] | None = field(default=None, compare=False)
+    field_aliases: Mapping[str, str] = field(default_factory=dict, compare=False)
+    # additionalPrinterColumns of a CRD version (Table responses); empty: Name and Age.
+    printer_columns: tuple[JsonObject, ...] = field(default=(), compare=False)
 
     @property
     def key(self) -> ResourceKey:
-        return (self.group, self.plural)
+        return self.stored_as or (self.group, self.plural)
 
     @property
     def api_version(self) -> str:
@@ -57,6 +67,8 @@ class ResourceType:
     def present(self, obj: JsonObject) -> JsonObject:
         """``obj`` as this version shows it: objects are stored once for all versions of a
         resource, so a CR read through another served version gets that apiVersion."""
+        if self.from_storage is not None:
+            return self.from_storage(obj)
         if obj.get("apiVersion") == self.api_version:
             return obj
         return {**obj, "apiVersion": self.api_version, "kind": self.kind}
@@ -86,6 +98,28 @@ def _core(
         short_names=short_names,
         status_subresource=status_subresource,
         field_labels=field_labels,
+    )
+
+
+def _generic(
+    group: str,
+    plural: str,
+    kind: str,
+    *,
+    namespaced: bool = True,
+    short_names: tuple[str, ...] = (),
+    status: bool = False,
+) -> ResourceType:
+    """A built-in kind the stand-in only stores (no controller acts on it)."""
+    return ResourceType(
+        group,
+        "v1",
+        plural,
+        kind,
+        namespaced,
+        singular=kind.lower(),
+        short_names=short_names,
+        status_subresource=status,
     )
 
 
@@ -151,6 +185,32 @@ BUILTIN_TYPES: tuple[ResourceType, ...] = (
     ResourceType(
         "discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", True, singular="endpointslice"
     ),
+    _core("serviceaccounts", "ServiceAccount", namespaced=True, short_names=("sa",)),
+    _core("secrets", "Secret", namespaced=True, field_labels=COMMON_FIELD_LABELS | {"type"}),
+    ResourceType(
+        "events.k8s.io",
+        "v1",
+        "events",
+        "Event",
+        True,
+        singular="event",
+        short_names=("ev",),
+        field_labels=EVENT_FIELD_LABELS | frozenset(EVENTS_V1_FIELD_ALIASES),
+        stored_as=("", "events"),
+        from_storage=to_events_v1,
+        to_storage=to_core_v1,
+        field_aliases=MappingProxyType(EVENTS_V1_FIELD_ALIASES),
+    ),
+    _generic("apps", "deployments", "Deployment", short_names=("deploy",), status=True),
+    _generic("apps", "daemonsets", "DaemonSet", short_names=("ds",), status=True),
+    _generic("apps", "statefulsets", "StatefulSet", short_names=("sts",), status=True),
+    _generic("rbac.authorization.k8s.io", "roles", "Role"),
+    _generic("rbac.authorization.k8s.io", "rolebindings", "RoleBinding"),
+    _generic("rbac.authorization.k8s.io", "clusterroles", "ClusterRole", namespaced=False),
+    _generic(
+        "rbac.authorization.k8s.io", "clusterrolebindings", "ClusterRoleBinding", namespaced=False
+    ),
+    _generic("coordination.k8s.io", "leases", "Lease"),
     ResourceType(
         "apiextensions.k8s.io",
         "v1",

@@ -9,6 +9,10 @@ minLength, maxLength, minItems, maxItems, nullable, default, x-kubernetes-preser
 and x-kubernetes-int-or-string. Formats, CEL rules, oneOf/anyOf/allOf are not checked.
 apiVersion, kind and metadata are always kept; the API server validates metadata itself.
 
+Built-in kinds (``builtin_schemas``) get ``check_builtin``: types and required fields, nothing
+pruned. ``unknown_fields`` lists the fields a schema does not declare, for
+``fieldValidation=Strict`` (what kubectl asks for), for both.
+
 ``pattern`` is matched as the API server matches it (Go's regexp): unanchored (it must match
 somewhere; a schema anchors it with ``^...$``), and ``$`` (without the ``(?m)`` flag) is the
 end of the text — Python's ``$`` also matches before a final newline, so it is read as ``\\Z``.
@@ -21,6 +25,7 @@ import functools
 import re
 from typing import Any
 
+from contivpy.sim.kube.builtin_schemas import OBJECT_META
 from contivpy.sim.kube.errors import cause, invalid_value, required, unsupported_value
 from contivpy.sim.kube.objects import JsonObject
 
@@ -168,3 +173,61 @@ def _walk_object(
         if key not in result:
             causes.append(required(f"{path}.{key}" if path else key))
     return result
+
+
+def check_builtin(obj: JsonObject, schema: JsonObject) -> list[JsonObject]:
+    """Types and required fields of a built-in object; nothing is pruned or defaulted.
+
+    A null anywhere is accepted, as Go's JSON decoding reads it as the field's zero value."""
+    return check(_without_nulls(obj), schema)[1]
+
+
+def _without_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value if v is not None]
+    return value
+
+
+def unknown_fields(obj: JsonObject, schema: JsonObject, *, patch: bool = False) -> list[str]:
+    """The paths of fields ``schema`` does not declare (``spec.containers[0].imagee``), as
+    ``fieldValidation=Strict`` refuses them. ``patch``: ``obj`` is a merge patch, whose
+    ``$``-directives (``$patch``, ``$setElementOrder/...``) are not fields."""
+    root = {
+        **schema,
+        "type": "object",
+        "properties": {
+            **(schema.get("properties") or {}),
+            "apiVersion": {"type": "string"},
+            "kind": {"type": "string"},
+            "metadata": OBJECT_META,  # a CRD's schema says only "object"; the server knows more
+        },
+    }
+    found: list[str] = []
+    _unknown(obj, root, "", found, patch)
+    return found
+
+
+def _unknown(value: Any, schema: JsonObject, path: str, found: list[str], patch: bool) -> None:
+    if isinstance(value, list):
+        items = schema.get("items")
+        if isinstance(items, dict):
+            for index, item in enumerate(value):
+                _unknown(item, items, f"{path}[{index}]", found, patch)
+        return
+    if not isinstance(value, dict) or schema.get("type", "object") != "object":
+        return  # not an object, or a type error reported by the other checks
+    properties: JsonObject = schema.get("properties") or {}
+    additional = schema.get("additionalProperties")
+    open_ended = additional is True or bool(schema.get("x-kubernetes-preserve-unknown-fields"))
+    for key, item in value.items():
+        child = f"{path}.{key}" if path else key
+        if patch and key.startswith("$"):
+            continue
+        if key in properties:
+            _unknown(item, properties[key], child, found, patch)
+        elif isinstance(additional, dict):
+            _unknown(item, additional, child, found, patch)
+        elif not open_ended:
+            found.append(child)

@@ -11,7 +11,7 @@ joined by commas (AND). Field selectors: ``path=v``, ``path==v``, ``path!=v`` jo
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from contivpy.sim.kube.errors import bad_request
@@ -120,7 +120,10 @@ class FieldSelector:
         return FieldSelector((*self.requirements, FieldRequirement("metadata.name", name, False)))
 
 
-def parse_field_selector(text: str | None, supported: Collection[str]) -> FieldSelector:
+def parse_field_selector(
+    text: str | None, supported: Collection[str], aliases: Mapping[str, str] | None = None
+) -> FieldSelector:
+    """``aliases`` maps a label of the requested version to the stored object's field."""
     if not text:
         return FieldSelector()
     requirements: list[FieldRequirement] = []
@@ -136,5 +139,6 @@ def parse_field_selector(text: str | None, supported: Collection[str]) -> FieldS
         path = path.strip()
         if path not in supported:
             raise bad_request(f"field label not supported: {path}")
+        path = (aliases or {}).get(path, path)
         requirements.append(FieldRequirement(path, value.strip(), operator == "!="))
     return FieldSelector(tuple(requirements))

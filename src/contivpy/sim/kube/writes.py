@@ -11,6 +11,11 @@ creationTimestamp, generation, status when it is a subresource), apply defaults,
 (and, for custom resources, prune and default by schema), then store. An update that changes
 nothing stores nothing: no new resourceVersion, no watch event. Deleting a namespace deletes
 what is in it; deleting a CRD deletes its custom resources and stops serving the kind.
+
+``dry_run`` (the ``dryRun=All`` query parameter) does every step but the store: the answer is
+the object as it would be stored, and nothing changes. ``check_fields`` is
+``fieldValidation=Strict``: a body naming a field its kind's schema does not declare is 400,
+naming every such field, as the real server's strict decoding does.
 """
 
 from __future__ import annotations
@@ -23,9 +28,11 @@ from typing import Any
 import structlog
 
 from contivpy.sim.kube import custom_resources, schema
+from contivpy.sim.kube.builtin_schemas import builtin_schema
 from contivpy.sim.kube.defaults import Defaulter
 from contivpy.sim.kube.errors import (
     MODIFIED_SINCE_READ,
+    KubeApiError,
     bad_request,
     conflict,
     invalid,
@@ -56,6 +63,31 @@ def _server_owned(obj: JsonObject) -> JsonObject:
     """``obj`` without what changes on every write, for "did anything change" checks."""
     metadata = {k: v for k, v in metadata_of(obj).items() if k != "resourceVersion"}
     return {**obj, "metadata": metadata}
+
+
+def schema_of(resource_type: ResourceType) -> JsonObject | None:
+    """The openAPIV3Schema objects of this resource are checked against (None: not known)."""
+    if resource_type.custom:
+        return resource_type.schema
+    return builtin_schema(resource_type.group, resource_type.kind)
+
+
+def check_fields(resource_type: ResourceType, body: Any, *, patch: bool = False) -> None:
+    """``fieldValidation=Strict``: 400 naming every field of ``body`` the schema does not
+    declare (``patch``: ``body`` is a merge patch, whose ``$`` directives are not fields)."""
+    found = schema_of(resource_type)
+    if found is None or not isinstance(body, dict):
+        return
+    unknown = schema.unknown_fields(body, found, patch=patch)
+    if unknown:
+        kind, version = resource_type.kind, resource_type.api_version
+        listed = ", ".join(f'unknown field "{path}"' for path in unknown)
+        raise KubeApiError(
+            400,
+            "BadRequest",
+            f'{kind} in version "{version}" cannot be handled as a {kind}: '
+            f"strict decoding error: {listed}",
+        )
 
 
 def _spec_part(obj: JsonObject) -> JsonObject:
@@ -120,10 +152,13 @@ class ObjectWriter:
             if resource_type.schema is not None:
                 obj, schema_causes = schema.check(obj, resource_type.schema)
                 causes += schema_causes
-        elif old is None:
-            causes = validate_object(resource_type, obj)
         else:
-            causes = validate_update(resource_type, old, obj)
+            if old is None:
+                causes = validate_object(resource_type, obj)
+            else:
+                causes = validate_update(resource_type, old, obj)
+            if (builtin := schema_of(resource_type)) is not None:
+                causes += schema.check_builtin(obj, builtin)
         if causes:
             raise invalid(resource_type.kind, resource_type.group, name_of(obj), causes)
         return obj
@@ -136,7 +171,9 @@ class ObjectWriter:
 
     # --- verbs -------------------------------------------------------------------------
 
-    def create(self, resource_type: ResourceType, namespace: str, body: Any) -> JsonObject:
+    def create(
+        self, resource_type: ResourceType, namespace: str, body: Any, *, dry_run: bool = False
+    ) -> JsonObject:
         obj = self._fit_to_url(resource_type, namespace, body, None)
         metadata = obj["metadata"]
         if metadata.get("resourceVersion"):
@@ -160,6 +197,8 @@ class ObjectWriter:
         name = name_of(obj)
         if self._store.get(resource_type.key, namespace_of(obj), name) is not None:
             raise already_exists_error(resource_type.plural, resource_type.group, name)
+        if dry_run:
+            return obj
         stored = self._store.put(resource_type.key, obj)
         if resource_type.key == CRD_KEY:
             self._serve_crd(stored)
@@ -182,10 +221,11 @@ class ObjectWriter:
         body: Any,
         *,
         subresource: str = "",
+        dry_run: bool = False,
     ) -> JsonObject:
         old = self.get(resource_type, namespace, name)
         new = self._fit_to_url(resource_type, namespace, body, name)
-        return self._update(resource_type, old, new, subresource)
+        return self._update(resource_type, old, new, subresource, dry_run)
 
     def patch(
         self,
@@ -196,14 +236,20 @@ class ObjectWriter:
         content_type: str,
         *,
         subresource: str = "",
+        dry_run: bool = False,
     ) -> JsonObject:
         old = self.get(resource_type, namespace, name)
         patched = apply_patch(old, patch, content_type)
         new = self._fit_to_url(resource_type, namespace, patched, name)
-        return self._update(resource_type, old, new, subresource)
+        return self._update(resource_type, old, new, subresource, dry_run)
 
     def _update(
-        self, resource_type: ResourceType, old: JsonObject, new: JsonObject, subresource: str
+        self,
+        resource_type: ResourceType,
+        old: JsonObject,
+        new: JsonObject,
+        subresource: str,
+        dry_run: bool = False,
     ) -> JsonObject:
         name = name_of(old)
         version = resource_version_of(new)
@@ -242,6 +288,8 @@ class ObjectWriter:
             return old
         if _spec_part(merged) != _spec_part(old):
             merged["metadata"]["generation"] = int(old_metadata.get("generation", 1)) + 1
+        if dry_run:
+            return merged
         stored = self._store.put(resource_type.key, merged)
         if resource_type.key == CRD_KEY:
             self._serve_crd(stored)
@@ -253,6 +301,8 @@ class ObjectWriter:
         namespace: str,
         name: str,
         options: JsonObject | None = None,
+        *,
+        dry_run: bool = False,
     ) -> JsonObject:
         old = self.get(resource_type, namespace, name)
         preconditions = (options or {}).get("preconditions") or {}
@@ -267,6 +317,8 @@ class ObjectWriter:
                     f"{field} in object meta: {actual}"
                 )
                 raise conflict(resource_type.plural, resource_type.group, name, why)
+        if dry_run:
+            return old
         if resource_type.key == NAMESPACE_KEY:
             self._empty_namespace(name)
         if resource_type.key == CRD_KEY:

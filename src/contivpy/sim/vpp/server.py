@@ -9,7 +9,7 @@ Out: the answers a VPP 26.06 gives, byte for byte in format:
   loading moves ids on a real VPP);
 - ``control_ping`` → reply with the VPP's pid (a new pid after restart); ``get_api_json``
   → every definition the simulator has but memclnt's (a real VPP leaves memclnt out);
-  ``show_version``; ``sockclnt_delete``;
+  ``show_version``; ``cli_inband`` (the ``show`` commands of ``cli``); ``sockclnt_delete``;
 - requests → replies echoing the context, refusals as retvals; old-style dumps → details,
   and the client's ``control_ping`` after the dump ends the stream;
 - ``want_interface_events`` → ``sw_interface_event`` (no context) to that client whenever an
@@ -38,6 +38,7 @@ from collections.abc import Iterable, Mapping
 import structlog
 
 from contivpy.async_service import AsyncService
+from contivpy.sim.vpp.cli import VERSION, run_cli
 from contivpy.sim.vpp.faults import FaultPlan
 from contivpy.sim.vpp.handlers import Fields, Handler, all_handlers
 from contivpy.sim.vpp.memif_links import MEMIF_LINKS, REMOTE_NAME, MemifLinks, negotiate
@@ -67,15 +68,9 @@ READ_ONLY_REQUESTS = frozenset(
         "get_api_json",
         "memclnt_keepalive",
         "want_interface_events",  # an event subscription, not configuration
+        "cli_inband",  # the simulator's CLI only shows
     }
 )
-
-VERSION = {
-    "program": "vpe",
-    "version": "26.06-release",
-    "build_date": "contivpy simulator",
-    "build_directory": "/contivpy/sim/vpp",
-}
 
 
 class VppSimulator(AsyncService):
@@ -259,6 +254,10 @@ class VppSimulator(AsyncService):
     def show_memif(self) -> str:
         """What ``vppctl show memif`` would print (secrets left out)."""
         return show_memif(self.state)
+
+    def cli(self, command: str) -> str:
+        """What ``vppctl COMMAND`` would print (VPP's error text for what it refuses)."""
+        return run_cli(self.state, command)[1]
 
     # -- protocol -----------------------------------------------------------------------
 

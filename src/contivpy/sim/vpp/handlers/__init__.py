@@ -20,6 +20,7 @@ Handler = Callable[[VppState, Message], Fields | list[Fields]]
 def all_handlers() -> dict[str, Handler]:
     """Every request the simulator answers, by message name."""
     from contivpy.sim.vpp.handlers import (
+        cli,
         interface_config,
         interface_dumps,
         interface_kinds,
@@ -39,6 +40,7 @@ def all_handlers() -> dict[str, Handler]:
         ip_routing,
         proxy_arp,
         l2,
+        cli,
     )
     handlers: dict[str, Handler] = {}
     for module in modules:

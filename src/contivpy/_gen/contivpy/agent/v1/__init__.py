@@ -16,18 +16,30 @@ __all__ = (
     "EventRecord",
     "GraphRequest",
     "GraphResponse",
+    "IpAllocation",
+    "IpamRequest",
+    "IpamResponse",
     "KeyRevision",
     "KeyTimelineRequest",
     "KeyTimelineResponse",
     "LastResync",
+    "NodeEntry",
+    "NodesRequest",
+    "NodesResponse",
     "Op",
     "OpError",
     "PlanRequest",
     "PlanResponse",
+    "Pod",
+    "PodInterface",
+    "PodsRequest",
+    "PodsResponse",
     "QueueStats",
     "ResyncKind",
     "ResyncRequest",
     "ResyncResponse",
+    "SetLogLevelRequest",
+    "SetLogLevelResponse",
     "StatusRequest",
     "StatusResponse",
     "StoreConnection",
@@ -37,6 +49,8 @@ __all__ = (
     "TxnValue",
     "ValueStatus",
     "View",
+    "VppCliRequest",
+    "VppCliResponse",
     "VppConnection",
     "WatchStatusRequest",
 )
@@ -344,6 +358,104 @@ default_message_pool.register_message("contivpy.agent.v1", "GraphResponse", Grap
 
 
 @dataclass(eq=False, repr=False)
+class IpAllocation(betterproto2.Message):
+    """
+    One IP of this node's pod subnets and who holds it.
+    """
+
+    ip: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+
+    pod: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    namespace/name
+    """
+
+    interface: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+    """
+    "" for the pod's main interface, else the custom interface's name
+    """
+
+    network: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
+    """
+    "default" or the custom network
+    """
+
+
+default_message_pool.register_message("contivpy.agent.v1", "IpAllocation", IpAllocation)
+
+
+@dataclass(eq=False, repr=False)
+class IpamRequest(betterproto2.Message):
+    pass
+
+
+default_message_pool.register_message("contivpy.agent.v1", "IpamRequest", IpamRequest)
+
+
+@dataclass(eq=False, repr=False)
+class IpamResponse(betterproto2.Message):
+    ready: "bool" = betterproto2.field(1, betterproto2.TYPE_BOOL)
+    """
+    false until the node has an ID (then only node_name and the config)
+    """
+
+    node_id: "int" = betterproto2.field(2, betterproto2.TYPE_UINT32)
+
+    node_name: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+
+    node_ip: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
+    """
+    VPP's main-interface address
+    """
+
+    pod_subnet: "str" = betterproto2.field(5, betterproto2.TYPE_STRING)
+    """
+    this node's pod subnet
+    """
+
+    pod_gateway: "str" = betterproto2.field(6, betterproto2.TYPE_STRING)
+
+    nat_loopback: "str" = betterproto2.field(7, betterproto2.TYPE_STRING)
+
+    vpp_host_subnet: "str" = betterproto2.field(8, betterproto2.TYPE_STRING)
+    """
+    this node's VPP-host interconnect subnet
+    """
+
+    host_vpp_address: "str" = betterproto2.field(9, betterproto2.TYPE_STRING)
+
+    host_linux_address: "str" = betterproto2.field(10, betterproto2.TYPE_STRING)
+
+    vxlan_address: "str" = betterproto2.field(11, betterproto2.TYPE_STRING)
+    """
+    the VXLAN BVI's address
+    """
+
+    main_vrf_id: "int" = betterproto2.field(12, betterproto2.TYPE_UINT32)
+
+    pod_vrf_id: "int" = betterproto2.field(13, betterproto2.TYPE_UINT32)
+
+    config: "dict[str, str]" = betterproto2.field(
+        14,
+        betterproto2.TYPE_MAP,
+        map_meta=betterproto2.map_meta(betterproto2.TYPE_STRING, betterproto2.TYPE_STRING),
+    )
+    """
+    the cluster-wide IPAM settings (podSubnetCIDR, ...)
+    """
+
+    allocations: "list[IpAllocation]" = betterproto2.field(
+        15, betterproto2.TYPE_MESSAGE, repeated=True
+    )
+    """
+    by IP
+    """
+
+
+default_message_pool.register_message("contivpy.agent.v1", "IpamResponse", IpamResponse)
+
+
+@dataclass(eq=False, repr=False)
 class KeyRevision(betterproto2.Message):
     """
     One point in a key's timeline.
@@ -408,6 +520,72 @@ class LastResync(betterproto2.Message):
 
 
 default_message_pool.register_message("contivpy.agent.v1", "LastResync", LastResync)
+
+
+@dataclass(eq=False, repr=False)
+class NodeEntry(betterproto2.Message):
+    """
+    One node with an ID, as this node knows it.
+    """
+
+    id: "int" = betterproto2.field(1, betterproto2.TYPE_UINT32)
+
+    name: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+
+    vpp_addresses: "list[str]" = betterproto2.field(3, betterproto2.TYPE_STRING, repeated=True)
+    """
+    the node IP(s) on VPP's main interface, CIDR
+    """
+
+    mgmt_addresses: "list[str]" = betterproto2.field(4, betterproto2.TYPE_STRING, repeated=True)
+    """
+    the Kubernetes node's InternalIP / ExternalIP
+    """
+
+    pod_subnet: "str" = betterproto2.field(5, betterproto2.TYPE_STRING)
+    """
+    its pod subnet in the address plan
+    """
+
+    this_node: "bool" = betterproto2.field(6, betterproto2.TYPE_BOOL)
+
+    vxlan_tunnel: "str" = betterproto2.field(7, betterproto2.TYPE_STRING)
+    """
+    This node's VXLAN tunnel to it ("" for this node itself or when there is none).
+    """
+
+    vxlan_src: "str" = betterproto2.field(8, betterproto2.TYPE_STRING)
+
+    vxlan_dst: "str" = betterproto2.field(9, betterproto2.TYPE_STRING)
+
+    vxlan_vni: "int" = betterproto2.field(10, betterproto2.TYPE_UINT32)
+
+    vxlan_state: "str" = betterproto2.field(11, betterproto2.TYPE_STRING)
+    """
+    the scheduler's state of the tunnel
+    """
+
+
+default_message_pool.register_message("contivpy.agent.v1", "NodeEntry", NodeEntry)
+
+
+@dataclass(eq=False, repr=False)
+class NodesRequest(betterproto2.Message):
+    pass
+
+
+default_message_pool.register_message("contivpy.agent.v1", "NodesRequest", NodesRequest)
+
+
+@dataclass(eq=False, repr=False)
+class NodesResponse(betterproto2.Message):
+    nodes: "list[NodeEntry]" = betterproto2.field(1, betterproto2.TYPE_MESSAGE, repeated=True)
+    """
+    by ID
+    """
+
+
+default_message_pool.register_message("contivpy.agent.v1", "NodesResponse", NodesResponse)
 
 
 @dataclass(eq=False, repr=False)
@@ -498,6 +676,107 @@ default_message_pool.register_message("contivpy.agent.v1", "PlanResponse", PlanR
 
 
 @dataclass(eq=False, repr=False)
+class Pod(betterproto2.Message):
+    """
+    One pod wired on this node.
+    """
+
+    namespace: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+
+    name: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+
+    node: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+
+    container_id: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
+
+    ips: "list[str]" = betterproto2.field(5, betterproto2.TYPE_STRING, repeated=True)
+    """
+    the main interface's first
+    """
+
+    interfaces: "list[PodInterface]" = betterproto2.field(
+        6, betterproto2.TYPE_MESSAGE, repeated=True
+    )
+    """
+    the main interface's first
+    """
+
+    netns: "str" = betterproto2.field(7, betterproto2.TYPE_STRING)
+
+
+default_message_pool.register_message("contivpy.agent.v1", "Pod", Pod)
+
+
+@dataclass(eq=False, repr=False)
+class PodInterface(betterproto2.Message):
+    """
+    One VPP interface of a pod.
+    """
+
+    pod_interface: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    its name inside the pod ("eth0", a custom interface's name)
+    """
+
+    name: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    the agent's (logical) name of VPP's side, e.g. "vpp-tap-<container>"
+    """
+
+    kind: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+    """
+    "tap", "veth" (an af_packet on the veth's host end) or "memif"
+    """
+
+    network: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
+    """
+    "default", or the custom network it is in
+    """
+
+    ip: "str" = betterproto2.field(5, betterproto2.TYPE_STRING)
+    """
+    its IP (no prefix length); "" for none
+    """
+
+    sw_if_index: "int | None" = betterproto2.field(6, betterproto2.TYPE_UINT32, optional=True)
+    """
+    VPP's index, unset while not created
+    """
+
+    vpp_name: "str" = betterproto2.field(7, betterproto2.TYPE_STRING)
+    """
+    VPP's own name ("tap3"), "" while not created
+    """
+
+    state: "str" = betterproto2.field(8, betterproto2.TYPE_STRING)
+    """
+    the scheduler's state of the interface ("configured", "pending", ...)
+    """
+
+
+default_message_pool.register_message("contivpy.agent.v1", "PodInterface", PodInterface)
+
+
+@dataclass(eq=False, repr=False)
+class PodsRequest(betterproto2.Message):
+    pass
+
+
+default_message_pool.register_message("contivpy.agent.v1", "PodsRequest", PodsRequest)
+
+
+@dataclass(eq=False, repr=False)
+class PodsResponse(betterproto2.Message):
+    pods: "list[Pod]" = betterproto2.field(1, betterproto2.TYPE_MESSAGE, repeated=True)
+    """
+    sorted by namespace, name
+    """
+
+
+default_message_pool.register_message("contivpy.agent.v1", "PodsResponse", PodsResponse)
+
+
+@dataclass(eq=False, repr=False)
 class QueueStats(betterproto2.Message):
     depth: "int" = betterproto2.field(1, betterproto2.TYPE_UINT32)
 
@@ -531,6 +810,29 @@ class ResyncResponse(betterproto2.Message):
 
 
 default_message_pool.register_message("contivpy.agent.v1", "ResyncResponse", ResyncResponse)
+
+
+@dataclass(eq=False, repr=False)
+class SetLogLevelRequest(betterproto2.Message):
+    level: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    "debug", "info", "warning" or "error"
+    """
+
+
+default_message_pool.register_message("contivpy.agent.v1", "SetLogLevelRequest", SetLogLevelRequest)
+
+
+@dataclass(eq=False, repr=False)
+class SetLogLevelResponse(betterproto2.Message):
+    previous: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+
+    level: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+
+
+default_message_pool.register_message(
+    "contivpy.agent.v1", "SetLogLevelResponse", SetLogLevelResponse
+)
 
 
 @dataclass(eq=False, repr=False)
@@ -696,6 +998,33 @@ class ValueStatus(betterproto2.Message):
 
 
 default_message_pool.register_message("contivpy.agent.v1", "ValueStatus", ValueStatus)
+
+
+@dataclass(eq=False, repr=False)
+class VppCliRequest(betterproto2.Message):
+    command: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    required, one line, e.g. "show interface"
+    """
+
+
+default_message_pool.register_message("contivpy.agent.v1", "VppCliRequest", VppCliRequest)
+
+
+@dataclass(eq=False, repr=False)
+class VppCliResponse(betterproto2.Message):
+    output: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    VPP's text as it printed it
+    """
+
+    ok: "bool" = betterproto2.field(2, betterproto2.TYPE_BOOL)
+    """
+    false: VPP refused the command (output says why)
+    """
+
+
+default_message_pool.register_message("contivpy.agent.v1", "VppCliResponse", VppCliResponse)
 
 
 @dataclass(eq=False, repr=False)
@@ -929,6 +1258,121 @@ class AgentDebugStub(betterproto2_grpclib.ServiceStub):
         ):
             yield response
 
+    async def pods(
+        self,
+        message: "PodsRequest | None" = None,
+        *,
+        timeout: "float | None" = None,
+        deadline: "Deadline | None" = None,
+        metadata: "MetadataLike | None" = None,
+    ) -> "PodsResponse":
+        """
+        The pods wired on this node: their IPs and VPP interfaces (from the agent's registry and
+        desired state; memif secrets never).
+        """
+
+        if message is None:
+            message = PodsRequest()
+
+        return await self._unary_unary(
+            "/contivpy.agent.v1.AgentDebug/Pods",
+            message,
+            PodsResponse,
+            timeout=timeout,
+            deadline=deadline,
+            metadata=metadata,
+        )
+
+    async def nodes(
+        self,
+        message: "NodesRequest | None" = None,
+        *,
+        timeout: "float | None" = None,
+        deadline: "Deadline | None" = None,
+        metadata: "MetadataLike | None" = None,
+    ) -> "NodesResponse":
+        """
+        Every node with an ID: its addresses, and this node's VXLAN tunnel to it.
+        """
+
+        if message is None:
+            message = NodesRequest()
+
+        return await self._unary_unary(
+            "/contivpy.agent.v1.AgentDebug/Nodes",
+            message,
+            NodesResponse,
+            timeout=timeout,
+            deadline=deadline,
+            metadata=metadata,
+        )
+
+    async def ipam(
+        self,
+        message: "IpamRequest | None" = None,
+        *,
+        timeout: "float | None" = None,
+        deadline: "Deadline | None" = None,
+        metadata: "MetadataLike | None" = None,
+    ) -> "IpamResponse":
+        """
+        This node's address plan and who holds which pod IP.
+        """
+
+        if message is None:
+            message = IpamRequest()
+
+        return await self._unary_unary(
+            "/contivpy.agent.v1.AgentDebug/Ipam",
+            message,
+            IpamResponse,
+            timeout=timeout,
+            deadline=deadline,
+            metadata=metadata,
+        )
+
+    async def vpp_cli(
+        self,
+        message: "VppCliRequest",
+        *,
+        timeout: "float | None" = None,
+        deadline: "Deadline | None" = None,
+        metadata: "MetadataLike | None" = None,
+    ) -> "VppCliResponse":
+        """
+        One VPP debug CLI command through the binary API (cli_inband) and VPP's text back.
+        """
+
+        return await self._unary_unary(
+            "/contivpy.agent.v1.AgentDebug/VppCli",
+            message,
+            VppCliResponse,
+            timeout=timeout,
+            deadline=deadline,
+            metadata=metadata,
+        )
+
+    async def set_log_level(
+        self,
+        message: "SetLogLevelRequest",
+        *,
+        timeout: "float | None" = None,
+        deadline: "Deadline | None" = None,
+        metadata: "MetadataLike | None" = None,
+    ) -> "SetLogLevelResponse":
+        """
+        Change the agent's log level at run time (until the next start).
+        """
+
+        return await self._unary_unary(
+            "/contivpy.agent.v1.AgentDebug/SetLogLevel",
+            message,
+            SetLogLevelResponse,
+            timeout=timeout,
+            deadline=deadline,
+            metadata=metadata,
+        )
+
 
 class AgentDebugBase(betterproto2_grpclib.ServiceBase):
     async def status(self, message: "StatusRequest") -> "StatusResponse":
@@ -995,6 +1439,42 @@ class AgentDebugBase(betterproto2_grpclib.ServiceBase):
 
         raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
         yield ValueStatus()
+
+    async def pods(self, message: "PodsRequest") -> "PodsResponse":
+        """
+        The pods wired on this node: their IPs and VPP interfaces (from the agent's registry and
+        desired state; memif secrets never).
+        """
+
+        raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
+
+    async def nodes(self, message: "NodesRequest") -> "NodesResponse":
+        """
+        Every node with an ID: its addresses, and this node's VXLAN tunnel to it.
+        """
+
+        raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
+
+    async def ipam(self, message: "IpamRequest") -> "IpamResponse":
+        """
+        This node's address plan and who holds which pod IP.
+        """
+
+        raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
+
+    async def vpp_cli(self, message: "VppCliRequest") -> "VppCliResponse":
+        """
+        One VPP debug CLI command through the binary API (cli_inband) and VPP's text back.
+        """
+
+        raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
+
+    async def set_log_level(self, message: "SetLogLevelRequest") -> "SetLogLevelResponse":
+        """
+        Change the agent's log level at run time (until the next start).
+        """
+
+        raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
 
     async def __rpc_status(
         self, stream: "grpclib.server.Stream[StatusRequest, StatusResponse]"
@@ -1067,6 +1547,42 @@ class AgentDebugBase(betterproto2_grpclib.ServiceBase):
             request,
         )
 
+    async def __rpc_pods(self, stream: "grpclib.server.Stream[PodsRequest, PodsResponse]") -> None:
+        request = await stream.recv_message()
+        assert request is not None
+        response = await self.pods(request)
+        await stream.send_message(response)
+
+    async def __rpc_nodes(
+        self, stream: "grpclib.server.Stream[NodesRequest, NodesResponse]"
+    ) -> None:
+        request = await stream.recv_message()
+        assert request is not None
+        response = await self.nodes(request)
+        await stream.send_message(response)
+
+    async def __rpc_ipam(self, stream: "grpclib.server.Stream[IpamRequest, IpamResponse]") -> None:
+        request = await stream.recv_message()
+        assert request is not None
+        response = await self.ipam(request)
+        await stream.send_message(response)
+
+    async def __rpc_vpp_cli(
+        self, stream: "grpclib.server.Stream[VppCliRequest, VppCliResponse]"
+    ) -> None:
+        request = await stream.recv_message()
+        assert request is not None
+        response = await self.vpp_cli(request)
+        await stream.send_message(response)
+
+    async def __rpc_set_log_level(
+        self, stream: "grpclib.server.Stream[SetLogLevelRequest, SetLogLevelResponse]"
+    ) -> None:
+        request = await stream.recv_message()
+        assert request is not None
+        response = await self.set_log_level(request)
+        await stream.send_message(response)
+
     def __mapping__(self) -> "dict[str, grpclib.const.Handler]":
         return {
             "/contivpy.agent.v1.AgentDebug/Status": grpclib.const.Handler(
@@ -1122,5 +1638,35 @@ class AgentDebugBase(betterproto2_grpclib.ServiceBase):
                 grpclib.const.Cardinality.UNARY_STREAM,
                 WatchStatusRequest,
                 ValueStatus,
+            ),
+            "/contivpy.agent.v1.AgentDebug/Pods": grpclib.const.Handler(
+                self.__rpc_pods,
+                grpclib.const.Cardinality.UNARY_UNARY,
+                PodsRequest,
+                PodsResponse,
+            ),
+            "/contivpy.agent.v1.AgentDebug/Nodes": grpclib.const.Handler(
+                self.__rpc_nodes,
+                grpclib.const.Cardinality.UNARY_UNARY,
+                NodesRequest,
+                NodesResponse,
+            ),
+            "/contivpy.agent.v1.AgentDebug/Ipam": grpclib.const.Handler(
+                self.__rpc_ipam,
+                grpclib.const.Cardinality.UNARY_UNARY,
+                IpamRequest,
+                IpamResponse,
+            ),
+            "/contivpy.agent.v1.AgentDebug/VppCli": grpclib.const.Handler(
+                self.__rpc_vpp_cli,
+                grpclib.const.Cardinality.UNARY_UNARY,
+                VppCliRequest,
+                VppCliResponse,
+            ),
+            "/contivpy.agent.v1.AgentDebug/SetLogLevel": grpclib.const.Handler(
+                self.__rpc_set_log_level,
+                grpclib.const.Cardinality.UNARY_UNARY,
+                SetLogLevelRequest,
+                SetLogLevelResponse,
             ),
         }
