@@ -19,9 +19,6 @@ Handler = Callable[["argparse.Namespace"], int]
 
 
 def _bench(args: argparse.Namespace) -> int:
-    # The pods suite forks plugin processes while etcd's gRPC threads run; with gRPC's fork
-    # handlers on, a child now and then died (SIGSEGV) before its exec. No child uses gRPC.
-    os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
     from contivpy.bench.runner import run_bench
 
     return run_bench(args.suite, as_json=args.json, quick=args.quick, vpp_socket=args.vpp_socket)
@@ -72,11 +69,6 @@ def _sim_kube_apply(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    import os
-
-    # The real-VPP demo forks `ip` while etcd's gRPC threads run; gRPC's fork handlers then
-    # only print a warning per fork. They are not needed (no child uses gRPC before exec).
-    os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
     from contivpy.demo.command import run_demo
 
     return run_demo(

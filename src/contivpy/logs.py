@@ -53,6 +53,15 @@ def set_level(level: str) -> None:
     logging.getLogger().setLevel(numeric)
 
 
+def change_level(level: str) -> str:
+    """``set_level`` at run time (``contivpy ctl log-level``), said in the log (a warning,
+    so it shows at the usual levels); the level before. ValueError for an unknown level."""
+    previous = get_level()
+    set_level(level)
+    structlog.get_logger(__name__).warning("log level changed", level=level, previous=previous)
+    return previous
+
+
 def get_level() -> str:
     """The level logged at now (as ``set_level`` takes it)."""
     return logging.getLevelName(logging.getLogger().getEffectiveLevel()).lower()

@@ -7,24 +7,18 @@ The bound on a stop is a generous timeout on the wait for the process, not a mea
 
 from __future__ import annotations
 
-import json
-import os
 import signal
 import socket
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-import yaml
 
 from contivpy.store.embedded import EmbeddedEtcd
+from doubles.agent_process import AgentProcess
 
-BIN = Path(sys.executable).parent
-STOP_TIMEOUT = 10.0  # generous: the agent promises 2 s
 SIGNALS = [signal.SIGTERM, signal.SIGINT]
 
 
@@ -33,83 +27,6 @@ def workdir() -> Iterator[Path]:
     # Short: unix socket paths are limited to 107 bytes; pytest's tmp_path can be longer.
     with tempfile.TemporaryDirectory(prefix="cvsig", dir="/tmp") as directory:
         yield Path(directory)
-
-
-class AgentProcess:
-    """`contivpy agent --config FILE` with its sockets and state under one directory."""
-
-    def __init__(self, work: Path, store: dict[str, object]) -> None:
-        self.work = work
-        self.vpp_socket = work / "api.sock"
-        self.debug_socket = work / "debug.sock"
-        self.log = work / "agent.log"
-        config = {
-            "nodeName": "sig-node",
-            "configureLinux": False,
-            "store": store,
-            "paths": {
-                "stateDir": str(work / "state"),
-                "vppSocket": str(self.vpp_socket),
-                "cniSocket": str(work / "cni.sock"),
-                "debugSocket": str(self.debug_socket),
-            },
-        }
-        self.config = work / "agent.yaml"
-        self.config.write_text(yaml.safe_dump(config))
-        with self.log.open("wb") as log:
-            self.process = subprocess.Popen(
-                [str(BIN / "contivpy"), "--log-json", "agent", "--config", str(self.config)],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-
-    def ctl_status(self) -> subprocess.CompletedProcess[str]:
-        # The socket through the environment: `ctl --socket` parsing is issue 14's.
-        env = {**os.environ, "CONTIVPY_DEBUG_SOCKET": str(self.debug_socket)}
-        return subprocess.run(
-            [str(BIN / "contivpy"), "ctl", "status"],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=60,
-            check=False,
-        )
-
-    def wait_for_status(self, wanted: str) -> str:
-        """Poll `ctl status` until its output contains ``wanted``; the output."""
-        deadline = time.monotonic() + 60
-        last = ""
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, f"agent exited early: {self.log_text()}"
-            if self.debug_socket.exists():
-                done = self.ctl_status()
-                last = done.stdout + done.stderr
-                if done.returncode == 0 and wanted in done.stdout:
-                    return done.stdout
-            time.sleep(0.1)
-        raise AssertionError(f"ctl status never showed {wanted!r}; last: {last}")
-
-    def stop(self, sig: signal.Signals) -> int:
-        """Send ``sig``; the exit code (the wait times out if the agent ignores it)."""
-        self.process.send_signal(sig)
-        return self.process.wait(timeout=STOP_TIMEOUT)
-
-    def log_text(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def log_events(self) -> list[dict[str, object]]:
-        events = []
-        for line in self.log_text().splitlines():
-            try:
-                events.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue
-        return events
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
 
 
 @pytest.fixture
@@ -202,18 +119,9 @@ def test_a_signal_while_running_stops_the_agent(
     key_prefix: str,
     workdir: Path,
 ) -> None:
-    vpp_socket = workdir / "api.sock"
-    sim = subprocess.Popen(
-        [str(BIN / "contivpy"), "vppsim", "--socket", str(vpp_socket)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        agent = start_agent({"endpoints": [etcd_server.endpoint], "prefix": key_prefix})
-        status = agent.wait_for_status("phase        running")
-        assert "vpp          connected" in status
-        assert agent.stop(signal.SIGTERM) == 0, agent.log_text()
-        assert stop_logged_in(agent, "running"), agent.log_text()
-    finally:
-        sim.terminate()
-        sim.wait(timeout=30)
+    agent = start_agent({"endpoints": [etcd_server.endpoint], "prefix": key_prefix})
+    agent.start_vpp()
+    status = agent.wait_for_status("phase        running")
+    assert "vpp          connected" in status
+    assert agent.stop(signal.SIGTERM) == 0, agent.log_text()
+    assert stop_logged_in(agent, "running"), agent.log_text()

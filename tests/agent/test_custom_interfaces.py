@@ -302,6 +302,33 @@ async def test_memif_secrets_stay_out_of_dumps_and_reprs(node: Node) -> None:
     assert SECRET not in repr(agent.pods.pods[PodID("default", "cnf")])
 
 
+async def test_vpp_cli_output_never_shows_a_memif_secret(
+    node: Node, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """VPP's own text may hold a memif's secret: with API tracing on (the packaged
+    startup.conf's ``api-trace { on }``), ``api trace dump`` prints each traced
+    memif_create_v2 with its fields. The simulator models no API trace, so this VPP answers
+    every command with such a dump of the memifs it holds; ``ctl vpp cli`` shows it masked."""
+    import contivpy.sim.vpp.handlers.cli as sim_cli
+    from contivpy.api.rendering import MASK
+
+    def api_trace_dump(state: VppState, command: str) -> tuple[int, str]:
+        memifs = [i.memif for i in state.interfaces.values() if i.memif is not None]
+        lines = [f"vl_api_memif_create_v2_t:\n  id: {m.id}\n  secret: {m.secret}" for m in memifs]
+        return 0, "\n".join(lines) + "\n"
+
+    monkeypatch.setattr(sim_cli, "run_cli", api_trace_dump)
+    agent = node.agent
+    assert agent is not None
+    await reflect(node, "cnf", {"contivpp.io/custom-if": "m1/memif"})
+    await agent.cni.add(pod_request("cnf"))
+    assert any(i.memif is not None and i.memif.secret for i in node.sim.state.interfaces.values())
+    output = await agent.vpp_cli("api trace dump")
+    assert output.ok
+    assert f"secret: {MASK}" in output.text
+    assert SECRET not in output.text
+
+
 async def test_annotations_that_arrive_after_the_add_are_wired_once(node: Node) -> None:
     agent = node.agent
     assert agent is not None

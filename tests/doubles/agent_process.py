@@ -1,6 +1,7 @@
 """`contivpy agent` as a process, for tests of what an operator sees: its HTTP endpoint, what it
-tells systemd, its log. Its sockets and state live under one (short) directory; the VPP
-simulator is started as a process when the test wants VPP to appear."""
+tells systemd, `contivpy ctl status`, how it stops, its log. Its sockets and state live under
+one (short) directory; the VPP simulator is started as a process when the test wants VPP to
+appear."""
 
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ class AgentProcess:
     ) -> None:
         self.work = work
         self.vpp_socket = work / "api.sock"
+        self.debug_socket = work / "debug.sock"
         self.log = work / "agent.log"
         self.sim: subprocess.Popen[bytes] | None = None
         self._port = 0
@@ -45,7 +47,7 @@ class AgentProcess:
                 "stateDir": str(work / "state"),
                 "vppSocket": str(self.vpp_socket),
                 "cniSocket": str(work / "cni.sock"),
-                "debugSocket": str(work / "debug.sock"),
+                "debugSocket": str(self.debug_socket),
             },
             "http": {"address": "127.0.0.1:0"},
             **(extra or {}),
@@ -106,6 +108,34 @@ class AgentProcess:
                 return last[2]
             time.sleep(0.1)
         raise AssertionError(f"{path} never answered {status} {text!r}; last: {last}")
+
+    # --- the debug API -------------------------------------------------------------------
+
+    def ctl_status(self) -> subprocess.CompletedProcess[str]:
+        """`contivpy ctl status` against the agent's debug socket."""
+        env = {**os.environ, "CONTIVPY_DEBUG_SOCKET": str(self.debug_socket)}
+        return subprocess.run(
+            [str(BIN / "contivpy"), "ctl", "status"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=WAIT,
+            check=False,
+        )
+
+    def wait_for_status(self, wanted: str) -> str:
+        """Poll `ctl status` until its output contains ``wanted``; the output."""
+        deadline = time.monotonic() + WAIT
+        last = ""
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, f"agent exited early: {self.log_text()}"
+            if self.debug_socket.exists():
+                done = self.ctl_status()
+                last = done.stdout + done.stderr
+                if done.returncode == 0 and wanted in done.stdout:
+                    return done.stdout
+            time.sleep(0.1)
+        raise AssertionError(f"ctl status never showed {wanted!r}; last: {last}")
 
     # --- the process ---------------------------------------------------------------------
 

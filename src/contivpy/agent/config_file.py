@@ -16,6 +16,8 @@ drift apart:
     paths.*           AgentPaths' fields (stateDir, vppSocket, cniSocket, debugSocket)
     memifDevicePlugin.*   the memif device plugin (enabled, deviceCount, directories)
     http.*, health.*  the HTTP endpoint's address; when the agent counts as stuck
+    services.*        Services as NAT44 (ServiceSettings: localEndpointWeight, nodePortRange,
+                      natExternalTraffic)
     ksrPrefix, configureLinux   AgentConfig's fields a file may set
 
 nodeName defaults to $NODE_NAME, then the host name. Optional values (store.caFile,
@@ -37,6 +39,7 @@ import yaml
 from contivpy.agent.health import HealthSettings
 from contivpy.agent.http_server import HttpSettings
 from contivpy.agent.node_agent import AgentConfig, AgentPaths, MemifPluginConfig
+from contivpy.controllers.services import ServiceSettings
 from contivpy.errors import ConfigError
 from contivpy.models.k8s_codec import DEFAULT_PREFIX
 from contivpy.settings import camel_case, load_agent_settings, setting_keys
@@ -49,6 +52,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "memifDevicePlugin": MemifPluginConfig,
     "http": HttpSettings,
     "health": HealthSettings,
+    "services": ServiceSettings,
 }
 # The AgentConfig fields a file may set at the top level (the rest are for tests and tuning).
 _AGENT_CONFIG_FIELDS = ("ksr_prefix", "configure_linux")
@@ -158,12 +162,16 @@ def _load(raw: Mapping[str, Any], node_name: str, endpoints: tuple[str, ...]) ->
             "memifDevicePlugin", raw.get("memifDevicePlugin"), MemifPluginConfig, absolute=True
         )
     )
+    services = _validated(
+        "services", ServiceSettings(**_section("services", raw.get("services"), ServiceSettings))
+    )
     config = AgentConfig(
         settings,
         AgentPaths(**path_values),
         ksr_prefix=prefix,
         configure_linux=linux,
         memif_plugin=memif,
+        services=services,
     )
     http = _validated("http", HttpSettings(**_section("http", raw.get("http"), HttpSettings)))
     health = _validated(

@@ -3,7 +3,8 @@
 In: a NodeAgent's controllers (podmanager's registry, ipam's plan and allocations,
 nodesync's nodes, ipnet's naming) and its scheduler's desired values, states and metadata.
 Out: the debug API's views (``contivpy.api.introspection``). Read-only: nothing here changes
-the agent or calls VPP; memif secrets are never read.
+the agent or calls VPP. Memif secrets are in no view; they are read only to mask them in
+VPP's own text (``masked``: ``ctl vpp cli``), where VPP may print them (its API trace).
 """
 
 from __future__ import annotations
@@ -21,14 +22,15 @@ from contivpy.api.introspection import (
     PodInterfaceView,
     PodView,
 )
+from contivpy.api.rendering import MASK
 from contivpy.controllers import naming
 from contivpy.controllers.addressing import AddressPlanError
 from contivpy.controllers.ipnet_custom import custom_vpp_name
 from contivpy.controllers.ipnet_pods import pod_vpp_interface_name
 from contivpy.controllers.podmanager import LocalPod
 from contivpy.models.custom_if import DEFAULT_NETWORK
-from contivpy.models.vpp_interfaces import Interface, VxlanLink
-from contivpy.models.vpp_keys import interface_key
+from contivpy.models.vpp_interfaces import Interface, MemifLink, VxlanLink
+from contivpy.models.vpp_keys import INTERFACE_PREFIX, interface_key
 
 if TYPE_CHECKING:
     from contivpy.agent.node_agent import NodeAgent
@@ -189,6 +191,23 @@ def ipam(agent: NodeAgent) -> IpamView:
         vxlan_address=str(plan.vxlan_address),
         allocations=tuple(allocations),
     )
+
+
+def masked(agent: NodeAgent, text: str) -> str:
+    """VPP's ``text`` with every memif secret this node's VPP may hold replaced by MASK: its
+    memif interfaces' (desired or applied) and its pods' memif grants."""
+    scheduler = agent.scheduler
+    values = [*scheduler.desired(INTERFACE_PREFIX).values()]
+    values += scheduler.applied(INTERFACE_PREFIX).values()
+    secrets = {
+        value.link.secret
+        for value in values
+        if isinstance(value, Interface) and isinstance(value.link, MemifLink)
+    }
+    secrets |= {pod.memif.secret for pod in agent.pods.pods.values() if pod.memif is not None}
+    for secret in sorted(secrets - {""}, key=len, reverse=True):  # a longer one first
+        text = text.replace(secret, MASK)
+    return text
 
 
 def _ip_order(ip: str) -> tuple[int, int]:

@@ -29,7 +29,7 @@ from contivpy.api.introspection import (
     PodView,
 )
 from contivpy.events.history import EventHistory
-from contivpy.logs import get_level, set_level
+from contivpy.logs import change_level
 from contivpy.scheduler import Scheduler
 
 if TYPE_CHECKING:
@@ -139,12 +139,8 @@ class AgentLifecycle:
         return await self._ready_agent().vpp_cli(command)
 
     def set_log_level(self, level: str) -> str:
-        """Change the process's log level (in every phase)."""
-        if self._agent is not None:
-            return self._agent.set_log_level(level)
-        previous = get_level()
-        set_level(level)
-        return previous
+        """Change the process's log level (in every phase); the previous one."""
+        return change_level(level)
 
     def agent_status(self) -> AgentStatus:
         """The agent's status with the process's phase; before there is an agent, only who

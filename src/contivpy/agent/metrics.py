@@ -42,8 +42,8 @@ from contivpy.scheduler import SchedulerStats
 
 PREFIX = "contivpy_agent_"
 
-#: VPP answers in tens of microseconds; a slow one takes seconds (timeout 5 s)
-VPP_CALL_BUCKETS = (
+#: Prometheus's usual 1-2.5-5 ladder of bucket bounds, from 100 µs to 10 s
+_LADDER = (
     0.0001,
     0.00025,
     0.0005,
@@ -59,26 +59,21 @@ VPP_CALL_BUCKETS = (
     1.0,
     2.5,
     5.0,
-)
-#: an event takes milliseconds; a full resync of a big node seconds
-EVENT_BUCKETS = (
-    0.0005,
-    0.001,
-    0.0025,
-    0.005,
-    0.01,
-    0.025,
-    0.05,
-    0.1,
-    0.25,
-    0.5,
-    1.0,
-    2.5,
-    5.0,
     10.0,
 )
+
+
+def _buckets(low: float, high: float) -> tuple[float, ...]:
+    """The ladder's bounds from ``low`` to ``high``."""
+    return tuple(bound for bound in _LADDER if low <= bound <= high)
+
+
+#: VPP answers in tens of microseconds; a slow one takes seconds (timeout 5 s)
+VPP_CALL_BUCKETS = _buckets(0.0001, 5.0)
+#: an event takes milliseconds; a full resync of a big node seconds
+EVENT_BUCKETS = _buckets(0.0005, 10.0)
 #: a CNI ADD takes milliseconds; one waiting for VPP's return up to ``vpp_wait`` (30 s)
-CNI_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+CNI_BUCKETS = (*_buckets(0.005, 10.0), 30.0, 60.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,21 +149,14 @@ class AgentMetrics:
     # --- events/processing.EventObserver --------------------------------------------------
 
     def event_processed(self, name: str, seconds: float, failed: bool) -> None:
-        histogram = self._event_histograms.get(name)
-        if histogram is None:
-            histogram = self._event_histograms[name] = self._event_seconds.labels(event=name)
-        histogram.observe(seconds)
+        _child(self._event_histograms, self._event_seconds, name).observe(seconds)
         if failed:
             self._event_failures.labels(event=name).inc()
 
     # --- vppcalls/observer.CallObserver ---------------------------------------------------
 
     def call_answered(self, message: str, seconds: float) -> None:
-        histogram = self._call_histograms.get(message)
-        if histogram is None:
-            histogram = self._vpp_call_seconds.labels(message=message)
-            self._call_histograms[message] = histogram
-        histogram.observe(seconds)
+        _child(self._call_histograms, self._vpp_call_seconds, message).observe(seconds)
 
     def call_failed(self, message: str, error: str) -> None:
         self._vpp_call_errors.labels(message=message, retval=error).inc()
@@ -186,6 +174,14 @@ class AgentMetrics:
         self._vpp_reconnects.inc()
         if restarted:
             self._vpp_restarts.inc()
+
+
+def _child(children: dict[str, Histogram], histogram: Histogram, value: str) -> Histogram:
+    """``histogram``'s child for its one label's ``value``, kept in ``children``."""
+    child = children.get(value)
+    if child is None:
+        child = children[value] = histogram.labels(value)
+    return child
 
 
 class _ReadingsCollector:

@@ -50,6 +50,7 @@ from contivpy.controllers.ipam import Ipam
 from contivpy.controllers.ipnet import IpNet, LinuxRenderer
 from contivpy.controllers.nodesync import NodeSync
 from contivpy.controllers.podmanager import PodManager
+from contivpy.controllers.services import Services, ServiceSettings
 from contivpy.controllers.sfc import Sfc
 from contivpy.controllers.state_file import StateFile
 from contivpy.descriptors.registration import register_vpp_descriptors
@@ -69,7 +70,7 @@ from contivpy.events.history import EventHistory
 from contivpy.events.loop import EventLoop, LoopSettings
 from contivpy.events.types import Controller
 from contivpy.linux.netlink import Netlink
-from contivpy.logs import get_level, set_level
+from contivpy.logs import change_level
 from contivpy.models.k8s_codec import DEFAULT_PREFIX, decode
 from contivpy.scheduler import RetryPolicy, Scheduler
 from contivpy.settings import AgentSettings
@@ -124,6 +125,7 @@ class AgentConfig:
     # where a pod's memif grant is looked up when the plugin is not enabled (tests, benches);
     # neither: a pod asking for memifs is refused
     memif_grants: MemifGrants | None = None
+    services: ServiceSettings = field(default_factory=ServiceSettings)
 
 
 class NodeAgent:
@@ -185,6 +187,7 @@ class NodeAgent:
             vnis=vni_pool(store, key_prefix=config.ksr_prefix, owner=owner),
             main_vrf=settings.main_vrf_id,
         )
+        self.services = Services(settings, self.nodesync, self.ipam, self.pods, config.services)
         controllers: list[Controller[Any]] = [
             self.nodesync,
             self.pods,
@@ -193,6 +196,7 @@ class NodeAgent:
             self.ipnet,
             self.extif,
             self.sfc,
+            self.services,
             self.customconfig,
         ]
         self.history = EventHistory()
@@ -414,16 +418,13 @@ class NodeAgent:
         return inventory.ipam(self)
 
     async def vpp_cli(self, command: str) -> CliOutput:
-        """One VPP CLI command through the API (``ctl vpp cli``)."""
+        """One VPP CLI command through the API (``ctl vpp cli``); memif secrets masked."""
         reply = await cli_inband(self.vpp, command)
-        return CliOutput(reply.text, reply.ok)
+        return CliOutput(inventory.masked(self, reply.text), reply.ok)
 
     def set_log_level(self, level: str) -> str:
         """Change the process's log level now (``ctl log-level``); the previous one."""
-        previous = get_level()
-        set_level(level)
-        log.warning("log level changed", level=level, previous=previous)
-        return previous
+        return change_level(level)
 
 
 def _always(_: str) -> bool:

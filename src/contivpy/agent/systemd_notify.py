@@ -124,7 +124,7 @@ class SystemdReporter(AsyncService):
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        """Report now, then every ``status_interval`` seconds."""
+        """Report at once (in the background), then every ``status_interval`` seconds."""
         if not self._notify.enabled:
             return
         log.info(
@@ -132,7 +132,6 @@ class SystemdReporter(AsyncService):
             socket=self._notify.address,
             watchdog_interval=self._notify.watchdog_interval,
         )
-        self._report()
         self._task = asyncio.create_task(self._run(), name="systemd-notify")
 
     async def stop(self) -> None:
@@ -144,12 +143,12 @@ class SystemdReporter(AsyncService):
         self._notify.close()
 
     async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self._interval)
+        while True:  # the first report at once, then one per interval
             try:
                 self._report()
             except Exception:  # a bug here must not end the pings: systemd would kill us
                 log.exception("systemd report failed")
+            await asyncio.sleep(self._interval)
 
     def _report(self) -> None:
         health, lifecycle = self._health, self._health.lifecycle

@@ -1,16 +1,21 @@
-"""Scheduler and event records as debug API messages.
+"""Scheduler and event records, and the agent's views, as debug API messages.
 
 In: the scheduler's records (TxnRecord, OpRecord, OpError, ValueStatus, KeyRevision), event
-records, and the agent's and scheduler's status. Out: the generated betterproto2 messages of
+records, the agent's and scheduler's status, and the views of its pods, nodes and IPAM
+(whose fields are named as the messages' are). Out: the generated betterproto2 messages of
 contivpy.agent.v1. Values become JSON text (``rendering``); states, operations and kinds
 become the scheduler's own words (the enums' values), so the wire needs no enum per state.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
 import contivpy._gen.contivpy.agent.v1 as pb
 from contivpy import scheduler
-from contivpy.api.introspection import AgentStatus
+from contivpy.api.introspection import AgentStatus, IpamView, NodeView, PodView
 from contivpy.api.rendering import render_json
 from contivpy.events import history as events
 
@@ -161,3 +166,34 @@ def status_response(
         counters=counters,
         store=pb.StoreConnection(endpoint=agent.store_endpoint),
     )
+
+
+def _fields(view: Any, **nested: object) -> dict[str, Any]:
+    """A view's fields by name (tuples as lists, mappings as dicts) for the message whose
+    fields are named alike; ``nested`` gives the fields that are messages themselves."""
+    fields: dict[str, Any] = {}
+    for field in dataclasses.fields(view):
+        value = getattr(view, field.name)
+        if isinstance(value, tuple):
+            value = list(value)
+        elif isinstance(value, Mapping):
+            value = dict(value)
+        fields[field.name] = value
+    return {**fields, **nested}
+
+
+def pod(view: PodView) -> pb.Pod:
+    """A pod wired on the node, with its VPP interfaces."""
+    interfaces = [pb.PodInterface(**_fields(i)) for i in view.interfaces]
+    return pb.Pod(**_fields(view, interfaces=interfaces))
+
+
+def node(view: NodeView) -> pb.NodeEntry:
+    """A node with an ID, and the node's tunnel to it."""
+    return pb.NodeEntry(**_fields(view))
+
+
+def ipam(view: IpamView) -> pb.IpamResponse:
+    """The node's address plan and who holds which IP."""
+    allocations = [pb.IpAllocation(**_fields(a)) for a in view.allocations]
+    return pb.IpamResponse(**_fields(view, allocations=allocations))

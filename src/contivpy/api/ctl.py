@@ -28,6 +28,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TextIO
 
+import betterproto2
 import uvloop
 from grpclib import GRPCError
 from grpclib.client import Channel
@@ -241,11 +242,7 @@ async def _txns(stub: pb.AgentDebugStub, args: argparse.Namespace, emit: Printer
 async def _events(stub: pb.AgentDebugStub, args: argparse.Namespace, emit: Printer) -> None:
     request = pb.EventHistoryRequest(since_seq=args.since_seq)
     records = (await stub.event_history(request, timeout=args.timeout)).records
-    if not args.json:
-        emit(views.events_text(records, width=_width(args)))
-        return
-    for record in records:
-        emit(views.json_line(views.as_json(record)))
+    _rows(records, views.events_text, args, emit)
 
 
 async def _timeline(stub: pb.AgentDebugStub, args: argparse.Namespace, emit: Printer) -> None:
@@ -273,20 +270,12 @@ async def _watch(stub: pb.AgentDebugStub, args: argparse.Namespace, emit: Printe
 
 async def _pods(stub: pb.AgentDebugStub, args: argparse.Namespace, emit: Printer) -> None:
     pods = (await stub.pods(pb.PodsRequest(), timeout=args.timeout)).pods
-    if not args.json:
-        emit(views.pods_text(pods, width=_width(args)))
-        return
-    for pod in pods:
-        emit(views.json_line(views.as_json(pod)))
+    _rows(pods, views.pods_text, args, emit)
 
 
 async def _nodes(stub: pb.AgentDebugStub, args: argparse.Namespace, emit: Printer) -> None:
     nodes = (await stub.nodes(pb.NodesRequest(), timeout=args.timeout)).nodes
-    if not args.json:
-        emit(views.nodes_text(nodes, width=_width(args)))
-        return
-    for node in nodes:
-        emit(views.json_line(views.as_json(node)))
+    _rows(nodes, views.nodes_text, args, emit)
 
 
 async def _ipam(stub: pb.AgentDebugStub, args: argparse.Namespace, emit: Printer) -> None:
@@ -314,6 +303,20 @@ async def _log_level(stub: pb.AgentDebugStub, args: argparse.Namespace, emit: Pr
     reply = await stub.set_log_level(request, timeout=args.timeout)
     text = f"log level {reply.level} (was {reply.previous})"
     emit(views.json_line(views.as_json(reply)) if args.json else text)
+
+
+def _rows(
+    rows: Sequence[betterproto2.Message],
+    table: Callable[..., str],
+    args: argparse.Namespace,
+    emit: Printer,
+) -> None:
+    """``rows`` as one table (``table(rows, width=...)``), or one JSON line each."""
+    if not args.json:
+        emit(table(rows, width=_width(args)))
+        return
+    for row in rows:
+        emit(views.json_line(views.as_json(row)))
 
 
 def _width(args: argparse.Namespace) -> int:

@@ -32,13 +32,7 @@ from grpclib import GRPCError, Status
 
 import contivpy._gen.contivpy.agent.v1 as pb
 from contivpy.api import convert
-from contivpy.api.introspection import (
-    AgentIntrospection,
-    AgentNotReadyError,
-    IpamView,
-    NodeView,
-    PodView,
-)
+from contivpy.api.introspection import AgentIntrospection, AgentNotReadyError
 from contivpy.api.rendering import render_json
 from contivpy.errors import ContivpyError
 from contivpy.events.history import EventHistory
@@ -77,17 +71,11 @@ class DebugService(pb.AgentDebugBase):
 
     @property
     def _scheduler(self) -> Scheduler:
-        try:
-            return self._agent.scheduler
-        except AgentNotReadyError as error:
-            raise _not_ready(error) from error
+        return self._ready(lambda: self._agent.scheduler)
 
     @property
     def _history(self) -> EventHistory:
-        try:
-            return self._agent.event_history
-        except AgentNotReadyError as error:
-            raise _not_ready(error) from error
+        return self._ready(lambda: self._agent.event_history)
 
     async def status(self, message: pb.StatusRequest) -> pb.StatusResponse:
         agent = self._agent.agent_status()
@@ -208,14 +196,14 @@ class DebugService(pb.AgentDebugBase):
 
     async def pods(self, message: pb.PodsRequest) -> pb.PodsResponse:
         views = self._ready(self._agent.pod_views)
-        return pb.PodsResponse(pods=[_pod(view) for view in views])
+        return pb.PodsResponse(pods=[convert.pod(view) for view in views])
 
     async def nodes(self, message: pb.NodesRequest) -> pb.NodesResponse:
         views = self._ready(self._agent.node_views)
-        return pb.NodesResponse(nodes=[_node(view) for view in views])
+        return pb.NodesResponse(nodes=[convert.node(view) for view in views])
 
     async def ipam(self, message: pb.IpamRequest) -> pb.IpamResponse:
-        return _ipam(self._ready(self._agent.ipam_view))
+        return convert.ipam(self._ready(self._agent.ipam_view))
 
     async def vpp_cli(self, message: pb.VppCliRequest) -> pb.VppCliResponse:
         command = message.command.strip()
@@ -242,6 +230,7 @@ class DebugService(pb.AgentDebugBase):
         return pb.SetLogLevelResponse(previous=previous, level=level)
 
     def _ready(self, read: Callable[[], _T]) -> _T:
+        """What ``read`` returns; UNAVAILABLE while the agent is starting."""
         try:
             return read()
         except AgentNotReadyError as error:
@@ -303,66 +292,3 @@ def _origin(state: ValueState) -> str:
     if state is ValueState.NONEXISTENT:
         return ""  # found southbound, but the scheduler has not recorded it (yet)
     return "sb" if state is ValueState.OBTAINED else "nb"
-
-
-def _pod(view: PodView) -> pb.Pod:
-    return pb.Pod(
-        namespace=view.namespace,
-        name=view.name,
-        node=view.node,
-        container_id=view.container_id,
-        netns=view.netns,
-        ips=list(view.ips),
-        interfaces=[
-            pb.PodInterface(
-                pod_interface=i.pod_interface,
-                name=i.name,
-                kind=i.kind,
-                network=i.network,
-                ip=i.ip,
-                sw_if_index=i.sw_if_index,
-                vpp_name=i.vpp_name,
-                state=i.state,
-            )
-            for i in view.interfaces
-        ],
-    )
-
-
-def _node(view: NodeView) -> pb.NodeEntry:
-    return pb.NodeEntry(
-        id=view.id,
-        name=view.name,
-        vpp_addresses=list(view.vpp_addresses),
-        mgmt_addresses=list(view.mgmt_addresses),
-        pod_subnet=view.pod_subnet,
-        this_node=view.this_node,
-        vxlan_tunnel=view.vxlan_tunnel,
-        vxlan_src=view.vxlan_src,
-        vxlan_dst=view.vxlan_dst,
-        vxlan_vni=view.vxlan_vni,
-        vxlan_state=view.vxlan_state,
-    )
-
-
-def _ipam(view: IpamView) -> pb.IpamResponse:
-    return pb.IpamResponse(
-        ready=view.ready,
-        node_id=view.node_id,
-        node_name=view.node_name,
-        node_ip=view.node_ip,
-        pod_subnet=view.pod_subnet,
-        pod_gateway=view.pod_gateway,
-        nat_loopback=view.nat_loopback,
-        vpp_host_subnet=view.vpp_host_subnet,
-        host_vpp_address=view.host_vpp_address,
-        host_linux_address=view.host_linux_address,
-        vxlan_address=view.vxlan_address,
-        main_vrf_id=view.main_vrf_id,
-        pod_vrf_id=view.pod_vrf_id,
-        config=dict(view.config),
-        allocations=[
-            pb.IpAllocation(ip=a.ip, pod=a.pod, interface=a.interface, network=a.network)
-            for a in view.allocations
-        ],
-    )

@@ -16,7 +16,9 @@ from contivpy.vppcalls.channel import ApiChannel
 from contivpy.vppcalls.message import Message
 
 #: requests with a single reply that only read
-READ_ONLY_CALLS = frozenset({"sw_interface_get_table", "control_ping", "show_version"})
+READ_ONLY_CALLS = frozenset(
+    {"sw_interface_get_table", "control_ping", "show_version", "nat44_show_running_config"}
+)
 
 
 class CountingChannel:

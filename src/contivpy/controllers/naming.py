@@ -191,3 +191,13 @@ def sfc_tunnel(chain_label: str, hop: int) -> str:
 def vlan_subinterface(parent: str, vlan: int) -> str:
     """A VLAN sub-interface of ``parent`` (VPP's own name for it, and Contiv's)."""
     return f"{parent}.{vlan}"
+
+
+def pod_vpp_interface(container_id: str, *, use_tap: bool = True) -> str:
+    """VPP's interface towards a pod's main interface: its tap, or (veth mode) the af_packet
+    on the host end of its veth."""
+    return pod_vpp_tap(container_id) if use_tap else pod_afpacket(container_id)
+
+
+#: the tag of the NAT identity mappings that keep the node's own address untranslated
+NAT_IDENTITIES_TAG = "DNAT-identities"

@@ -7,6 +7,8 @@ in an order whose retrieve dependencies (``retrieve_after``) the scheduler resol
 
 from __future__ import annotations
 
+from contivpy.descriptors.acl import AclDescriptor
+from contivpy.descriptors.acl_interfaces import AclInterfacesDescriptor
 from contivpy.descriptors.arp import ArpDescriptor
 from contivpy.descriptors.base import VppDescriptor
 from contivpy.descriptors.bd_member import BridgeDomainMemberDescriptor
@@ -16,6 +18,11 @@ from contivpy.descriptors.interface_address import InterfaceAddressDescriptor
 from contivpy.descriptors.interface_tag_rewrite import InterfaceTagRewriteDescriptor
 from contivpy.descriptors.interface_vrf import InterfaceVrfDescriptor
 from contivpy.descriptors.l2fib import L2FibDescriptor
+from contivpy.descriptors.nat44_address import Nat44AddressDescriptor
+from contivpy.descriptors.nat44_global import Nat44GlobalDescriptor
+from contivpy.descriptors.nat44_identity import Nat44IdentityDescriptor
+from contivpy.descriptors.nat44_interface import Nat44InterfaceDescriptor
+from contivpy.descriptors.nat44_mapping import Nat44MappingDescriptor
 from contivpy.descriptors.proxy_arp import ProxyArpDescriptor, ProxyArpInterfaceDescriptor
 from contivpy.descriptors.route import RouteDescriptor
 from contivpy.descriptors.unnumbered import UnnumberedDescriptor
@@ -39,6 +46,13 @@ DESCRIPTOR_CLASSES: tuple[type[VppDescriptor], ...] = (
     BridgeDomainMemberDescriptor,
     L2FibDescriptor,
     XConnectDescriptor,
+    AclDescriptor,
+    AclInterfacesDescriptor,
+    Nat44GlobalDescriptor,
+    Nat44InterfaceDescriptor,
+    Nat44AddressDescriptor,
+    Nat44MappingDescriptor,
+    Nat44IdentityDescriptor,
 )
 
 

@@ -15,6 +15,13 @@ Base values (``config/...``, written by controllers)::
     config/vpp/l2/v2/bridge-domain/<name>
     config/vpp/l2/v2/fib/<bd>/mac/<mac>
     config/vpp/l2/v2/xconnect/<rx-if>
+    config/vpp/acls/v2/acl/<acl name>
+    config/vpp/acls/v2/interface/<if>                   (its input and output ACL lists)
+    config/vpp/nat/v2/nat44-global
+    config/vpp/nat/v2/nat44-interface/<if>
+    config/vpp/nat/v2/nat44-address-pool/<first ip>-<last ip>
+    config/vpp/nat/v2/nat44-mapping/<TCP|UDP|SCTP>/<external ip>/<external port>
+    config/vpp/nat/v2/nat44-identity/vrf/<vrf>/<ip>[/<TCP|UDP|SCTP>/<port>]
 
 Derived values (no ``config/``; produced by descriptors)::
 
@@ -29,7 +36,7 @@ Derived values (no ``config/``; produced by descriptors)::
 Interface names may contain "/" (``GigabitEthernet0/a/0``, ``memif1/0``) but no segment that
 is a key word of the derived layouts (``interface_name_problem``), so every key parses one way
 and a prefix such as ``vpp/interface/<if>/vrf/`` never matches another interface's keys.
-Bridge-domain names contain no "/".
+Bridge-domain and ACL names contain no "/".
 """
 
 from __future__ import annotations
@@ -49,6 +56,13 @@ PROXY_ARP_GLOBAL_KEY = "config/vpp/v2/proxyarp-global"
 BRIDGE_DOMAIN_PREFIX = "config/vpp/l2/v2/bridge-domain/"
 L2FIB_PREFIX = "config/vpp/l2/v2/fib/"
 XCONNECT_PREFIX = "config/vpp/l2/v2/xconnect/"
+ACL_PREFIX = "config/vpp/acls/v2/acl/"
+ACL_INTERFACE_PREFIX = "config/vpp/acls/v2/interface/"
+NAT44_GLOBAL_KEY = "config/vpp/nat/v2/nat44-global"
+NAT44_INTERFACE_PREFIX = "config/vpp/nat/v2/nat44-interface/"
+NAT44_ADDRESS_PREFIX = "config/vpp/nat/v2/nat44-address-pool/"
+NAT44_MAPPING_PREFIX = "config/vpp/nat/v2/nat44-mapping/"
+NAT44_IDENTITY_PREFIX = "config/vpp/nat/v2/nat44-identity/"
 
 DERIVED_INTERFACE_PREFIX = "vpp/interface/"
 UNNUMBERED_PREFIX = "vpp/interface/unnumbered/"
@@ -169,6 +183,11 @@ def bridge_domain_name_problem(name: str) -> str:
     if "/" in name:
         return "must not contain '/'"
     return interface_name_problem(name)
+
+
+def acl_name_problem(name: str) -> str:
+    """Why ``name`` cannot name an ACL (its key, and its tag in VPP), or ""."""
+    return bridge_domain_name_problem(name)
 
 
 # --- base values -----------------------------------------------------------------------------
@@ -305,6 +324,59 @@ def parse_xconnect_key(key: str) -> str | None:
     if not key.startswith(XCONNECT_PREFIX) or len(key) == len(XCONNECT_PREFIX):
         return None
     return key[len(XCONNECT_PREFIX) :]
+
+
+def acl_key(name: str) -> str:
+    """Key of the ACL ``name``."""
+    return ACL_PREFIX + name
+
+
+def parse_acl_key(key: str) -> str | None:
+    """The ACL name of an ACL key."""
+    if not key.startswith(ACL_PREFIX) or len(key) == len(ACL_PREFIX):
+        return None
+    return key[len(ACL_PREFIX) :]
+
+
+def acl_interface_key(interface: str) -> str:
+    """Key of the ACL lists applied to ``interface``."""
+    return ACL_INTERFACE_PREFIX + interface
+
+
+def parse_acl_interface_key(key: str) -> str | None:
+    """The interface of an ACL-lists key."""
+    if not key.startswith(ACL_INTERFACE_PREFIX) or len(key) == len(ACL_INTERFACE_PREFIX):
+        return None
+    return key[len(ACL_INTERFACE_PREFIX) :]
+
+
+def nat44_interface_key(interface: str) -> str:
+    """Key of the NAT features of ``interface``."""
+    return NAT44_INTERFACE_PREFIX + interface
+
+
+def parse_nat44_interface_key(key: str) -> str | None:
+    """The interface of a NAT-features key."""
+    if not key.startswith(NAT44_INTERFACE_PREFIX) or len(key) == len(NAT44_INTERFACE_PREFIX):
+        return None
+    return key[len(NAT44_INTERFACE_PREFIX) :]
+
+
+def nat44_address_key(first_ip: str, last_ip: str = "") -> str:
+    """Key of the NAT pool range ``first_ip``..``last_ip`` ("" = one address)."""
+    first = canonical_address(first_ip)
+    return f"{NAT44_ADDRESS_PREFIX}{first}-{canonical_address(last_ip) if last_ip else first}"
+
+
+def nat44_mapping_key(protocol: str, external_ip: str, external_port: int) -> str:
+    """Key of the mapping of (``protocol`` name, external address, external port)."""
+    return f"{NAT44_MAPPING_PREFIX}{protocol}/{canonical_address(external_ip)}/{external_port}"
+
+
+def nat44_identity_key(vrf: int, ip: str, protocol: str = "", port: int = 0) -> str:
+    """Key of the identity of ``ip`` in ``vrf`` (every port when ``protocol`` is "")."""
+    head = f"{NAT44_IDENTITY_PREFIX}vrf/{vrf}/{canonical_address(ip)}"
+    return f"{head}/{protocol}/{port}" if protocol else head
 
 
 # --- derived values ----------------------------------------------------------------------------

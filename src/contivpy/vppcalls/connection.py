@@ -48,6 +48,7 @@ from contivpy.vppcalls.errors import (
 from contivpy.vppcalls.framing import FrameReader
 from contivpy.vppcalls.message import Message
 from contivpy.vppcalls.observer import CallObserver
+from contivpy.vppcalls.retvals import Retval
 
 log = structlog.get_logger(__name__)
 
@@ -106,6 +107,8 @@ class _Pending:
     #: the details message when this is a dump, collected until the ping reply
     details: str | None = None
     collected: list[Message] = field(default_factory=list)
+    #: the reply that ended a dump (a get-style stream's carries retval and cursor)
+    final: Message | None = None
     #: loop time after which the request fails with VppTimeoutError, and the limit it had
     deadline: float = 0.0
     limit: float = 0.0
@@ -315,10 +318,16 @@ class VppConnection:
         *,
         reply_timeout: float | None = None,
     ) -> list[Message]:
-        """Send a dump and return every details message it produced."""
+        """Send a dump and return every details message it produced.
+
+        Old-style dumps end with the reply to a control_ping sent right after them; a
+        get-style stream (``*_get`` with a cursor) ends with its own reply, and is asked
+        again from the reply's cursor while VPP answers EAGAIN (it paused mid-way)."""
         service = self.table.definitions.service(name)
-        if service is None or service.details is None or not service.ends_with_ping:
-            raise ValueError(f"{name} is not an old-style dump")
+        if service is None or service.details is None:
+            raise ValueError(f"{name} is not a dump")
+        if not service.ends_with_ping:
+            return await self._get_stream(name, service.reply, service.details, fields)
         self._ensure_open()
         context = self._next_context()
         request = self._send(name, fields, context)
@@ -342,6 +351,37 @@ class VppConnection:
         if observer is not None:
             observer.call_answered(name, time.perf_counter() - sent)
         return details
+
+    async def _get_stream(
+        self, name: str, reply: str, details: str, fields: Mapping[str, object] | None
+    ) -> list[Message]:
+        collected: list[Message] = []
+        cursor = 0
+        while True:
+            self._ensure_open()
+            context = self._next_context()
+            payload = self._send(name, {**(fields or {}), "cursor": cursor}, context)
+            future: asyncio.Future[Message | list[Message]] = (
+                asyncio.get_running_loop().create_future()
+            )
+            pending = _Pending(name, reply, future, details=details)
+            self._pending[context] = pending
+            self._writer.write(frame(payload))
+            self._watch(pending, None)
+            try:
+                found = await future
+            finally:
+                self._pending.pop(context, None)
+            assert isinstance(found, list)
+            assert pending.final is not None
+            collected += found
+            retval = pending.final.retval or 0
+            if retval == Retval.EAGAIN:
+                cursor = pending.final.get_int("cursor")
+                continue
+            if retval:
+                raise VppApiError.from_reply(name, retval)
+            return collected
 
     def _ensure_open(self) -> None:
         if self.closed:
@@ -388,6 +428,7 @@ class VppConnection:
         elif pending.details is not None and name == pending.details:
             pending.collected.append(msg)
         elif name == pending.reply:
+            pending.final = msg
             pending.future.set_result(pending.collected if pending.details else msg)
         else:
             log.warning("unexpected vpp answer", message=name, request=pending.request)

@@ -2,7 +2,9 @@
 
 In: a retval from a reply. Out: VPP's name for it (``INVALID_SW_IF_INDEX`` for -2) and named
 constants for the simulator and the error classification. A fact table read off a VPP 26.06
-build (VPP's ``VNET_API_ERROR_*`` codes without the prefix); 0 means success.
+build (VPP's ``VNET_API_ERROR_*`` codes without the prefix); 0 means success. One positive
+code is not in VPP's table but was answered by a real VPP 26.06: ``ACL_LISTED_TWICE`` (1), the
+acl plugin's refusal of an interface ACL list naming one ACL twice in one direction.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ class Retval(enum.IntEnum):
     """VPP's API return codes by name."""
 
     OK = 0
+    #: not a VNET_API_ERROR: acl_interface_set_acl_list with an ACL twice in one direction
+    ACL_LISTED_TWICE = 1
     UNSPECIFIED = -1
     INVALID_SW_IF_INDEX = -2
     NO_SUCH_FIB = -3

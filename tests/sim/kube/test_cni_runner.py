@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
+import signal
 import socket
 import sys
 from pathlib import Path
@@ -19,6 +21,7 @@ from contivpy.sim.kube.commands import serve_kube
 from contivpy.sim.kube.http_client import RestClient
 from contivpy.sim.kube.kubeconfig import server_from_kubeconfig
 from contivpy.sim.kube.pod_network import PodNetworkFailure
+from doubles.agent_nodes import eventually
 
 # A plugin that logs what it was run with and answers as a first (or a chained) plugin would:
 # the first one gives 10.1.1.<n>, a chained one passes its prevResult on, adding a route.
@@ -170,6 +173,36 @@ async def _pod_ip(rest: RestClient, name: str) -> str:
             if found["status"].get("podIP"):
                 return str(found["status"]["podIP"])
             await asyncio.sleep(0.02)
+
+
+# A plugin that never answers (a hung CNI plugin); it leaves its pid beside the log.
+HANGING = f"""#!{sys.executable}
+import os, pathlib, time
+pathlib.Path(os.environ["LOG"]).with_name("hanging.pid").write_text(str(os.getpid()))
+time.sleep(600)
+"""
+
+
+async def test_a_cancelled_add_leaves_no_plugin_running(node: CniSettings) -> None:
+    """The sandbox given up (its pod deleted, the stand-in stopping) cancels the ADD; the
+    plugin must not outlive it."""
+    hanging = node.bin_dirs[0] / "hang"
+    hanging.write_text(HANGING)
+    hanging.chmod(0o755)
+    conflist(node, {"type": "hang"})
+    pid_file = node.conf_dir.parent / "hanging.pid"
+    add = asyncio.create_task(CniRunner(node).add(pod()))
+    await eventually(pid_file.exists, within=60.0)  # the plugin runs
+    pid = int(pid_file.read_text())
+    add.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await add
+    try:
+        with pytest.raises(ProcessLookupError):  # killed and reaped: no such process
+            os.kill(pid, 0)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
 
 
 async def test_serve_runs_the_cni_for_its_cni_node_only(node: CniSettings, tmp_path: Path) -> None:

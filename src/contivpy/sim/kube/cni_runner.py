@@ -18,6 +18,7 @@ plugin checks exists; node agents serving such pods run with ``configureLinux: f
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 from dataclasses import dataclass
@@ -194,9 +195,17 @@ class CniRunner:
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
             )
-            out, err = await process.communicate(json.dumps(config).encode())
         except OSError as error:
             raise CniFailure(f"plugin type={kind!r}: cannot run {binary}: {error}") from error
+        try:
+            out, err = await process.communicate(json.dumps(config).encode())
+        except BaseException:
+            # Cancelled (the sandbox given up, the stand-in stopping): the plugin must not
+            # outlive the call, as a runtime kills a plugin it stops waiting for.
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            await process.wait()
+            raise
         try:
             document: Any = json.loads(out) if out.strip() else {}
         except ValueError:

@@ -88,15 +88,14 @@ def _core(
     status_subresource: bool = False,
     field_labels: frozenset[str] = COMMON_FIELD_LABELS,
 ) -> ResourceType:
-    return ResourceType(
+    """A kind of the core group (v1)."""
+    return _generic(
         "",
-        "v1",
         plural,
         kind,
-        namespaced,
-        singular=kind.lower(),
+        namespaced=namespaced,
         short_names=short_names,
-        status_subresource=status_subresource,
+        status=status_subresource,
         field_labels=field_labels,
     )
 
@@ -109,8 +108,10 @@ def _generic(
     namespaced: bool = True,
     short_names: tuple[str, ...] = (),
     status: bool = False,
+    field_labels: frozenset[str] = COMMON_FIELD_LABELS,
 ) -> ResourceType:
-    """A built-in kind the stand-in only stores (no controller acts on it)."""
+    """A built-in kind of ``group``'s v1 (of the others, one the stand-in only stores: no
+    controller acts on it)."""
     return ResourceType(
         group,
         "v1",
@@ -120,6 +121,7 @@ def _generic(
         singular=kind.lower(),
         short_names=short_names,
         status_subresource=status,
+        field_labels=field_labels,
     )
 
 

@@ -19,6 +19,7 @@ memif_peer         sw_if_index, connected=true                     ok
 mount              container_path, host_path                       ok
 vhost_net          present                                         ok
 dev_type           sw_if_index, dev_type                           ok
+nat_seed           seed                                            ok
 requests                                                           ok, requests, writes
 summary                                                            ok, interfaces,
                                                                    bridge_domains, routes
@@ -27,7 +28,8 @@ summary                                                            ok, interface
 ``mount``: the VPP sees ``host_path`` at ``container_path`` from now on (memif socket files;
 see ``memif_links``). ``dev_type``: the ``interface_dev_type`` an interface reports from now
 on (e.g. one the agent does not know, to test how it copes with a read-back it does not
-understand).
+understand). ``nat_seed``: NAT44-ED draws load-balanced backends from this seed on (a fresh
+VPP state draws from seed 0), so a walk's choice of backend is reproducible.
 ``requests``: the non-dump requests served since the process started, by message name, and
 how many of them were writes (:meth:`VppSimulator.writes`), so an out-of-process test can
 prove an agent wrote nothing. ``summary``: the state in plain JSON (see
@@ -85,6 +87,8 @@ async def _run_op(sim: VppSimulator, request: dict[str, Any]) -> dict[str, Any]:
         sim.set_vhost_net(bool(request["present"]))
     elif op == "dev_type":
         sim.state.interface(int(request["sw_if_index"])).dev_type = str(request["dev_type"])
+    elif op == "nat_seed":
+        sim.state.nat44.table.seed(int(request["seed"]))
     elif op == "requests":
         return {"ok": True, "requests": dict(sim.requests), "writes": sim.writes()}
     elif op == "summary":

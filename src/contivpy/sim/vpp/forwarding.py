@@ -51,6 +51,14 @@ The walk, as VPP's graph would forward:
   bridge domain and pushes its own VLAN onto one it sends out of them; without one a frame
   leaves a sub-interface with the tag it came with;
 - every interface met must be admin up with its link up;
+- ACLs (``forwarding_acl``): a packet entering L3 on an interface passes its input ACLs, one
+  leaving by L3 output its output ACLs (first match wins, nothing matching denies, a
+  permit+reflect rule leaves a session its replies pass by); an encapsulated packet on its own
+  node is not looked at;
+- NAT44-ED (``forwarding_nat``): after the input ACL an interface's NAT features translate
+  the packet (a service's DNAT to a backend, a session's reply back), after the output ACL
+  the output feature source-NATs it; a translation is a ``nat`` hop, and what follows is
+  walked with the translated addresses and ports;
 - L2 rules kept from VPP: no flooding (a FIB miss drops, flooding is not modelled), filter
   entries and reflection drop, unicast from a BVI has its split-horizon group cleared (as
   l2-input does), a frame entering from a non-zero group is dropped towards a member of the
@@ -74,6 +82,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from contivpy.sim.vpp.fib_view import PATH_DROP, PATH_LOCAL, PATH_NORMAL
+from contivpy.sim.vpp.forwarding_acl import Flow, denied
 from contivpy.sim.vpp.forwarding_fib import (
     PATH_TYPE_NAMES,
     FibMatch,
@@ -82,6 +91,7 @@ from contivpy.sim.vpp.forwarding_fib import (
     path_taken,
 )
 from contivpy.sim.vpp.forwarding_fib import interface_ref as _ref
+from contivpy.sim.vpp.forwarding_nat import NatDrop, arriving, leaving
 from contivpy.sim.vpp.forwarding_trace import (
     ArpLookup,
     FibLookup,
@@ -215,13 +225,22 @@ class Fabric:
         return found
 
     def trace(
-        self, node: str, ingress_interface: str, src: str | IpAddress, dst: str | IpAddress
+        self,
+        node: str,
+        ingress_interface: str,
+        src: str | IpAddress,
+        dst: str | IpAddress,
+        *,
+        protocol: int = 0,
+        src_port: int = 0,
+        dst_port: int = 0,
     ) -> Trace:
-        """Walk a packet from ``src`` to ``dst`` entering ``node`` on ``ingress_interface``."""
+        """Walk a packet from ``src`` to ``dst`` entering ``node`` on ``ingress_interface``;
+        ``protocol`` and ports are what ACLs look at (``forwarding_acl``)."""
         src_ip, dst_ip = ipaddress.ip_address(src), ipaddress.ip_address(dst)
         if src_ip.version != dst_ip.version:
             raise ValueError(f"{src_ip} and {dst_ip} are of different families")
-        walk = _Walk(self, dst_ip)
+        walk = _Walk(self, dst_ip, Flow(src_ip, dst_ip, protocol, src_port, dst_port))
         try:
             iface = find_interface(self.state(node), ingress_interface)
             if iface is None:
@@ -240,6 +259,9 @@ class Fabric:
         *,
         dst_mac: str | None = None,
         vlan: int | None = None,
+        protocol: int = 0,
+        src_port: int = 0,
+        dst_port: int = 0,
     ) -> Trace:
         """Walk an Ethernet frame that the far end of ``interface`` (VPP's name or its tag)
         of ``node`` sends into VPP: the Linux end of a tap (a pod's custom ``tap1`` as much
@@ -253,6 +275,8 @@ class Fabric:
         ("02:fe:00:00:00:01") the frame is a unicast to that MAC carrying a packet for
         ``dst``.
 
+        ``protocol`` and ports are what ACLs look at (``forwarding_acl``).
+
         ``vlan``: the frame's 802.1Q tag (1..4094); VPP hands a tagged frame to the
         sub-interface of that VLAN (``forwarding_vlan``). Naming a sub-interface such as
         ``GigabitEthernet0/a/0.200`` means a frame tagged with its VLAN arriving on its
@@ -265,7 +289,7 @@ class Fabric:
         if vlan is not None and not MIN_VLAN <= vlan <= MAX_VLAN:
             raise ValueError(f"vlan {vlan} is not an 802.1Q VLAN id ({MIN_VLAN}..{MAX_VLAN})")
         mac = None if dst_mac is None else _parse_mac(dst_mac)
-        walk = _Walk(self, dst_ip)
+        walk = _Walk(self, dst_ip, Flow(src_ip, dst_ip, protocol, src_port, dst_port))
         description = _describe_frame(src_ip, dst_ip, dst_mac, vlan)
         try:
             state = self.state(node)
@@ -284,14 +308,22 @@ class Fabric:
         return Trace(src_ip, dst_ip, node, interface, tuple(walk.hops), verdict, frame=description)
 
     def trace_from_vpp(
-        self, node: str, src: str | IpAddress, dst: str | IpAddress, *, table: int = 0
+        self,
+        node: str,
+        src: str | IpAddress,
+        dst: str | IpAddress,
+        *,
+        table: int = 0,
+        protocol: int = 0,
+        src_port: int = 0,
+        dst_port: int = 0,
     ) -> Trace:
         """Walk a packet ``node``'s VPP sends itself (as ``ping``), looked up in ``table``;
         the trace names local0 as where it came from, as VPP marks such packets."""
         src_ip, dst_ip = ipaddress.ip_address(src), ipaddress.ip_address(dst)
         if src_ip.version != dst_ip.version:
             raise ValueError(f"{src_ip} and {dst_ip} are of different families")
-        walk = _Walk(self, dst_ip)
+        walk = _Walk(self, dst_ip, Flow(src_ip, dst_ip, protocol, src_port, dst_port))
         try:
             verdict = walk.route(node, table, dst_ip)
         except _Dropped as drop:
@@ -324,14 +356,18 @@ class _Walk:
     """One packet's way through the fabric: each step records its hop and either hands the
     packet on (returning the final verdict) or raises :class:`_Dropped`."""
 
-    def __init__(self, fabric: Fabric, dst: IpAddress) -> None:
+    def __init__(self, fabric: Fabric, dst: IpAddress, flow: Flow | None = None) -> None:
         self.fabric = fabric
+        #: what the ACLs see of the (inner) packet
+        self.flow = flow
         #: the destination of the packet being routed (the outer one while a VXLAN packet
         #: is routed on the node that encapsulated it)
         self.dst = dst
         self.hops: list[Hop] = []
         #: VXLAN packets being routed on their own node, innermost last
         self.outer: list[_Outer] = []
+        #: nodes whose NAT already translated the packet (the output feature leaves it be)
+        self.natted: set[str] = set()
 
     @property
     def is_ip6(self) -> bool:
@@ -353,6 +389,38 @@ class _Walk:
             raise _Dropped(node, f"{_ref(iface)} is admin down")
         if not self.state(node).link_up(iface):
             raise _Dropped(node, f"{_ref(iface)} link is down")
+
+    def acl_check(self, node: str, iface: Interface, *, is_input: bool) -> None:
+        """The interface's input or output ACLs must let the packet through (``forwarding_acl``);
+        an encapsulated packet routed on its own node is not what they would look at."""
+        if self.flow is None or self.outer:
+            return
+        reason = denied(self.state(node).acl, iface.sw_if_index, is_input, self.flow)
+        if reason is not None:
+            raise _Dropped(node, f"{_ref(iface)}: {reason}")
+
+    def nat(self, node: str, iface: Interface, *, on_arrival: bool) -> None:
+        """NAT44-ED on ``iface`` (``forwarding_nat``): the packet walks on translated."""
+        if self.flow is None or self.outer or self.is_ip6:
+            return
+        nat = self.state(node).nat44
+        if not nat.enabled or (not on_arrival and node in self.natted):
+            return
+        try:
+            if on_arrival:
+                done = arriving(nat, node, _ref(iface), iface.sw_if_index, self.flow)
+            else:
+                vrf = iface.vrf4
+                done = leaving(nat, node, _ref(iface), iface.sw_if_index, vrf, self.flow)
+        except NatDrop as drop:
+            raise _Dropped(node, f"{_ref(iface)}: {drop}") from None
+        if done is None:
+            return
+        self.flow, hop = done
+        self.add(hop)
+        self.dst = self.flow.dst
+        if hop.session != "identity":
+            self.natted.add(node)
 
     # -- L3 -----------------------------------------------------------------------------
 
@@ -386,6 +454,8 @@ class _Walk:
                 node,
                 f"{family} is not enabled on {_ref(iface)} (no address, not unnumbered)",
             )
+        self.acl_check(node, iface, is_input=True)
+        self.nat(node, iface, on_arrival=True)
         return self.route(node, table, self.dst)
 
     def ip_enabled(self, node: str, iface: Interface) -> bool:
@@ -446,6 +516,8 @@ class _Walk:
         """L3 output through ``egress`` towards ``next_hop``."""
         state = self.state(node)
         self.require_up(node, egress)
+        self.acl_check(node, egress, is_input=False)
+        self.nat(node, egress, on_arrival=False)
         if egress.bd_id is not None:
             bd = state.bridge_domains[egress.bd_id]
             if bd.members[egress.sw_if_index].port_type != PortType.BVI:

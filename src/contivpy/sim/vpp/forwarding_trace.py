@@ -61,6 +61,7 @@ class HopKind(enum.Enum):
     ENCAP = "encap"
     DECAP = "decap"
     MEMIF = "memif"
+    NAT = "nat"
     TX = "tx"
 
 
@@ -256,7 +257,42 @@ class MemifCross:
         )
 
 
-Hop = Rx | FibLookup | ArpLookup | L2Lookup | VxlanEncap | VxlanDecap | MemifCross | Tx
+@dataclass(frozen=True)
+class NatHop:
+    """NAT44-ED's ``stage`` (nat44-out2in, nat44-in2out, nat44-in2out-output) on
+    ``interface`` rewrote the packet from ``src`` -> ``dst`` to ``new_src`` -> ``new_dst``
+    (address, port); ``session``: "new", "existing" or "identity" (exempt, nothing
+    rewritten); ``note``: e.g. "self-twice-NAT", "affinity"."""
+
+    kind: ClassVar[HopKind] = HopKind.NAT
+    node: str
+    interface: InterfaceRef
+    stage: str
+    src: tuple[IpAddress, int]
+    dst: tuple[IpAddress, int]
+    new_src: tuple[IpAddress, int]
+    new_dst: tuple[IpAddress, int]
+    session: str
+    note: str = ""
+
+    def describe(self) -> str:
+        """The hop in words."""
+        rewrites = [
+            f"{what} {_endpoint(old)} -> {_endpoint(new)}"
+            for what, old, new in (("dst", self.dst, self.new_dst), ("src", self.src, self.new_src))
+            if old != new
+        ]
+        what = ", ".join(rewrites) or f"{_endpoint(self.dst)} not translated"
+        extra = f", {self.note}" if self.note else ""
+        return f"{self.stage} on {self.interface}: {what} (session {self.session}{extra})"
+
+
+def _endpoint(endpoint: tuple[IpAddress, int]) -> str:
+    ip, port = endpoint
+    return f"{ip}:{port}" if port else str(ip)
+
+
+Hop = Rx | FibLookup | ArpLookup | L2Lookup | VxlanEncap | VxlanDecap | MemifCross | NatHop | Tx
 
 
 class Outcome(enum.Enum):

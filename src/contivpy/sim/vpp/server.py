@@ -11,7 +11,8 @@ Out: the answers a VPP 26.06 gives, byte for byte in format:
   → every definition the simulator has but memclnt's (a real VPP leaves memclnt out);
   ``show_version``; ``cli_inband`` (the ``show`` commands of ``cli``); ``sockclnt_delete``;
 - requests → replies echoing the context, refusals as retvals; old-style dumps → details,
-  and the client's ``control_ping`` after the dump ends the stream;
+  and the client's ``control_ping`` after the dump ends the stream; get-style streams
+  (``*_get`` with a cursor) → details, then their own reply with the cursor ~0 (done);
 - ``want_interface_events`` → ``sw_interface_event`` (no context) to that client whenever an
   interface's admin/link state changes or it is deleted.
 
@@ -69,6 +70,7 @@ READ_ONLY_REQUESTS = frozenset(
         "memclnt_keepalive",
         "want_interface_events",  # an event subscription, not configuration
         "cli_inband",  # the simulator's CLI only shows
+        "nat44_show_running_config",
     }
 )
 
@@ -340,8 +342,13 @@ class VppSimulator(AsyncService):
         if service.details is not None:
             details = self._run(handler, msg) if handler is not None else []
             if not isinstance(details, list):
-                return []
-            return [(service.details, {**context, **d}) for d in details]
+                details = []  # refused: a get-style stream still ends with its reply
+            answers = [(service.details, {**context, **d}) for d in details]
+            if not service.ends_with_ping:
+                # A get-style stream (``*_get`` with a cursor) ends with its own reply; the
+                # simulator sends everything at once, so the cursor says "done" (~0).
+                answers.append((service.reply, {**context, "retval": 0, "cursor": 0xFFFFFFFF}))
+            return answers
         # Every non-dump request a client made (read-only calls included): tests count the
         # writes an agent makes, e.g. zero after a restart against an unchanged VPP.
         self.requests[msg.name] += 1
@@ -354,7 +361,10 @@ class VppSimulator(AsyncService):
         if isinstance(reply, int):
             return [(service.reply, {**context, "retval": reply})]
         assert isinstance(reply, dict)
-        return [(service.reply, {**context, "retval": 0, **reply})]
+        answer = {**context, "retval": 0, **reply}
+        if "retval" not in self.definitions.message(service.reply).fields:
+            del answer["retval"]  # a reply that has none (acl_plugin_get_version_reply)
+        return [(service.reply, answer)]
 
     def _run(self, handler: Handler, msg: Message) -> Fields | list[Fields] | int:
         """The handler's answer, or the retval it refused with."""

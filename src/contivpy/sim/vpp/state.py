@@ -32,6 +32,7 @@ import random
 from collections.abc import Container, Iterable, Iterator, Mapping
 from typing import Protocol
 
+from contivpy.sim.vpp.acl_state import AclState
 from contivpy.sim.vpp.address_index import AddressIndex
 from contivpy.sim.vpp.model import (
     BridgeDomain,
@@ -46,6 +47,7 @@ from contivpy.sim.vpp.model import (
     Route,
     SimError,
 )
+from contivpy.sim.vpp.nat44_state import Nat44State
 from contivpy.vppcalls.retvals import Retval
 from contivpy.vppcalls.subinterfaces import NO_REWRITE
 from contivpy.vppcalls.wire import IpAddress, IpInterface, IpNetwork
@@ -134,6 +136,10 @@ class VppState:
         self.proxy_arp_ranges: list[ProxyArpRange] = []
         self.bridge_domains: dict[int, BridgeDomain] = {}
         self.l2fib: dict[tuple[int, bytes], L2FibEntry] = {}
+        #: the acl plugin's ACLs, interface lists and reflect sessions
+        self.acl = AclState()
+        #: the nat44_ed plugin's state (disabled at start, as VPP starts it)
+        self.nat44 = Nat44State()
         #: bd_get_unused_id's static seed: 0 in every new VPP process
         self.bd_id_seed = 0
         self.events: list[InterfaceEvent] = []
@@ -209,6 +215,8 @@ class VppState:
         for key in [k for k, n in self.neighbors.items() if n.sw_if_index == sw_if_index]:
             del self.neighbors[key]
         self._unindex_addresses(iface)
+        self.acl.interface_gone(sw_if_index)
+        self.nat44.interface_deleted(sw_if_index)
         del self.interfaces[sw_if_index]
         if iface.tap is not None:
             self.tap_ids.remove(iface.tap.id)

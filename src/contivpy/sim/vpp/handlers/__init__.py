@@ -20,6 +20,7 @@ Handler = Callable[[VppState, Message], Fields | list[Fields]]
 def all_handlers() -> dict[str, Handler]:
     """Every request the simulator answers, by message name."""
     from contivpy.sim.vpp.handlers import (
+        acl,
         cli,
         interface_config,
         interface_dumps,
@@ -27,6 +28,7 @@ def all_handlers() -> dict[str, Handler]:
         ip_routing,
         l2,
         memif,
+        nat44,
         proxy_arp,
         vxlan,
     )
@@ -40,6 +42,8 @@ def all_handlers() -> dict[str, Handler]:
         ip_routing,
         proxy_arp,
         l2,
+        acl,
+        nat44,
         cli,
     )
     handlers: dict[str, Handler] = {}
