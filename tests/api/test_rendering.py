@@ -11,6 +11,7 @@ import pytest
 from grpclib import GRPCError, Status
 
 import contivpy._gen.contivpy.agent.v1 as pb
+from contivpy.api.ctl_views import events_text
 from contivpy.api.rendering import MASK, is_secret_name, render_json, to_jsonable
 from contivpy.api.request_codec import RequestCodec, wire_problem
 from contivpy.api.tables import format_duration, format_time, render_fields, render_table
@@ -150,3 +151,11 @@ def test_well_formed_and_unknown_fields_pass() -> None:
     assert (decoded.view, decoded.key_prefix) == (pb.View.APPLIED, "t/")
     strings = bytes(pb.EventRecord(handlers=["a", "b"], seq=3))  # repeated, one by one
     assert wire_problem(strings, pb.EventRecord) is None
+
+
+def test_the_events_table_shows_what_each_event_changed() -> None:
+    refused = "services: refused: Service default/web spec.ports[0].port: 0 is out of range"
+    record = pb.EventRecord(seq=7, name="KubeStateChange", changes=["ipnet: x", refused])
+    header, row = events_text([record], width=0).splitlines()
+    assert "CHANGES" in header.split()
+    assert f"ipnet: x; {refused}" in row

@@ -251,6 +251,26 @@ def test_a_refused_service_is_reported_and_the_others_keep_working() -> None:
     run(scenario)
 
 
+def test_a_service_refused_at_a_resync_is_in_the_next_events_change_line() -> None:
+    async def scenario(rig: Rig) -> None:
+        rig.put_state(service("s1"))
+        rig.put_state(service("s2", ports=[ServicePort(name="http", port=70000)]))
+        await rig.resync()
+        result = await rig.services.update(rig.put_state(endpoints("s1", "10.1.2.2")))
+        assert result.change == (
+            "1 service(s); 1 NAT value(s) changed; at the last resync: refused: "
+            "Service default/s2 spec.ports[0].port: 70000 is out of range 1..65535"
+        )
+        # said once; a resync finding the same problem says nothing again
+        result = await rig.services.update(rig.put_state(endpoints("s1", "10.1.2.3")))
+        assert "refused" not in result.change
+        await rig.resync()
+        result = await rig.services.update(rig.put_state(endpoints("s1", "10.1.2.4")))
+        assert "refused" not in result.change
+
+    run(scenario)
+
+
 def test_a_node_port_range_from_the_settings_refuses_node_ports_outside_it() -> None:
     async def scenario(rig: Rig) -> None:
         rig.put_state(service("s1", node_port=30080))

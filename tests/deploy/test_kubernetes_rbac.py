@@ -1,9 +1,10 @@
 """deploy/kubernetes/rbac.yaml grants each component exactly the API requests its code makes.
 
 The reflector's requests are derived from the code itself: the collections it lists and
-watches (``contivpy.reflector.kinds.KINDS``), and the requests ``ObjectStatus`` makes when it
+watches (``contivpy.reflector.kinds.KINDS``), the requests ``ObjectStatus`` makes when it
 writes the status of each kind that gets one (recorded through a ``KubeWriter`` that answers
-like an API server), for the plurals crd_status and custom_config_writer write. The expected
+like an API server), for the plurals crd_status and custom_config_writer write, and those
+``ServiceEvents`` makes for a refused Service and Endpoints with a bad address. The expected
 rules are each request's (API group, resource, verb), the same triple an API server's RBAC
 authorizer checks. The agent makes none: it has no role and no token.
 """
@@ -16,9 +17,23 @@ from typing import Any
 
 import yaml
 
+from contivpy.backoff import Backoff
+from contivpy.models.k8s_codec import (
+    EndpointAddress,
+    EndpointPort,
+    Endpoints,
+    EndpointSubset,
+    Service,
+    ServicePort,
+    encode,
+    key_of,
+)
 from contivpy.reflector import crd_status, custom_config_writer
 from contivpy.reflector.kinds import KINDS
 from contivpy.reflector.object_status import ObjectStatus, Readiness, object_path
+from contivpy.reflector.service_events import ENDPOINTS, SERVICE, ServiceEvents
+from contivpy.reflector.view import ReflectedView
+from contivpy.store import ValueCompare
 
 ROOT = Path(__file__).resolve().parents[2]
 KUBE = ROOT / "deploy" / "kubernetes"
@@ -87,7 +102,37 @@ def reflector_requests() -> set[Access]:
         # A failing status: the status is written and a Warning Event created.
         asyncio.run(writer.report(object_path(plural, "ns1", "x"), Readiness(False, "R", "m")))
     assert len(api.requests) == 3 * len(status_plurals)  # read, patch, Event for each
+    api.requests += asyncio.run(service_event_requests())
     return found | {access(method, path) for method, path in api.requests}
+
+
+class _Leading:
+    """A store whose fence always holds (the only call ``ServiceEvents`` makes on it)."""
+
+    async def txn(self, txn: object) -> object:
+        return type("Result", (), {"succeeded": True})()
+
+
+async def service_event_requests() -> list[tuple[str, str]]:
+    """The requests ``ServiceEvents`` makes for a refused Service (port 0) and its Endpoints
+    (an address that is no IP): each object read once, an Event about each."""
+    view = ReflectedView([SERVICE, ENDPOINTS])
+    refused = Service(namespace="ns1", name="x", ports=[ServicePort(port=0)])
+    endpoints = Endpoints(
+        namespace="ns1",
+        name="x",
+        subsets=[
+            EndpointSubset(addresses=[EndpointAddress(ip="nope")], ports=[EndpointPort(port=80)])
+        ],
+    )
+    for kind, model in ((SERVICE, refused), (ENDPOINTS, endpoints)):
+        view.put(kind, key_of(model), encode(model))
+    api = RecordingApi()
+    store: Any = _Leading()
+    writer = ServiceEvents(store, view, api, fence=ValueCompare("k", b""), retry=Backoff())
+    assert await writer.sync()
+    assert writer.events == 2, api.requests
+    return api.requests
 
 
 def granted(role: dict[str, Any]) -> set[Access]:

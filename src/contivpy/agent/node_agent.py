@@ -50,6 +50,7 @@ from contivpy.controllers.ipam import Ipam
 from contivpy.controllers.ipnet import IpNet, LinuxRenderer
 from contivpy.controllers.nodesync import NodeSync
 from contivpy.controllers.podmanager import PodManager
+from contivpy.controllers.policies import Policies
 from contivpy.controllers.services import Services, ServiceSettings
 from contivpy.controllers.sfc import Sfc
 from contivpy.controllers.state_file import StateFile
@@ -188,6 +189,7 @@ class NodeAgent:
             main_vrf=settings.main_vrf_id,
         )
         self.services = Services(settings, self.nodesync, self.ipam, self.pods, config.services)
+        self.policies = Policies(settings, self.ipam, self.pods)
         controllers: list[Controller[Any]] = [
             self.nodesync,
             self.pods,
@@ -197,6 +199,7 @@ class NodeAgent:
             self.extif,
             self.sfc,
             self.services,
+            self.policies,
             self.customconfig,
         ]
         self.history = EventHistory()

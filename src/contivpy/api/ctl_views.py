@@ -255,11 +255,12 @@ def events_text(records: Sequence[pb.EventRecord], *, width: int = CELL_WIDTH) -
             format_duration(r.duration_seconds),
             r.txn_seq if r.txn_seq is not None else EMPTY,
             r.description,
+            "; ".join(r.changes),
             r.error,
         )
         for r in records
     ]
-    headers = ["SEQ", "STARTED", "EVENT", "TOOK", "TXN", "DESCRIPTION", "ERROR"]
+    headers = ["SEQ", "STARTED", "EVENT", "TOOK", "TXN", "DESCRIPTION", "CHANGES", "ERROR"]
     return render_table(headers, rows, max_width=width)
 
 

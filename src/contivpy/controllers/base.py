@@ -4,12 +4,16 @@ In: nothing. Out: ``ControllerBase``, which handles every update event, contribu
 to resyncs, changes nothing, refuses no resync, reverts nothing and persists nothing; a
 controller overrides what it does. And helpers controllers share: the reflected objects of
 one kind in a resync's state (``reflected``) and kept up to date from its changes
-(``fold_change``), and the changes between two configurations (``changes_between``).
+(``fold_change``), the changes between two configurations (``changes_between``), and the
+lines an event's record says about objects refused or accepted again (``problem_lines``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Generic, TypeVar
+
+import structlog
 
 from contivpy.events.types import (
     Changes,
@@ -23,6 +27,8 @@ from contivpy.events.types import (
 )
 
 M = TypeVar("M")
+
+log = structlog.get_logger(__name__)
 
 
 class ControllerBase(Generic[UndoT]):
@@ -68,3 +74,18 @@ def fold_change(models: dict[str, M], event: KubeStateChange, kind: type[M]) -> 
         models[event.key] = event.new
     else:
         models.pop(event.key, None)
+
+
+def problem_lines(kind: str, problems: Mapping[str, tuple[str, ...]]) -> list[str]:
+    """Log the ``kind`` objects (by id) whose problems changed, and return the lines the
+    event's record (``ctl events``) says about them: what refused one, or that it is accepted
+    again (no problems any more)."""
+    lines = []
+    for object_id, found in sorted(problems.items()):
+        if found:
+            log.warning(f"{kind} refused", object=object_id, problems=list(found))
+            lines.append("refused: " + "; ".join(found))
+        else:
+            log.info(f"{kind} accepted again", object=object_id)
+            lines.append(f"{kind} {object_id} accepted")
+    return lines

@@ -6,7 +6,9 @@ Kubernetes addresses (nodesync; ``node`` / ``vppnode`` changes and NodeUpdate); 
 address plan (ipam: pod subnet, node address, NAT loopback); local pods and their IPs
 (podmanager, ipam; AddPod / DeletePod). Out: the NAT values of ``service_render`` as changes of
 only the values that differ, and ``problems`` (by service ID): the refused Services
-(``services.processor``) and frontends another service holds. The IPv4 part of each service is
+(``services.processor``) and frontends another service holds, logged and said in the change
+line of the event that found or cleared them (``ctl events``; a resync's findings in the next
+event's line, a resync having none). The IPv4 part of each service is
 rendered; a service with IPv6 frontends only is skipped (``skipped``; Contiv rendered IPv6 with
 another renderer).
 
@@ -25,7 +27,7 @@ from dataclasses import dataclass
 import structlog
 
 from contivpy.controllers import naming
-from contivpy.controllers.base import ControllerBase, reflected
+from contivpy.controllers.base import ControllerBase, problem_lines, reflected
 from contivpy.controllers.ipam import Ipam
 from contivpy.controllers.ipnet_vpp import NodeContext
 from contivpy.controllers.nodesync import NodeSync
@@ -181,7 +183,7 @@ class Services(ControllerBase[PodUndo]):
     async def resync(self, event: Event, state: KubeState, resync_count: int) -> Config:
         self._side = self._node_side()
         self._nodes = self._node_ips()
-        before = dict(self._book.problems)
+        before = self.problems
         self._book = ServiceBook(self._rules)
         self._book.reset(
             reflected(state, SERVICE, Service).values(),
@@ -201,7 +203,8 @@ class Services(ControllerBase[PodUndo]):
         for service_id, model in sorted(self._book.models.items()):
             self._put_service(service_id, model)
         self._touched = {}
-        after = self._book.problems
+        after = self.problems
+        self._said = []
         self._report(
             {
                 sid: after.get(sid, ())
@@ -209,7 +212,9 @@ class Services(ControllerBase[PodUndo]):
                 if before.get(sid) != after.get(sid)
             }
         )
-        self._said = []
+        # The loop records change lines of update events only: what the resync found (or
+        # found gone) is said in the line of the next event this controller handles.
+        self._said = [f"at the last resync: {line}" for line in self._said]
         return dict(self._desired)
 
     async def update(self, event: Event) -> UpdateResult[PodUndo]:
@@ -358,15 +363,8 @@ class Services(ControllerBase[PodUndo]):
         self._report(changes.problems)
 
     def _report(self, problems: dict[str, tuple[str, ...]]) -> None:
-        """Log the services whose problems changed, and say so in the event's change line
-        (``ctl events``)."""
-        for service_id, found in sorted(problems.items()):
-            if found:
-                log.warning("service refused", service=service_id, problems=list(found))
-                self._said.append("refused: " + "; ".join(found))
-            else:
-                log.info("service accepted again", service=service_id)
-                self._said.append(f"Service {service_id} accepted")
+        """Log the objects whose problems changed, and say so in the event's change line."""
+        self._said += problem_lines("Service", problems)
 
     # -- state -----------------------------------------------------------------------------
 

@@ -330,7 +330,7 @@ class CrdStatusWriter:
         for key, value in objects.items():
             cached = self._pods.get(key)
             if cached is None or cached[0] != value:
-                pod = _decoded(key, value, Pod)
+                pod = decoded_as(key, value, Pod)
                 self._pods[key] = (value, pod_facts(pod) if pod is not None else None)
         return [facts for _, facts in self._pods.values() if facts is not None]
 
@@ -339,13 +339,14 @@ class CrdStatusWriter:
             return {}
         found: dict[str, M] = {}
         for key, value in self._view.objects(kind).items():
-            decoded = _decoded(key, value, model)
+            decoded = decoded_as(key, value, model)
             if decoded is not None:
                 found[key] = decoded
         return found
 
 
-def _decoded(key: str, value: bytes, model: type[M]) -> M | None:
+def decoded_as(key: str, value: bytes, model: type[M]) -> M | None:
+    """The reflected object at ``key`` if it decodes as ``model``; None otherwise."""
     try:
         decoded = decode(key, value)
     except DecodeError as error:  # the informer wrote it: cannot happen but log it

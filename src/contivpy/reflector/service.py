@@ -5,7 +5,8 @@ settings). Out: ``Reflector.run``: every instance keeps an informer view of the 
 the elected one converges etcd to it (``mirror``), writes the CustomConfigurations' items
 under ``/vnf-agent/<microservice>/`` with their status (``custom_config_writer``), reports
 the ServiceFunctionChains' paths and the ExternalInterfaces' and CustomNetworks' problems
-in their status (``crd_status``; statuses only when the source is also a ``KubeWriter``), and
+in their status (``crd_status``; statuses only when the source is also a ``KubeWriter``),
+posts Warning Events on refused Services (``service_events``), and
 publishes its counters and checks for etcd data loss (``status``); Prometheus metrics are
 served when a port is set.
 
@@ -30,6 +31,7 @@ from contivpy.reflector.informer import Informer
 from contivpy.reflector.kinds import BY_RESOURCE
 from contivpy.reflector.metrics_http import MetricsServer
 from contivpy.reflector.mirror import EtcdMirror
+from contivpy.reflector.service_events import SERVICE, ServiceEvents
 from contivpy.reflector.settings import ReflectorSettings
 from contivpy.reflector.source import KubeSource, KubeWriter
 from contivpy.reflector.stats import ReflectorStats
@@ -78,6 +80,7 @@ class Reflector:
         self.mirror: EtcdMirror | None = None  # the current term's writer, while leading
         self.custom_config: CustomConfigWriter | None = None
         self.crd_status: CrdStatusWriter | None = None
+        self.service_events: ServiceEvents | None = None
         self.status: StatusPublisher | None = None
         self.metrics_port: int | None = None
 
@@ -150,6 +153,11 @@ class Reflector:
                 retry=self._retry,
             )
             writers.append(self.crd_status.run())
+        if SERVICE in self.view.kinds:
+            self.service_events = ServiceEvents(
+                self._store, self.view, self._writer, fence=fence, retry=self._retry
+            )
+            writers.append(self.service_events.run())
         try:
             await first_completed(*writers)
         finally:
