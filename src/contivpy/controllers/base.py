@@ -4,8 +4,10 @@ In: nothing. Out: ``ControllerBase``, which handles every update event, contribu
 to resyncs, changes nothing, refuses no resync, reverts nothing and persists nothing; a
 controller overrides what it does. And helpers controllers share: the reflected objects of
 one kind in a resync's state (``reflected``) and kept up to date from its changes
-(``fold_change``), the changes between two configurations (``changes_between``), and the
-lines an event's record says about objects refused or accepted again (``problem_lines``).
+(``fold_change``), the changes between two configurations (``changes_between``), desired
+values changed key by key with what each held before the event (``set_tracked``,
+``tracked_changes``, ``restore``), which objects' problems differ (``changed_problems``), and
+the lines an event's record says about objects refused or accepted again (``problem_lines``).
 """
 
 from __future__ import annotations
@@ -61,6 +63,46 @@ def changes_between(before: Config, after: Config) -> Changes:
     changes: Changes = dict.fromkeys(sorted(before.keys() - after.keys()))
     changes.update({key: value for key, value in after.items() if before.get(key) != value})
     return changes
+
+
+def set_tracked(
+    desired: Config, before: dict[str, object | None], key: str, value: object | None
+) -> None:
+    """Change one desired value (None: delete it), remembering in ``before`` what the key held
+    before the event under way (only its first change counts)."""
+    if key not in before:
+        before[key] = desired.get(key)
+    if value is None:
+        desired.pop(key, None)
+    else:
+        desired[key] = value
+
+
+def tracked_changes(desired: Config, before: Mapping[str, object | None]) -> Changes:
+    """The event's changes: the keys ``set_tracked`` touched whose value differs now, in key
+    order (a key set and set back is no change)."""
+    return {key: desired.get(key) for key, old in sorted(before.items()) if old != desired.get(key)}
+
+
+def restore(desired: Config, before: Mapping[str, object | None]) -> None:
+    """Undo an event's changes to ``desired`` from what ``set_tracked`` remembered."""
+    for key, value in before.items():
+        if value is None:
+            desired.pop(key, None)
+        else:
+            desired[key] = value
+
+
+def changed_problems(
+    before: Mapping[str, tuple[str, ...]], after: Mapping[str, tuple[str, ...]]
+) -> dict[str, tuple[str, ...]]:
+    """The objects whose problems differ between ``before`` and ``after``, with their problems
+    now (empty: accepted again)."""
+    return {
+        object_id: after.get(object_id, ())
+        for object_id in before.keys() | after.keys()
+        if before.get(object_id) != after.get(object_id)
+    }
 
 
 def reflected(state: KubeState, resource: str, kind: type[M]) -> dict[str, M]:

@@ -32,7 +32,15 @@ from dataclasses import dataclass, replace
 from typing import ClassVar
 
 from contivpy.controllers import naming
-from contivpy.controllers.base import ControllerBase, problem_lines, reflected
+from contivpy.controllers.base import (
+    ControllerBase,
+    changed_problems,
+    problem_lines,
+    reflected,
+    restore,
+    set_tracked,
+    tracked_changes,
+)
 from contivpy.controllers.ipam import Ipam
 from contivpy.controllers.ipnet_vpp import NodeContext
 from contivpy.controllers.podmanager import PodManager, pod_id
@@ -49,7 +57,6 @@ from contivpy.controllers.policy_render import (
 )
 from contivpy.events.types import (
     AddPod,
-    Changes,
     Config,
     DeletePod,
     Event,
@@ -168,13 +175,7 @@ class Policies(ControllerBase[PodUndo]):
         self._rendered = {pod: interfaces[pod] for pod in rendering.pod_tables if pod in interfaces}
         self._recount()
         self._touched = {}
-        self._report(
-            {
-                pid: self.problems.get(pid, ())
-                for pid in before.keys() | self.problems.keys()
-                if before.get(pid) != self.problems.get(pid)
-            }
-        )
+        self._report(changed_problems(before, self.problems))
         self._said = []
         return dict(self._desired)
 
@@ -205,11 +206,7 @@ class Policies(ControllerBase[PodUndo]):
                 if not self._refs.get(name):
                     self._set(acl_key(name), None)
             self._stale = set()
-        changes: Changes = {
-            key: self._desired.get(key)
-            for key, old in sorted(self._touched.items())
-            if old != self._desired.get(key)
-        }
+        changes = tracked_changes(self._desired, self._touched)
         self._touched = {}
         lines, self._said = self._said, []
         if changes:
@@ -229,11 +226,7 @@ class Policies(ControllerBase[PodUndo]):
         else:
             self._rendered[undo.pod] = undo.rendered
         self._refresh(undo.pod)
-        for key, value in undo.values.items():
-            if value is None:
-                self._desired.pop(key, None)
-            else:
-                self._desired[key] = value
+        restore(self._desired, undo.values)
         self._recount()
 
     # -- facts ---------------------------------------------------------------------------
@@ -350,12 +343,7 @@ class Policies(ControllerBase[PodUndo]):
 
     def _set(self, key: str, value: object | None) -> None:
         """Change one desired value, remembering what it was before this event."""
-        if key not in self._touched:
-            self._touched[key] = self._desired.get(key)
-        if value is None:
-            self._desired.pop(key, None)
-        else:
-            self._desired[key] = value
+        set_tracked(self._desired, self._touched, key, value)
 
     def _set_interface(
         self, interface: str, value: AclInterfaces | None, rendering: Rendering

@@ -27,7 +27,15 @@ from dataclasses import dataclass
 import structlog
 
 from contivpy.controllers import naming
-from contivpy.controllers.base import ControllerBase, problem_lines, reflected
+from contivpy.controllers.base import (
+    ControllerBase,
+    changed_problems,
+    problem_lines,
+    reflected,
+    restore,
+    set_tracked,
+    tracked_changes,
+)
 from contivpy.controllers.ipam import Ipam
 from contivpy.controllers.ipnet_vpp import NodeContext
 from contivpy.controllers.nodesync import NodeSync
@@ -43,7 +51,6 @@ from contivpy.controllers.service_render import (
 )
 from contivpy.events.types import (
     AddPod,
-    Changes,
     Config,
     DeletePod,
     Event,
@@ -205,13 +212,7 @@ class Services(ControllerBase[PodUndo]):
         self._touched = {}
         after = self.problems
         self._said = []
-        self._report(
-            {
-                sid: after.get(sid, ())
-                for sid in before.keys() | after.keys()
-                if before.get(sid) != after.get(sid)
-            }
-        )
+        self._report(changed_problems(before, after))
         # The loop records change lines of update events only: what the resync found (or
         # found gone) is said in the line of the next event this controller handles.
         self._said = [f"at the last resync: {line}" for line in self._said]
@@ -234,11 +235,7 @@ class Services(ControllerBase[PodUndo]):
             local = self._pods.pods.get(pod_id(event))
             if local is not None and local.container_id == event.request.container_id:
                 self._unregister(local.pod)
-        changes: Changes = {
-            key: self._desired.get(key)
-            for key, old in sorted(self._touched.items())
-            if old != self._desired.get(key)
-        }
+        changes = tracked_changes(self._desired, self._touched)
         self._touched = {}
         lines, self._said = self._said, []
         if changes:
@@ -256,11 +253,7 @@ class Services(ControllerBase[PodUndo]):
         if undo.entry is not None:
             self._local_pods[undo.pod] = undo.entry
             self._pod_at[undo.entry[1]] = undo.pod
-        for key, value in undo.values.items():
-            if value is None:
-                self._desired.pop(key, None)
-            else:
-                self._desired[key] = value
+        restore(self._desired, undo.values)
 
     # -- facts ---------------------------------------------------------------------------
 
@@ -370,12 +363,7 @@ class Services(ControllerBase[PodUndo]):
 
     def _set(self, key: str, value: object | None) -> None:
         """Change one desired value, remembering what it was before this event."""
-        if key not in self._touched:
-            self._touched[key] = self._desired.get(key)
-        if value is None:
-            self._desired.pop(key, None)
-        else:
-            self._desired[key] = value
+        set_tracked(self._desired, self._touched, key, value)
 
     def _put_service(self, service_id: str, model: ContivService | None) -> None:
         """A service's mappings and backends rendered again (None: it is gone)."""
