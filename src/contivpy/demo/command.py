@@ -34,7 +34,8 @@ from contivpy.demo.real_cluster import RealCluster, RealDemoError, real_demo_clu
 from contivpy.demo.real_report import pings, vpp_interfaces
 from contivpy.demo.report import pod_table, running_pods, sandbox_ids, vpp_views, walks
 from contivpy.demo.scenario_list import SCENARIOS, manifests_of
-from contivpy.demo.scenarios import SCENARIO_REPORTS, cnf_views
+from contivpy.demo.scenario_reports import SCENARIO_REPORTS
+from contivpy.demo.scenarios import cnf_views
 from contivpy.errors import ContivpyError
 from contivpy.sim.kube.apply_report import ApplyReport, apply_and_report, read_manifests
 from contivpy.sim.kube.errors import ManifestError

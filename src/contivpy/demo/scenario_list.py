@@ -61,6 +61,12 @@ SCENARIOS = {
             2,
             "two pods in an L3 CustomNetwork on two nodes (seed 002)",
         ),
+        Scenario(
+            "services",
+            ("services.yaml",),
+            2,
+            "a NodePort Service on NAT44-ED, then a NetworkPolicy as ACLs (issue 15)",
+        ),
     )
 }
 

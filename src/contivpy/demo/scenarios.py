@@ -28,9 +28,8 @@ packet walks — with whether every walk ended where the scenario expects.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from contivpy.agent.node_agent import NodeAgent
 from contivpy.controllers import naming
@@ -479,18 +478,6 @@ def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> str:
         "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
         for row in [header, *rows]
     )
-
-
-#: what each scenario shows beyond the pods (``pods`` shows nothing more)
-SCENARIO_REPORTS: dict[
-    str, Callable[[DemoCluster, list[DemoPod]], Coroutine[Any, Any, ScenarioReport]]
-] = {
-    "multi-if": multi_if,
-    "sfc-linux": lambda cluster, _: sfc_linux(cluster),
-    "sfc-vpp": lambda cluster, _: sfc_vpp(cluster),
-    "sfc-external": lambda cluster, _: sfc_external(cluster),
-    "custom-network": custom_network,
-}
 
 
 def _linux_cnf_walk(cluster: DemoCluster) -> Trace:
