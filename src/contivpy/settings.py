@@ -83,6 +83,9 @@ class InterfaceSettings:
     main_interface: str = ""  # DPDK NIC name, or "" for the loopback fallback
     main_host_interface: str = ""  # Linux link to attach with af_packet (dev, docker compose)
     use_tap_interfaces: bool = True  # False: veth pairs + af_packet (no /dev/vhost-net needed)
+    #: veth mode: TX checksum offload off on every veth end (TCP and UDP through af_packet
+    #: need complete checksums)
+    tcp_checksum_offload_disabled: bool = True
     tap_rx_ring_size: int = 256
     tap_tx_ring_size: int = 256
     mtu_size: int = 1450

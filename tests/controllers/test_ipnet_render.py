@@ -128,3 +128,18 @@ def test_an_endpoint_inside_an_overlay_prefix_is_pinned_to_the_underlay() -> Non
     }
     on_link = [NodeInfo(2, "n2", ("192.168.16.200/24",))]
     assert not [r for r in _routes(render_mesh(ctx, on_link)) if r.dst_network.endswith("/32")]
+
+
+def test_veth_ends_have_tx_checksum_offload_off_unless_the_setting_says_otherwise() -> None:
+    """VPP's af_packet forwards a veth's partial checksums as they are: off on every end (the
+    pod's, the host's, the host interconnect's); with the setting false, the kernel's."""
+    for disabled, expected in ((True, False), (False, None)):
+        ctx = context(use_tap_interfaces=False, tcp_checksum_offload_disabled=disabled)
+        linux = {**LinuxSide().render_pod(ctx, POD, IP), **LinuxSide().render_base(ctx)}
+        veths = [
+            v
+            for v in linux.values()
+            if isinstance(v, LinuxInterface) and v.type is LinuxInterfaceType.VETH
+        ]
+        assert len(veths) == 4
+        assert {v.tx_checksum_offload for v in veths} == {expected}

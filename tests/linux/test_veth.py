@@ -12,7 +12,7 @@ from contivpy.linux import keys
 from contivpy.linux.descriptors.link_tags import veth_temp_name
 from contivpy.linux.models import LinuxInterface, LinuxInterfaceType
 from contivpy.linux.netlink import Netlink
-from contivpy.linux.netlink_types import NetnsRef
+from contivpy.linux.netlink_types import LinkSettings, NetnsRef
 from contivpy.scheduler import Txn, ValueState
 from linux.support import Sandbox, needs_netns
 from linux.wiring import VETH_HOST, VETH_POD, linux_scheduler
@@ -98,3 +98,39 @@ async def test_leftovers_of_an_interrupted_create_are_removed(
         assert result.ok, result.record.errors
     assert await names(netlink, pod) == {"lo", "eth0"}
     assert await names(netlink, node) == {"lo", "veth-c1"}
+
+
+async def test_tx_checksum_offload_is_set_read_back_and_repaired(
+    netlink: Netlink, sandbox: Sandbox
+) -> None:
+    """Both ends asked without TX checksum offload (what VPP's af_packet needs): made so, an
+    unchanged resync plans nothing, and a link someone turned it back on for is repaired."""
+    pod = await netlink.create_netns(sandbox.netns_name())
+    node = await netlink.create_netns(sandbox.netns_name())
+    values = {
+        k: replace(v, tx_checksum_offload=False) if isinstance(v, LinuxInterface) else v
+        for k, v in pair(pod, node).items()
+    }
+    async with linux_scheduler(netlink) as scheduler:
+        assert (await scheduler.resync_full(values)).ok
+        assert not await netlink.tx_checksum("eth0", pod)
+        assert not await netlink.tx_checksum("veth-c1", node)
+        assert (await scheduler.dry_run_downstream()).planned == ()
+
+        await netlink.set_link("eth0", LinkSettings(tx_checksum=True), pod)
+        assert await netlink.tx_checksum("eth0", pod)
+        result = await scheduler.resync_downstream()
+        assert result.ok, result.record.errors
+        assert not await netlink.tx_checksum("eth0", pod)
+        assert (await scheduler.dry_run_downstream()).planned == ()
+
+
+async def test_tx_checksum_offload_left_as_the_kernel_has_it_when_not_asked(
+    netlink: Netlink, sandbox: Sandbox
+) -> None:
+    pod = await netlink.create_netns(sandbox.netns_name())
+    node = await netlink.create_netns(sandbox.netns_name())
+    async with linux_scheduler(netlink) as scheduler:
+        assert (await scheduler.resync_full(pair(pod, node))).ok
+        assert await netlink.tx_checksum("eth0", pod)  # a veth's default
+        assert (await scheduler.dry_run_downstream()).planned == ()

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from contivpy.cni.types import CniInterface, CniIP
 from contivpy.controllers import naming
 from contivpy.controllers.custom_network_render import NetworkSides
-from contivpy.controllers.ipnet_linux import PodLink, render_pod_link
+from contivpy.controllers.ipnet_linux import PodLink, render_pod_link, veth_checksum_offload
 from contivpy.controllers.ipnet_vpp import Config, NodeContext
 from contivpy.controllers.podmanager import LocalPod
 from contivpy.linux import keys
@@ -184,7 +184,11 @@ def render_custom_linux(
                 host_end_name=naming.custom_veth_host_name(interface.name, cid),
             )
         mac = naming.pod_mac(cid, interface.name)
-        config.update(render_pod_link(link, netns, s.interfaces.mtu_size, mac, addresses))
+        config.update(
+            render_pod_link(
+                link, netns, s.interfaces.mtu_size, mac, addresses, veth_checksum_offload(s)
+            )
+        )
         if addresses:
             vpp_mac = naming.pod_vpp_mac(cid, interface.name)
             config[keys.arp_key(name, gateway)] = LinuxARP(name, gateway, vpp_mac)

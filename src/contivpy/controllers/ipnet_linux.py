@@ -26,7 +26,7 @@ from contivpy.linux.models import (
     LinuxRouteScope,
 )
 from contivpy.linux.netlink_types import NetnsRef
-from contivpy.settings import IPAddress
+from contivpy.settings import AgentSettings, IPAddress
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,10 +42,22 @@ class PodLink:
     host_end_name: str = ""
 
 
+def veth_checksum_offload(settings: AgentSettings) -> bool | None:
+    """What the veths' TX checksum offload is set to: off (Contiv's
+    ``tcpChecksumOffloadDisabled``), or None, the kernel's own."""
+    return False if settings.interfaces.tcp_checksum_offload_disabled else None
+
+
 def render_pod_link(
-    link: PodLink, netns: NetnsRef, mtu: int, mac: str, addresses: tuple[str, ...]
+    link: PodLink,
+    netns: NetnsRef,
+    mtu: int,
+    mac: str,
+    addresses: tuple[str, ...],
+    tx_checksum_offload: bool | None = None,
 ) -> Config:
-    """The Linux values of one pod interface: the tap's Linux end, or both ends of the veth."""
+    """The Linux values of one pod interface: the tap's Linux end, or both ends of the veth
+    (with ``tx_checksum_offload``, see ``LinuxInterface``)."""
     if not link.host_end:
         return {
             keys.interface_key(link.name): LinuxInterface(
@@ -69,6 +81,7 @@ def render_pod_link(
             phys_address=mac,
             ip_addresses=addresses,
             veth_peer=link.host_end,
+            tx_checksum_offload=tx_checksum_offload,
         ),
         keys.interface_key(link.host_end): LinuxInterface(
             link.host_end,
@@ -76,6 +89,7 @@ def render_pod_link(
             host_if_name=link.host_end_name,
             mtu=mtu,
             veth_peer=link.name,
+            tx_checksum_offload=tx_checksum_offload,
         ),
     }
 
@@ -105,12 +119,14 @@ class LinuxSide:
                 host_if_name=naming.HOST_INTERCONNECT_HOST_NAME,
                 ip_addresses=(host,),
                 veth_peer=naming.HOST_VETH_VPP,
+                tx_checksum_offload=veth_checksum_offload(ctx.settings),
             )
             config[keys.interface_key(naming.HOST_VETH_VPP)] = LinuxInterface(
                 naming.HOST_VETH_VPP,
                 LinuxInterfaceType.VETH,
                 host_if_name=naming.HOST_VETH_VPP_HOST_NAME,
                 veth_peer=naming.HOST_VETH_LINUX,
+                tx_checksum_offload=veth_checksum_offload(ctx.settings),
             )
         cluster_pods = str(ctx.settings.ipam.pod_subnet_cidr)
         config[keys.route_key(cluster_pods, name)] = LinuxRoute(
@@ -137,7 +153,14 @@ class LinuxSide:
                 host_end_name=naming.pod_veth_host_name(cid),
             )
         config.update(
-            render_pod_link(link, netns, s.interfaces.mtu_size, naming.pod_mac(cid), (address,))
+            render_pod_link(
+                link,
+                netns,
+                s.interfaces.mtu_size,
+                naming.pod_mac(cid),
+                (address,),
+                veth_checksum_offload(s),
+            )
         )
         gateway = str(ctx.addresses.pod_gateway)
         gateway_host = f"{gateway}/{ip.max_prefixlen}"

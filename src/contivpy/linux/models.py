@@ -48,6 +48,11 @@ class LinuxInterface:
     ip_addresses: tuple[str, ...] = ()  # "ip/len"
     veth_peer: str = ""  # VETH: logical name of the other end
     vpp_tap: str = ""  # TAP_TO_VPP: logical name of the VPP tap whose Linux end this is
+    #: TX checksum offload (ethtool's ``tx``); None leaves the kernel's. A veth attached to VPP
+    #: by af_packet needs it off: VPP forwards (and NAT rewrites) the partial checksums a veth
+    #: hands over, and the receiving kernel drops such TCP and UDP (Contiv's
+    #: ``tcpChecksumOffloadDisabled``).
+    tx_checksum_offload: bool | None = None
 
     @property
     def host_name(self) -> str:

@@ -30,6 +30,7 @@ from typing import Any, TypeVar
 import structlog
 from pyroute2 import IPRoute
 from pyroute2 import netns as pyroute2_netns
+from pyroute2.ethtool import Ethtool
 from pyroute2.netlink.exceptions import NetlinkError as Pyroute2NetlinkError
 
 from contivpy.linux.errors import (
@@ -59,6 +60,8 @@ Netns = NetnsRef | None
 
 _CLONE_NEWNET = 0x40000000
 _IFF_UP = 0x1
+#: the feature ethtool's ``tx`` switches on a veth (and most virtual links)
+_TX_CHECKSUM = "tx-checksum-ip-generic"
 _IFF_LOOPBACK = 0x8
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -126,6 +129,10 @@ class Netlink:
     async def set_link(self, name: str, settings: LinkSettings, netns: Netns = None) -> None:
         """Change a link's state, MTU, MAC, alias and/or name in one request."""
         await self._call(True, self._set_link, name, settings, netns)
+
+    async def tx_checksum(self, name: str, netns: Netns = None) -> bool:
+        """Whether the link computes TX checksums lazily (offloaded: ethtool's ``tx on``)."""
+        return await self._call(False, self._tx_checksum, name, netns)
 
     async def move_link(
         self, name: str, to: Netns, netns: Netns = None, new_name: str | None = None
@@ -294,6 +301,34 @@ class Netlink:
                 attrs["state"] = "up" if up else "down"
             if attrs:
                 ipr.link("set", index=index, **attrs)
+        if settings.tx_checksum is not None:
+            self._set_tx_checksum(settings.name or name, settings.tx_checksum, netns)
+
+    def _set_tx_checksum(self, name: str, enabled: bool, netns: Netns) -> None:
+        # ethtool's ioctl, as `ethtool -K <link> tx off` does; the kernel turns the features
+        # that need it (TSO) off with it
+        with self._inside(netns), _translating(f"set tx checksum offload of {name}"):
+            ethtool = Ethtool()
+            try:
+                features = ethtool.get_features(name)
+                feature = features.features.get(_TX_CHECKSUM)
+                if feature is None:  # a link that computes every checksum itself
+                    if enabled:
+                        raise netlink_error(f"set tx checksum offload of {name}", errno.EOPNOTSUPP)
+                    return
+                feature.enable = enabled
+                ethtool.set_features(name, features)
+            finally:
+                ethtool.close()
+
+    def _tx_checksum(self, name: str, netns: Netns) -> bool:
+        with self._inside(netns), _translating(f"read tx checksum offload of {name}"):
+            ethtool = Ethtool()
+            try:
+                feature = ethtool.get_features(name).features.get(_TX_CHECKSUM)
+                return feature is not None and bool(feature.enable)
+            finally:
+                ethtool.close()
 
     def _move_link(self, name: str, to: Netns, netns: Netns, new_name: str | None) -> None:
         target_fd = self._home() if to is None else _open_netns(to)

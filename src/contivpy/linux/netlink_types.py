@@ -113,6 +113,7 @@ class LinkSettings:
     mac: str | None = None
     alias: str | None = None  # "" clears it
     name: str | None = None  # rename (the link is taken down for it, then restored)
+    tx_checksum: bool | None = None  # TX checksum offload (ethtool's ``tx``), after the rest
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,9 +2,9 @@
 
 In: :class:`~contivpy.linux.models.LinuxInterface` values under
 ``config/linux/interfaces/v2/interface/``. Out: the link exists in its namespace under its host
-name with the asked state, MTU, MAC and our alias tag; metadata :class:`LinuxInterfaceMeta`;
-derived values: one :class:`LinuxInterfaceAddress` per address (applied by the address
-descriptor) and the :class:`LinuxHostInterface` property.
+name with the asked state, MTU, MAC, TX checksum offload and our alias tag; metadata
+:class:`LinuxInterfaceMeta`; derived values: one :class:`LinuxInterfaceAddress` per address
+(applied by the address descriptor) and the :class:`LinuxHostInterface` property.
 
 By type: VETH ends are made (``descriptors.veth``); TAP_TO_VPP, LOOPBACK and EXISTING links
 are made by someone else (VPP's tap, the kernel, the host) and only configured and tagged
@@ -153,6 +153,9 @@ class InterfaceDescriptor(DescriptorBase):
             return False
         if new.mtu and old.mtu != new.mtu:
             return False
+        wanted_checksum = new.tx_checksum_offload
+        if wanted_checksum is not None and old.tx_checksum_offload != wanted_checksum:
+            return False
         return not new.phys_address or _mac(old) == _mac(new)
 
     def needs_recreate(self, key: Key, old: LinuxInterface, new: LinuxInterface) -> bool:
@@ -177,6 +180,7 @@ class InterfaceDescriptor(DescriptorBase):
             mac=_mac(value) or None,
             alias=link_alias(value, self._owner),
             name=value.host_name if current != value.host_name else None,
+            tx_checksum=value.tx_checksum_offload,
         )
         await self._netlink.set_link(current, settings, value.namespace)
         return await self._meta(value)
@@ -191,6 +195,9 @@ class InterfaceDescriptor(DescriptorBase):
             mtu=new.mtu if new.mtu and new.mtu != old.mtu else None,
             mac=_mac(new) if new.phys_address and _mac(new) != _mac(old) else None,
             alias=alias if alias != link_alias(old, self._owner) else None,
+            tx_checksum=None
+            if new.tx_checksum_offload == old.tx_checksum_offload
+            else new.tx_checksum_offload,
         )
         await self._netlink.set_link(old.host_name, settings, new.namespace)
         return await self._meta(new)

@@ -14,6 +14,7 @@ address, which is then removed as undesired.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
@@ -23,7 +24,7 @@ import structlog
 from contivpy.linux import keys
 from contivpy.linux.descriptors.common import LinuxInterfaceMeta
 from contivpy.linux.descriptors.link_tags import parse_alias, veth_temp_name
-from contivpy.linux.errors import NetnsNotFoundError
+from contivpy.linux.errors import LinuxError, NetnsNotFoundError, is_gone
 from contivpy.linux.models import LinuxInterface, LinuxInterfaceType
 from contivpy.linux.netlink import Netlink
 from contivpy.linux.netlink_types import AddressInfo, LinkInfo, NetnsRef
@@ -73,6 +74,15 @@ async def retrieve_interfaces(
             value = _read_back(
                 link, on_link, netns, tag.type, tag.name, tag.reference, wanted, ours
             )
+            if wanted is not None and wanted.tx_checksum_offload is not None:
+                # read only where asked for: one ioctl per such link
+                try:
+                    checksum = await netlink.tx_checksum(link.name, netns)
+                except LinuxError as error:
+                    if not is_gone(error):
+                        raise
+                    continue  # removed since it was listed
+                value = dataclasses.replace(value, tx_checksum_offload=checksum)
             found[key] = Retrieved(key, value, LinuxInterfaceMeta(link.index, link.name, netns))
     return list(found.values())
 
