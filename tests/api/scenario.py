@@ -17,6 +17,9 @@ from contivpy.api.introspection import (
     CliOutput,
     IpAllocationView,
     IpamView,
+    NatNotEnabledError,
+    NatSessionsView,
+    NatSessionView,
     NodeView,
     PodInterfaceView,
     PodView,
@@ -102,6 +105,8 @@ class FakeAgent:
     #: what vpp_cli raises (a VPP that cannot be asked), else it echoes the command
     vpp_error: Exception | None = None
     log_levels: list[str] = field(default_factory=lambda: ["info"])
+    #: False: nat_sessions finds NAT44-ED off; else it answers one hairpin (twice-NAT) session
+    nat_enabled: bool = True
 
     def agent_status(self) -> AgentStatus:
         return self.status
@@ -138,6 +143,29 @@ class FakeAgent:
         if self.vpp_error is not None:
             raise self.vpp_error
         return CliOutput(f"ran {command}\n", ok=not command.startswith("bad"))
+
+    async def nat_sessions(self) -> NatSessionsView:
+        if self.vpp_error is not None:
+            raise self.vpp_error
+        if not self.nat_enabled:
+            raise NatNotEnabledError("NAT44-ED is not enabled on this node's VPP")
+        hairpin = NatSessionView(
+            inside_ip="10.1.1.2",
+            inside_port=8080,
+            outside_ip="10.96.0.10",
+            outside_port=80,
+            protocol="tcp",
+            inside_vrf=1,
+            ext_host_ip="10.1.1.2",
+            ext_host_port=40000,
+            twice_nat=True,
+            ext_host_nat_ip="10.1.1.254",
+            ext_host_nat_port=40000,
+            static=True,
+            idle_seconds=7,
+            total_packets=3,
+        )
+        return NatSessionsView((hairpin,), users=1, max_sessions=64512)
 
     def set_log_level(self, level: str) -> str:
         self.log_levels.append(level)

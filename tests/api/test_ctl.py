@@ -14,7 +14,7 @@ from contivpy.api.server import DebugServer
 from contivpy.scheduler import Scheduler, Txn
 from doubles.southbound import Southbound
 
-from .scenario import A, B, C, M
+from .scenario import A, B, C, FakeAgent, M
 
 
 async def ctl(server: DebugServer, *argv: str) -> tuple[int, str, str]:
@@ -192,3 +192,53 @@ async def test_run_ctl_entry_point(
     captured = capsys.readouterr()
     assert captured.out == ""
     assert len(captured.err.splitlines()) == 1
+
+
+async def test_nat_sessions_table_cut_or_wide_json_and_not_enabled(
+    unix_server: DebugServer, agent: FakeAgent, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = await ctl(unix_server, "nat", "sessions")
+    assert (code, err) == (0, "")
+    header, row, total = out.splitlines()
+    assert header.split() == [
+        "PROTO",
+        "INSIDE",
+        "OUTSIDE",
+        "EXTERNAL",
+        "HOST",
+        "TWICE-NAT",
+        "AS",
+        "VRF",
+        "IDLE",
+        "PACKETS",
+        "KIND",
+    ]
+    assert row.split() == [
+        "tcp",
+        "10.1.1.2:8080",
+        "10.96.0.10:80",
+        "10.1.1.2:40000",
+        "10.1.1.254:40000",
+        "1",
+        "7s",
+        "3",
+        "static",
+    ]
+    assert total == "1 session(s) of 1 inside address(es); VPP's limit 64512 per thread"
+    assert (await ctl(unix_server, "--wide", "nat", "sessions"))[1] == out  # nothing to cut
+    code, out, _ = await ctl(unix_server, "nat", "sessions", "--json")
+    (reply,) = [json.loads(line) for line in out.splitlines()]
+    assert reply["users"] == 1
+    assert reply["sessions"][0]["ext_host_nat_ip"] == "10.1.1.254"
+    assert reply["sessions"][0]["idle_seconds"] == 7
+
+    agent.nat_enabled = False
+    code, out, err = await ctl(unix_server, "nat", "sessions")
+    assert (code, out) == (1, "")
+    assert err.strip() == (
+        f"contivpy ctl: unix socket {unix_server.socket_path}: "
+        "FAILED_PRECONDITION: NAT44-ED is not enabled on this node's VPP"
+    )
+    code, _, _ = await ctl(unix_server, "nat")  # argparse's usage error, on sys.stderr
+    assert code == 2
+    assert "the following arguments are required: sessions" in capsys.readouterr().err

@@ -455,3 +455,31 @@ async def test_set_log_level_checks_the_level(stub: pb.AgentDebugStub, agent: Fa
     assert bad.value.status is Status.INVALID_ARGUMENT
     assert bad.value.message == "level: 'verbose' is not one of debug, info, warning, error"
     assert agent.log_levels == ["info", "debug"]
+
+
+async def test_nat_sessions_answers_what_vpp_holds_or_why_not(
+    stub: pb.AgentDebugStub, agent: FakeAgent
+) -> None:
+    reply = await stub.nat_sessions(pb.NatSessionsRequest())
+    assert (reply.users, reply.max_sessions) == (1, 64512)
+    (session,) = reply.sessions
+    assert (session.inside_ip, session.inside_port, session.outside_ip) == (
+        "10.1.1.2",
+        8080,
+        "10.96.0.10",
+    )
+    assert (session.twice_nat, session.ext_host_nat_ip, session.ext_host_nat_port) == (
+        True,
+        "10.1.1.254",
+        40000,
+    )
+    agent.nat_enabled = False
+    with pytest.raises(GRPCError) as off:
+        await stub.nat_sessions(pb.NatSessionsRequest())
+    assert off.value.status is Status.FAILED_PRECONDITION
+    assert off.value.message == "NAT44-ED is not enabled on this node's VPP"
+    agent.vpp_error = VppConnectionError("not connected to VPP at /run/vpp/api.sock")
+    with pytest.raises(GRPCError) as down:
+        await stub.nat_sessions(pb.NatSessionsRequest())
+    assert down.value.status is Status.UNAVAILABLE
+    assert "not connected to VPP" in (down.value.message or "")

@@ -25,6 +25,7 @@ from contivpy.api.introspection import (
     AgentStatus,
     CliOutput,
     IpamView,
+    NatSessionsView,
     NodeView,
     PodView,
 )
@@ -137,6 +138,10 @@ class AgentLifecycle:
     async def vpp_cli(self, command: str) -> CliOutput:
         """A VPP CLI command through the agent's VPP connection."""
         return await self._ready_agent().vpp_cli(command)
+
+    async def nat_sessions(self) -> NatSessionsView:
+        """The NAT44-ED sessions of the agent's VPP."""
+        return await self._ready_agent().nat_sessions()
 
     def set_log_level(self, level: str) -> str:
         """Change the process's log level (in every phase); the previous one."""

@@ -27,6 +27,7 @@ import contivpy
 from contivpy.agent import inventory
 from contivpy.agent.cni_bridge import CniBridge, MemifGrants
 from contivpy.agent.metrics import AgentMetrics, AgentReadings
+from contivpy.agent.nat_view import nat_sessions
 from contivpy.agent.node_reports import ExternalInterfaceReports
 from contivpy.api.cni_server import CniServer
 from contivpy.api.device_plugin import MemifDevicePlugin
@@ -35,6 +36,7 @@ from contivpy.api.introspection import (
     AgentStatus,
     CliOutput,
     IpamView,
+    NatSessionsView,
     NodeView,
     PodView,
 )
@@ -424,6 +426,10 @@ class NodeAgent:
         """One VPP CLI command through the API (``ctl vpp cli``); memif secrets masked."""
         reply = await cli_inband(self.vpp, command)
         return CliOutput(inventory.masked(self, reply.text), reply.ok)
+
+    async def nat_sessions(self) -> NatSessionsView:
+        """The NAT44-ED sessions VPP holds (``ctl nat sessions``)."""
+        return await nat_sessions(self.vpp)
 
     def set_log_level(self, level: str) -> str:
         """Change the process's log level now (``ctl log-level``); the previous one."""

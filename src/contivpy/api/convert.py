@@ -1,7 +1,8 @@
 """Scheduler and event records, and the agent's views, as debug API messages.
 
 In: the scheduler's records (TxnRecord, OpRecord, OpError, ValueStatus, KeyRevision), event
-records, the agent's and scheduler's status, and the views of its pods, nodes and IPAM
+records, the agent's and scheduler's status, and the views of its pods, nodes, IPAM and NAT
+sessions
 (whose fields are named as the messages' are). Out: the generated betterproto2 messages of
 contivpy.agent.v1. Values become JSON text (``rendering``); states, operations and kinds
 become the scheduler's own words (the enums' values), so the wire needs no enum per state.
@@ -15,7 +16,13 @@ from typing import Any
 
 import contivpy._gen.contivpy.agent.v1 as pb
 from contivpy import scheduler
-from contivpy.api.introspection import AgentStatus, IpamView, NodeView, PodView
+from contivpy.api.introspection import (
+    AgentStatus,
+    IpamView,
+    NatSessionsView,
+    NodeView,
+    PodView,
+)
 from contivpy.api.rendering import render_json
 from contivpy.events import history as events
 
@@ -197,3 +204,9 @@ def ipam(view: IpamView) -> pb.IpamResponse:
     """The node's address plan and who holds which IP."""
     allocations = [pb.IpAllocation(**_fields(a)) for a in view.allocations]
     return pb.IpamResponse(**_fields(view, allocations=allocations))
+
+
+def nat_sessions(view: NatSessionsView) -> pb.NatSessionsResponse:
+    """The NAT44-ED sessions VPP holds."""
+    sessions = [pb.NatSession(**_fields(s)) for s in view.sessions]
+    return pb.NatSessionsResponse(**_fields(view, sessions=sessions))

@@ -9,7 +9,8 @@ traceback); 130 interrupted (``watch``).
 
 Besides the scheduler's views (status, dump, plan, resync, txns, events, timeline, graph,
 watch) it shows the node as Contiv's netctl did: ``pods``, ``nodes``, ``ipam``, VPP's own CLI
-(``vpp cli "show interface"``), and sets the agent's log level (``log-level debug``).
+(``vpp cli "show interface"``), the NAT44-ED sessions VPP holds (``nat sessions``), and sets
+the agent's log level (``log-level debug``).
 
 The agent is reached on its unix socket (``--socket``; default $CONTIVPY_DEBUG_SOCKET, else
 /run/contivpy/debug.sock) or over TCP with TLS (``--address HOST:PORT``, ``--tls-ca``, and
@@ -157,6 +158,14 @@ def build_parser() -> argparse.ArgumentParser:
     vpp = add("vpp", "VPP itself").add_subparsers(dest="vpp_command", required=True)
     cli = vpp.add_parser("cli", help="run one VPP CLI command (cli_inband)", parents=[common])
     cli.add_argument("cli", nargs="+", metavar="COMMAND", help='e.g. "show interface"')
+    nat = add("nat", "VPP's NAT44-ED (services)").add_subparsers(
+        dest="nat_command", required=True, metavar="sessions"
+    )
+    nat.add_parser(
+        "sessions",
+        help="the NAT44-ED sessions VPP holds: inside, outside, peer, twice-NAT, idle time",
+        parents=[common],
+    )
     level = add("log-level", "change the agent's log level now")
     level.add_argument("level", choices=LEVELS, metavar="LEVEL", help=" | ".join(LEVELS))
     return parser
@@ -298,6 +307,13 @@ async def _vpp(stub: pb.AgentDebugStub, args: argparse.Namespace, emit: Printer)
         raise _VppRefused(reply.output.strip() or f"VPP refused {command!r}")
 
 
+async def _nat(stub: pb.AgentDebugStub, args: argparse.Namespace, emit: Printer) -> None:
+    # one sub-command so far (`nat sessions`); argparse has checked it
+    reply = await stub.nat_sessions(pb.NatSessionsRequest(), timeout=args.timeout)
+    text = views.nat_sessions_text(reply, width=_width(args))
+    emit(views.json_line(views.as_json(reply)) if args.json else text)
+
+
 async def _log_level(stub: pb.AgentDebugStub, args: argparse.Namespace, emit: Printer) -> None:
     request = pb.SetLogLevelRequest(level=args.level)
     reply = await stub.set_log_level(request, timeout=args.timeout)
@@ -338,6 +354,7 @@ COMMANDS: dict[str, Command] = {
     "nodes": _nodes,
     "ipam": _ipam,
     "vpp": _vpp,
+    "nat": _nat,
     "log-level": _log_level,
 }
 

@@ -358,3 +358,35 @@ def ipam_text(ipam: pb.IpamResponse, *, width: int = CELL_WIDTH) -> str:
         else "(no pod IPs allocated)"
     )
     return f"{head}\n\nconfig:\n{config}\n\nallocations:\n{allocations}"
+
+
+def _endpoint(ip: str, port: int) -> str:
+    return f"{ip}:{port}"
+
+
+def nat_sessions_text(reply: pb.NatSessionsResponse, *, width: int = CELL_WIDTH) -> str:
+    """One row per NAT44-ED session, then the totals."""
+    sessions = reply.sessions
+    total = (
+        f"{len(sessions)} session(s) of {reply.users} inside address(es); "
+        f"VPP's limit {reply.max_sessions} per thread"
+    )
+    if not sessions:
+        return f"(no NAT44-ED sessions)\n{total}"
+    rows = [
+        (
+            s.protocol,
+            _endpoint(s.inside_ip, s.inside_port),
+            _endpoint(s.outside_ip, s.outside_port),
+            _endpoint(s.ext_host_ip, s.ext_host_port),
+            _endpoint(s.ext_host_nat_ip, s.ext_host_nat_port) if s.twice_nat else "",
+            s.inside_vrf,
+            "timed out" if s.timed_out else f"{s.idle_seconds}s",
+            s.total_packets,
+            "static" if s.static else "dynamic",
+        )
+        for s in sessions
+    ]
+    headers = ["PROTO", "INSIDE", "OUTSIDE", "EXTERNAL HOST", "TWICE-NAT AS", "VRF", "IDLE"]
+    headers += ["PACKETS", "KIND"]
+    return f"{render_table(headers, rows, max_width=width)}\n{total}"

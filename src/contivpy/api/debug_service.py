@@ -11,7 +11,9 @@ UNAVAILABLE "agent is starting: waiting for ...".
 
 Pods, Nodes and Ipam answer from the agent's own state (its controllers and the scheduler's
 values, read-only). VppCli passes one command to VPP's debug CLI (cli_inband) and returns
-VPP's text; VPP down is UNAVAILABLE. SetLogLevel changes the process's log level at once (it
+VPP's text; VPP down is UNAVAILABLE. NatSessions reads the NAT44-ED sessions VPP holds
+(through vppcalls, as VppCli does): FAILED_PRECONDITION when NAT44-ED is not enabled,
+UNAVAILABLE when VPP cannot be asked. SetLogLevel changes the process's log level at once (it
 answers in every phase); an unknown level is INVALID_ARGUMENT.
 
 A FULL resync (or its plan) re-applies the desired state the scheduler holds, replacing it
@@ -32,7 +34,7 @@ from grpclib import GRPCError, Status
 
 import contivpy._gen.contivpy.agent.v1 as pb
 from contivpy.api import convert
-from contivpy.api.introspection import AgentIntrospection, AgentNotReadyError
+from contivpy.api.introspection import AgentIntrospection, AgentNotReadyError, NatNotEnabledError
 from contivpy.api.rendering import render_json
 from contivpy.errors import ContivpyError
 from contivpy.events.history import EventHistory
@@ -221,6 +223,17 @@ class DebugService(pb.AgentDebugBase):
         except ContivpyError as error:  # not connected, timed out, a protocol error
             raise GRPCError(Status.UNAVAILABLE, f"VPP: {error}") from error
         return pb.VppCliResponse(output=output.text, ok=output.ok)
+
+    async def nat_sessions(self, message: pb.NatSessionsRequest) -> pb.NatSessionsResponse:
+        try:
+            view = await self._agent.nat_sessions()
+        except AgentNotReadyError as error:
+            raise _not_ready(error) from error
+        except NatNotEnabledError as error:
+            raise GRPCError(Status.FAILED_PRECONDITION, str(error)) from error
+        except ContivpyError as error:  # not connected, timed out, a protocol error
+            raise GRPCError(Status.UNAVAILABLE, f"VPP: {error}") from error
+        return convert.nat_sessions(view)
 
     async def set_log_level(self, message: pb.SetLogLevelRequest) -> pb.SetLogLevelResponse:
         level = message.level.strip().lower()

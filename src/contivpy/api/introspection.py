@@ -7,8 +7,9 @@ queue); ``AgentPhase``; and ``AgentNotReadyError``, which an agent that is still
 raises instead of handing out its scheduler or history (the API answers UNAVAILABLE with its
 message); and the inventory views the agent builds from its controllers' state and the
 scheduler's desired and applied values, read-only (``PodView``, ``NodeView``, ``IpamView``),
-plus ``CliOutput`` of a VPP CLI command. Everything else the debug API shows comes straight
-from the scheduler and the event history.
+plus ``CliOutput`` of a VPP CLI command and ``NatSessionsView``, the NAT44-ED sessions VPP
+holds (``NatNotEnabledError`` when NAT44-ED is off). Everything else the debug API shows comes
+straight from the scheduler and the event history.
 """
 
 from __future__ import annotations
@@ -145,6 +146,43 @@ class CliOutput:
     ok: bool
 
 
+@dataclass(frozen=True, slots=True)
+class NatSessionView:
+    """One NAT44-ED session as VPP reports it (protocol: "tcp", "udp", "icmp" or a number;
+    ext_host_nat_*: the peer's address as the inside sees it, "" unless twice-NAT)."""
+
+    inside_ip: str
+    inside_port: int
+    outside_ip: str
+    outside_port: int
+    protocol: str
+    inside_vrf: int
+    ext_host_ip: str
+    ext_host_port: int
+    twice_nat: bool = False
+    ext_host_nat_ip: str = ""
+    ext_host_nat_port: int = 0
+    static: bool = False
+    idle_seconds: int = 0
+    timed_out: bool = False
+    total_bytes: int = 0
+    total_packets: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class NatSessionsView:
+    """The NAT44-ED sessions of this node's VPP and how many users (inside addresses) hold
+    them; max_sessions is VPP's limit per thread."""
+
+    sessions: tuple[NatSessionView, ...] = ()
+    users: int = 0
+    max_sessions: int = 0
+
+
+class NatNotEnabledError(Exception):
+    """NAT44-ED is not enabled on this node's VPP: there are no sessions to show."""
+
+
 class AgentIntrospection(Protocol):
     """A running agent as the debug API sees it. Read-only properties, so a plain object
     with attributes, a dataclass or the agent itself all qualify."""
@@ -171,6 +209,10 @@ class AgentIntrospection(Protocol):
 
     async def vpp_cli(self, command: str) -> CliOutput:
         """Run one VPP CLI command (VppError when VPP cannot be asked)."""
+
+    async def nat_sessions(self) -> NatSessionsView:
+        """The NAT44-ED sessions VPP holds (NatNotEnabledError when NAT44-ED is off,
+        VppError when VPP cannot be asked, AgentNotReadyError while starting)."""
 
     def set_log_level(self, level: str) -> str:
         """Change the log level now; the previous one (ValueError for an unknown level)."""

@@ -23,6 +23,9 @@ __all__ = (
     "KeyTimelineRequest",
     "KeyTimelineResponse",
     "LastResync",
+    "NatSession",
+    "NatSessionsRequest",
+    "NatSessionsResponse",
     "NodeEntry",
     "NodesRequest",
     "NodesResponse",
@@ -520,6 +523,106 @@ class LastResync(betterproto2.Message):
 
 
 default_message_pool.register_message("contivpy.agent.v1", "LastResync", LastResync)
+
+
+@dataclass(eq=False, repr=False)
+class NatSession(betterproto2.Message):
+    """
+    One NAT44-ED translation: inside (address, port) <-> outside (address, port) with a peer.
+    """
+
+    inside_ip: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+
+    inside_port: "int" = betterproto2.field(2, betterproto2.TYPE_UINT32)
+    """
+    for ICMP: the query identifier
+    """
+
+    outside_ip: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+
+    outside_port: "int" = betterproto2.field(4, betterproto2.TYPE_UINT32)
+
+    protocol: "str" = betterproto2.field(5, betterproto2.TYPE_STRING)
+    """
+    "tcp", "udp", "icmp", or the IP protocol number
+    """
+
+    inside_vrf: "int" = betterproto2.field(6, betterproto2.TYPE_UINT32)
+    """
+    the VRF of the inside address (the user's)
+    """
+
+    ext_host_ip: "str" = betterproto2.field(7, betterproto2.TYPE_STRING)
+    """
+    the external host (the peer)
+    """
+
+    ext_host_port: "int" = betterproto2.field(8, betterproto2.TYPE_UINT32)
+
+    twice_nat: "bool" = betterproto2.field(9, betterproto2.TYPE_BOOL)
+    """
+    the peer is translated too: it is seen inside as ext_host_nat_*
+    """
+
+    ext_host_nat_ip: "str" = betterproto2.field(10, betterproto2.TYPE_STRING)
+    """
+    "" unless twice_nat
+    """
+
+    ext_host_nat_port: "int" = betterproto2.field(11, betterproto2.TYPE_UINT32)
+
+    static: "bool" = betterproto2.field(12, betterproto2.TYPE_BOOL)
+    """
+    made from a static (or load-balanced) mapping
+    """
+
+    idle_seconds: "int" = betterproto2.field(13, betterproto2.TYPE_UINT64)
+    """
+    since the session last saw a packet
+    """
+
+    timed_out: "bool" = betterproto2.field(14, betterproto2.TYPE_BOOL)
+    """
+    expired, not yet reused or removed
+    """
+
+    total_bytes: "int" = betterproto2.field(15, betterproto2.TYPE_UINT64)
+
+    total_packets: "int" = betterproto2.field(16, betterproto2.TYPE_UINT64)
+
+
+default_message_pool.register_message("contivpy.agent.v1", "NatSession", NatSession)
+
+
+@dataclass(eq=False, repr=False)
+class NatSessionsRequest(betterproto2.Message):
+    pass
+
+
+default_message_pool.register_message("contivpy.agent.v1", "NatSessionsRequest", NatSessionsRequest)
+
+
+@dataclass(eq=False, repr=False)
+class NatSessionsResponse(betterproto2.Message):
+    sessions: "list[NatSession]" = betterproto2.field(1, betterproto2.TYPE_MESSAGE, repeated=True)
+    """
+    by inside VRF, address, port, protocol, peer
+    """
+
+    users: "int" = betterproto2.field(2, betterproto2.TYPE_UINT32)
+    """
+    inside addresses (per VRF) with sessions
+    """
+
+    max_sessions: "int" = betterproto2.field(3, betterproto2.TYPE_UINT32)
+    """
+    VPP's session limit per thread
+    """
+
+
+default_message_pool.register_message(
+    "contivpy.agent.v1", "NatSessionsResponse", NatSessionsResponse
+)
 
 
 @dataclass(eq=False, repr=False)
@@ -1373,6 +1476,32 @@ class AgentDebugStub(betterproto2_grpclib.ServiceStub):
             metadata=metadata,
         )
 
+    async def nat_sessions(
+        self,
+        message: "NatSessionsRequest | None" = None,
+        *,
+        timeout: "float | None" = None,
+        deadline: "Deadline | None" = None,
+        metadata: "MetadataLike | None" = None,
+    ) -> "NatSessionsResponse":
+        """
+        The NAT44-ED sessions VPP holds on this node (nat44_user_dump, then
+        nat44_user_session_v3_dump per user), as VPP reports them. FAILED_PRECONDITION when
+        NAT44-ED is not enabled on the node; UNAVAILABLE when VPP cannot be asked.
+        """
+
+        if message is None:
+            message = NatSessionsRequest()
+
+        return await self._unary_unary(
+            "/contivpy.agent.v1.AgentDebug/NatSessions",
+            message,
+            NatSessionsResponse,
+            timeout=timeout,
+            deadline=deadline,
+            metadata=metadata,
+        )
+
 
 class AgentDebugBase(betterproto2_grpclib.ServiceBase):
     async def status(self, message: "StatusRequest") -> "StatusResponse":
@@ -1472,6 +1601,15 @@ class AgentDebugBase(betterproto2_grpclib.ServiceBase):
     async def set_log_level(self, message: "SetLogLevelRequest") -> "SetLogLevelResponse":
         """
         Change the agent's log level at run time (until the next start).
+        """
+
+        raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
+
+    async def nat_sessions(self, message: "NatSessionsRequest") -> "NatSessionsResponse":
+        """
+        The NAT44-ED sessions VPP holds on this node (nat44_user_dump, then
+        nat44_user_session_v3_dump per user), as VPP reports them. FAILED_PRECONDITION when
+        NAT44-ED is not enabled on the node; UNAVAILABLE when VPP cannot be asked.
         """
 
         raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
@@ -1583,6 +1721,14 @@ class AgentDebugBase(betterproto2_grpclib.ServiceBase):
         response = await self.set_log_level(request)
         await stream.send_message(response)
 
+    async def __rpc_nat_sessions(
+        self, stream: "grpclib.server.Stream[NatSessionsRequest, NatSessionsResponse]"
+    ) -> None:
+        request = await stream.recv_message()
+        assert request is not None
+        response = await self.nat_sessions(request)
+        await stream.send_message(response)
+
     def __mapping__(self) -> "dict[str, grpclib.const.Handler]":
         return {
             "/contivpy.agent.v1.AgentDebug/Status": grpclib.const.Handler(
@@ -1668,5 +1814,11 @@ class AgentDebugBase(betterproto2_grpclib.ServiceBase):
                 grpclib.const.Cardinality.UNARY_UNARY,
                 SetLogLevelRequest,
                 SetLogLevelResponse,
+            ),
+            "/contivpy.agent.v1.AgentDebug/NatSessions": grpclib.const.Handler(
+                self.__rpc_nat_sessions,
+                grpclib.const.Cardinality.UNARY_UNARY,
+                NatSessionsRequest,
+                NatSessionsResponse,
             ),
         }
