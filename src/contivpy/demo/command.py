@@ -273,6 +273,7 @@ async def _demo(demo: _Demo, etcd_timeout: float) -> int:
             first = cluster.nodes[0]
             say(f"  contivpy ctl --socket {first.debug_socket} dump --view southbound")
             say(f"  contivpy ctl --socket {first.debug_socket} events")
+            say(f"  contivpy ctl --socket {first.debug_socket} nat sessions")
             apply = f"contivpy sim kube apply --kubeconfig {cluster.kubeconfig}"
             say(f"  {apply} -f examples/demo-pods.yaml")
             await demo.until_interrupted()
