@@ -111,6 +111,42 @@ async def test_apply_failures(kube: KubeApiStandIn, tmp_path: Path) -> None:
     assert not_served.value.code == 404
 
 
+BAD_SELECTORS = """\
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: bad-selectors, namespace: default}
+spec:
+  podSelector:
+    matchExpressions: [{key: app, operator: Foo, values: [web]}]
+  ingress:
+    - from:
+        - namespaceSelector:
+            matchExpressions: [{key: team, operator: In}]
+        - podSelector:
+            matchExpressions: [{key: role, operator: Exists, values: [x]}]
+"""
+
+
+async def test_a_network_policy_with_bad_selectors_is_refused_naming_each_field(
+    kube: KubeApiStandIn, tmp_path: Path
+) -> None:
+    """As the API server's ValidateLabelSelector: an unknown operator, In without values,
+    Exists with values; nothing is stored."""
+    bad = tmp_path / "policy.yaml"
+    bad.write_text(BAD_SELECTORS)
+    results = await apply_manifests(kube.url, [bad], raise_on_error=False)
+    text = results[0].describe()
+    assert not results[0].ok
+    assert 'spec.podSelector.matchExpressions[0].operator: Invalid value: "Foo"' in text
+    assert "spec.ingress[0].from[0].namespaceSelector.matchExpressions[0].values" in text
+    assert "spec.ingress[0].from[1].podSelector.matchExpressions[0].values" in text
+    assert kube.list("networking.k8s.io/v1", "NetworkPolicy", "default") == []
+    fixed = BAD_SELECTORS.replace("operator: Foo", "operator: NotIn")
+    fixed = fixed.replace("operator: In}", "operator: In, values: [a]}")
+    bad.write_text(fixed.replace("operator: Exists, values: [x]", "operator: Exists"))
+    assert [r.action for r in await apply_manifests(kube.url, [bad])] == ["created"]
+
+
 def test_manifest_loading_errors(tmp_path: Path) -> None:
     with pytest.raises(ManifestError):
         load_manifest_text("- just\n- a list\n")

@@ -5,8 +5,9 @@ In: a resource type and an object (and, for updates, the stored object). Out: a 
 
 Checked: names (DNS-1123 subdomain, label, or DNS-1035 label by kind; CRDs must be named
 ``<plural>.<group>``), labels, pods (containers with name and image, ports), services (type,
-ports), network policies (policyTypes, port protocols), CRDs (group, names, scope, one storage
-version, a schema per served version), and pod spec immutability on update. Custom resources
+ports), network policies (policyTypes, port protocols, label selectors' operators, values and
+keys), CRDs (group, names, scope, one storage version, a schema per served version), and pod
+spec immutability on update. Custom resources
 are checked against their schema in ``schema.py``.
 """
 
@@ -159,8 +160,43 @@ def _validate_service(spec: JsonObject) -> list[JsonObject]:
     return causes
 
 
-def _validate_network_policy(spec: JsonObject) -> list[JsonObject]:
+_SELECTOR_OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")
+
+
+def _selector(selector: Any, path: str) -> list[JsonObject]:
+    """A label selector as the API server's ValidateLabelSelector checks it: known operators,
+    values for In and NotIn only."""
+    if not isinstance(selector, dict):
+        return []
     causes: list[JsonObject] = []
+    for index, requirement in enumerate(selector.get("matchExpressions") or []):
+        here = f"{path}.matchExpressions[{index}]"
+        if not isinstance(requirement, dict):
+            causes.append(invalid_value(here, requirement, "must be an object"))
+            continue
+        operator, values = requirement.get("operator"), requirement.get("values") or []
+        if operator not in _SELECTOR_OPERATORS:
+            causes.append(
+                invalid_value(f"{here}.operator", operator, "not a valid selector operator")
+            )
+        elif operator in ("In", "NotIn") and not values:
+            causes.append(required(f"{here}.values"))  # "must be specified" for In, NotIn
+        elif operator in ("Exists", "DoesNotExist") and values:
+            causes.append(
+                forbidden(
+                    f"{here}.values",
+                    "may not be specified when `operator` is 'Exists' or 'DoesNotExist'",
+                )
+            )
+        if not _label_key_ok(requirement.get("key")):
+            causes.append(
+                invalid_value(f"{here}.key", requirement.get("key"), "name part must be valid")
+            )
+    return causes
+
+
+def _validate_network_policy(spec: JsonObject) -> list[JsonObject]:
+    causes: list[JsonObject] = _selector(spec.get("podSelector"), "spec.podSelector")
     for index, policy_type in enumerate(spec.get("policyTypes") or []):
         if policy_type not in ("Ingress", "Egress"):
             causes.append(
@@ -169,7 +205,14 @@ def _validate_network_policy(spec: JsonObject) -> list[JsonObject]:
     for direction in ("ingress", "egress"):
         for index, rule in enumerate(spec.get(direction) or []):
             if isinstance(rule, dict):
-                causes += _ports(rule.get("ports"), f"spec.{direction}[{index}].ports", "port")
+                here = f"spec.{direction}[{index}]"
+                causes += _ports(rule.get("ports"), f"{here}.ports", "port")
+                peers = rule.get("from" if direction == "ingress" else "to") or []
+                for n, peer in enumerate(peers if isinstance(peers, list) else []):
+                    where = f"{here}.{'from' if direction == 'ingress' else 'to'}[{n}]"
+                    for field in ("podSelector", "namespaceSelector"):
+                        if isinstance(peer, dict):
+                            causes += _selector(peer.get(field), f"{where}.{field}")
     return causes
 
 
