@@ -172,7 +172,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = sub.add_parser("bench", help="run a benchmark and print its figures")
     bench.add_argument(
-        "suite", choices=["scheduler", "vpp", "pods", "eventlog", "sfc"], help="which benchmark"
+        "suite",
+        choices=["scheduler", "vpp", "pods", "eventlog", "sfc", "services"],
+        help="which benchmark",
     )
     bench.add_argument("--json", action="store_true", help="one JSON object per metric line")
     bench.add_argument("--quick", action="store_true", help="smaller sizes (smoke test)")

@@ -179,3 +179,24 @@ async def test_a_refused_policy_is_in_the_event_history_and_the_others_keep_work
     assert tcp(node, other_tap, other, server, 40001, 80).verdict.outcome is Outcome.DROPPED
     # the refused policy isolates nothing (it is not applied at all)
     assert tcp(node, front_tap, front, other, 40002, 80).verdict.outcome is Outcome.DELIVERED
+
+
+async def test_a_policy_refused_at_the_agents_start_is_in_that_resyncs_record(
+    make_node: Callable[[str], Awaitable[Node]],
+) -> None:
+    node = await make_node("node-1")
+    bad = network_policy(
+        "bad",
+        {
+            "podSelector": {"matchLabels": {"role": "tool"}},
+            "ingress": [{"from": [{"ipBlock": {"cidr": "10.0.0.x/8"}}]}],
+        },
+    )
+    await put(node, bad)
+    agent: NodeAgent = await node.start_agent()
+    await agent.loop.wait_idle()
+    (resync,) = [r for r in agent.history.records() if r.name == "DBResync"]
+    assert resync.changes == (
+        "policies: refused: NetworkPolicy default/bad: spec.ingress[0].from[0].ipBlock.cidr: "
+        "'10.0.0.x/8' is not a CIDR",
+    )

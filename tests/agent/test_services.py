@@ -170,6 +170,19 @@ async def test_a_refused_service_is_in_the_event_history_and_the_others_keep_wor
     }
 
 
+async def test_a_service_refused_at_the_agents_start_is_in_that_resyncs_record(
+    make_node: Callable[[str], Awaitable[Node]],
+) -> None:
+    node = await make_node("node-1")
+    await put(node, web_service(ports=[ServicePort(name="http", port=70000)]))
+    agent = await node.start_agent()
+    await agent.loop.wait_idle()
+    (resync,) = [r for r in agent.history.records() if r.name == "DBResync"]
+    assert resync.changes == (
+        "services: refused: Service default/web spec.ports[0].port: 70000 is out of range 1..65535",
+    )
+
+
 def test_bad_service_settings_are_refused_naming_the_key(tmp_path: Path) -> None:
     for text, problem in (
         ("services:\n  localEndpointWeight: 0\n", "services.localEndpointWeight: 0 is outside"),

@@ -77,6 +77,7 @@ class Rig:
 
     dir: Path
     state: KubeState = field(default_factory=dict)
+    resync_change: str = ""
 
     def __post_init__(self) -> None:
         self.put_state(VppNode(id=1, name=NODE, ip_addresses=["192.168.16.1/24"]))
@@ -105,7 +106,9 @@ class Rig:
         event = DBResync(self.state, revision=1)
         for controller in (self.nodesync, self.pods, self.ipam):
             await controller.resync(event, self.state, 1)
-        return await self.policies.resync(event, self.state, 1)
+        built = await self.policies.resync(event, self.state, 1)
+        self.resync_change = built.change  # the line of the resync's record
+        return built.config
 
     async def one(self, event: Event) -> UpdateResult[Any]:
         """One event, without its follow-ups: the policy controller's result."""
@@ -268,6 +271,29 @@ def test_a_refused_policy_is_reported_and_the_others_keep_working() -> None:
     run(scenario)
 
 
+def test_a_policy_refused_at_a_resync_is_in_the_resyncs_change_line() -> None:
+    async def scenario(rig: Rig) -> None:
+        rig.put_state(admit_only("frontend"))
+        bad = {"podSelector": {}, "ingress": [{"from": [{"ipBlock": {"cidr": "nope"}}]}]}
+        rig.put_state(network_policy("bad", bad))
+        await rig.resync()
+        assert rig.resync_change == (
+            "refused: NetworkPolicy default/bad: spec.ingress[0].from[0].ipBlock.cidr: "
+            "'nope' is not a CIDR"
+        )
+        # said by the resync, not again by the next event; a resync finding the same says
+        # nothing again, one finding it fixed says so
+        result = await rig.one(rig.put_state(pod("x", "backend")))
+        assert "refused" not in result.change
+        await rig.resync()
+        assert rig.resync_change == ""
+        rig.put_state(admit_only("backend", name="bad", target="db"))
+        await rig.resync()
+        assert rig.resync_change == "NetworkPolicy default/bad accepted"
+
+    run(scenario)
+
+
 def test_a_failed_add_is_reverted() -> None:
     async def scenario(rig: Rig) -> None:
         await rig.resync()
@@ -413,7 +439,7 @@ def test_incremental_changes_equal_a_render_from_scratch(sequence: list[tuple[st
             assert wanted == rig.policies.desired()
             fresh = Policies(SETTINGS, rig.ipam, rig.pods)
             event = DBResync(rig.state, revision=1)
-            assert await fresh.resync(event, rig.state, 1) == wanted
+            assert (await fresh.resync(event, rig.state, 1)).config == wanted
         incremental, problems = rig.policies.desired(), rig.policies.problems
         rig.pods.persist()
         rig.ipam.persist()

@@ -91,3 +91,18 @@ def test_services_scenario_fails_when_the_frontend_is_not_admitted(tmp_path: Pat
     admitted = walk(out, "(expected: delivered)")
     assert "denied by output ACL" in admitted
     assert out.rstrip().splitlines()[-1].startswith("FAILED: 5 pods networked")
+
+
+def test_the_services_doc_commands_run_as_written() -> None:
+    commands, fence = [], None  # fence: the open block's label ("" unlabelled)
+    for line in (EXAMPLES.parent / "docs" / "SERVICES.md").read_text().splitlines():
+        if line.startswith("```"):
+            fence = line[3:].strip() if fence is None else None
+        elif fence == "" and line.strip():
+            commands.append(line.split())
+    assert commands
+    for command in commands:
+        assert command[:2] == [".venv/bin/contivpy", "demo"], command
+        proc = run(*command[2:])
+        assert proc.returncode == 0, " ".join(command) + "\n" + proc.stdout + proc.stderr
+        assert proc.stdout.rstrip().splitlines()[-1].startswith("OK: "), " ".join(command)

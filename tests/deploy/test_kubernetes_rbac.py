@@ -4,7 +4,8 @@ The reflector's requests are derived from the code itself: the collections it li
 watches (``contivpy.reflector.kinds.KINDS``), the requests ``ObjectStatus`` makes when it
 writes the status of each kind that gets one (recorded through a ``KubeWriter`` that answers
 like an API server), for the plurals crd_status and custom_config_writer write, and those
-``ServiceEvents`` makes for a refused Service and Endpoints with a bad address. The expected
+``RefusalEvents`` makes for a refused Service, Endpoints with a bad address and a refused
+NetworkPolicy. The expected
 rules are each request's (API group, resource, verb), the same triple an API server's RBAC
 authorizer checks. The agent makes none: it has no role and no token.
 """
@@ -23,6 +24,10 @@ from contivpy.models.k8s_codec import (
     EndpointPort,
     Endpoints,
     EndpointSubset,
+    IpBlock,
+    Policy,
+    PolicyIngressRule,
+    PolicyPeer,
     Service,
     ServicePort,
     encode,
@@ -31,7 +36,9 @@ from contivpy.models.k8s_codec import (
 from contivpy.reflector import crd_status, custom_config_writer
 from contivpy.reflector.kinds import KINDS
 from contivpy.reflector.object_status import ObjectStatus, Readiness, object_path
-from contivpy.reflector.service_events import ENDPOINTS, SERVICE, ServiceEvents
+from contivpy.reflector.policy_events import POLICY, PolicyChecker
+from contivpy.reflector.refusal_events import RefusalEvents
+from contivpy.reflector.service_events import ENDPOINTS, SERVICE, ServiceChecker
 from contivpy.reflector.view import ReflectedView
 from contivpy.store import ValueCompare
 
@@ -107,16 +114,17 @@ def reflector_requests() -> set[Access]:
 
 
 class _Leading:
-    """A store whose fence always holds (the only call ``ServiceEvents`` makes on it)."""
+    """A store whose fence always holds (the only call ``RefusalEvents`` makes on it)."""
 
     async def txn(self, txn: object) -> object:
         return type("Result", (), {"succeeded": True})()
 
 
 async def service_event_requests() -> list[tuple[str, str]]:
-    """The requests ``ServiceEvents`` makes for a refused Service (port 0) and its Endpoints
-    (an address that is no IP): each object read once, an Event about each."""
-    view = ReflectedView([SERVICE, ENDPOINTS])
+    """The requests ``RefusalEvents`` makes for a refused Service (port 0), its Endpoints
+    (an address that is no IP) and a NetworkPolicy (a CIDR that is none): each object read
+    once, an Event about each."""
+    view = ReflectedView([SERVICE, ENDPOINTS, POLICY])
     refused = Service(namespace="ns1", name="x", ports=[ServicePort(port=0)])
     endpoints = Endpoints(
         namespace="ns1",
@@ -125,13 +133,21 @@ async def service_event_requests() -> list[tuple[str, str]]:
             EndpointSubset(addresses=[EndpointAddress(ip="nope")], ports=[EndpointPort(port=80)])
         ],
     )
-    for kind, model in ((SERVICE, refused), (ENDPOINTS, endpoints)):
+    policy = Policy(
+        namespace="ns1",
+        name="x",
+        ingress_rules=[PolicyIngressRule(from_=[PolicyPeer(ip_block=IpBlock(cidr="nope"))])],
+    )
+    for kind, model in ((SERVICE, refused), (ENDPOINTS, endpoints), (POLICY, policy)):
         view.put(kind, key_of(model), encode(model))
     api = RecordingApi()
     store: Any = _Leading()
-    writer = ServiceEvents(store, view, api, fence=ValueCompare("k", b""), retry=Backoff())
+    checkers = (ServiceChecker(), PolicyChecker())
+    writer = RefusalEvents(
+        store, view, api, checkers, fence=ValueCompare("k", b""), retry=Backoff()
+    )
     assert await writer.sync()
-    assert writer.events == 2, api.requests
+    assert writer.events == 3, api.requests
     return api.requests
 
 

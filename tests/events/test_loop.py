@@ -20,6 +20,7 @@ from contivpy.events.types import (
     KubeState,
     KubeStateChange,
     RejectedObject,
+    ResyncResult,
     TxnPolicy,
     UpdateResult,
 )
@@ -48,10 +49,15 @@ class Mirror(ControllerBase):
         self.fail_on: str = ""
         self.follow_up: Event | None = None
 
-    async def resync(self, event: Event, state: KubeState, resync_count: int) -> Config:
+    async def resync(
+        self, event: Event, state: KubeState, resync_count: int
+    ) -> Config | ResyncResult:
         self.calls.append(f"{self.name}.resync")
         if self.name == "first":
-            return {base_key(key): Item("ns") for key in state.get("ns", {})}
+            config = {base_key(key): Item("ns") for key in state.get("ns", {})}
+            if "refused" in state.get("ns", {}):  # what it found, said with its config
+                return ResyncResult(config, "refused: ns refused")
+            return config
         return {}
 
     async def update(self, event: Event) -> UpdateResult[str]:
@@ -115,6 +121,18 @@ async def test_first_event_is_always_the_resync_and_earlier_events_wait(rig: Rig
     assert records[0].seq == 0
     assert set(rig.sb.state()) == {base_key("a"), base_key("b"), base_key("late")}
     assert rig.loop.kube_state["ns"].keys() == {"a", "b", "late"}
+
+
+async def test_a_resync_records_what_its_controllers_found(rig: Rig) -> None:
+    rig.loop.push(DBResync({"ns": {"a": {}, "refused": {}}}, revision=10))
+    rig.loop.push(HealingResync(error="test"))  # a full resync too
+    await rig.loop.wait_idle()
+    records = rig.loop.history.records()
+    assert [(r.name, r.changes) for r in records] == [
+        ("DBResync", ("first: refused: ns refused",)),
+        ("HealingResync", ("first: refused: ns refused",)),
+    ]
+    assert set(rig.sb.state()) == {base_key("a"), base_key("refused")}
 
 
 async def test_handlers_run_in_order_and_in_reverse_for_removals(rig: Rig) -> None:

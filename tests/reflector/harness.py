@@ -29,6 +29,7 @@ API_KINDS = {
     "pod": ("v1", "Pod"),
     "service": ("v1", "Service"),
     "endpoints": ("v1", "Endpoints"),
+    "endpointslice": ("discovery.k8s.io/v1", "EndpointSlice"),
     "policy": ("networking.k8s.io/v1", "NetworkPolicy"),
     "customnetwork": ("contivpp.io/v1", "CustomNetwork"),
     "external-interface": ("contivpp.io/v1", "ExternalInterface"),

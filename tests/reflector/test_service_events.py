@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from contivpy.models.k8s_codec import Service, decode, key_for
-from contivpy.reflector.service_events import KINDS, ServiceEvents
+from contivpy.reflector.refusal_events import RefusalEvents
 from contivpy.sim.kube import KubeApiStandIn
 from reflector.harness import Running, eventually
 
@@ -56,8 +56,8 @@ async def _async(value: Any) -> Any:
     return value
 
 
-async def writer_of(running: Running) -> ServiceEvents:
-    return await eventually(lambda: _async(running.reflector.service_events))
+async def writer_of(running: Running) -> RefusalEvents:
+    return await eventually(lambda: _async(running.reflector.refusal_events))
 
 
 async def settled(running: Running, name: str, port: int) -> None:
@@ -76,8 +76,8 @@ async def settled(running: Running, name: str, port: int) -> None:
         )
 
     await eventually(lambda: _async(has_port() or None))
-    target = view.versions(KINDS)
     writer = await writer_of(running)
+    target = view.versions(writer.kinds)
     await eventually(
         lambda: _async(
             (

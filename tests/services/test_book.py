@@ -2,11 +2,11 @@
 
 Examples first (an endpoints change touches its own service only; a node's IPs and this node's
 facts change only the services with backends there; a refused service keeps its problems while
-the others keep working), then the property (hypothesis): after any sequence of Service,
-Endpoints, this-node and node changes, the book's models and problems equal a join of the final
-objects from scratch, its node IPs are the union of every node's, and each change it reported,
-applied to the models before it, gives the models after it — naming only services that did
-change.
+the others keep working; slices win over Endpoints), then the property (hypothesis): after any
+sequence of Service, EndpointSlice, Endpoints, this-node and node changes, the book's models and
+problems equal a join of the final objects from scratch, its node IPs are the union of every
+node's, and each change it reported, applied to the models before it, gives the models after
+it — naming only services that did change.
 """
 
 from __future__ import annotations
@@ -23,10 +23,12 @@ from contivpy.models.k8s_codec import (
     EndpointAddress,
     EndpointPort,
     Endpoints,
+    EndpointSlice,
     EndpointSubset,
     Protocol,
     Service,
     ServicePort,
+    SliceEndpoint,
 )
 from contivpy.services.book import ServiceBook, ServiceChanges
 from contivpy.services.model import ContivService, IPAddress, LocalNode
@@ -99,6 +101,60 @@ def test_services_and_endpoints_arrive_in_any_order() -> None:
     }
     assert set(book.remove_service("default", "web").removed) == {"default/web"}
     assert book.models == {}
+
+
+def endpoint_slice(name: str, service_name: str, *ips: str, port: int = 8080) -> EndpointSlice:
+    return EndpointSlice(
+        name=name,
+        namespace="default",
+        service_name=service_name,
+        address_type="IPv4",
+        endpoints=[SliceEndpoint(addresses=[a], ready=True) for a in ips],
+        ports=[EndpointPort(name="http", port=port)],
+    )
+
+
+def test_slices_and_endpoints_of_one_service_do_not_make_it_flap() -> None:
+    book = loaded_book(3)
+    assert [str(b.ip) for b in book.models["default/s1"].backends["http"]] == ["10.1.2.2"]
+    # the controller's slice says what the Endpoints say: nothing changes
+    assert not book.put_slice(endpoint_slice("s1-abc", "s1", "10.1.2.2"))
+    # an endpoint added: the slice and the Endpoints both follow, one change only
+    changes = book.put_slice(endpoint_slice("s1-abc", "s1", "10.1.2.2", "10.1.2.9"))
+    assert set(changes.updated) == {"default/s1"}
+    assert not book.put_endpoints(endpoints("s1", "10.1.2.2", "10.1.2.9"))
+    # a stale or lagging Endpoints no longer moves it
+    assert not book.put_endpoints(endpoints("s1", "10.1.2.2"))
+    assert not book.remove_endpoints("default", "s1")
+    # a second slice adds to the first; the last slice gone: back to no Endpoints, no backends
+    changes = book.put_slice(endpoint_slice("s1-def", "s1", "10.1.2.9", "10.1.3.3"))
+    assert [str(b.ip) for b in changes.updated["default/s1"][1].backends["http"]] == [
+        "10.1.2.2",
+        "10.1.2.9",
+        "10.1.3.3",
+    ]
+    book.remove_slice("default", "s1-abc")
+    changes = book.remove_slice("default", "s1-def")
+    assert changes.updated["default/s1"][1].backends == {"http": ()}
+    assert set(changes.updated) == {"default/s1"}
+
+
+def test_a_slice_moved_to_another_service_changes_both() -> None:
+    book = loaded_book(3)
+    book.put_slice(endpoint_slice("x", "s1", "10.1.3.3"))
+    changes = book.put_slice(endpoint_slice("x", "s2", "10.1.3.4"))
+    assert set(changes.updated) == {"default/s1", "default/s2"}
+    # s1 has no slice left: its Endpoints give its backends again
+    assert [str(b.ip) for b in book.models["default/s1"].backends["http"]] == ["10.1.2.2"]
+    assert [str(b.ip) for b in book.models["default/s2"].backends["http"]] == ["10.1.3.4"]
+
+
+def test_this_nodes_new_ip_at_a_slice_backend_rejoins_its_service() -> None:
+    book = loaded_book(3)
+    book.put_slice(endpoint_slice("s2-abc", "s2", "192.168.16.9"))
+    changes = book.set_local(LocalNode(LOCAL.pod_subnets, LOCAL.ips | {ip("192.168.16.9")}))
+    assert set(changes.updated) == {"default/s2"}
+    assert book.models["default/s2"].backends["http"][0].local
 
 
 def test_a_node_ip_makes_its_backends_host_network_and_is_a_node_port_frontend() -> None:
@@ -279,6 +335,26 @@ def endpoints_objects(draw: st.DrawFn, name: str = "") -> Endpoints:
     )
 
 
+SLICE_NAMES = ("a-1", "a-2", "b-1")
+
+
+@st.composite
+def slice_objects(draw: st.DrawFn, name: str = "") -> EndpointSlice:
+    endpoint = st.builds(
+        SliceEndpoint,
+        addresses=st.lists(st.sampled_from(ADDRESSES), min_size=1, max_size=2),
+        ready=st.sampled_from((True, True, None, False)),
+    )
+    return EndpointSlice(
+        name=name or draw(st.sampled_from(SLICE_NAMES)),
+        namespace="default",
+        service_name=draw(mostly(NAMES[0], *NAMES[1:], "")),
+        address_type=draw(mostly("IPv4", "IPv6", "FQDN")),
+        endpoints=draw(st.lists(endpoint, max_size=3)),
+        ports=draw(st.lists(endpoint_ports(), min_size=1, max_size=2)),
+    )
+
+
 local_nodes = st.builds(
     LocalNode,
     pod_subnets=st.lists(st.sampled_from(SUBNETS), max_size=2, unique=True).map(tuple),
@@ -293,6 +369,7 @@ class World:
 
     services: dict[str, Service] = field(default_factory=dict)
     endpoints: dict[str, Endpoints] = field(default_factory=dict)
+    slices: dict[str, EndpointSlice] = field(default_factory=dict)
     local: LocalNode = LOCAL
     nodes: dict[str, frozenset[IPAddress]] = field(default_factory=dict)
 
@@ -332,6 +409,22 @@ def remove_endpoints(name: str) -> Step:
     return step
 
 
+def put_slice(one: EndpointSlice) -> Step:
+    def step(book: ServiceBook, world: World) -> ServiceChanges:
+        world.slices[one.name] = one
+        return book.put_slice(one)
+
+    return step
+
+
+def remove_slice(name: str) -> Step:
+    def step(book: ServiceBook, world: World) -> ServiceChanges:
+        world.slices.pop(name, None)
+        return book.remove_slice("default", name)
+
+    return step
+
+
 def set_local(local: LocalNode) -> Step:
     def step(book: ServiceBook, world: World) -> ServiceChanges:
         world.local = local
@@ -361,7 +454,11 @@ def remove_node(name: str) -> Step:
 
 def resync(book: ServiceBook, world: World) -> ServiceChanges:
     return book.reset(
-        world.services.values(), world.endpoints.values(), world.local, dict(world.nodes)
+        world.services.values(),
+        world.endpoints.values(),
+        world.local,
+        dict(world.nodes),
+        world.slices.values(),
     )
 
 
@@ -370,6 +467,8 @@ steps = st.one_of(
     st.sampled_from(NAMES).map(remove_service),
     endpoints_objects().map(put_endpoints),
     st.sampled_from(NAMES).map(remove_endpoints),
+    slice_objects().map(put_slice),
+    st.sampled_from(SLICE_NAMES).map(remove_slice),
     local_nodes.map(set_local),
     st.tuples(st.sampled_from(NODES), node_ip_sets).map(lambda t: put_node(*t)),
     st.sampled_from(NODES).map(remove_node),
@@ -415,6 +514,7 @@ def worlds(draw: st.DrawFn) -> World:
     return World(
         services={n: draw(services(n)) for n in NAMES if draw(mostly(True, False))},
         endpoints={n: draw(endpoints_objects(n)) for n in NAMES if draw(mostly(True, False))},
+        slices={n: draw(slice_objects(n)) for n in SLICE_NAMES if draw(mostly(False, True))},
         local=draw(local_nodes),
         nodes={n: ips for n in NODES if (ips := draw(node_ip_sets))},
     )
@@ -435,6 +535,7 @@ def test_incremental_models_equal_a_join_from_scratch(start: World, sequence: li
             world.local,
             all_node_ips(world),
             RULES,
+            world.slices.values(),
         )
         assert book.models == models
         assert book.problems == problems

@@ -6,7 +6,8 @@ were met (it is a measurement); 1 when a transaction reported errors, an unchang
 a restarted agent) wrote to an unchanged VPP or VPP did not end up as desired (the figures
 are then printed anyway, and every problem on stderr); 2 for an unknown suite. Suites:
 ``scheduler`` (``scheduler_suite``), ``vpp`` (``vpp_suite``), ``pods`` (``pods_suite``),
-``eventlog`` (``eventlog_suite``), ``sfc`` (``sfc_suite``). Every suite but ``pods`` ends with
+``eventlog`` (``eventlog_suite``), ``sfc`` (``sfc_suite``), ``services``
+(``services_suite``). Every suite but ``pods`` ends with
 ``peak_rss_mb``; ``pods`` reports the same figure as ``agent_rss_mb``, with its target.
 With ``vpp_socket`` (``--vpp-socket``) ``vpp`` runs ``vpp_real_suite`` and ``pods`` runs
 ``pods_real_suite`` against the real VPP there; a real node that cannot be set up (not root,
@@ -26,6 +27,7 @@ from contivpy.bench import (
     pods_suite,
     report,
     scheduler_suite,
+    services_suite,
     sfc_suite,
     vpp_real_suite,
     vpp_suite,
@@ -34,7 +36,7 @@ from contivpy.bench.metrics import Metric
 from contivpy.bench.verify import Problems
 from contivpy.vppprocess.real_node import RealNodeError
 
-SUITES = ("scheduler", "vpp", "pods", "eventlog", "sfc")
+SUITES = ("scheduler", "vpp", "pods", "eventlog", "sfc", "services")
 #: what a full-size run measures against, per suite (the table's header says it)
 _SETTING = {
     "scheduler": "VPP descriptors on the VPP simulator in this process, no socket, "
@@ -44,6 +46,7 @@ _SETTING = {
     "eventlog": "embedded etcd; stand-in, VPP simulator and agent each in its own process",
     "sfc": "two node agents in this process with one embedded etcd, a VPP simulator each in "
     "its own process",
+    "services": "node agent with embedded etcd, VPP simulator in its own process",
 }
 #: the same with ``--vpp-socket``, for the suites that have a real-VPP run
 _REAL = {
@@ -74,6 +77,9 @@ async def _run_suite(
     if suite == "sfc":
         sfc_sizes = sfc_suite.QUICK if quick else sfc_suite.FULL
         return sfc_suite.BENCH, await sfc_suite.run(sfc_sizes, problems)
+    if suite == "services":
+        services_sizes = services_suite.QUICK if quick else services_suite.FULL
+        return services_suite.BENCH, await services_suite.run(services_sizes, problems)
     sizes = scheduler_suite.QUICK if quick else scheduler_suite.FULL
     return scheduler_suite.BENCH, await scheduler_suite.run(sizes, problems)
 

@@ -24,6 +24,7 @@ from contivpy.events.types import (
     EventTxn,
     KubeState,
     KubeStateChange,
+    ResyncResult,
     UndoT,
     UpdateResult,
 )
@@ -41,7 +42,9 @@ class ControllerBase(Generic[UndoT]):
     def handles(self, event: Event) -> bool:
         return True
 
-    async def resync(self, event: Event, state: KubeState, resync_count: int) -> Config:
+    async def resync(
+        self, event: Event, state: KubeState, resync_count: int
+    ) -> Config | ResyncResult:
         return {}
 
     def check_resync(self, txn: EventTxn) -> str:

@@ -19,11 +19,12 @@ first, and for a moment everything would pass (docs/POLICIES.md). After the clea
 desired values always equal a render of everything from scratch (``policy_render.render_all``),
 which is what a resync (an agent restart) wants.
 
-Bad input: a policy ``compile_policy`` refuses is reported (log, the event's change line,
-``problems``) and not applied at all, as if absent ("fail open" for that policy): what a node
-enforces is then a function of what is reflected now — the same after an agent restart and on
-every node — whereas keeping its last valid version would depend on what each agent happened
-to see (docs/POLICIES.md, "Policy controller and ACL renderer").
+Bad input: a policy ``compile_policy`` refuses is reported (log, the change line of the event
+that found it, a resync's too, ``problems``; the reflector's leader posts an Event on it) and
+not applied at all, as if absent ("fail open" for that policy): what a node enforces is then
+a function of what is reflected now — the same after an agent restart and on every node —
+whereas keeping its last valid version would depend on what each agent happened to see
+(docs/POLICIES.md, "Policy controller and ACL renderer").
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ from contivpy.events.types import (
     Event,
     KubeState,
     KubeStateChange,
+    ResyncResult,
     UpdateResult,
 )
 from contivpy.models.k8s_codec import Namespace, Pod, Policy
@@ -139,7 +141,7 @@ class Policies(ControllerBase[PodUndo]):
             return event.resource in (POLICY, POD, NAMESPACE)
         return isinstance(event, AddPod | DeletePod | PolicyCleanup)
 
-    async def resync(self, event: Event, state: KubeState, resync_count: int) -> Config:
+    async def resync(self, event: Event, state: KubeState, resync_count: int) -> ResyncResult:
         before = dict(self.problems)
         nat_loopback: Address | None = None
         self._node_interfaces = ()
@@ -175,9 +177,10 @@ class Policies(ControllerBase[PodUndo]):
         self._rendered = {pod: interfaces[pod] for pod in rendering.pod_tables if pod in interfaces}
         self._recount()
         self._touched = {}
-        self._report(changed_problems(before, self.problems))
         self._said = []
-        return dict(self._desired)
+        self._report(changed_problems(before, self.problems))
+        lines, self._said = self._said, []  # said by the resync's own record
+        return ResyncResult(dict(self._desired), "; ".join(lines))
 
     async def update(self, event: Event) -> UpdateResult[PodUndo]:
         self._touched = {}

@@ -1,14 +1,15 @@
 """services: Kubernetes Services as VPP NAT44-ED configuration (Contiv's service plugin with its
 NAT44 renderer).
 
-In: reflected Services and Endpoints (resyncs and their KubeStateChanges); every node's VPP and
+In: reflected Services, EndpointSlices and Endpoints (resyncs and their KubeStateChanges; a
+service with slices is joined with them, without with its Endpoints); every node's VPP and
 Kubernetes addresses (nodesync; ``node`` / ``vppnode`` changes and NodeUpdate); this node's
 address plan (ipam: pod subnet, node address, NAT loopback); local pods and their IPs
 (podmanager, ipam; AddPod / DeletePod). Out: the NAT values of ``service_render`` as changes of
 only the values that differ, and ``problems`` (by service ID): the refused Services
 (``services.processor``) and frontends another service holds, logged and said in the change
-line of the event that found or cleared them (``ctl events``; a resync's findings in the next
-event's line, a resync having none). The IPv4 part of each service is
+line of the event that found or cleared them (``ctl events``; a resync's in its own record,
+``ResyncResult``). The IPv4 part of each service is
 rendered; a service with IPv6 frontends only is skipped (``skipped``; Contiv rendered IPv6 with
 another renderer).
 
@@ -57,9 +58,10 @@ from contivpy.events.types import (
     KubeState,
     KubeStateChange,
     NodeUpdate,
+    ResyncResult,
     UpdateResult,
 )
-from contivpy.models.k8s_codec import Endpoints, Service
+from contivpy.models.k8s_codec import Endpoints, EndpointSlice, Service
 from contivpy.services.book import ServiceBook, ServiceChanges
 from contivpy.services.model import (
     DEFAULT_NODE_PORT_RANGE,
@@ -75,6 +77,7 @@ log = structlog.get_logger(__name__)
 
 SERVICE = "service"
 ENDPOINTS = "endpoints"
+ENDPOINT_SLICE = "endpointslice"
 NODES = ("node", "vppnode")
 
 
@@ -184,10 +187,10 @@ class Services(ControllerBase[PodUndo]):
 
     def handles(self, event: Event) -> bool:
         if isinstance(event, KubeStateChange):
-            return event.resource in (SERVICE, ENDPOINTS, *NODES)
+            return event.resource in (SERVICE, ENDPOINTS, ENDPOINT_SLICE, *NODES)
         return isinstance(event, AddPod | DeletePod | NodeUpdate)
 
-    async def resync(self, event: Event, state: KubeState, resync_count: int) -> Config:
+    async def resync(self, event: Event, state: KubeState, resync_count: int) -> ResyncResult:
         self._side = self._node_side()
         self._nodes = self._node_ips()
         before = self.problems
@@ -197,6 +200,7 @@ class Services(ControllerBase[PodUndo]):
             reflected(state, ENDPOINTS, Endpoints).values(),
             self._local(),
             self._nodes,
+            reflected(state, ENDPOINT_SLICE, EndpointSlice).values(),
         )
         self._rendered, self._claims, self._backing, self._backers = {}, {}, {}, {}
         self._local_pods, self._pod_at = {}, {}
@@ -213,10 +217,8 @@ class Services(ControllerBase[PodUndo]):
         after = self.problems
         self._said = []
         self._report(changed_problems(before, after))
-        # The loop records change lines of update events only: what the resync found (or
-        # found gone) is said in the line of the next event this controller handles.
-        self._said = [f"at the last resync: {line}" for line in self._said]
-        return dict(self._desired)
+        lines, self._said = self._said, []  # said by the resync's own record
+        return ResyncResult(dict(self._desired), "; ".join(lines))
 
     async def update(self, event: Event) -> UpdateResult[PodUndo]:
         self._touched = {}
@@ -319,6 +321,11 @@ class Services(ControllerBase[PodUndo]):
                 return self._book.put_endpoints(event.new)
             if isinstance(event.prev, Endpoints):
                 return self._book.remove_endpoints(event.prev.namespace, event.prev.name)
+        elif event.resource == ENDPOINT_SLICE:
+            if isinstance(event.new, EndpointSlice):
+                return self._book.put_slice(event.new)
+            if isinstance(event.prev, EndpointSlice):
+                return self._book.remove_slice(event.prev.namespace, event.prev.name)
         else:
             return self._sync_nodes()
         return ServiceChanges()

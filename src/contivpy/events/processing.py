@@ -11,7 +11,8 @@ each event's type, processing time and failure. Healing after failures is the lo
 owns the timers).
 
 A full resync runs every controller (``handles`` is asked for updates only) and is applied
-only when every one of them built its part and none refuses the result (resync_guard.py).
+only when every one of them built its part and none refuses the result (resync_guard.py); the
+line a controller's ``ResyncResult`` says is in the resync's record, as an update's is.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from contivpy.cni.types import CniError, CniResult
 from contivpy.events.history import EventHistory, EventRecord
 from contivpy.events.resync_guard import resync_refusal
 from contivpy.events.types import (
+    Config,
     Controller,
     DBResync,
     Event,
@@ -36,6 +38,7 @@ from contivpy.events.types import (
     KubeStateChange,
     Method,
     RejectedObject,
+    ResyncResult,
     TxnPolicy,
     UpdateResult,
     method_of,
@@ -202,9 +205,8 @@ class EventProcessor:
             for controller in work.handlers:
                 try:
                     if full:
-                        config = await controller.resync(event, self.kube_state, self._resync_count)
-                        work.txn.merge(config)
-                        work.done.append((controller, None))
+                        built = await controller.resync(event, self.kube_state, self._resync_count)
+                        self._take_resync(work, controller, built)
                     else:
                         self._take(work, controller, await controller.update(event))
                 except Exception as error:
@@ -221,6 +223,18 @@ class EventProcessor:
         if isinstance(event, RejectedObject):
             work.errors.append(event.error)
         return work
+
+    def _take_resync(
+        self, work: Work, controller: Controller[Any], built: Config | ResyncResult
+    ) -> None:
+        """Fold one controller's part of a full resync into the event's work."""
+        if isinstance(built, ResyncResult):
+            work.txn.merge(built.config)
+            if built.change:
+                work.changes.append(f"{controller.name}: {built.change}")
+        else:
+            work.txn.merge(built)
+        work.done.append((controller, None))
 
     def _take(self, work: Work, controller: Controller[Any], result: UpdateResult[Any]) -> None:
         """Fold one controller's result into the event's work."""

@@ -6,7 +6,8 @@ KubeStateChange, RejectedObject), timers (HealingResync), the VPP connection
 (DownstreamResync), the agent (Shutdown), the CNI bridge (AddPod, DeletePod) and controllers'
 follow-ups (NodeUpdate) — with what the loop needs to process each: how (method), with which
 transaction policy, in which handler order, and whether a producer waits for the result; the
-``Controller`` protocol, and what a controller hands back (``UpdateResult``) and is handed
+``Controller`` protocol, and what a controller hands back (``UpdateResult``; a resync's
+configuration, or a ``ResyncResult`` when it has something to say) and is handed
 (``EventTxn`` in ``check_resync``).
 
 How an event is processed is decided in one place, :func:`method_of` (``Event.method`` asks
@@ -276,6 +277,20 @@ class UpdateResult(Generic[UndoT]):
     pod: CniResult | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class ResyncResult:
+    """What one controller built in a full resync when it has something to say about it.
+
+    ``config`` is its complete desired configuration (what a plain ``Config`` return is);
+    ``change`` says in one line what the resync found, as ``UpdateResult.change`` does for an
+    update (objects refused, or accepted again): the loop records it in the resync's event
+    record (``ctl events``), so a finding is said by the event that made it.
+    """
+
+    config: Config
+    change: str = ""
+
+
 class EventTxn:
     """The desired-state changes of one event, merged from its controllers' results.
 
@@ -325,9 +340,12 @@ class Controller(Protocol[UndoT]):
         """Whether ``update`` is called for this update event. Not asked for resyncs: every
         controller takes part in every full resync, none in a downstream one."""
 
-    async def resync(self, event: Event, state: KubeState, resync_count: int) -> Config:
+    async def resync(
+        self, event: Event, state: KubeState, resync_count: int
+    ) -> Config | ResyncResult:
         """Rebuild internal state from ``state``; return this controller's complete desired
-        configuration."""
+        configuration (in a ``ResyncResult`` with the line for the event's record when it
+        found something to say)."""
 
     def check_resync(self, txn: EventTxn) -> str:
         """After every controller's ``resync``: why the complete desired state in ``txn``

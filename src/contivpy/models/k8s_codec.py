@@ -10,6 +10,7 @@ Keys are relative to the reflector's prefix (``DEFAULT_PREFIX``, Contiv-VPP's la
     k8s/pod/<name>/namespace/<ns>           k8s/namespace/<name>
     k8s/service/<name>/namespace/<ns>       k8s/node/<name>
     k8s/endpoints/<name>/namespace/<ns>     k8s/policy/<name>/namespace/<ns>
+    k8s/endpointslice/<name>/namespace/<ns> (discovery.k8s.io/v1; Contiv had none)
     k8s/customnetwork/<name>[/namespace/<ns>]
     k8s/external-interface/<name>[/namespace/<ns>]
     k8s/servicefunctionchain/<name>[/namespace/<ns>]
@@ -40,6 +41,7 @@ from contivpy._gen.contivpy.k8s.v1 import (
     EndpointAddress,
     EndpointPort,
     Endpoints,
+    EndpointSlice,
     EndpointSubset,
     ExternalInterface,
     IntOrString,
@@ -67,6 +69,7 @@ from contivpy._gen.contivpy.k8s.v1 import (
     ServiceFunctionChain,
     ServiceFunctionType,
     ServicePort,
+    SliceEndpoint,
     VppNode,
 )
 from contivpy.models.decoded import Decoded, DecodeError
@@ -84,6 +87,7 @@ __all__ = [
     "CustomNetwork",
     "EndpointAddress",
     "EndpointPort",
+    "EndpointSlice",
     "EndpointSubset",
     "Endpoints",
     "ExternalInterface",
@@ -116,6 +120,7 @@ __all__ = [
     "ServiceFunctionChain",
     "ServiceFunctionType",
     "ServicePort",
+    "SliceEndpoint",
     "VppNode",
     "decode",
     "encode",
@@ -138,6 +143,7 @@ K8sModel: TypeAlias = (
     | Node
     | Service
     | Endpoints
+    | EndpointSlice
     | Policy
     | CustomNetwork
     | ExternalInterface
@@ -168,6 +174,7 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("policy", "k8s/policy/", Policy, True),
     Resource("service", "k8s/service/", Service, True),
     Resource("endpoints", "k8s/endpoints/", Endpoints, True),
+    Resource("endpointslice", "k8s/endpointslice/", EndpointSlice, True),
     Resource("customnetwork", "k8s/customnetwork/", CustomNetwork, None),
     Resource("external-interface", "k8s/external-interface/", ExternalInterface, None),
     Resource("servicefunctionchain", "k8s/servicefunctionchain/", ServiceFunctionChain, None),

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
+from typing import TypeVar
 
 from contivpy.policy.configurator import (
     PodRules,
@@ -40,6 +41,7 @@ from contivpy.policy.configurator import (
 from contivpy.policy.facts import NamedPort, PodFacts
 from contivpy.policy.model import ContivPolicy, Peer
 from contivpy.policy.rules import Address, Rule
+from contivpy.policy.selectors import Selector
 from contivpy.policy.tables import (
     LocalPod,
     PolicyChanges,
@@ -50,6 +52,7 @@ from contivpy.policy.tables import (
     table_id,
 )
 
+_K = TypeVar("_K")
 _PeerKey = tuple[str, Peer]  # (policy ID, one of its selector peers)
 _BlockKey = tuple[str, Address]  # (source pod, one of its addresses)
 
@@ -64,6 +67,9 @@ class PolicyBook:
         self._ns_policies: dict[str, set[str]] = {}  # namespace -> policies in it
         self._pods: dict[str, PodFacts] = {}
         self._ns_pods: dict[str, set[str]] = {}  # namespace -> its pods
+        # (namespace, label key, value) -> its pods: a selector with matchLabels is matched
+        # against the pods of its rarest pair only (not every pod per policy put)
+        self._labelled: dict[tuple[str, str, str], set[str]] = {}
         self._namespaces: dict[str, dict[str, str]] = {}
         self._named: dict[str, set[str]] = {}  # container port name -> pods with it
         # Peer selection, and who depends on whom
@@ -168,7 +174,7 @@ class PolicyBook:
             self._name_watchers.setdefault(name, set()).add(pid)
         targets = {
             key
-            for key in self._ns_pods.get(policy.namespace, ())
+            for key in self._selectable(policy.namespace, policy.selector)
             if key in self._local and policy.selects(policy.namespace, dict(self._pods[key].labels))
         }
         self._targets[pid] = targets
@@ -195,12 +201,22 @@ class PolicyBook:
 
     def _candidates(self, policy: ContivPolicy, peer: Peer) -> Iterable[str]:
         if peer.namespaces is None:
-            return self._ns_pods.get(policy.namespace, ())
+            return self._selectable(policy.namespace, peer.pods)
         return (
             key
-            for namespace, keys in self._ns_pods.items()
+            for namespace in list(self._ns_pods)
             if peer.namespaces.matches(self._namespaces.get(namespace, {}))
-            for key in keys
+            for key in self._selectable(namespace, peer.pods)
+        )
+
+    def _selectable(self, namespace: str, selector: Selector | None) -> Iterable[str]:
+        """A namespace's pods ``selector`` may select: with matchLabels, those with its rarest
+        pair; else all (the caller still matches each)."""
+        pods = self._ns_pods.get(namespace, set())
+        if selector is None or not selector.labels:
+            return pods
+        return min(
+            (self._labelled.get((namespace, k, v), set()) for k, v in selector.labels), key=len
         )
 
     def _forget_permits(self, pids: set[str]) -> None:
@@ -242,6 +258,8 @@ class PolicyBook:
         key = pod.key
         del self._pods[key]
         _discard(self._ns_pods, pod.namespace, key)
+        for label, value in pod.labels.items():
+            _discard(self._labelled, (pod.namespace, label, value), key)
         for port in pod.ports:
             _discard(self._named, port.name, key)
         selected: set[_PeerKey] = set()
@@ -260,6 +278,8 @@ class PolicyBook:
         key = pod.key
         self._pods[key] = pod
         self._ns_pods.setdefault(pod.namespace, set()).add(key)
+        for label, value in pod.labels.items():
+            self._labelled.setdefault((pod.namespace, label, value), set()).add(key)
         for port in pod.ports:
             self._named.setdefault(port.name, set()).add(key)
         namespace_labels = self._namespaces.get(pod.namespace, {})
@@ -499,7 +519,7 @@ def _reaching_names(policy: ContivPolicy) -> set[str]:
     }
 
 
-def _discard(index: dict[str, set[str]], key: str, value: str) -> None:
+def _discard(index: dict[_K, set[str]], key: _K, value: str) -> None:
     values = index.get(key)
     if values is not None:
         values.discard(value)

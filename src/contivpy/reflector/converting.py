@@ -8,9 +8,11 @@ built-in kinds are converted here, the contivpp.io custom resources in ``convert
 What is kept follows Contiv-VPP's KSR (shared/reference/contiv-vpp.md §2.2), plus what a CNI
 needs that Contiv lost: a pod's node name, host-network flag, phase and every pod IP; a
 NetworkPolicy peer keeps its namespace and pod selectors together (Contiv kept only the first
-one present); dual-stack service cluster IPs and node pod CIDRs. Only annotations whose key
-starts with ``contivpp.io`` are kept. A ClientIP-affinity service without a timeout gets the
-Kubernetes default of 10800 s.
+one present); dual-stack service cluster IPs and node pod CIDRs. An EndpointSlice keeps its
+service (label ``kubernetes.io/service-name``), address type, endpoints (addresses, the
+ready/serving/terminating conditions as given, unset ones unset, node, zone, target) and
+ports. Only annotations whose key starts with ``contivpp.io`` are kept. A ClientIP-affinity
+service without a timeout gets the Kubernetes default of 10800 s.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from contivpy.models.k8s_codec import (
     EndpointAddress,
     EndpointPort,
     Endpoints,
+    EndpointSlice,
     EndpointSubset,
     IntOrString,
     IpBlock,
@@ -46,6 +49,7 @@ from contivpy.models.k8s_codec import (
     Protocol,
     Service,
     ServicePort,
+    SliceEndpoint,
 )
 from contivpy.reflector.converting_custom import (
     custom_configuration,
@@ -245,22 +249,70 @@ def _endpoints(obj: JsonReader, name: str, namespace: str) -> Endpoints:
 
 
 def _endpoint_address(address: JsonReader) -> EndpointAddress:
-    ref = address.child("targetRef")
     return EndpointAddress(
         ip=address.text("ip"),
         host_name=address.text("hostname"),
         node_name=address.text("nodeName"),
-        target_ref=None
-        if ref is None
-        else ObjectReference(
-            kind=ref.text("kind"),
-            namespace=ref.text("namespace"),
-            name=ref.text("name"),
-            uid=ref.text("uid"),
-            api_version=ref.text("apiVersion"),
-            resource_version=ref.text("resourceVersion"),
-        ),
+        target_ref=_object_reference(address.child("targetRef")),
     )
+
+
+def _object_reference(ref: JsonReader | None) -> ObjectReference | None:
+    if ref is None:
+        return None
+    return ObjectReference(
+        kind=ref.text("kind"),
+        namespace=ref.text("namespace"),
+        name=ref.text("name"),
+        uid=ref.text("uid"),
+        api_version=ref.text("apiVersion"),
+        resource_version=ref.text("resourceVersion"),
+    )
+
+
+# --- discovery.k8s.io/v1 -------------------------------------------------------------------
+
+SERVICE_NAME_LABEL = "kubernetes.io/service-name"
+
+
+def _endpoint_slice(obj: JsonReader, name: str, namespace: str) -> EndpointSlice:
+    labels = obj.child_or_empty("metadata").text_map("labels")
+    return EndpointSlice(
+        name=name,
+        namespace=namespace,
+        service_name=labels.get(SERVICE_NAME_LABEL, ""),
+        address_type=obj.text("addressType"),
+        endpoints=[_slice_endpoint(e) for e in obj.children("endpoints")],
+        ports=[
+            EndpointPort(
+                name=port.text("name"),
+                port=port.integer("port", minimum=0, maximum=65535),
+                protocol=_protocol(port),
+            )
+            for port in obj.children("ports")
+        ],
+    )
+
+
+def _slice_endpoint(endpoint: JsonReader) -> SliceEndpoint:
+    conditions = endpoint.child_or_empty("conditions")
+    return SliceEndpoint(
+        addresses=endpoint.texts("addresses"),
+        ready=_condition(conditions, "ready"),
+        serving=_condition(conditions, "serving"),
+        terminating=_condition(conditions, "terminating"),
+        host_name=endpoint.text("hostname"),
+        node_name=endpoint.text("nodeName"),
+        zone=endpoint.text("zone"),
+        target_ref=_object_reference(endpoint.child("targetRef")),
+    )
+
+
+def _condition(conditions: JsonReader, field: str) -> bool | None:
+    """A condition as given: unset (absent or null) stays unset, the API's "unknown"."""
+    if conditions.raw(field) is None:
+        return None
+    return conditions.flag(field)
 
 
 # --- networking.k8s.io/v1 ------------------------------------------------------------------
@@ -348,6 +400,7 @@ _CONVERTERS: dict[str, Callable[[JsonReader, str, str], K8sModel]] = {
     "node": _node,
     "service": _service,
     "endpoints": _endpoints,
+    "endpointslice": _endpoint_slice,
     "policy": _policy,
     "customnetwork": custom_network,
     "external-interface": external_interface,

@@ -40,6 +40,7 @@ KINDS: tuple[ReflectedKind, ...] = (
     ReflectedKind("pod", "/api/v1/pods"),
     ReflectedKind("service", "/api/v1/services"),
     ReflectedKind("endpoints", "/api/v1/endpoints", _is_leader_election_record),
+    ReflectedKind("endpointslice", "/apis/discovery.k8s.io/v1/endpointslices"),
     ReflectedKind("policy", "/apis/networking.k8s.io/v1/networkpolicies"),
     ReflectedKind("customnetwork", "/apis/contivpp.io/v1/customnetworks"),
     ReflectedKind("external-interface", "/apis/contivpp.io/v1/externalinterfaces"),

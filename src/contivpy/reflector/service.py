@@ -6,7 +6,7 @@ the elected one converges etcd to it (``mirror``), writes the CustomConfiguratio
 under ``/vnf-agent/<microservice>/`` with their status (``custom_config_writer``), reports
 the ServiceFunctionChains' paths and the ExternalInterfaces' and CustomNetworks' problems
 in their status (``crd_status``; statuses only when the source is also a ``KubeWriter``),
-posts Warning Events on refused Services (``service_events``), and
+posts Warning Events on refused Services, Endpoints and NetworkPolicies (``refusal_events``), and
 publishes its counters and checks for etcd data loss (``status``); Prometheus metrics are
 served when a port is set.
 
@@ -31,7 +31,9 @@ from contivpy.reflector.informer import Informer
 from contivpy.reflector.kinds import BY_RESOURCE
 from contivpy.reflector.metrics_http import MetricsServer
 from contivpy.reflector.mirror import EtcdMirror
-from contivpy.reflector.service_events import SERVICE, ServiceEvents
+from contivpy.reflector.policy_events import PolicyChecker
+from contivpy.reflector.refusal_events import RefusalEvents
+from contivpy.reflector.service_events import ServiceChecker
 from contivpy.reflector.settings import ReflectorSettings
 from contivpy.reflector.source import KubeSource, KubeWriter
 from contivpy.reflector.stats import ReflectorStats
@@ -80,7 +82,7 @@ class Reflector:
         self.mirror: EtcdMirror | None = None  # the current term's writer, while leading
         self.custom_config: CustomConfigWriter | None = None
         self.crd_status: CrdStatusWriter | None = None
-        self.service_events: ServiceEvents | None = None
+        self.refusal_events: RefusalEvents | None = None
         self.status: StatusPublisher | None = None
         self.metrics_port: int | None = None
 
@@ -153,11 +155,17 @@ class Reflector:
                 retry=self._retry,
             )
             writers.append(self.crd_status.run())
-        if SERVICE in self.view.kinds:
-            self.service_events = ServiceEvents(
-                self._store, self.view, self._writer, fence=fence, retry=self._retry
-            )
-            writers.append(self.service_events.run())
+        refusals = RefusalEvents(
+            self._store,
+            self.view,
+            self._writer,
+            (ServiceChecker(), PolicyChecker()),
+            fence=fence,
+            retry=self._retry,
+        )
+        if refusals.kinds:
+            self.refusal_events = refusals
+            writers.append(refusals.run())
         try:
             await first_completed(*writers)
         finally:

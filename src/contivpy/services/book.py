@@ -1,21 +1,22 @@
-"""Every service's join kept current as Services, Endpoints and nodes change, joining again only
-the services a change can affect.
+"""Every service's join kept current as Services, EndpointSlices, Endpoints and nodes change,
+joining again only the services a change can affect.
 
-In: reflected ``Service`` and ``Endpoints`` models put and removed; ``LocalNode`` (this node's
-pod subnets and IPs) replaced; each node's IPs put and removed (this node's too: NodePort
-frontends are every IP of every node). Out: ``models`` and ``problems`` (by service ID), always
-equal to ``processor.join_all`` over the current objects; ``node_ips`` (every node's IPs, the
-NodePort frontends); and from each change a ``ServiceChanges``: exactly the services whose model
-was added, changed (old and new) or removed, the services whose problems changed, and the node
-IPs when they changed.
+In: reflected ``Service``, ``EndpointSlice`` and ``Endpoints`` models put and removed;
+``LocalNode`` (this node's pod subnets and IPs) replaced; each node's IPs put and removed (this
+node's too: NodePort frontends are every IP of every node). Out: ``models`` and ``problems``
+(by service ID), always equal to ``processor.join_all`` over the current objects; ``node_ips``
+(every node's IPs, the NodePort frontends); and from each change a ``ServiceChanges``: exactly
+the services whose model was added, changed (old and new) or removed, the services whose
+problems changed, and the node IPs when they changed.
 
-Why it can be incremental: a service's join reads its own Service and Endpoints, this node's
-facts and, for each backend, whether its IP is a node's IP. So a Service or Endpoints change
-joins that one service again; a node's IPs, or this node's IPs, changing joins again the
-services with a ready address at an IP that came or went (an index IP -> services, built from
-the Endpoints); only this node's pod subnets changing (rare) joins every service again. The work
-of an endpoints change is proportional to that service's addresses, not to the number of
-services.
+Why it can be incremental: a service's join reads its own Service, slices and Endpoints, this
+node's facts and, for each backend, whether its IP is a node's IP. So a Service, slice or
+Endpoints change joins that one service again (a slice moved to another service: both); a
+node's IPs, or this node's IPs, changing joins again the services with a ready address at an IP
+that came or went (an index IP -> services, built from the slices, or the Endpoints of a
+service without slices); only this node's pod subnets changing (rare) joins every service
+again. The work of an endpoints or slice change is proportional to that service's addresses,
+not to the number of services or slices.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import ipaddress
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from contivpy.models.k8s_codec import Endpoints, Service
+from contivpy.models.k8s_codec import Endpoints, EndpointSlice, Service
 from contivpy.services.model import ContivService, IPAddress, LocalNode
 from contivpy.services.processor import Joined, JoinRules, join
 
@@ -63,6 +64,8 @@ class ServiceBook:
         self._local = local or LocalNode()
         self._services: dict[str, Service] = {}
         self._endpoints: dict[str, Endpoints] = {}
+        self._slices: dict[str, dict[str, EndpointSlice]] = {}  # service ID -> slice name ->
+        self._slice_owner: dict[str, str] = {}  # slice ID -> its service ID
         self._nodes: dict[str, frozenset[IPAddress]] = {}
         self._ip_count: dict[IPAddress, int] = {}  # node IP -> how many nodes have it
         self._node_ips: frozenset[IPAddress] | None = frozenset()  # None: to be built again
@@ -89,14 +92,20 @@ class ServiceBook:
         endpoints: Iterable[Endpoints],
         local: LocalNode,
         nodes: Mapping[str, frozenset[IPAddress]],
+        slices: Iterable[EndpointSlice] = (),
     ) -> ServiceChanges:
         """Everything replaced (a resync); what differs from before."""
         before = self.node_ips
         self._local = local
         self._services = {_id(s): s for s in services}
         self._endpoints, self._at_ip, self._ips_of = {}, {}, {}
+        self._slices, self._slice_owner = {}, {}
+        for one in slices:
+            self._file_slice(one)
         for model in endpoints:
             self._index(model)
+        for service_id in self._slices.keys() - self._endpoints.keys():
+            self._reindex(service_id)
         self._nodes, self._ip_count = {}, {}
         for name, ips in nodes.items():
             self._count(name, ips)
@@ -126,6 +135,21 @@ class ServiceBook:
         """An Endpoints deleted."""
         service_id = f"{namespace}/{name}"
         self._unindex(service_id)
+        return self._join({service_id}, ServiceChanges())
+
+    def put_slice(self, endpoint_slice: EndpointSlice) -> ServiceChanges:
+        """An EndpointSlice created or changed."""
+        touched = self._file_slice(endpoint_slice)
+        for service_id in touched:
+            self._reindex(service_id)
+        return self._join(touched, ServiceChanges())
+
+    def remove_slice(self, namespace: str, name: str) -> ServiceChanges:
+        """An EndpointSlice deleted."""
+        service_id = self._drop_slice(f"{namespace}/{name}")
+        if service_id is None:
+            return ServiceChanges()
+        self._reindex(service_id)
         return self._join({service_id}, ServiceChanges())
 
     def set_local(self, local: LocalNode) -> ServiceChanges:
@@ -176,11 +200,47 @@ class ServiceBook:
             found |= self._at_ip.get(ip, set())
         return found
 
+    def _file_slice(self, endpoint_slice: EndpointSlice) -> set[str]:
+        """Record a slice under its service; the services whose slices changed (its old one
+        when its service label changed). A slice of no service is kept out."""
+        slice_id = _id(endpoint_slice)
+        touched: set[str] = set()
+        old = self._drop_slice(slice_id)
+        if old is not None:
+            touched.add(old)
+        if endpoint_slice.service_name:
+            service_id = f"{endpoint_slice.namespace}/{endpoint_slice.service_name}"
+            self._slices.setdefault(service_id, {})[endpoint_slice.name] = endpoint_slice
+            self._slice_owner[slice_id] = service_id
+            touched.add(service_id)
+        return touched
+
+    def _drop_slice(self, slice_id: str) -> str | None:
+        """Forget a slice; the service it belonged to (None: none)."""
+        service_id = self._slice_owner.pop(slice_id, None)
+        if service_id is not None:
+            held = self._slices[service_id]
+            del held[slice_id.partition("/")[2]]
+            if not held:
+                del self._slices[service_id]
+        return service_id
+
     def _index(self, endpoints: Endpoints) -> None:
         service_id = _id(endpoints)
-        self._unindex(service_id)
         self._endpoints[service_id] = endpoints
-        ips = frozenset(_ready_ips(endpoints))
+        self._reindex(service_id)
+
+    def _reindex(self, service_id: str) -> None:
+        """Index again the ready addresses of a service: those of its slices when it has
+        some (what its join reads), else those of its Endpoints."""
+        self._unindex_ips(service_id)
+        slices = self._slices.get(service_id)
+        if slices:
+            ips = frozenset(ip for one in slices.values() for ip in _slice_ready_ips(one))
+        elif service_id in self._endpoints:
+            ips = frozenset(_ready_ips(self._endpoints[service_id]))
+        else:
+            return
         if ips:
             self._ips_of[service_id] = ips
         for ip in ips:
@@ -188,6 +248,9 @@ class ServiceBook:
 
     def _unindex(self, service_id: str) -> None:
         self._endpoints.pop(service_id, None)
+        self._reindex(service_id)
+
+    def _unindex_ips(self, service_id: str) -> None:
         for ip in self._ips_of.pop(service_id, frozenset()):
             holders = self._at_ip[ip]
             holders.discard(service_id)
@@ -207,6 +270,7 @@ class ServiceBook:
                     self._local,
                     self._ip_count,
                     self._rules,
+                    tuple(self._slices.get(service_id, {}).values()),
                 )
             )
             self._record(service_id, joined, changes)
@@ -232,7 +296,7 @@ class ServiceBook:
                 del self.problems[service_id]
 
 
-def _id(model: Service | Endpoints) -> str:
+def _id(model: Service | Endpoints | EndpointSlice) -> str:
     return f"{model.namespace}/{model.name}"
 
 
@@ -242,5 +306,19 @@ def _ready_ips(endpoints: Endpoints) -> Iterable[IPAddress]:
         for address in subset.addresses:
             try:
                 yield ipaddress.ip_address(address.ip)
+            except ValueError:
+                continue
+
+
+def _slice_ready_ips(endpoint_slice: EndpointSlice) -> Iterable[IPAddress]:
+    """The IPs of a slice's ready endpoints (``ready`` unset counts as ready)."""
+    if endpoint_slice.address_type == "FQDN":
+        return
+    for endpoint in endpoint_slice.endpoints:
+        if endpoint.ready is False:
+            continue
+        for text in endpoint.addresses:
+            try:
+                yield ipaddress.ip_address(text)
             except ValueError:
                 continue

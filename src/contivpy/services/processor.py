@@ -1,11 +1,14 @@
-"""A Service and its Endpoints, checked and joined into a ``ContivService``. Pure.
+"""A Service and its EndpointSlices or Endpoints, checked and joined into a ``ContivService``.
+Pure.
 
-In: one reflected ``Service`` model, its ``Endpoints`` model (same namespace and name; None
-before the endpoints controller wrote it), ``LocalNode`` (this node's pod subnets and IPs), the
+In: one reflected ``Service`` model, its ``EndpointSlice`` models (those labelled
+``kubernetes.io/service-name`` with its name, in its namespace; none on clusters or objects
+without slices), its ``Endpoints`` model (same namespace and name; None before the endpoints
+controller wrote it), ``LocalNode`` (this node's pod subnets and IPs), the
 IPs of every node, and ``JoinRules`` (the NodePort range, the cluster's pod subnets). Out:
 ``Joined`` — the model (None when the Service is refused or is an ExternalName service) and the
-problems found, each naming the object (``Service ns/name`` or ``Endpoints ns/name``), the field
-and the value.
+problems found, each naming the object (``Service ns/name``, ``EndpointSlice ns/name`` or
+``Endpoints ns/name``), the field and the value.
 
 Rules (Contiv-VPP's processor, docs/SERVICES.md):
 - Frontends: cluster IPs from ``spec.clusterIPs`` (``spec.clusterIP`` when that is empty),
@@ -17,6 +20,12 @@ Rules (Contiv-VPP's processor, docs/SERVICES.md):
   subset, at the port of the subset's endpoint port with the service port's name (this is how
   named target ports are resolved: the endpoints controller resolves them per pod and names
   the endpoint port after the service port) and the same protocol.
+- When the service has EndpointSlices they alone give the backends (the Endpoints, which the
+  control plane mirrors from the same pods, are ignored, so a service never flips between
+  the two): the union over its slices of the addresses of ready endpoints (``conditions.ready``
+  true or unset, which the API says means ready), an address present in two slices once, at
+  the port of the slice port with the service port's name and protocol. FQDN slices and ports
+  without a number are skipped. Without slices, the Endpoints give them.
 - A backend is local when it is in this node's pod subnet or at one of this node's IPs; it is
   host-network when it is at a node's IP or outside the cluster's pod subnets (when known).
 - A Service with a problem is refused (no model; every problem is kept). A problem in the
@@ -26,10 +35,11 @@ Rules (Contiv-VPP's processor, docs/SERVICES.md):
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from contivpy.models.k8s_codec import Endpoints, Protocol, Service
+from contivpy.models.k8s_codec import EndpointPort, Endpoints, EndpointSlice, Protocol, Service
+from contivpy.models.k8s_codec import ServicePort as K8sServicePort
 from contivpy.services.model import (
     DEFAULT_AFFINITY_TIMEOUT,
     DEFAULT_NODE_PORT_RANGE,
@@ -95,8 +105,10 @@ def join(
     local: LocalNode,
     node_ips: Collection[IPAddress] = frozenset(),
     rules: JoinRules = JoinRules(),
+    slices: Sequence[EndpointSlice] = (),
 ) -> Joined:
-    """The service joined with its endpoints (see the module doc)."""
+    """The service joined with its slices, or its endpoints without slices (see the module
+    doc)."""
     where = f"Service {service.namespace}/{service.name}"
     if service.service_type == "ExternalName":
         return Joined(None)  # a DNS alias: nothing to balance
@@ -119,9 +131,11 @@ def join(
     ingress: tuple[IPAddress, ...] = ()
     if service.service_type == "LoadBalancer":
         ingress = _ips(service.lb_ingress_ips, f"{where} status.loadBalancer.ingress", problems)
-    backends, endpoint_problems = _backends(
-        ports, endpoints, _Facts(local, node_ips, rules), service
-    )
+    facts = _Facts(local, node_ips, rules)
+    if slices:
+        backends, endpoint_problems = _slice_backends(ports, slices, facts, service)
+    else:
+        backends, endpoint_problems = _backends(ports, endpoints, facts, service)
     if problems or policy is None:
         return Joined(None, (*problems, *endpoint_problems))
     model = ContivService(
@@ -144,15 +158,22 @@ def join_all(
     local: LocalNode,
     node_ips: Collection[IPAddress] = frozenset(),
     rules: JoinRules = JoinRules(),
+    slices: Iterable[EndpointSlice] = (),
 ) -> tuple[dict[str, ContivService], dict[str, tuple[str, ...]]]:
     """Every service joined from scratch: the models and the problems, by service ID
     (``<namespace>/<name>``); a service without problems has no entry in the second."""
     by_id = {f"{e.namespace}/{e.name}": e for e in endpoints}
+    slices_of: dict[str, list[EndpointSlice]] = {}
+    for found in slices:
+        if found.service_name:
+            slices_of.setdefault(f"{found.namespace}/{found.service_name}", []).append(found)
     models: dict[str, ContivService] = {}
     problems: dict[str, tuple[str, ...]] = {}
     for service in services:
         service_id = f"{service.namespace}/{service.name}"
-        joined = join(service, by_id.get(service_id), local, node_ips, rules)
+        joined = join(
+            service, by_id.get(service_id), local, node_ips, rules, slices_of.get(service_id, ())
+        )
         if joined.model is not None:
             models[service_id] = joined.model
         if joined.problems:
@@ -304,21 +325,78 @@ def _backends(
                     f"port {port.name!r} is {_protocol_name(wanted.protocol)}"
                 )
                 continue
-            if port.name not in found:
-                continue  # the service port itself is refused
-            found[port.name].update(
-                Backend(
-                    ip,
-                    port.port,
-                    local=facts.local.is_local(ip),
-                    host_network=_host_network(ip, facts),
-                )
-                for ip in backends_ips
-            )
+            if port.name in found:  # else the service port itself is refused
+                _add_backends(found[port.name], backends_ips, port.port, facts)
+    return _ordered(found), problems
+
+
+def _add_backends(into: set[Backend], ips: Sequence[IPAddress], port: int, facts: _Facts) -> None:
+    into.update(
+        Backend(ip, port, local=facts.local.is_local(ip), host_network=_host_network(ip, facts))
+        for ip in ips
+    )
+
+
+def _ordered(found: Mapping[str, set[Backend]]) -> dict[str, tuple[Backend, ...]]:
+    """Each port's backends in address order (so equal joins compare equal)."""
     return {
         name: tuple(sorted(backends, key=lambda b: (ip_order(b.ip), b.port)))
         for name, backends in found.items()
-    }, problems
+    }
+
+
+def _slice_backends(
+    ports: Mapping[str, ServicePort],
+    slices: Sequence[EndpointSlice],
+    facts: _Facts,
+    service: Service,
+) -> tuple[dict[str, tuple[Backend, ...]], list[str]]:
+    """The backends of each service port from the service's slices (see the module doc)."""
+    found: dict[str, set[Backend]] = {name: set() for name in ports}
+    problems: list[str] = []
+    by_name = {p.name: p for p in service.ports}
+    for one in sorted(slices, key=lambda s: s.name):
+        if one.address_type == "FQDN":
+            continue  # names, not addresses: nothing NAT can balance to
+        at = f"EndpointSlice {one.namespace}/{one.name}"
+        ips: list[IPAddress] = []
+        for e_index, endpoint in enumerate(one.endpoints):
+            if endpoint.ready is False:
+                continue
+            for a_index, text in enumerate(endpoint.addresses):
+                ip = _ip(text, f"{at} endpoints[{e_index}].addresses[{a_index}]", problems)
+                if ip is not None:
+                    ips.append(ip)
+        if not ips:
+            continue
+        for p_index, port in enumerate(one.ports):
+            number = _slice_port(port, by_name, f"{at} ports[{p_index}]", problems)
+            if number is not None and port.name in found:
+                _add_backends(found[port.name], ips, number, facts)
+    return _ordered(found), problems
+
+
+def _slice_port(
+    port: EndpointPort,
+    by_name: Mapping[str, K8sServicePort],
+    at: str,
+    problems: list[str],
+) -> int | None:
+    """The number of a slice port that serves a port of the service, None when it does not
+    (another port, or one without a number: "every port", which NAT cannot map)."""
+    wanted = by_name.get(port.name)
+    if wanted is None or not port.port:
+        return None
+    if not 1 <= port.port <= 65535:
+        problems.append(f"{at}.port: {port.port} is out of range 1..65535")
+        return None
+    if port.protocol != wanted.protocol:
+        problems.append(
+            f"{at}.protocol: {_protocol_name(port.protocol)}, but the service's "
+            f"port {port.name!r} is {_protocol_name(wanted.protocol)}"
+        )
+        return None
+    return port.port
 
 
 def _host_network(ip: IPAddress, facts: _Facts) -> bool:

@@ -1,12 +1,19 @@
-"""A simulated endpoints controller: Endpoints for every Service with a selector.
+"""A simulated endpoints controller: Endpoints and EndpointSlices for every Service with a selector.
 
-In: pod and service changes from the stand-in's store. Out: Endpoints objects written through
-the API server's write path, as kube-controller-manager keeps them: one per service with a
+In: pod, service and EndpointSlice changes from the stand-in's store. Out: Endpoints and
+EndpointSlice objects written through the API server's write path, as kube-controller-manager's
+endpoints and endpointslice controllers keep them. Endpoints: one per service with a
 selector, named like it, with the matching pods of its namespace that have an IP (Ready ones
 under ``addresses``, the others under ``notReadyAddresses``), target ports resolved per pod
 (named ports looked up in its containers), pods with the same resolved ports grouped in one
 subset. Services without a selector are left alone (their Endpoints are written by hand, like
 the ``kubernetes`` service's); a deleted service's Endpoints are deleted.
+EndpointSlices: those of ``endpoint_slices.desired_slices``, named ``<service>-<random>``; an
+existing slice the controller manages is replaced in place when one with its address type and
+ports is wanted, created or deleted otherwise; a managed slice deleted by hand is written
+again; a deleted service's managed slices are deleted (the garbage collector's work, through
+their owner reference). Slices managed by others, or of services without a selector, are
+left alone.
 
 Changes are queued and handled by one task, never inside the store's change notification.
 """
@@ -15,11 +22,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any
 
 import structlog
 
 from contivpy.sim.kube.apiserver import ApiServer
+from contivpy.sim.kube.endpoint_slices import (
+    MANAGED_BY,
+    MANAGED_BY_LABEL,
+    SERVICE_NAME_LABEL,
+    desired_slices,
+    pod_ready,
+    resolve_port,
+    same_content,
+    slice_key,
+)
 from contivpy.sim.kube.errors import KubeApiError
 from contivpy.sim.kube.objects import JsonObject, labels_of, metadata_of, name_of, namespace_of
 from contivpy.sim.kube.store import StoreEvent
@@ -29,21 +45,7 @@ log = structlog.get_logger(__name__)
 PODS = ("", "pods")
 SERVICES = ("", "services")
 ENDPOINTS = ("", "endpoints")
-
-
-def _ready(pod: JsonObject) -> bool:
-    conditions = (pod.get("status") or {}).get("conditions") or []
-    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
-
-
-def _resolve_port(pod: JsonObject, target: Any) -> int | None:
-    if isinstance(target, int):
-        return target
-    for container in (pod.get("spec") or {}).get("containers") or []:
-        for port in container.get("ports") or []:
-            if port.get("name") == target:
-                return int(port["containerPort"])
-    return None
+SLICES = ("discovery.k8s.io", "endpointslices")
 
 
 def endpoint_subsets(service: JsonObject, pods: list[JsonObject]) -> list[JsonObject]:
@@ -60,7 +62,7 @@ def endpoint_subsets(service: JsonObject, pods: list[JsonObject]) -> list[JsonOb
             continue
         ports = []
         for port in spec.get("ports") or []:
-            number = _resolve_port(pod, port.get("targetPort", port.get("port")))
+            number = resolve_port(pod, port.get("targetPort", port.get("port")))
             if number is not None:
                 ports.append((str(port.get("name", "")), number, str(port.get("protocol", "TCP"))))
         key = tuple(ports)
@@ -78,7 +80,9 @@ def endpoint_subsets(service: JsonObject, pods: list[JsonObject]) -> list[JsonOb
                 "uid": metadata_of(pod).get("uid"),
             },
         }
-        subset.setdefault("addresses" if _ready(pod) else "notReadyAddresses", []).append(address)
+        subset.setdefault("addresses" if pod_ready(pod) else "notReadyAddresses", []).append(
+            address
+        )
     for subset in groups.values():
         for field in ("ports", "addresses", "notReadyAddresses"):
             if field in subset and not subset[field]:
@@ -92,13 +96,22 @@ class EndpointsController:
     def __init__(self, api: ApiServer) -> None:
         self._api = api
         self._endpoints = api.resource("v1", "Endpoints")
+        self._slices = api.resource("discovery.k8s.io/v1", "EndpointSlice")
+        # (namespace, service) -> names of the slices this controller manages for it
+        self._owned: dict[tuple[str, str], set[str]] = {}
         self._dirty: asyncio.Queue[tuple[str, str]] = asyncio.Queue()  # (namespace, service)
         self._worker: asyncio.Task[None] | None = None
+        self._writing = False  # our own slice writes: no need to sync again
 
     async def start(self) -> None:
         store = self._api.store
         store.observe(PODS, self._on_pod)
         store.observe(SERVICES, self._on_service)
+        store.observe(SLICES, self._on_slice)
+        for endpoint_slice in store.objects(SLICES):
+            owner = _managed_owner(endpoint_slice)
+            if owner is not None:
+                self._owned.setdefault(owner, set()).add(name_of(endpoint_slice))
         for service in store.objects(SERVICES):
             self._dirty.put_nowait((namespace_of(service), name_of(service)))
         self._worker = asyncio.create_task(self._work(), name="endpoints-controller")
@@ -107,6 +120,7 @@ class EndpointsController:
         store = self._api.store
         store.unobserve(PODS, self._on_pod)
         store.unobserve(SERVICES, self._on_service)
+        store.unobserve(SLICES, self._on_slice)
         if self._worker is not None:
             self._worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -115,6 +129,24 @@ class EndpointsController:
 
     def _on_service(self, event: StoreEvent) -> None:
         self._dirty.put_nowait((namespace_of(event.obj), name_of(event.obj)))
+
+    def _on_slice(self, event: StoreEvent) -> None:
+        """Keep the index of managed slices; a managed slice deleted or changed by someone
+        else gets its service synced (written again if still wanted)."""
+        for obj, present in ((event.previous, False), (event.obj, event.type != "DELETED")):
+            owner = None if obj is None else _managed_owner(obj)
+            if owner is None or obj is None:
+                continue
+            names = self._owned.setdefault(owner, set())
+            if present:
+                names.add(name_of(obj))
+            else:
+                names.discard(name_of(obj))
+                if not names:
+                    del self._owned[owner]
+        owner = _managed_owner(event.obj)
+        if owner is not None and not self._writing:
+            self._dirty.put_nowait(owner)
 
     def _on_pod(self, event: StoreEvent) -> None:
         namespace = namespace_of(event.obj)
@@ -127,6 +159,7 @@ class EndpointsController:
             namespace, name = await self._dirty.get()
             try:
                 self._sync(namespace, name)
+                self._sync_slices(namespace, name)
             except KubeApiError as error:
                 log.warning("kube.endpoints.write_failed", service=name, error=error.message)
 
@@ -152,3 +185,57 @@ class EndpointsController:
             service
         ):
             writer.replace(self._endpoints, namespace, name, desired)
+
+    def _sync_slices(self, namespace: str, name: str) -> None:
+        store, writer = self._api.store, self._api.writer
+        service = store.get(SERVICES, namespace, name)
+        owned = sorted(self._owned.get((namespace, name), ()))
+        current = [o for o in (store.get(SLICES, namespace, n) for n in owned) if o is not None]
+        if service is not None and not (service.get("spec") or {}).get("selector"):
+            return
+        desired = [] if service is None else desired_slices(service, store.objects(PODS, namespace))
+        # Like the real reconciler: a slice with the wanted address type and ports is
+        # updated in place; one whose ports no longer fit (the placeholder among them) is
+        # reused for a new set of ports of its address type rather than deleted and created.
+        reusable: dict[tuple[object, ...], list[JsonObject]] = {}
+        for present in current:
+            reusable.setdefault(slice_key(present), []).append(present)
+        unmatched: list[tuple[JsonObject, JsonObject | None]] = []
+        for wanted in desired:
+            candidates = reusable.get(slice_key(wanted))
+            unmatched.append((wanted, candidates.pop(0) if candidates else None))
+        spare = [o for group in reusable.values() for o in group]
+        self._writing = True
+        try:
+            for wanted, matched in unmatched:
+                family = wanted["addressType"]
+                existing = matched or next(
+                    (o for o in spare if o.get("addressType") == family), None
+                )
+                if existing is None:
+                    writer.create(self._slices, namespace, wanted)
+                    continue
+                if matched is None:
+                    spare.remove(existing)
+                if not same_content(existing, wanted):
+                    self._replace_slice(existing, wanted)
+            for leftover in spare:
+                writer.delete(self._slices, namespace, name_of(leftover))
+        finally:
+            self._writing = False
+
+    def _replace_slice(self, existing: JsonObject, wanted: JsonObject) -> None:
+        metadata = {k: v for k, v in wanted["metadata"].items() if k != "generateName"}
+        metadata["name"] = name_of(existing)
+        metadata["resourceVersion"] = metadata_of(existing).get("resourceVersion")
+        body = {**wanted, "metadata": metadata}
+        self._api.writer.replace(self._slices, namespace_of(existing), name_of(existing), body)
+
+
+def _managed_owner(endpoint_slice: JsonObject) -> tuple[str, str] | None:
+    """(namespace, service) of a slice this controller manages, None for any other."""
+    labels = labels_of(endpoint_slice)
+    service = labels.get(SERVICE_NAME_LABEL)
+    if labels.get(MANAGED_BY_LABEL) != MANAGED_BY or not service:
+        return None
+    return namespace_of(endpoint_slice), service

@@ -171,6 +171,26 @@ def _event_row(event: JsonObject) -> list[Any]:
     ]
 
 
+def _first_three(values: Sequence[str]) -> str:
+    """kubectl's endpoint-slice cells: three values, then how many more; ``<unset>``."""
+    if not values:
+        return "<unset>"
+    more = f" + {len(values) - 3} more..." if len(values) > 3 else ""
+    return ",".join(values[:3]) + more
+
+
+def _endpoint_slice_row(obj: JsonObject) -> list[Any]:
+    ports = [str(p["port"]) if p.get("port") else "<unset>" for p in obj.get("ports") or []]
+    addresses = [a for e in obj.get("endpoints") or [] for a in e.get("addresses") or []]
+    return [
+        name_of(obj),
+        obj.get("addressType", ""),
+        _first_three(ports),
+        _first_three(addresses),
+        _age(obj),
+    ]
+
+
 def _workload_row(obj: JsonObject, daemonset: bool) -> list[Any]:
     spec, status = obj.get("spec") or {}, obj.get("status") or {}
     containers = ((spec.get("template") or {}).get("spec") or {}).get("containers") or []
@@ -241,6 +261,16 @@ _KINDS: dict[tuple[str, str], tuple[list[Column], Row]] = {
             ("Selector", "string", 1),
         ],
         _service_row,
+    ),
+    ("discovery.k8s.io", "endpointslices"): (
+        [
+            _NAME,
+            ("AddressType", "string", 0),
+            ("Ports", "string", 0),
+            ("Endpoints", "string", 0),
+            _AGE,
+        ],
+        _endpoint_slice_row,
     ),
     ("", "namespaces"): (
         [_NAME, ("Status", "string", 0), _AGE],
