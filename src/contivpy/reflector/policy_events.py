@@ -7,9 +7,10 @@ by ``refusal_events``.
 
 The problems are the policy processor's (``contivpy.policy.model.compile_policy``): the ones
 every node agent refuses the policy for (its ``ctl events``), since compiling a policy does
-not depend on a node. A named port no pod has is no problem of the policy (it matches
-nothing on that pod, as in Kubernetes). A policy the reflector could not convert at all (a
-selector operator that is none) never reaches the view: the informer logs and counts it.
+not depend on a node. A named port no pod has does not refuse a policy (it matches nothing on
+such a pod, as in Kubernetes): ``named_port_events`` warns about it. A policy the reflector
+could not convert at all never reaches the view: the informer logs and counts it (an API
+server refuses such a policy, as the stand-in does a selector's unknown operator).
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
 """Warning Events on refused objects: the engine, the kinds it reports on and its checkers.
 
 In: the ``ReflectedView``, the ``Checker`` of each family of objects (``service_events``:
-Services with their Endpoints; ``policy_events``: NetworkPolicies), a ``KubeWriter`` (None:
+Services with their Endpoints; ``policy_events``: NetworkPolicies; ``named_port_events``: a
+namespace's Services and NetworkPolicies against its pods' named ports; several checkers may
+name one object, its problems are their union), a ``KubeWriter`` (None:
 nothing is written), the store and the election fence (checked before each Event, so a
 deposed leader stops reporting: ``LeadershipLostError``).
 Out: one Warning Event per distinct problem on the object it names (``Subject``), its
@@ -189,7 +191,8 @@ class RefusalEvents:
                     cached = (inputs, checker.problems(key, inputs))
                     self._checked[(index, key)] = cached
                     self._pending.update(old.keys() | cached[1].keys())
-                wanted.update(cached[1])
+                for subject, problems in cached[1].items():  # several checkers may name one
+                    wanted[subject] = wanted.get(subject, frozenset()) | problems
         return wanted
 
     async def _report(self, subject: Subject, problems: frozenset[str]) -> bool:

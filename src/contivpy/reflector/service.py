@@ -31,6 +31,7 @@ from contivpy.reflector.informer import Informer
 from contivpy.reflector.kinds import BY_RESOURCE
 from contivpy.reflector.metrics_http import MetricsServer
 from contivpy.reflector.mirror import EtcdMirror
+from contivpy.reflector.named_port_events import NamedPortChecker
 from contivpy.reflector.policy_events import PolicyChecker
 from contivpy.reflector.refusal_events import RefusalEvents
 from contivpy.reflector.service_events import ServiceChecker
@@ -159,7 +160,7 @@ class Reflector:
             self._store,
             self.view,
             self._writer,
-            (ServiceChecker(), PolicyChecker()),
+            (ServiceChecker(), PolicyChecker(), NamedPortChecker()),
             fence=fence,
             retry=self._retry,
         )

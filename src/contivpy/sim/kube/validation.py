@@ -27,6 +27,12 @@ _DNS1123_SUBDOMAIN = re.compile(
 )
 _LABEL_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
 _PROTOCOLS = ("SCTP", "TCP", "UDP")
+#: an IANA service name, what a named port must be
+_PORT_NAME = re.compile(r"^(?=.*[a-z])[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_PORT_NAME_RULE = (
+    "must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-), at most 15, "
+    "and at least one letter"
+)
 _SERVICE_TYPES = ("ClusterIP", "ExternalName", "LoadBalancer", "NodePort")
 
 
@@ -94,7 +100,8 @@ def validate_metadata(resource_type: ResourceType, obj: JsonObject) -> list[Json
     return causes
 
 
-def _ports(ports: Any, path: str, number_field: str) -> list[JsonObject]:
+def _ports(ports: Any, path: str, number_field: str, *, named: bool = False) -> list[JsonObject]:
+    """``named``: the port may be a name (a NetworkPolicy's: an IntOrString)."""
     causes: list[JsonObject] = []
     if not isinstance(ports, list):
         return [invalid_value(path, ports, "must be a list")] if ports is not None else []
@@ -106,6 +113,9 @@ def _ports(ports: Any, path: str, number_field: str) -> list[JsonObject]:
         number = port.get(number_field)
         if number is None and number_field == "containerPort":
             causes.append(required(f"{here}.{number_field}"))
+        elif named and isinstance(number, str):
+            if not _PORT_NAME.match(number) or len(number) > 15:
+                causes.append(invalid_value(f"{here}.{number_field}", number, _PORT_NAME_RULE))
         elif number is not None and (not isinstance(number, int) or not 0 < number < 65536):
             causes.append(
                 invalid_value(
@@ -206,7 +216,7 @@ def _validate_network_policy(spec: JsonObject) -> list[JsonObject]:
         for index, rule in enumerate(spec.get(direction) or []):
             if isinstance(rule, dict):
                 here = f"spec.{direction}[{index}]"
-                causes += _ports(rule.get("ports"), f"{here}.ports", "port")
+                causes += _ports(rule.get("ports"), f"{here}.ports", "port", named=True)
                 peers = rule.get("from" if direction == "ingress" else "to") or []
                 for n, peer in enumerate(peers if isinstance(peers, list) else []):
                     where = f"{here}.{'from' if direction == 'ingress' else 'to'}[{n}]"
