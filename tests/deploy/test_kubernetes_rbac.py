@@ -23,6 +23,7 @@ from contivpy.models.k8s_codec import (
     EndpointAddress,
     EndpointPort,
     Endpoints,
+    EndpointSlice,
     EndpointSubset,
     IpBlock,
     Policy,
@@ -30,6 +31,7 @@ from contivpy.models.k8s_codec import (
     PolicyPeer,
     Service,
     ServicePort,
+    SliceEndpoint,
     encode,
     key_of,
 )
@@ -38,7 +40,7 @@ from contivpy.reflector.kinds import KINDS
 from contivpy.reflector.object_status import ObjectStatus, Readiness, object_path
 from contivpy.reflector.policy_events import POLICY, PolicyChecker
 from contivpy.reflector.refusal_events import RefusalEvents
-from contivpy.reflector.service_events import ENDPOINTS, SERVICE, ServiceChecker
+from contivpy.reflector.service_events import ENDPOINT_SLICE, ENDPOINTS, SERVICE, ServiceChecker
 from contivpy.reflector.view import ReflectedView
 from contivpy.store import ValueCompare
 
@@ -122,9 +124,9 @@ class _Leading:
 
 async def service_event_requests() -> list[tuple[str, str]]:
     """The requests ``RefusalEvents`` makes for a refused Service (port 0), its Endpoints
-    (an address that is no IP) and a NetworkPolicy (a CIDR that is none): each object read
-    once, an Event about each."""
-    view = ReflectedView([SERVICE, ENDPOINTS, POLICY])
+    (an address that is no IP), another Service's EndpointSlice (the same) and a
+    NetworkPolicy (a CIDR that is none): each object read once, an Event about each."""
+    view = ReflectedView([SERVICE, ENDPOINTS, ENDPOINT_SLICE, POLICY])
     refused = Service(namespace="ns1", name="x", ports=[ServicePort(port=0)])
     endpoints = Endpoints(
         namespace="ns1",
@@ -138,7 +140,22 @@ async def service_event_requests() -> list[tuple[str, str]]:
         name="x",
         ingress_rules=[PolicyIngressRule(from_=[PolicyPeer(ip_block=IpBlock(cidr="nope"))])],
     )
-    for kind, model in ((SERVICE, refused), (ENDPOINTS, endpoints), (POLICY, policy)):
+    sliced = Service(namespace="ns1", name="y", ports=[ServicePort(port=80)])
+    endpoint_slice = EndpointSlice(
+        namespace="ns1",
+        name="y-abcde",
+        service_name="y",
+        address_type="IPv4",
+        endpoints=[SliceEndpoint(addresses=["nope"])],
+        ports=[EndpointPort(port=80)],
+    )
+    for kind, model in (
+        (SERVICE, refused),
+        (ENDPOINTS, endpoints),
+        (POLICY, policy),
+        (SERVICE, sliced),
+        (ENDPOINT_SLICE, endpoint_slice),
+    ):
         view.put(kind, key_of(model), encode(model))
     api = RecordingApi()
     store: Any = _Leading()
@@ -147,7 +164,7 @@ async def service_event_requests() -> list[tuple[str, str]]:
         store, view, api, checkers, fence=ValueCompare("k", b""), retry=Backoff()
     )
     assert await writer.sync()
-    assert writer.events == 3, api.requests
+    assert writer.events == 4, api.requests
     return api.requests
 
 

@@ -7,8 +7,20 @@ import contextlib
 from collections.abc import Callable
 from typing import Any
 
-from contivpy.models.k8s_codec import Service, decode, key_for
-from contivpy.reflector.refusal_events import RefusalEvents
+from contivpy.models.k8s_codec import (
+    EndpointAddress,
+    EndpointPort,
+    Endpoints,
+    EndpointSlice,
+    EndpointSubset,
+    Service,
+    ServicePort,
+    SliceEndpoint,
+    decode,
+    key_for,
+)
+from contivpy.reflector.refusal_events import RefusalEvents, Subject
+from contivpy.reflector.service_events import problems_by_subject
 from contivpy.sim.kube import KubeApiStandIn
 from reflector.harness import Running, eventually
 
@@ -137,3 +149,29 @@ async def test_a_refused_service_gets_one_warning_naming_the_field(
             "spec.ports[0].port: 0 is out of range 1..65535"
         ] * 2
     assert len(warnings_about(kube, "bad")) == 1
+
+
+def test_a_slice_problem_is_about_the_slice_and_its_service_endpoints_are_not_looked_at() -> None:
+    service = Service(namespace="ns1", name="y", ports=[ServicePort(name="http", port=80)])
+    bad_slice = EndpointSlice(
+        namespace="ns1",
+        name="y-abcde",
+        service_name="y",
+        address_type="IPv4",
+        endpoints=[SliceEndpoint(addresses=["10.1.1.2", "nope"])],
+        ports=[EndpointPort(name="http", port=8080)],
+    )
+    stale = Endpoints(
+        namespace="ns1",
+        name="y",
+        subsets=[EndpointSubset(addresses=[EndpointAddress(ip="bad")], ports=[EndpointPort()])],
+    )
+    found = problems_by_subject(service, stale, [bad_slice])
+    assert found == {
+        Subject("EndpointSlice", "ns1", "y-abcde"): frozenset(
+            {"endpoints[0].addresses[1]: 'nope' is not an IP address"}
+        )
+    }
+    assert Subject("EndpointSlice", "ns1", "y-abcde").path == (
+        "/apis/discovery.k8s.io/v1/namespaces/ns1/endpointslices/y-abcde"
+    )

@@ -65,6 +65,7 @@ class SubjectKind:
 SUBJECT_KINDS: dict[str, SubjectKind] = {
     "Service": SubjectKind("v1", "services", "InvalidService"),
     "Endpoints": SubjectKind("v1", "endpoints", "InvalidEndpoints"),
+    "EndpointSlice": SubjectKind("discovery.k8s.io/v1", "endpointslices", "InvalidEndpointSlice"),
     "NetworkPolicy": SubjectKind("networking.k8s.io/v1", "networkpolicies", "InvalidNetworkPolicy"),
 }
 
