@@ -32,7 +32,7 @@ from contivpy.events.types import (
     KubeStateChange,
     UpdateResult,
 )
-from contivpy.models.k8s_codec import Namespace, decode, resource_of
+from contivpy.models.k8s_codec import Namespace, decode, encode, key_of, resource_of
 from contivpy.reflector import ReflectorSettings
 from contivpy.scheduler import RetryPolicy, Scheduler
 from contivpy.sim.kube import ApiServerSettings, KubeApiStandIn
@@ -365,3 +365,63 @@ async def test_malformed_stored_objects_are_rejected_and_the_stream_goes_on(
         assert "namespace broken: not valid JSON" in rejected[0].error
         assert "pod default/web: field 'ip_address': expected a string, got 5" in rejected[1].error
         assert node.watcher.resyncs == 1
+
+
+class GatedMirror(NamespaceMirror):
+    """A mirror whose updates wait at a gate: the agent falls behind a burst of changes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+
+    async def update(self, event: Event) -> UpdateResult[None]:
+        await self.gate.wait()
+        return await super().update(event)
+
+
+async def test_a_burst_of_changes_is_held_back_not_overflowed_and_room_is_left_for_others(
+    private_settings: StoreSettings,
+) -> None:
+    """Many more changes than the queue holds while the agent is busy: the watcher waits for
+    room (no overflow, no relist), another producer still finds a place, and every change is
+    folded once, in revision order."""
+    async with EtcdStore(private_settings) as store:
+        southbound = Southbound()
+        scheduler = Scheduler(retry=RetryPolicy(max_attempts=0))
+        scheduler.register(BaseDescriptor(southbound))
+        await scheduler.start()
+        mirror = GatedMirror()
+        loop = EventLoop([mirror], scheduler, settings=LoopSettings(queue_size=20))
+        loop.start()
+        watcher = DbWatcher(store, KSR, decode, loop, retry_delay=0.05)
+        task = asyncio.create_task(watcher.run())
+        try:
+            await loop.wait_started()
+            names = [f"burst-{i:03d}" for i in range(200)]
+            for name in names:
+                model = Namespace(name=name)
+                await store.put(KSR + key_of(model), encode(model))
+
+            async def backed_up() -> bool:
+                return loop.queue_depth >= 18  # all but the headroom of 2
+
+            await eventually(backed_up)
+            loop.push(DBResync({}, 0, "a producer that cannot wait"))  # finds its place
+            mirror.gate.set()
+
+            async def all_folded() -> bool:
+                return len(mirror.changes) >= len(names)
+
+            await eventually(all_folded, 20.0)
+            await loop.wait_idle()
+            assert watcher.resyncs == 1
+            assert loop.stats.overflows == 0
+            revisions = [revision for revision, _ in mirror.changes]
+            assert revisions == sorted(revisions)
+            assert [key for _, key in mirror.changes] == [key_of(Namespace(name=n)) for n in names]
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            await loop.stop()
+            await scheduler.stop()

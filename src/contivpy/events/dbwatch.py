@@ -5,9 +5,13 @@ with the whole decoded state at revision R (always first), then one KubeStateCha
 change from R + 1 on, pushed onto the event loop, each exactly once and in revision order
 (the store's watch resumes across etcd restarts on its own). When the watch's revision was
 compacted, or the event queue overflowed (events would be lost), it relists and pushes a new
-DBResync. An object that cannot be decoded becomes a RejectedObject event (recorded, not
-applied) and the stream goes on. ``reconnects`` counts the connections to etcd made again
-(the store's watch resuming by itself, and this watcher starting over after a store error).
+DBResync. A burst of changes (a reflector mirroring a large cluster at once) does not overflow
+the queue: the watcher waits for room before each push, keeping a tenth of the queue for CNI
+requests and timers, and etcd holds the rest of the stream meanwhile (a watcher that falls
+so far behind that its revision is compacted relists, as above). An object that cannot be
+decoded becomes a RejectedObject event (recorded, not applied) and the stream goes on.
+``reconnects`` counts the connections to etcd made again (the store's watch resuming by
+itself, and this watcher starting over after a store error).
 """
 
 from __future__ import annotations
@@ -42,6 +46,8 @@ class DbWatcher:
         self._decode = decode
         self._loop = loop
         self._retry_delay = retry_delay
+        # the queue places left to producers that cannot wait (CNI requests, timers)
+        self._headroom = max(1, loop.settings.queue_size // 10)
         self._models: dict[str, tuple[str, object]] = {}  # key -> (resource, model)
         self.resyncs = 0
         self.revision = 0  # the last revision folded into events
@@ -117,6 +123,7 @@ class DbWatcher:
                 change = KubeStateChange(
                     decoded.resource, decoded.key, prev, decoded.model, event.mod_revision
                 )
+            await self._loop.wait_for_room(self._headroom)
             self._loop.push(change)
             self.revision = event.mod_revision
 

@@ -12,7 +12,9 @@ from inside the loop) go before anything queued, and CNI ADDs of different pods 
 back are processed as a group whose transactions share one scheduler batch (each is still
 handled, recorded and reverted on its own). Until the first DBResync is processed every other
 event waits, so the first processed event (#0) is always a DBResync. Both queues are bounded;
-a push that does not fit raises EventQueueFullError and is counted. Processing itself (the
+a push that does not fit raises EventQueueFullError and is counted; a producer that can wait
+(the etcd watcher) waits for room instead (``wait_for_room``), leaving the last places to
+those that cannot. Processing itself (the
 controllers, the transaction, the outcome) is in processing.py.
 
 The dataplane: the agent reports a lost VPP connection (``dataplane_lost``) and its return
@@ -121,6 +123,7 @@ class EventLoop:
         self._delayed: list[Queued] = []  # waiting for the first DBResync
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
+        self._room = asyncio.Event()  # set whenever the consumer takes an event off _queue
         self._task: asyncio.Task[None] | None = None
         self._synced = False  # the first DBResync has been processed (not merely begun)
         self._synced_event = asyncio.Event()
@@ -169,6 +172,7 @@ class EventLoop:
         self._queue.clear()
         self._delayed.clear()
         self._held.clear()
+        self._room.set()  # a producer waiting for room finds the loop stopped
 
     @property
     def started(self) -> bool:
@@ -225,6 +229,14 @@ class EventLoop:
         """Queue an event without waiting for its result."""
         self._push(event, None)
 
+    async def wait_for_room(self, headroom: int) -> None:
+        """Return once more than ``headroom`` places of the queue are free. A producer that
+        can wait (the etcd watcher) waits so rather than overflow the queue, and leaves the
+        last places to those that cannot (CNI requests, timers)."""
+        while self._task is not None and self.settings.queue_size - len(self._queue) <= headroom:
+            self._room.clear()
+            await self._room.wait()
+
     async def push_and_wait(self, event: Event) -> EventResult:
         """Queue an event and wait until it is processed (CNI requests do this)."""
         if inside_loop.get():
@@ -258,6 +270,7 @@ class EventLoop:
             if not self._queue:
                 return None
             queued = self._queue.popleft()
+            self._room.set()
             if not self.started and not isinstance(queued.event, DBResync):
                 self._delayed.append(queued)  # waits for the first DBResync
             elif self._held_back(queued):
