@@ -81,10 +81,14 @@ class InterfaceVrfDescriptor(VppDescriptor):
                     for index in (numbered, sw_if_index)
                 )
             )
-            for n, ipv6 in enumerate(_FAMILIES):
-                wanted, current = tables[2 * n], tables[2 * n + 1]
-                if wanted != current:
-                    await set_interface_vrf(self.vpp, sw_if_index, wanted, ipv6)
+            # and the moves in one more (independent per family)
+            await asyncio.gather(
+                *(
+                    set_interface_vrf(self.vpp, sw_if_index, tables[2 * n], ipv6)
+                    for n, ipv6 in enumerate(_FAMILIES)
+                    if tables[2 * n] != tables[2 * n + 1]
+                )
+            )
         elif value.vrf != 0:
             sw_if_index = self.interfaces.sw_if_index(value.interface)
             await set_interface_vrf(self.vpp, sw_if_index, value.vrf, value.ipv6)
@@ -95,8 +99,12 @@ class InterfaceVrfDescriptor(VppDescriptor):
             tables = await asyncio.gather(
                 *(get_interface_vrf(self.vpp, sw_if_index, ipv6) for ipv6 in _FAMILIES)
             )
-            for ipv6, current in zip(_FAMILIES, tables, strict=True):
-                if current != 0:
-                    await set_interface_vrf(self.vpp, sw_if_index, 0, ipv6)
+            await asyncio.gather(
+                *(
+                    set_interface_vrf(self.vpp, sw_if_index, 0, ipv6)
+                    for ipv6, current in zip(_FAMILIES, tables, strict=True)
+                    if current != 0
+                )
+            )
         elif value.vrf != 0:
             await set_interface_vrf(self.vpp, sw_if_index, 0, value.ipv6)
