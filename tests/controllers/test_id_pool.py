@@ -23,6 +23,7 @@ from contivpy.controllers.id_pool import (
 )
 from contivpy.errors import PermanentError, RetriableError
 from contivpy.events.dbwatch import DbWatcher
+from contivpy.events.loop import LoopSettings
 from contivpy.events.types import DBResync, Event, KubeStateChange
 from contivpy.models.k8s_codec import Namespace, Node, decode, encode, key_of
 from contivpy.reflector.kinds import KINDS
@@ -272,11 +273,16 @@ async def test_the_reflectors_mark_and_sweep_keeps_the_pool_keys(store: Store) -
 class Recorder:
     """Stands in for the agent's event loop: keeps what the watcher pushes."""
 
+    settings = LoopSettings()
+
     def __init__(self) -> None:
         self.events: list[Event] = []
 
     def push(self, event: Event) -> None:
         self.events.append(event)
+
+    async def wait_for_room(self, headroom: int) -> None:
+        return None  # a list always has room
 
     async def wait_idle(self) -> None:
         return None
