@@ -177,9 +177,8 @@ class Policies(ControllerBase[PodUndo]):
         self._rendered = {pod: interfaces[pod] for pod in rendering.pod_tables if pod in interfaces}
         self._recount()
         self._touched = {}
-        self._said = []
-        self._report(changed_problems(before, self.problems))
-        lines, self._said = self._said, []  # said by the resync's own record
+        self._said = []  # the resync's findings are in its own record, not an update's
+        lines = problem_lines("NetworkPolicy", changed_problems(before, self.problems))
         return ResyncResult(dict(self._desired), "; ".join(lines))
 
     async def update(self, event: Event) -> UpdateResult[PodUndo]:

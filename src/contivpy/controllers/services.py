@@ -214,10 +214,8 @@ class Services(ControllerBase[PodUndo]):
         for service_id, model in sorted(self._book.models.items()):
             self._put_service(service_id, model)
         self._touched = {}
-        after = self.problems
-        self._said = []
-        self._report(changed_problems(before, after))
-        lines, self._said = self._said, []  # said by the resync's own record
+        self._said = []  # the resync's findings are in its own record, not an update's
+        lines = problem_lines("Service", changed_problems(before, self.problems))
         return ResyncResult(dict(self._desired), "; ".join(lines))
 
     async def update(self, event: Event) -> UpdateResult[PodUndo]:
