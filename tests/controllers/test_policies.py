@@ -11,40 +11,29 @@ from __future__ import annotations
 import asyncio
 import tempfile
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from contivpy.controllers.ipam import Ipam
-from contivpy.controllers.nodesync import NodeSync
-from contivpy.controllers.podmanager import PodManager
+from contivpy.controllers.base import ControllerBase
 from contivpy.controllers.policies import Policies, PolicyCleanup
 from contivpy.controllers.policy_render import GLOBAL_ACL, REFLECTION_ACL, table_acl
-from contivpy.controllers.state_file import StateFile
 from contivpy.events.types import (
     Changes,
-    Config,
     DBResync,
-    DeletePod,
     Event,
-    KubeState,
-    KubeStateChange,
-    UpdateResult,
 )
-from contivpy.models.k8s_codec import K8sModel, Namespace, Pod, Policy, VppNode, key_of
+from contivpy.models.k8s_codec import K8sModel, Namespace, Pod, Policy
 from contivpy.models.vpp_acl import Acl, AclInterfaces
 from contivpy.models.vpp_keys import acl_interface_key, acl_key
 from contivpy.reflector.converting import convert
 from contivpy.settings import AgentSettings
-from contivpy.store import Store
-from controllers.parts import add, delete
+from controllers.parts import NodeRig, add, delete
 
 NODE = "n1"  # node ID 1: pods in 10.1.1.0/24
 SETTINGS = AgentSettings(node_name=NODE)
-RESOURCE = {Pod: "pod", Namespace: "namespace", Policy: "policy", VppNode: "vppnode"}
 
 
 def network_policy(name: str, spec: Mapping[str, Any], namespace: str = "default") -> Policy:
@@ -70,58 +59,12 @@ def pod(name: str, role: str = "", node: str = NODE, ip: str = "", **labels: str
     return Pod(name=name, namespace="default", node_name=node, ip_address=ip, labels=labels)
 
 
-@dataclass
-class Rig:
-    """One node's nodesync, podmanager, IPAM and policy controller, fed events as the loop
-    feeds them (handlers in order; reverse for a DeletePod; follow-ups next)."""
+class Rig(NodeRig):
+    """The policy controller on a node (``NodeRig``); ``handle`` also runs the follow-ups."""
 
-    dir: Path
-    state: KubeState = field(default_factory=dict)
-    resync_change: str = ""
-
-    def __post_init__(self) -> None:
-        self.put_state(VppNode(id=1, name=NODE, ip_addresses=["192.168.16.1/24"]))
-        self.build()
-
-    def build(self) -> None:
-        self.nodesync = NodeSync(NODE, cast(Store, None), key_prefix="/t/")
-        self.pods = PodManager(StateFile(self.dir / "pods.json"), netns_exists=lambda _: True)
-        self.ipam = Ipam(SETTINGS.ipam, self.nodesync, self.pods, StateFile(self.dir / "ipam.json"))
+    def controller(self) -> ControllerBase[Any]:
         self.policies = Policies(SETTINGS, self.ipam, self.pods)
-
-    def put_state(self, model: K8sModel) -> KubeStateChange:
-        resource = RESOURCE[type(model)]
-        key = key_of(model)
-        prev = self.state.setdefault(resource, {}).get(key)
-        self.state[resource][key] = model
-        return KubeStateChange(resource, key, prev, model, revision=2)
-
-    def drop_state(self, model: K8sModel) -> KubeStateChange:
-        resource = RESOURCE[type(model)]
-        key = key_of(model)
-        prev = self.state.get(resource, {}).pop(key, None)
-        return KubeStateChange(resource, key, prev, None, revision=2)
-
-    async def resync(self) -> Config:
-        event = DBResync(self.state, revision=1)
-        for controller in (self.nodesync, self.pods, self.ipam):
-            await controller.resync(event, self.state, 1)
-        built = await self.policies.resync(event, self.state, 1)
-        self.resync_change = built.change  # the line of the resync's record
-        return built.config
-
-    async def one(self, event: Event) -> UpdateResult[Any]:
-        """One event, without its follow-ups: the policy controller's result."""
-        controllers = [self.nodesync, self.pods, self.ipam, self.policies]
-        if isinstance(event, DeletePod):
-            controllers.reverse()
-        found: UpdateResult[Any] = UpdateResult()
-        for controller in controllers:
-            if controller.handles(event):
-                result = await controller.update(event)
-                if controller is self.policies:
-                    found = result
-        return found
+        return self.policies
 
     async def handle(self, event: Event) -> list[Changes]:
         """An event and its follow-ups: each transaction's changes."""

@@ -12,24 +12,16 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from contivpy.controllers.ipam import Ipam
-from contivpy.controllers.nodesync import NodeSync
-from contivpy.controllers.podmanager import PodManager
+from contivpy.controllers.base import ControllerBase
 from contivpy.controllers.services import Services, ServiceSettings
-from contivpy.controllers.state_file import StateFile
 from contivpy.events.types import (
     Changes,
-    Config,
-    DBResync,
-    DeletePod,
     Event,
-    KubeState,
-    KubeStateChange,
 )
 from contivpy.models.k8s_codec import (
     EndpointAddress,
@@ -42,22 +34,14 @@ from contivpy.models.k8s_codec import (
     Service,
     ServicePort,
     VppNode,
-    key_of,
 )
 from contivpy.models.vpp_keys import nat44_interface_key, nat44_mapping_key
 from contivpy.models.vpp_nat import Nat44Interface, Nat44Local, Nat44Mapping
 from contivpy.settings import AgentSettings
-from contivpy.store import Store
-from controllers.parts import add, delete
+from controllers.parts import NodeRig, add, delete
 
 NODE = "n1"  # node ID 1: pods in 10.1.1.0/24, VPP at 192.168.16.1
 SETTINGS = AgentSettings(node_name=NODE)
-RESOURCE = {
-    Service: "service",
-    Endpoints: "endpoints",
-    Node: "node",
-    VppNode: "vppnode",
-}
 
 
 def service(name: str, *, node_port: int = 0, cluster_ip: str = "", **fields: Any) -> Service:
@@ -96,57 +80,17 @@ def k8s_node(name: str, *ips: str) -> Node:
 
 
 @dataclass
-class Rig:
-    """One node's nodesync, podmanager, IPAM and services controller, fed events as the
-    loop feeds them (handlers in order; reverse for a DeletePod)."""
+class Rig(NodeRig):
+    """The services controller on a node (``NodeRig``), with its settings."""
 
-    dir: Path
     config: ServiceSettings = field(default_factory=ServiceSettings)
-    state: KubeState = field(default_factory=dict)
-    resync_change: str = ""
 
-    def __post_init__(self) -> None:
-        self.put_state(vppnode(1, NODE, "192.168.16.1/24"))
-        self.build()
-
-    def build(self) -> None:
-        self.nodesync = NodeSync(NODE, cast(Store, None), key_prefix="/t/")
-        self.pods = PodManager(StateFile(self.dir / "pods.json"), netns_exists=lambda _: True)
-        self.ipam = Ipam(SETTINGS.ipam, self.nodesync, self.pods, StateFile(self.dir / "ipam.json"))
+    def controller(self) -> ControllerBase[Any]:
         self.services = Services(SETTINGS, self.nodesync, self.ipam, self.pods, self.config)
-
-    def put_state(self, model: K8sModel) -> KubeStateChange:
-        resource = RESOURCE[type(model)]
-        key = key_of(model)
-        prev = self.state.setdefault(resource, {}).get(key)
-        self.state[resource][key] = model
-        return KubeStateChange(resource, key, prev, model, revision=2)
-
-    def drop_state(self, model: K8sModel) -> KubeStateChange:
-        resource = RESOURCE[type(model)]
-        key = key_of(model)
-        prev = self.state.get(resource, {}).pop(key, None)
-        return KubeStateChange(resource, key, prev, None, revision=2)
-
-    async def resync(self) -> Config:
-        event = DBResync(self.state, revision=1)
-        for controller in (self.nodesync, self.pods, self.ipam):
-            await controller.resync(event, self.state, 1)
-        built = await self.services.resync(event, self.state, 1)
-        self.resync_change = built.change  # the line of the resync's record
-        return built.config
+        return self.services
 
     async def handle(self, event: Event) -> Changes:
-        controllers = [self.nodesync, self.pods, self.ipam, self.services]
-        if isinstance(event, DeletePod):
-            controllers.reverse()
-        changes: Changes = {}
-        for controller in controllers:
-            if controller.handles(event):
-                result = await controller.update(event)
-                if controller is self.services:
-                    changes = result.changes
-        return changes
+        return (await self.one(event)).changes
 
     async def put(self, model: K8sModel) -> Changes:
         return await self.handle(self.put_state(model))
@@ -284,7 +228,7 @@ def test_a_node_port_range_from_the_settings_refuses_node_ports_outside_it() -> 
         assert "default/s1" in rig.services.problems
 
     with tempfile.TemporaryDirectory() as tmp:
-        asyncio.run(scenario(Rig(Path(tmp), ServiceSettings(node_port_range="31000-31999"))))
+        asyncio.run(scenario(Rig(Path(tmp), config=ServiceSettings(node_port_range="31000-31999"))))
 
 
 def test_an_ipv6_only_service_is_skipped_and_noted() -> None:
