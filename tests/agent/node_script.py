@@ -91,6 +91,15 @@ def writes(agent: AgentProcess) -> int:
     return total
 
 
+def not_configured(agent: AgentProcess) -> list[str]:
+    """The agent's applied values that are neither configured nor obtained: "key: state"."""
+    return [
+        f"{s.get('key')}: {s.get('state')}"
+        for s in agent.ctl("dump", "--view", "applied")
+        if s.get("state") not in (None, "configured", "obtained", "CONFIGURED", "OBTAINED")
+    ]
+
+
 def cni(command: str, cid: str, netns: str, pod: str, socket: Path) -> dict[str, Any]:
     env = {
         **os.environ,
@@ -199,11 +208,7 @@ async def main(binary: Path, work: Path, pod_a: str, pod_b: str) -> dict[str, An
             report["after_vpp_restart_ping_b_a"] = ping(pod_b, ip_a)
             ping(None, ip_b, 1)  # the new VPP resolves the host's end again: one warm-up
             report["after_vpp_restart_ping_host_b"] = ping(None, ip_b)
-            report["not_configured"] = [
-                f"{s.get('key')}: {s.get('state')}"
-                for s in agent.ctl("dump", "--view", "applied")
-                if s.get("state") not in (None, "configured", "obtained", "CONFIGURED", "OBTAINED")
-            ]
+            report["not_configured"] = not_configured(agent)
         finally:
             agent.stop()
             await vpp.stop()

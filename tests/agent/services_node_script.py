@@ -32,7 +32,7 @@ import uvloop
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, as pytest has it
 
-from agent.node_script import cni, sh, wait_for, writes
+from agent.node_script import cni, not_configured, sh, wait_for, writes
 from contivpy.models.k8s_codec import (
     DEFAULT_PREFIX,
     EndpointAddress,
@@ -190,11 +190,7 @@ async def main(binary: Path, work: Path, web: str, frontend: str, client: str) -
             report["vpp_restart_frontend"] = await eventually_status(frontend, "200", 60)
             report["vpp_restart_s"] = time.monotonic() - restarted
             report["vpp_restart_client"] = http_status(client)
-            report["not_configured"] = [
-                f"{s.get('key')}: {s.get('state')}"
-                for s in agent.ctl("dump", "--view", "applied")
-                if s.get("state") not in (None, "configured", "obtained", "CONFIGURED", "OBTAINED")
-            ]
+            report["not_configured"] = not_configured(agent)
         finally:
             if server is not None:
                 server.terminate()

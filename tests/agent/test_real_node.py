@@ -6,15 +6,13 @@ make network namespaces."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from linux.support import Sandbox, ip
-from vpp_target.real_binary import needs_real_vpp, vpp_binary
+from agent.real_node_run import run_node_script
+from linux.support import Sandbox
+from vpp_target.real_binary import needs_real_vpp
 
 pytestmark = pytest.mark.realvpp
 
@@ -27,30 +25,7 @@ SCRIPT = Path(__file__).with_name("node_script.py")
 def test_a_real_node_forwards_pod_traffic_and_survives_restarts(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
-    node_ns, pod_a, pod_b = sandbox.netns_name(), sandbox.netns_name(), sandbox.netns_name()
-    for name in (node_ns, pod_a, pod_b):
-        ip("netns", "add", name)
-    done = subprocess.run(
-        [
-            "ip",
-            "netns",
-            "exec",
-            node_ns,
-            sys.executable,
-            str(SCRIPT),
-            str(vpp_binary()),
-            str(tmp_path),
-            pod_a,
-            pod_b,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=400,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-4000:]
-    report = json.loads(done.stdout.strip().splitlines()[-1])
-    print(json.dumps(report, indent=1))
+    report = run_node_script(SCRIPT, sandbox, tmp_path, pods=2)
     assert report["ping_a_b"] == 3, report
     custom_a, custom_b = report["custom_ips"]
     assert f"inet {custom_a}/32" in report["custom_links"][0], report

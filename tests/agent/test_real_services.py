@@ -8,16 +8,14 @@ namespaces."""
 
 from __future__ import annotations
 
-import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from linux.support import Sandbox, ip
-from vpp_target.real_binary import needs_real_vpp, vpp_binary
+from agent.real_node_run import run_node_script
+from linux.support import Sandbox
+from vpp_target.real_binary import needs_real_vpp
 
 pytestmark = pytest.mark.realvpp
 
@@ -30,32 +28,7 @@ SCRIPT = Path(__file__).with_name("services_node_script.py")
 def test_a_real_node_serves_a_service_and_enforces_a_policy(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
-    names = [sandbox.netns_name() for _ in range(4)]
-    for name in names:
-        ip("netns", "add", name)
-    node_ns, web, frontend, client = names
-    done = subprocess.run(
-        [
-            "ip",
-            "netns",
-            "exec",
-            node_ns,
-            sys.executable,
-            str(SCRIPT),
-            str(vpp_binary()),
-            str(tmp_path),
-            web,
-            frontend,
-            client,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=400,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-4000:]
-    report = json.loads(done.stdout.strip().splitlines()[-1])
-    print(json.dumps(report, indent=1))
+    report = run_node_script(SCRIPT, sandbox, tmp_path, pods=3)
     assert report["direct"] == "200", report
     assert report["client"] == "200", report
     assert report["frontend"] == "200", report
