@@ -89,14 +89,17 @@ class Agent:
 
 
 @contextlib.asynccontextmanager
-async def agent(store: Any) -> AsyncIterator[Agent]:
+async def agent(
+    store: Any, mirror: NamespaceMirror | None = None, queue_size: int = 1000
+) -> AsyncIterator[Agent]:
     """A node agent reduced to the event path, reading the reflector's tree from ``store``."""
     southbound = Southbound()
     scheduler = Scheduler(retry=RetryPolicy(max_attempts=0))
     scheduler.register(BaseDescriptor(southbound))
     await scheduler.start()
-    mirror = NamespaceMirror()
-    loop = EventLoop([mirror], scheduler, settings=LoopSettings(healing_delay=0.05))
+    mirror = mirror or NamespaceMirror()
+    settings = LoopSettings(healing_delay=0.05, queue_size=queue_size)
+    loop = EventLoop([mirror], scheduler, settings=settings)
     loop.start()
     watcher = DbWatcher(store, KSR, decode, loop, retry_delay=0.05)
     task = asyncio.create_task(watcher.run(), name="dbwatcher")
@@ -385,43 +388,29 @@ async def test_a_burst_of_changes_is_held_back_not_overflowed_and_room_is_left_f
     """Many more changes than the queue holds while the agent is busy: the watcher waits for
     room (no overflow, no relist), another producer still finds a place, and every change is
     folded once, in revision order."""
-    async with EtcdStore(private_settings) as store:
-        southbound = Southbound()
-        scheduler = Scheduler(retry=RetryPolicy(max_attempts=0))
-        scheduler.register(BaseDescriptor(southbound))
-        await scheduler.start()
-        mirror = GatedMirror()
-        loop = EventLoop([mirror], scheduler, settings=LoopSettings(queue_size=20))
-        loop.start()
-        watcher = DbWatcher(store, KSR, decode, loop, retry_delay=0.05)
-        task = asyncio.create_task(watcher.run())
-        try:
-            await loop.wait_started()
-            names = [f"burst-{i:03d}" for i in range(200)]
-            for name in names:
-                model = Namespace(name=name)
-                await store.put(KSR + key_of(model), encode(model))
+    mirror = GatedMirror()
+    async with EtcdStore(private_settings) as store, agent(store, mirror, queue_size=20) as node:
+        loop, watcher = node.loop, node.watcher
+        await loop.wait_started()
+        names = [f"burst-{i:03d}" for i in range(200)]
+        for name in names:
+            model = Namespace(name=name)
+            await store.put(KSR + key_of(model), encode(model))
 
-            async def backed_up() -> bool:
-                return loop.queue_depth >= 18  # all but the headroom of 2
+        async def backed_up() -> bool:
+            return loop.queue_depth >= 18  # all but the headroom of 2
 
-            await eventually(backed_up)
-            loop.push(DBResync({}, 0, "a producer that cannot wait"))  # finds its place
-            mirror.gate.set()
+        await eventually(backed_up)
+        loop.push(DBResync({}, 0, "a producer that cannot wait"))  # finds its place
+        mirror.gate.set()
 
-            async def all_folded() -> bool:
-                return len(mirror.changes) >= len(names)
+        async def all_folded() -> bool:
+            return len(mirror.changes) >= len(names)
 
-            await eventually(all_folded, 20.0)
-            await loop.wait_idle()
-            assert watcher.resyncs == 1
-            assert loop.stats.overflows == 0
-            revisions = [revision for revision, _ in mirror.changes]
-            assert revisions == sorted(revisions)
-            assert [key for _, key in mirror.changes] == [key_of(Namespace(name=n)) for n in names]
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-            await loop.stop()
-            await scheduler.stop()
+        await eventually(all_folded, 20.0)
+        await loop.wait_idle()
+        assert watcher.resyncs == 1
+        assert loop.stats.overflows == 0
+        revisions = [revision for revision, _ in mirror.changes]
+        assert revisions == sorted(revisions)
+        assert [key for _, key in mirror.changes] == [key_of(Namespace(name=n)) for n in names]
