@@ -9,23 +9,9 @@ from __future__ import annotations
 
 import itertools
 import re
-import subprocess
-import sys
 from pathlib import Path
 
-CONTIVPY = str(Path(sys.executable).with_name("contivpy"))
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-
-
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    """The command exactly as README.md gives it."""
-    return subprocess.run(
-        [CONTIVPY, "demo", *args],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
+from demo.demo_run import EXAMPLES, check_doc_commands, run
 
 
 def test_multi_if_scenario_wires_custom_interfaces_and_a_memif_cnf() -> None:
@@ -231,20 +217,8 @@ def test_custom_network_scenario_fails_when_net1_is_no_l3_network(tmp_path: Path
     assert out.rstrip().splitlines()[-1].startswith("FAILED: 2 pods networked")
 
 
-def _doc_commands(doc: Path) -> list[list[str]]:
-    """The commands in a document's unlabelled fenced blocks."""
-    blocks = re.findall(r"^```\n(.*?)^```$", doc.read_text(), re.DOTALL | re.MULTILINE)
-    return [line.split() for block in blocks for line in block.splitlines() if line.strip()]
-
-
 def test_the_custom_network_doc_commands_run_as_written() -> None:
-    commands = _doc_commands(EXAMPLES.parent / "docs" / "CUSTOM_NETWORKS.md")
-    assert commands
-    for command in commands:
-        assert command[:2] == [".venv/bin/contivpy", "demo"], command
-        proc = run(*command[2:])
-        assert proc.returncode == 0, " ".join(command) + "\n" + proc.stdout + proc.stderr
-        assert proc.stdout.rstrip().splitlines()[-1].startswith("OK: "), " ".join(command)
+    check_doc_commands(EXAMPLES.parent / "docs" / "CUSTOM_NETWORKS.md")
 
 
 def test_an_unknown_scenario_is_a_usage_error() -> None:

@@ -9,21 +9,18 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-CONTIVPY = str(Path(sys.executable).with_name("contivpy"))
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+from demo.demo_run import EXAMPLES, check_doc_commands
+from demo.demo_run import run as run_demo
 
 pytestmark = pytest.mark.timeout(240)
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [CONTIVPY, "demo", *args], capture_output=True, text=True, timeout=200, check=False
-    )
+    return run_demo(*args, timeout=200)
 
 
 def walk(out: str, title: str) -> str:
@@ -94,15 +91,4 @@ def test_services_scenario_fails_when_the_frontend_is_not_admitted(tmp_path: Pat
 
 
 def test_the_services_doc_commands_run_as_written() -> None:
-    commands, fence = [], None  # fence: the open block's label ("" unlabelled)
-    for line in (EXAMPLES.parent / "docs" / "SERVICES.md").read_text().splitlines():
-        if line.startswith("```"):
-            fence = line[3:].strip() if fence is None else None
-        elif fence == "" and line.strip():
-            commands.append(line.split())
-    assert commands
-    for command in commands:
-        assert command[:2] == [".venv/bin/contivpy", "demo"], command
-        proc = run(*command[2:])
-        assert proc.returncode == 0, " ".join(command) + "\n" + proc.stdout + proc.stderr
-        assert proc.stdout.rstrip().splitlines()[-1].startswith("OK: "), " ".join(command)
+    check_doc_commands(EXAMPLES.parent / "docs" / "SERVICES.md", timeout=200)
