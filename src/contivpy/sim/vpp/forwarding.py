@@ -237,10 +237,9 @@ class Fabric:
     ) -> Trace:
         """Walk a packet from ``src`` to ``dst`` entering ``node`` on ``ingress_interface``;
         ``protocol`` and ports are what ACLs look at (``forwarding_acl``)."""
-        src_ip, dst_ip = ipaddress.ip_address(src), ipaddress.ip_address(dst)
-        if src_ip.version != dst_ip.version:
-            raise ValueError(f"{src_ip} and {dst_ip} are of different families")
-        walk = _Walk(self, dst_ip, Flow(src_ip, dst_ip, protocol, src_port, dst_port))
+        flow = _flow(src, dst, protocol, src_port, dst_port)
+        src_ip, dst_ip = flow.src, flow.dst
+        walk = _Walk(self, dst_ip, flow)
         try:
             iface = find_interface(self.state(node), ingress_interface)
             if iface is None:
@@ -283,13 +282,12 @@ class Fabric:
         parent. ValueError for a VLAN out of range, a malformed MAC, or IPs of different
         families.
         """
-        src_ip, dst_ip = ipaddress.ip_address(src), ipaddress.ip_address(dst)
-        if src_ip.version != dst_ip.version:
-            raise ValueError(f"{src_ip} and {dst_ip} are of different families")
+        flow = _flow(src, dst, protocol, src_port, dst_port)
+        src_ip, dst_ip = flow.src, flow.dst
         if vlan is not None and not MIN_VLAN <= vlan <= MAX_VLAN:
             raise ValueError(f"vlan {vlan} is not an 802.1Q VLAN id ({MIN_VLAN}..{MAX_VLAN})")
         mac = None if dst_mac is None else _parse_mac(dst_mac)
-        walk = _Walk(self, dst_ip, Flow(src_ip, dst_ip, protocol, src_port, dst_port))
+        walk = _Walk(self, dst_ip, flow)
         description = _describe_frame(src_ip, dst_ip, dst_mac, vlan)
         try:
             state = self.state(node)
@@ -320,15 +318,24 @@ class Fabric:
     ) -> Trace:
         """Walk a packet ``node``'s VPP sends itself (as ``ping``), looked up in ``table``;
         the trace names local0 as where it came from, as VPP marks such packets."""
-        src_ip, dst_ip = ipaddress.ip_address(src), ipaddress.ip_address(dst)
-        if src_ip.version != dst_ip.version:
-            raise ValueError(f"{src_ip} and {dst_ip} are of different families")
-        walk = _Walk(self, dst_ip, Flow(src_ip, dst_ip, protocol, src_port, dst_port))
+        flow = _flow(src, dst, protocol, src_port, dst_port)
+        src_ip, dst_ip = flow.src, flow.dst
+        walk = _Walk(self, dst_ip, flow)
         try:
             verdict = walk.route(node, table, dst_ip)
         except _Dropped as drop:
             verdict = Verdict(Outcome.DROPPED, drop.node, None, drop.reason, drop.loop)
         return Trace(src_ip, dst_ip, node, "local0", tuple(walk.hops), verdict)
+
+
+def _flow(
+    src: str | IpAddress, dst: str | IpAddress, protocol: int, src_port: int, dst_port: int
+) -> Flow:
+    """The walked packet's flow; ValueError for addresses of different families."""
+    src_ip, dst_ip = ipaddress.ip_address(src), ipaddress.ip_address(dst)
+    if src_ip.version != dst_ip.version:
+        raise ValueError(f"{src_ip} and {dst_ip} are of different families")
+    return Flow(src_ip, dst_ip, protocol, src_port, dst_port)
 
 
 def _parse_mac(text: str) -> bytes:
