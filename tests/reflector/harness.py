@@ -7,13 +7,14 @@ import asyncio
 import contextlib
 import dataclasses
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from contivpy.models.k8s_codec import encode, key_of
+from contivpy.models.k8s_codec import decode, encode, key_for, key_of
 from contivpy.reflector import Reflector, ReflectorSettings
 from contivpy.reflector.converting import convert
 from contivpy.reflector.errors import ConversionError
 from contivpy.reflector.kinds import KINDS
+from contivpy.reflector.refusal_events import RefusalEvents
 from contivpy.reflector.watching import KubeApi
 from contivpy.sim.kube import KubeApiError, KubeApiStandIn
 from contivpy.store import Store
@@ -130,3 +131,57 @@ async def converged(store: Store, kube: KubeApiStandIn, within: float = 5.0) -> 
         raise AssertionError(
             f"not converged: missing {missing} extra {extra} changed {changed}"
         ) from timeout
+
+
+def warnings_on(kube: KubeApiStandIn, kind: str, name: str) -> list[dict[str, Any]]:
+    """The Warning Events on the ``kind`` object ``name`` of ``default``, oldest first."""
+    found = [
+        e
+        for e in kube.list("v1", "Event", namespace="default")
+        if e["involvedObject"]["kind"] == kind
+        and e["involvedObject"]["name"] == name
+        and e["type"] == "Warning"
+    ]
+    return sorted(found, key=lambda e: int(e["metadata"]["resourceVersion"]))
+
+
+async def has_warnings_on(
+    kube: KubeApiStandIn, kind: str, name: str, count: int
+) -> list[dict[str, Any]]:
+    """Wait for at least ``count`` Warning Events on the object; all of them."""
+
+    async def check() -> list[dict[str, Any]] | None:
+        found = warnings_on(kube, kind, name)
+        return found if len(found) >= count else None
+
+    return await eventually(check, 5.0)
+
+
+async def events_settled(
+    running: Running, resource: str, name: str, arrived: Callable[[object], bool]
+) -> None:
+    """Wait until the leader's view has the ``resource`` object ``name`` of ``default`` as
+    ``arrived`` wants its model, and a whole pass of its Event writer has covered that view."""
+    view = running.reflector.view
+    key = key_for(resource, name, "default")
+
+    async def there() -> bool:
+        value = view.get(resource, key)
+        decoded = decode(key, value) if value is not None else None
+        return decoded is not None and arrived(decoded.model)
+
+    await eventually(there)
+
+    async def writer() -> RefusalEvents | None:
+        return running.reflector.refusal_events
+
+    events = await eventually(writer)
+    target = view.versions(events.kinds)
+
+    async def covered() -> bool:
+        synced = events.synced
+        return len(synced) == len(target) and all(
+            a >= b for a, b in zip(synced, target, strict=True)
+        )
+
+    await eventually(covered)

@@ -14,8 +14,7 @@ from contivpy.policy.rules import Proto
 from contivpy.reflector.converting import convert
 from contivpy.reflector.named_port_events import policy_port_problems, service_port_problems
 from contivpy.sim.kube import KubeApiStandIn
-from reflector.harness import Running
-from reflector.test_policy_events import has_warnings, warnings_about
+from reflector.harness import Running, has_warnings_on, warnings_on
 
 RunReflector = Callable[..., contextlib.AbstractAsyncContextManager[Running]]
 NETWORKING = "networking.k8s.io/v1"
@@ -130,22 +129,17 @@ async def test_named_ports_no_pod_has_get_warnings_on_the_service_and_the_policy
         }
     )
     async with run_reflector():
-        (on_policy,) = await has_warnings(kube, "web-metrics", 1)
+        (on_policy,) = await has_warnings_on(kube, "NetworkPolicy", "web-metrics", 1)
         assert on_policy["reason"] == "InvalidNetworkPolicy"
         assert on_policy["message"].startswith(
             "spec.ingress[0].ports[0].port: no pod the policy applies to has a TCP port named "
             "'metrics'"
         )
-        on_service = [
-            e
-            for e in kube.list("v1", "Event", namespace="default")
-            if e["involvedObject"]["kind"] == "Service" and e["type"] == "Warning"
-        ]
-        assert [(e["reason"], e["message"]) for e in on_service] == [
-            (
-                "InvalidService",
-                "spec.ports[0].targetPort: no pod the Service selects has a TCP port named "
-                "'web' (the Service has no endpoints on it)",
-            )
-        ]
-        assert warnings_about(kube, "web-metrics") == [on_policy]
+        # both are posted in one pass, the Service's after the policy's: wait for it too
+        (on_service,) = await has_warnings_on(kube, "Service", "web", 1)
+        assert (on_service["reason"], on_service["message"]) == (
+            "InvalidService",
+            "spec.ports[0].targetPort: no pod the Service selects has a TCP port named "
+            "'web' (the Service has no endpoints on it)",
+        )
+        assert warnings_on(kube, "NetworkPolicy", "web-metrics") == [on_policy]

@@ -14,10 +14,9 @@ from typing import Any
 
 import pytest
 
-from contivpy.models.k8s_codec import Policy, decode, key_for
-from contivpy.reflector.refusal_events import RefusalEvents
+from contivpy.models.k8s_codec import Policy
 from contivpy.sim.kube import KubeApiStandIn
-from reflector.harness import Running, eventually
+from reflector.harness import Running, events_settled, has_warnings_on, warnings_on
 
 RunReflector = Callable[..., contextlib.AbstractAsyncContextManager[Running]]
 NETWORKING = "networking.k8s.io/v1"
@@ -48,48 +47,18 @@ def put_spec(kube: KubeApiStandIn, name: str, **ingress: Any) -> None:
 
 def warnings_about(kube: KubeApiStandIn, name: str) -> list[dict[str, Any]]:
     """The Warning Events on the NetworkPolicy ``name``, oldest first."""
-    found = [
-        e
-        for e in kube.list("v1", "Event", namespace="default")
-        if e["involvedObject"]["kind"] == "NetworkPolicy"
-        and e["involvedObject"]["name"] == name
-        and e["type"] == "Warning"
-    ]
-    return sorted(found, key=lambda e: int(e["metadata"]["resourceVersion"]))
-
-
-async def _async(value: Any) -> Any:
-    return value
+    return warnings_on(kube, "NetworkPolicy", name)
 
 
 async def has_warnings(kube: KubeApiStandIn, name: str, count: int) -> list[dict[str, Any]]:
-    return await eventually(
-        lambda: _async(found if len(found := warnings_about(kube, name)) >= count else None), 5.0
-    )
+    return await has_warnings_on(kube, "NetworkPolicy", name, count)
 
 
 async def settled(running: Running, name: str, check: Callable[[Policy], bool]) -> None:
     """Wait until the leader's view has the policy ``name`` as ``check`` wants it and a whole
     pass of its Event writer has covered that view."""
-    view = running.reflector.view
-    key = key_for("policy", name, "default")
-
-    def arrived() -> bool:
-        value = view.get("policy", key)
-        decoded = decode(key, value) if value is not None else None
-        return decoded is not None and isinstance(decoded.model, Policy) and check(decoded.model)
-
-    await eventually(lambda: _async(arrived() or None))
-    writer: RefusalEvents = await eventually(lambda: _async(running.reflector.refusal_events))
-    target = view.versions(writer.kinds)
-    await eventually(
-        lambda: _async(
-            (
-                len(writer.synced) == len(target)
-                and all(a >= b for a, b in zip(writer.synced, target, strict=True))
-            )
-            or None
-        )
+    await events_settled(
+        running, "policy", name, lambda model: isinstance(model, Policy) and check(model)
     )
 
 

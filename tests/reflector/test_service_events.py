@@ -16,13 +16,17 @@ from contivpy.models.k8s_codec import (
     Service,
     ServicePort,
     SliceEndpoint,
-    decode,
-    key_for,
 )
 from contivpy.reflector.refusal_events import RefusalEvents, Subject
 from contivpy.reflector.service_events import problems_by_subject
 from contivpy.sim.kube import KubeApiStandIn
-from reflector.harness import Running, eventually
+from reflector.harness import (
+    Running,
+    events_settled,
+    eventually,
+    has_warnings_on,
+    warnings_on,
+)
 
 RunReflector = Callable[..., contextlib.AbstractAsyncContextManager[Running]]
 
@@ -46,58 +50,28 @@ def put_port(kube: KubeApiStandIn, name: str, port: int) -> None:
 
 def warnings_about(kube: KubeApiStandIn, name: str) -> list[dict[str, Any]]:
     """The Warning Events on the Service ``name``, oldest first."""
-    found = [
-        e
-        for e in kube.list("v1", "Event", namespace="default")
-        if e["involvedObject"]["kind"] == "Service"
-        and e["involvedObject"]["name"] == name
-        and e["type"] == "Warning"
-    ]
-    return sorted(found, key=lambda e: int(e["metadata"]["resourceVersion"]))
+    return warnings_on(kube, "Service", name)
 
 
 async def has_warnings(kube: KubeApiStandIn, name: str, count: int) -> list[dict[str, Any]]:
-    async def check() -> list[dict[str, Any]] | None:
-        found = warnings_about(kube, name)
-        return found if len(found) >= count else None
-
-    return await eventually(check, 5.0)
-
-
-async def _async(value: Any) -> Any:
-    return value
+    return await has_warnings_on(kube, "Service", name, count)
 
 
 async def writer_of(running: Running) -> RefusalEvents:
-    return await eventually(lambda: _async(running.reflector.refusal_events))
+    async def writer() -> RefusalEvents | None:
+        return running.reflector.refusal_events
+
+    return await eventually(writer)
 
 
 async def settled(running: Running, name: str, port: int) -> None:
     """Wait until the leader's view has the Service ``name`` with ``port`` and a whole pass
     of its Event writer has covered that view."""
-    view = running.reflector.view
-    key = key_for("service", name, "default")
-
-    def has_port() -> bool:
-        value = view.get("service", key)
-        decoded = decode(key, value) if value is not None else None
-        return (
-            decoded is not None
-            and isinstance(decoded.model, Service)
-            and (decoded.model.ports[0].port == port)
-        )
-
-    await eventually(lambda: _async(has_port() or None))
-    writer = await writer_of(running)
-    target = view.versions(writer.kinds)
-    await eventually(
-        lambda: _async(
-            (
-                len(writer.synced) == len(target)
-                and all(a >= b for a, b in zip(writer.synced, target, strict=True))
-            )
-            or None
-        )
+    await events_settled(
+        running,
+        "service",
+        name,
+        lambda model: isinstance(model, Service) and model.ports[0].port == port,
     )
 
 
