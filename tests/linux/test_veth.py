@@ -6,6 +6,8 @@ these tests touches the agent's namespace.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from dataclasses import replace
 
 from contivpy.linux import keys
@@ -100,6 +102,22 @@ async def test_leftovers_of_an_interrupted_create_are_removed(
     assert await names(netlink, node) == {"lo", "veth-c1"}
 
 
+def kernel_tx_checksum(netns: NetnsRef, link: str) -> bool:
+    """The link's TX checksum offload as pyroute2's ethtool features read it (by feature
+    name, not by the ioctl the agent uses), from inside the namespace."""
+    script = (
+        "from pyroute2.ethtool import Ethtool; e = Ethtool(); "
+        f"print(e.get_features({link!r}).features['tx-checksum-ip-generic'].enable)"
+    )
+    done = subprocess.run(
+        ["ip", "netns", "exec", netns.name or "", sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout.strip() == "True"
+
+
 async def test_tx_checksum_offload_is_set_read_back_and_repaired(
     netlink: Netlink, sandbox: Sandbox
 ) -> None:
@@ -115,6 +133,7 @@ async def test_tx_checksum_offload_is_set_read_back_and_repaired(
         assert (await scheduler.resync_full(values)).ok
         assert not await netlink.tx_checksum("eth0", pod)
         assert not await netlink.tx_checksum("veth-c1", node)
+        assert kernel_tx_checksum(pod, "eth0") is False  # as another reader sees it
         assert (await scheduler.dry_run_downstream()).planned == ()
 
         await netlink.set_link("eth0", LinkSettings(tx_checksum=True), pod)
