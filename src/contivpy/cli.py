@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
 
+# Not typing.TYPE_CHECKING: importing typing (or collections.abc) costs the exec'd CNI plugin,
+# which starts here, several ms per pod; type checkers treat any TYPE_CHECKING as theirs.
+TYPE_CHECKING = False
 if TYPE_CHECKING:  # imported where the parser is built: `contivpy cni` starts without them
     import argparse
+    from collections.abc import Callable, Sequence
 
-Handler = Callable[["argparse.Namespace"], int]
+    Handler = Callable[[argparse.Namespace], int]
 
 
 def _bench(args: argparse.Namespace) -> int:

@@ -10,9 +10,12 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from contivpy.cni.plugin import format_result, run_cni
-from contivpy.cni.types import CniInterface, CniIP, CniRequest, CniResult, CniRoute
+
+if TYPE_CHECKING:  # the wire's documents are types for the checker only
+    from contivpy.cni.wire import Reply, Request
 
 CONFIG = {"cniVersion": "1.0.0", "name": "k8s-pod-network", "type": "contivpy"}
 ENV = {
@@ -22,20 +25,20 @@ ENV = {
     "CNI_IFNAME": "eth0",
     "CNI_ARGS": "IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=web",
 }
-RESULT = CniResult(
-    (CniInterface("eth0", "02:fe:00:00:00:01", "/var/run/netns/pod1"),),
-    (CniIP("10.1.1.2/32", "10.1.1.1", 0),),
-    (CniRoute("0.0.0.0/0", "10.1.1.1"),),
-)
+RESULT: Reply = {
+    "interfaces": [{"name": "eth0", "mac": "02:fe:00:00:00:01", "sandbox": "/var/run/netns/pod1"}],
+    "ips": [{"address": "10.1.1.2/32", "gateway": "10.1.1.1", "interface": 0}],
+    "routes": [{"dst": "0.0.0.0/0", "gw": "10.1.1.1"}],
+}
 
 
 def run(
     env: dict[str, str],
     config: object,
-    calls: list[tuple[str, CniRequest]] | None = None,
+    calls: list[tuple[str, Request]] | None = None,
     socket: str | None = None,
 ) -> tuple[int, dict[str, object]]:
-    def fake(sock: str, method: str, request: CniRequest, deadline: float) -> CniResult:
+    def fake(sock: str, method: str, request: Request, deadline: float) -> Reply:
         assert calls is not None
         calls.append((method, request))
         return RESULT
@@ -48,13 +51,15 @@ def run(
 
 
 def test_add_forwards_the_pod_and_prints_a_spec_result() -> None:
-    calls: list[tuple[str, CniRequest]] = []
+    calls: list[tuple[str, Request]] = []
     code, out = run(ENV, CONFIG, calls)
     assert code == 0
     method, request = calls[0]
     assert method == "add"
-    assert (request.pod.namespace, request.pod.name) == ("default", "web")
-    assert request.netns == "/proc/self/ns/net"
+    assert request["args"] == ENV["CNI_ARGS"]  # the agent takes the pod's name from it
+    assert (request["container_id"], request["ifname"]) == ("c0ffee", "eth0")
+    assert request["netns"] == "/proc/self/ns/net"
+    assert request["config"] == CONFIG
     assert out["ips"] == [{"address": "10.1.1.2/32", "gateway": "10.1.1.1", "interface": 0}]
     assert out["routes"] == [{"dst": "0.0.0.0/0", "gw": "10.1.1.1"}]
 
@@ -82,7 +87,7 @@ def test_bad_input_gives_cni_errors() -> None:
 
 
 def test_delete_without_netns_is_allowed() -> None:
-    calls: list[tuple[str, CniRequest]] = []
+    calls: list[tuple[str, Request]] = []
     code, _ = run({**ENV, "CNI_COMMAND": "DEL", "CNI_NETNS": ""}, CONFIG, calls)
     assert code == 0
     assert calls[0][0] == "delete"
@@ -113,7 +118,7 @@ def test_agent_down_is_a_cni_error_not_a_traceback(tmp_path: Path) -> None:
 def test_add_and_check_need_the_netns_to_exist(tmp_path: Path) -> None:
     missing = str(tmp_path / "gone")
     for command in ("ADD", "CHECK"):
-        calls: list[tuple[str, CniRequest]] = []
+        calls: list[tuple[str, Request]] = []
         code, out = run({**ENV, "CNI_COMMAND": command, "CNI_NETNS": missing}, CONFIG, calls)
         assert (code, out["code"]) == (1, 4), command
         assert str(out["msg"]) == f"CNI_NETNS: {missing} does not exist"
@@ -121,7 +126,7 @@ def test_add_and_check_need_the_netns_to_exist(tmp_path: Path) -> None:
 
 
 def test_delete_of_a_netns_already_gone_reaches_the_agent(tmp_path: Path) -> None:
-    calls: list[tuple[str, CniRequest]] = []
+    calls: list[tuple[str, Request]] = []
     env = {**ENV, "CNI_COMMAND": "DEL", "CNI_NETNS": str(tmp_path / "gone")}
     code, _ = run(env, CONFIG, calls)
     assert code == 0
@@ -129,11 +134,11 @@ def test_delete_of_a_netns_already_gone_reaches_the_agent(tmp_path: Path) -> Non
 
 
 def test_simulated_pods_have_netns_names_only() -> None:
-    calls: list[tuple[str, CniRequest]] = []
+    calls: list[tuple[str, Request]] = []
     env = {**ENV, "CNI_NETNS": "/var/run/netns/cni-simulated"}
     code, out = run(env, {**CONFIG, "simulatedNetns": True}, calls)
     assert code == 0, out
-    assert calls[0][1].netns == "/var/run/netns/cni-simulated"
+    assert calls[0][1]["netns"] == "/var/run/netns/cni-simulated"
 
 
 def test_bad_configuration_values_name_the_field() -> None:
@@ -144,13 +149,15 @@ def test_bad_configuration_values_name_the_field() -> None:
         ("timeoutSeconds", "30"),
         ("timeoutSeconds", True),
         ("timeoutSeconds", None),
+        ("timeoutSeconds", float("nan")),  # JSON's NaN and Infinity, as json reads them
+        ("timeoutSeconds", float("inf")),
         ("grpcServer", 5),
         ("grpcServer", ["/run/contivpy/cni.sock"]),
         ("grpcServer", ""),
         ("simulatedNetns", "yes"),
     ]
     for key, value in bad:
-        calls: list[tuple[str, CniRequest]] = []
+        calls: list[tuple[str, Request]] = []
         code, out = run(ENV, {**CONFIG, key: value}, calls)
         assert (code, out["code"]) == (1, 7), (key, value)
         assert str(out["msg"]).startswith(f"{key}:"), out
@@ -268,6 +275,8 @@ main(["cni"])
 heavy = ("argparse", "structlog", "betterproto2", "contivpy._gen", "contivpy.logs")
 print(" ".join(m for m in sorted(sys.modules) if m.startswith(heavy)), file=sys.stderr)
 client = ("asyncio", "grpclib", "h2", "hpack", "multidict", "logging")
+# each a few ms of every pod's plugin start (contivpy.cni.plugin's docstring)
+client += ("typing", "dataclasses", "enum", "json", "re", "inspect", "contextlib")
 print(" ".join(m for m in sorted(sys.modules) if m.split(".")[0] in client), file=sys.stderr)
 print(sys.stdout.getvalue().replace(chr(10), " "), file=sys.stderr)
 """
@@ -294,7 +303,8 @@ asyncio.run(main())
 
 def test_the_plugin_starts_without_what_it_does_not_use(tmp_path: Path) -> None:
     """The kubelet execs the plugin per pod: no parser, logging set-up or generated classes,
-    and its agent client is a blocking one: no asyncio, grpclib, h2, hpack or logging."""
+    its agent client is a blocking one: no asyncio, grpclib, h2, hpack or logging, and it
+    loads none of the standard library's costlier modules."""
     live = tmp_path / "cni.sock"
     agent = subprocess.Popen([sys.executable, "-c", LIVE_AGENT, str(live)])
     try:

@@ -16,7 +16,7 @@ from contivpy._gen.contivpy.cni.v1 import (
 )
 from contivpy._gen.contivpy.cni.v1 import CniRequest as CniRequestMessage
 from contivpy.api.cni_server import from_message
-from contivpy.cni.types import CniCode, CniError, CniIP, CniRequest, PodRef
+from contivpy.cni.types import CniCode, CniError, CniIP, CniRequest, CniResult, PodRef
 from contivpy.cni.wire import decode_reply, encode_request
 
 
@@ -30,7 +30,7 @@ def test_the_agent_reads_the_request_the_plugin_encodes() -> None:
         config={"cniVersion": "0.4.0", "name": "k8s-pod-network", "grpcServer": "/x.sock"},
         args="K8S_POD_NAMESPACE=default;K8S_POD_NAME=wéb",
     )
-    message = CniRequestMessage.parse(encode_request(request))
+    message = CniRequestMessage.parse(encode_request(request.document()))
     assert message.network_namespace == "/var/run/netns/cni-1"
     assert json.loads(message.extra_nw_config)["grpcServer"] == "/x.sock"
     assert from_message(message) == request
@@ -55,7 +55,9 @@ def test_the_plugin_reads_the_reply_the_agent_encodes() -> None:
         ],
         routes=[CniReplyRoute(dst="0.0.0.0/0", gw="10.1.1.1"), CniReplyRoute(dst="fd00::/8")],
     )
-    result = decode_reply(bytes(reply))
+    document = decode_reply(bytes(reply))
+    assert document["ips"][1] == {"address": "fd00::2/128", "gateway": "", "interface": 1}
+    result = CniResult.from_reply(document)
     assert [(i.name, i.mac, i.sandbox) for i in result.interfaces] == [
         ("tap0", "02:fe:00:00:00:09", ""),
         ("eth0", "02:fe:00:00:00:01", "/var/run/netns/cni-1"),

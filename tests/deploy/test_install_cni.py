@@ -11,6 +11,7 @@ import os
 import stat
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -113,3 +114,25 @@ def test_a_second_install_replaces_the_first(host: Path) -> None:
     )
     subprocess.run(["/bin/sh", str(SCRIPT)], check=True, env=env, capture_output=True)
     assert conflist.read_text() == CONFLIST.read_text()
+
+
+async def test_the_installed_plugin_runs_from_compiled_modules(host: Path, tmp_path: Path) -> None:
+    """zipimport cannot cache what it compiles: without the compiled modules in the archive,
+    every exec of the plugin would compile its sources again. A copy of the archive without
+    its sources still networks a pod, so this interpreter loads the compiled ones."""
+    plugin = host / "opt/cni/bin/contivpy"
+    with zipfile.ZipFile(plugin) as archive:
+        names = archive.namelist()
+        sources = [n for n in names if n.endswith(".py")]
+        assert "contivpy/cni/plugin.py" in sources
+        assert {n[:-3] + ".pyc" for n in sources} <= set(names)
+        compiled_only = tmp_path / "compiled-only"
+        with zipfile.ZipFile(compiled_only, "w") as copy:
+            for name in names:
+                if not name.endswith(".py"):
+                    copy.writestr(name, archive.read(name))
+    plugin.write_bytes(compiled_only.read_bytes())
+    socket = tmp_path / "cni.sock"
+    async with CniServer(Handler(), socket):
+        code, result = await run_plugin(host, "ADD", plugin_config(host, socket))
+    assert code == 0, result

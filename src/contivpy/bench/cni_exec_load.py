@@ -7,6 +7,13 @@ kubelet pays for them — and, for DEL, the failures. ``plugin_start_ms`` times 
 alone (CNI VERSION: started, answered, exited; no agent); ``children_cpu_seconds`` gives the
 plugin processes' CPU.
 
+The suites run these from a process of their own (``*_from_process``: ``python -m
+contivpy.bench.cni_exec_load MODE …``, which prints its outcome as JSON), as the kubelet that
+execs the plugin is not the agent's process: started from the benchmark's process, every
+plugin would be forked from the agent's (its page tables copied, its pages copied on write
+until the child execs) and its pipes and exit served by the agent's event loop, all counted
+in the ADDs' time as no node pays it.
+
 The plugin is the ``contivpy`` console script next to this interpreter (what the node's
 ``deploy/contivpy-cni`` wrapper execs); ``python -m contivpy.cli`` when there is none. A
 pod's ``CNI_NETNS`` is ``/var/run/netns/<netns_name(pod)>``; on the simulator the pods are
@@ -17,6 +24,7 @@ simulated (the agent does not configure Linux) and the network config says
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import resource
 import sys
@@ -24,7 +32,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from contivpy.bench.cni_load import NAMESPACE, AddRun, BenchPod
+import uvloop
+
+from contivpy.bench.cni_load import (
+    NAMESPACE,
+    AddRun,
+    BenchPod,
+    bench_pods,
+    child_json,
+)
 
 _DEADLINE_SECONDS = 60
 
@@ -175,3 +191,92 @@ async def plugin_start_ms(runs: int, directory: Path) -> list[float]:
         if code == 0:
             times.append((time.perf_counter() - started) * 1000)
     return times
+
+
+async def exec_adds_from_process(
+    cni_socket: str,
+    pods: list[BenchPod],
+    concurrency: int,
+    directory: Path,
+    *,
+    simulated_netns: bool = True,
+) -> tuple[AddRun, float]:
+    """``exec_adds`` run by a child process (the module docstring says why); the run and the
+    plugin processes' CPU seconds. ``pods`` must be ``bench_pods(n, prefix)``."""
+    out = await _child("adds", cni_socket, pods, concurrency, directory, simulated_netns)
+    return AddRun(**out["run"]), float(out["plugin_cpu_seconds"])
+
+
+async def exec_dels_from_process(
+    cni_socket: str,
+    pods: list[BenchPod],
+    concurrency: int,
+    directory: Path,
+    *,
+    simulated_netns: bool = True,
+) -> list[str]:
+    """``exec_dels`` run by a child process; the failures."""
+    out = await _child("dels", cni_socket, pods, concurrency, directory, simulated_netns)
+    return [str(failure) for failure in out["failures"]]
+
+
+async def plugin_start_ms_from_process(runs: int, directory: Path) -> list[float]:
+    """``plugin_start_ms`` run by a child process."""
+    out = await _child("version", "", [], runs, directory, True)
+    return [float(ms) for ms in out["times_ms"]]
+
+
+async def _child(
+    mode: str,
+    cni_socket: str,
+    pods: list[BenchPod],
+    concurrency: int,
+    directory: Path,
+    simulated_netns: bool,
+) -> dict[str, Any]:
+    prefix = pods[0].name.rsplit("-", 1)[0] if pods else "-"
+    if pods != bench_pods(len(pods), prefix):
+        raise ValueError("the child process makes its pods with bench_pods(n, prefix)")
+    return await child_json(
+        __name__,
+        mode,
+        cni_socket,
+        str(len(pods)),
+        prefix,
+        str(concurrency),
+        str(directory),
+        "simulated" if simulated_netns else "real",
+    )
+
+
+async def _run_child(argv: list[str]) -> dict[str, Any]:
+    mode, cni_socket, n, prefix, concurrency, directory, netns = argv
+    pods = bench_pods(int(n), prefix)
+    simulated = netns == "simulated"
+    if mode == "adds":
+        cpu_before = children_cpu_seconds()
+        run = await exec_adds(
+            cni_socket, pods, int(concurrency), Path(directory), simulated_netns=simulated
+        )
+        cpu = children_cpu_seconds() - cpu_before
+        return {"run": dataclasses.asdict(run), "plugin_cpu_seconds": cpu}
+    if mode == "dels":
+        failures = await exec_dels(
+            cni_socket, pods, int(concurrency), Path(directory), simulated_netns=simulated
+        )
+        return {"failures": failures}
+    if mode == "version":
+        return {"times_ms": await plugin_start_ms(int(concurrency), Path(directory))}
+    raise ValueError(f"unknown mode {mode!r}")
+
+
+def main(argv: list[str]) -> int:
+    """``MODE SOCKET N PREFIX CONCURRENCY DIRECTORY simulated|real``: the exec'd ADDs (adds),
+    DELs (dels) of ``bench_pods(N, PREFIX)`` or CONCURRENCY VERSION calls (version); prints
+    the outcome as JSON."""
+    json.dump(uvloop.run(_run_child(argv)), sys.stdout)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -25,6 +25,7 @@ import json
 import sys
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import uvloop
 
@@ -167,26 +168,34 @@ async def add_pods_from_process(
 ) -> AddRun:
     """``add_pods`` of ``bench_pods(n, prefix)``, run by a child process (see the module
     docstring)."""
+    out = await child_json(__name__, cni_socket, str(n), str(concurrency), prefix)
+    try:
+        return AddRun(**out)
+    except TypeError as error:
+        raise CniLoadError(f"CNI load process printed no result ({error})") from None
+
+
+async def child_json(module: str, *args: str) -> dict[str, Any]:
+    """Run ``python -m module args…`` and return the JSON object it printed; CniLoadError
+    when it fails or prints none."""
     child = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        __name__,
-        cni_socket,
-        str(n),
-        str(concurrency),
-        prefix,
+        module,
+        *args,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
     out, err = await child.communicate()
     if child.returncode != 0:
-        raise CniLoadError(
-            f"CNI load process exited with {child.returncode}: {err.decode()[-2000:]}"
-        )
+        raise CniLoadError(f"{module} exited with {child.returncode}: {err.decode()[-2000:]}")
     try:
-        return AddRun(**json.loads(out))
-    except (ValueError, TypeError) as error:
-        raise CniLoadError(f"CNI load process printed no result ({error}): {out[:200]!r}") from None
+        document = json.loads(out)
+    except ValueError as error:
+        raise CniLoadError(f"{module} printed no result ({error}): {out[:200]!r}") from None
+    if not isinstance(document, dict):
+        raise CniLoadError(f"{module} printed {document!r}, not a JSON object")
+    return document
 
 
 def main(argv: list[str]) -> int:

@@ -80,25 +80,25 @@ async def run(socket_path: str, sizes: RealPodsSizes, problems: Problems) -> lis
     # Container IDs of this run only: namespaces and links are named after them.
     pods = cni_load.bench_pods(sizes.pods, prefix=f"real-{uuid.uuid4().hex[:8]}")
     async with real_pods_node(socket_path, problems) as node:
-        start_ms = await cni_exec_load.plugin_start_ms(sizes.version_runs, node.directory)
+        start_ms = await cni_exec_load.plugin_start_ms_from_process(
+            sizes.version_runs, node.directory
+        )
         if len(start_ms) < sizes.version_runs:
             problems.add("plugin start: a CNI VERSION call failed")
         for pod in pods:
             netns = cni_exec_load.netns_name(pod)
             node.pod_namespaces.add(netns)
             real_node.add_netns(netns)
-        cpu_before = cni_exec_load.children_cpu_seconds()
-        execed = await cni_exec_load.exec_adds(
+        execed, plugin_cpu_s = await cni_exec_load.exec_adds_from_process(
             node.cni_socket, pods, sizes.concurrency, node.directory, simulated_netns=False
         )
-        plugin_cpu_s = cni_exec_load.children_cpu_seconds() - cpu_before
         agent = node.agent
         pods_scenarios.check_adds(execed, agent, pods, problems)
         parts = add_breakdown.breakdown(
             execed.spans, agent.history.records(), agent.scheduler.txn_history()
         )
         await check_pods(node, pods, execed, problems)
-        for failure in await cni_exec_load.exec_dels(
+        for failure in await cni_exec_load.exec_dels_from_process(
             node.cni_socket, pods, sizes.concurrency, node.directory, simulated_netns=False
         ):
             problems.add(f"exec'd DEL: {failure}")

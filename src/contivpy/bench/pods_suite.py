@@ -87,14 +87,14 @@ async def run(sizes: PodsSizes, problems: Problems) -> list[Metric]:
     exec_pods = cni_load.bench_pods(sizes.exec_pods, prefix="exec-pod")
     async with pods_node() as node:
         await node.start_agent()
-        start_ms = await cni_exec_load.plugin_start_ms(sizes.version_runs, node.directory)
+        start_ms = await cni_exec_load.plugin_start_ms_from_process(
+            sizes.version_runs, node.directory
+        )
         if len(start_ms) < sizes.version_runs:
             problems.add("plugin start: a CNI VERSION call failed")
-        cpu_before = cni_exec_load.children_cpu_seconds()
-        execed = await cni_exec_load.exec_adds(
+        execed, plugin_cpu_s = await cni_exec_load.exec_adds_from_process(
             node.cni_socket, exec_pods, sizes.concurrency, node.directory
         )
-        plugin_cpu_s = cni_exec_load.children_cpu_seconds() - cpu_before
         assert node.agent is not None
         pods_scenarios.check_adds(execed, node.agent, exec_pods, problems)
         parts = add_breakdown.breakdown(
@@ -102,7 +102,7 @@ async def run(sizes: PodsSizes, problems: Problems) -> list[Metric]:
         )
         label = f"exec'd ADD of {len(exec_pods)} pods"
         await pods_scenarios.check_vpp(label, node.sim, exec_pods, problems)
-        for failure in await cni_exec_load.exec_dels(
+        for failure in await cni_exec_load.exec_dels_from_process(
             node.cni_socket, exec_pods, sizes.concurrency, node.directory
         ):
             problems.add(f"exec'd DEL: {failure}")

@@ -1,5 +1,6 @@
 """The CNI side: request/result types shared by the `contivpy cni` plugin and the agent
-(``types``), what the agent implements for it (``handler``), the agent's RemoteCNI server
-(``server``), the plugin (``plugin``) and its client of that server (``client``: the
-messages in ``wire``, a blocking gRPC unary call in ``grpc_unary`` with HPACK in
-``hpack_codec`` and ``hpack_huffman``: no asyncio or grpclib in the exec'd plugin)."""
+(``types``; the codes and error in ``errors``), what the agent implements for it
+(``handler``), the plugin (``plugin``) and its client of the agent's RemoteCNI server
+(``client``: the messages in ``wire``, a blocking gRPC unary call in ``grpc_unary`` with
+HPACK in ``hpack_codec`` and ``hpack_huffman``, JSON in ``json_text``: no asyncio, grpclib,
+dataclasses, typing or json in the exec'd plugin)."""

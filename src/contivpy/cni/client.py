@@ -1,7 +1,7 @@
 """The plugin's side of RemoteCNI: one gRPC call to the agent over its unix socket.
 
-In: the socket path, the method (add, delete, check), a CniRequest, a deadline. Out: the
-CniResult, or CniError with a CNI code:
+In: the socket path, the method (add, delete, check), a request, a deadline. Out: the
+result, or CniError with a CNI code:
 
 - the agent unreachable (AGENT_UNAVAILABLE, with the socket path);
 - no answer within the deadline (TRY_AGAIN_LATER);
@@ -11,18 +11,25 @@ CniResult, or CniError with a CNI code:
 - a gRPC status other than OK, or a reply that is not gRPC (WIRING_FAILED, naming it);
 - the agent's own failure (its code and message).
 
-``call_agent_sync`` is the exec'd plugin's: a blocking socket, no asyncio, no grpclib (their
-imports were most of an ADD's CPU). ``call_agent`` is the same call for a caller with an
-event loop (the pods benchmark's in-process load). Both speak HTTP/2 through
-:mod:`contivpy.cni.grpc_unary` and send the messages as protobuf bytes
+``call_sync`` is the exec'd plugin's: plain documents (:mod:`contivpy.cni.wire`) in and out,
+a blocking socket, no asyncio, no grpclib, no dataclasses (their imports were most of an
+ADD's CPU). ``call_agent_sync`` and ``call_agent`` (the latter for a caller with an event
+loop: the pods benchmark's load, tests) take a typed CniRequest and give a CniResult. All
+speak HTTP/2 through :mod:`contivpy.cni.grpc_unary` and send the messages as protobuf bytes
 (:mod:`contivpy.cni.wire`), not through the generated classes.
 """
 
 from __future__ import annotations
 
 from contivpy.cni import grpc_unary
-from contivpy.cni.types import CniCode, CniError, CniRequest, CniResult
+from contivpy.cni.errors import CniCode, CniError
 from contivpy.cni.wire import decode_reply, encode_request
+
+TYPE_CHECKING = False  # not typing's: importing typing costs the plugin ~8 ms
+
+if TYPE_CHECKING:
+    from contivpy.cni.types import CniRequest, CniResult
+    from contivpy.cni.wire import Reply, Request
 
 _ROUTES = {
     "add": "/contivpy.cni.v1.RemoteCNI/Add",
@@ -32,10 +39,8 @@ _ROUTES = {
 _COMMANDS = {"add": "ADD", "delete": "DEL", "check": "CHECK"}
 
 
-def call_agent_sync(
-    socket: str, method: str, request: CniRequest, deadline_seconds: float
-) -> CniResult:
-    """Make one RemoteCNI call, blocking."""
+def call_sync(socket: str, method: str, request: Request, deadline_seconds: float) -> Reply:
+    """Make one RemoteCNI call, blocking: the reply document."""
     try:
         reply = grpc_unary.call_unary(
             socket, _ROUTES[method], encode_request(request), deadline_seconds
@@ -45,17 +50,28 @@ def call_agent_sync(
     return decode_reply(reply)
 
 
+def call_agent_sync(
+    socket: str, method: str, request: CniRequest, deadline_seconds: float
+) -> CniResult:
+    """Make one RemoteCNI call, blocking, typed."""
+    from contivpy.cni.types import CniResult  # here: the plugin imports this module
+
+    return CniResult.from_reply(call_sync(socket, method, request.document(), deadline_seconds))
+
+
 async def call_agent(
     socket: str, method: str, request: CniRequest, deadline_seconds: float
 ) -> CniResult:
-    """Make one RemoteCNI call from a coroutine."""
+    """Make one RemoteCNI call from a coroutine, typed."""
+    from contivpy.cni.types import CniResult
+
     try:
         reply = await grpc_unary.call_unary_async(
-            socket, _ROUTES[method], encode_request(request), deadline_seconds
+            socket, _ROUTES[method], encode_request(request.document()), deadline_seconds
         )
     except grpc_unary.CallError as error:
         raise cni_error(error, socket, method, deadline_seconds) from error
-    return decode_reply(reply)
+    return CniResult.from_reply(decode_reply(reply))
 
 
 def cni_error(

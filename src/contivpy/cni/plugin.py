@@ -13,28 +13,38 @@ simulated (the demo and the benchmarks, whose agents run with ``configureLinux: 
 Otherwise ADD and CHECK need CNI_NETNS to exist (error 4 naming it); DEL does not, it is
 idempotent and a netns already gone is not an error.
 
-The kubelet execs the plugin once per pod, so this module imports only what a VERSION needs;
-the agent client is imported when a command goes to the agent, and it is a blocking one
-(:func:`contivpy.cni.client.call_agent_sync`): no asyncio, no grpclib.
+The kubelet execs the plugin once per pod, and an ADD's time is mostly the interpreter's start
+and imports (`contivpy bench pods`: ``cni_exec_*``), so this module and what it imports load
+nothing but the interpreter's own start-up modules, ``_socket`` and ``_json``: no
+``typing``, ``dataclasses``, ``enum``, ``json`` or ``re`` at run time (the request and the
+result are plain dicts, :mod:`contivpy.cni.wire`'s documents), and the agent client is a
+blocking one (:func:`contivpy.cni.client.call_sync`): no asyncio, no grpclib.
+tests/cni/test_plugin.py checks what a VERSION and an ADD load.
 """
 
 from __future__ import annotations
 
-import json
-import math
 import os
 import sys
-from collections.abc import Callable, Mapping
-from typing import IO, Any
 
-from contivpy.cni.types import CniCode, CniError, CniRequest, CniResult, pod_from_args
+from contivpy.cni import json_text
+from contivpy.cni.errors import CniCode, CniError, pod_of_args
+
+TYPE_CHECKING = False  # not typing's: importing typing costs the plugin ~8 ms
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from typing import IO, Any
+
+    from contivpy.cni.wire import Reply, Request
+
+    # (socket path, method "add"|"delete"|"check", request, deadline seconds) -> reply
+    AgentCall = Callable[[str, str, Request, float], Reply]
 
 SUPPORTED_VERSIONS = ("0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0")
 DEFAULT_SOCKET = "/run/contivpy/cni.sock"
 DEFAULT_TIMEOUT_SECONDS = 60.0
-
-# (socket path, method "add"|"delete"|"check", request, deadline seconds) -> result
-AgentCall = Callable[[str, str, CniRequest, float], CniResult]
+_INFINITY = float("inf")
 
 
 def main() -> int:
@@ -69,14 +79,14 @@ def run_cni(
         timeout = _timeout(config)
         simulated = _flag(config, "simulatedNetns")
         request = _request(env, config, version, required_netns=command != "DEL")
-        if command != "DEL" and not simulated and not os.path.exists(request.netns):
+        if command != "DEL" and not simulated and not os.path.exists(request["netns"]):
             raise CniError(
-                CniCode.INVALID_ENVIRONMENT, f"CNI_NETNS: {request.netns} does not exist"
+                CniCode.INVALID_ENVIRONMENT, f"CNI_NETNS: {request['netns']} does not exist"
             )
         if call is None:  # here, not at the top: VERSION and bad input need no client
-            from contivpy.cni.client import call_agent_sync
+            from contivpy.cni.client import call_sync
 
-            call = call_agent_sync
+            call = call_sync
         result = call(socket, method, request, timeout)
         if command == "ADD":
             _emit(stdout, format_result(result, version))
@@ -108,8 +118,8 @@ def run_cni(
 def _read_config(stdin: IO[str]) -> dict[str, Any]:
     text = stdin.read()
     try:
-        config = json.loads(text)
-    except json.JSONDecodeError as error:
+        config = json_text.loads(text)
+    except ValueError as error:
         raise CniError(
             CniCode.DECODE_FAILURE, f"network configuration is not JSON: {error}"
         ) from error
@@ -134,7 +144,7 @@ def _timeout(config: dict[str, Any]) -> float:
     value = config.get("timeoutSeconds", DEFAULT_TIMEOUT_SECONDS)
     # bool is an int in Python, but `true` is no number of seconds in JSON.
     number = isinstance(value, int | float) and not isinstance(value, bool)
-    if not number or not math.isfinite(value) or value <= 0:
+    if not number or not 0 < value < _INFINITY:  # NaN fails both comparisons
         raise CniError(
             CniCode.INVALID_CONFIG,
             f"timeoutSeconds: expected a positive number of seconds, got {value!r}",
@@ -151,7 +161,7 @@ def _flag(config: dict[str, Any], key: str) -> bool:
 
 def _request(
     env: Mapping[str, str], config: dict[str, Any], version: str, *, required_netns: bool
-) -> CniRequest:
+) -> Request:
     container_id = env.get("CNI_CONTAINERID", "")
     if not container_id:
         raise CniError(CniCode.INVALID_ENVIRONMENT, "CNI_CONTAINERID is missing")
@@ -159,35 +169,35 @@ def _request(
     if required_netns and not netns:
         raise CniError(CniCode.INVALID_ENVIRONMENT, "CNI_NETNS is missing")
     args = env.get("CNI_ARGS", "")
-    return CniRequest(
-        container_id=container_id,
-        netns=netns,
-        ifname=env.get("CNI_IFNAME", "eth0") or "eth0",
-        pod=pod_from_args(args),
-        cni_version=version,
-        config=config,
-        args=args,
-    )
+    pod_of_args(args)  # the agent needs the pod's name: a CNI error here when it is missing
+    return {
+        "cni_version": version,
+        "container_id": container_id,
+        "netns": netns,
+        "ifname": env.get("CNI_IFNAME", "eth0") or "eth0",
+        "config": config,
+        "args": args,
+    }
 
 
-def format_result(result: CniResult, version: str) -> dict[str, Any]:
+def format_result(result: Reply, version: str) -> dict[str, Any]:
     """The CNI result JSON of an ADD, in the shape of the caller's spec version."""
     old = version.startswith("0.3") or version == "0.4.0"
     ips = []
-    for ip in result.ips:
-        entry: dict[str, Any] = {"address": ip.address, "interface": ip.interface}
-        if ip.gateway:
-            entry["gateway"] = ip.gateway
+    for ip in result["ips"]:
+        entry: dict[str, Any] = {"address": ip["address"], "interface": ip["interface"]}
+        if ip["gateway"]:
+            entry["gateway"] = ip["gateway"]
         if old:
-            entry["version"] = "6" if ":" in ip.address else "4"
+            entry["version"] = "6" if ":" in ip["address"] else "4"
         ips.append(entry)
     interfaces = []
-    for interface in result.interfaces:
-        item = {"name": interface.name, "mac": interface.mac}
-        if interface.sandbox:
-            item["sandbox"] = interface.sandbox
+    for interface in result["interfaces"]:
+        item = {"name": interface["name"], "mac": interface["mac"]}
+        if interface["sandbox"]:
+            item["sandbox"] = interface["sandbox"]
         interfaces.append(item)
-    routes = [{"dst": r.dst, **({"gw": r.gw} if r.gw else {})} for r in result.routes]
+    routes = [{"dst": r["dst"], **({"gw": r["gw"]} if r["gw"] else {})} for r in result["routes"]]
     return {
         "cniVersion": version,
         "interfaces": interfaces,
@@ -198,5 +208,5 @@ def format_result(result: CniResult, version: str) -> dict[str, Any]:
 
 
 def _emit(stdout: IO[str], document: dict[str, Any]) -> None:
-    stdout.write(json.dumps(document, indent=2) + "\n")
+    stdout.write(json_text.dumps(document) + "\n")
     stdout.flush()

@@ -1,43 +1,35 @@
 """What a CNI request and result are, independent of the wire (gRPC) and of CNI JSON.
 
 In: nothing. Out: typed requests (with the pod identity parsed out of CNI_ARGS), typed
-results, and CniError carrying a CNI error code. The plugin turns them into CNI JSON; the
-agent's RemoteCNI server turns them into and from protobuf messages.
+results, and CniError carrying a CNI error code (from :mod:`contivpy.cni.errors`, re-exported
+here). The agent's RemoteCNI server turns them into and from protobuf messages. The exec'd
+plugin uses none of this (``dataclasses`` and ``typing`` were most of its start): it works
+on the plain documents of :mod:`contivpy.cni.wire`, which ``CniRequest.document`` and
+``CniResult.from_reply`` convert for typed callers.
 """
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from contivpy.errors import ContivpyError
+from contivpy.cni.errors import CniCode, CniError, parse_cni_args, pod_of_args
 
+if TYPE_CHECKING:
+    from contivpy.cni.wire import Reply, Request
 
-class CniCode(enum.IntEnum):
-    """CNI spec error codes, plus contivpy's own (100+)."""
-
-    INCOMPATIBLE_VERSION = 1
-    UNSUPPORTED_FIELD = 2
-    UNKNOWN_CONTAINER = 3
-    INVALID_ENVIRONMENT = 4
-    IO_FAILURE = 5
-    DECODE_FAILURE = 6
-    INVALID_CONFIG = 7
-    TRY_AGAIN_LATER = 11
-    AGENT_UNAVAILABLE = 100  # the agent's socket cannot be reached
-    WIRING_FAILED = 101  # the agent could not wire the pod (details say why)
-    IP_EXHAUSTED = 102  # no pod IP left on this node
-
-
-class CniError(ContivpyError):
-    """A CNI failure: a code from CniCode, a one-line message, optional details."""
-
-    def __init__(self, code: int, message: str, details: str = "") -> None:
-        super().__init__(message)
-        self.code = int(code)
-        self.message = message
-        self.details = details
+__all__ = [
+    "CniCode",
+    "CniError",
+    "CniIP",
+    "CniInterface",
+    "CniRequest",
+    "CniResult",
+    "CniRoute",
+    "PodRef",
+    "parse_cni_args",
+    "pod_from_args",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +54,17 @@ class CniRequest:
     cni_version: str = "1.0.0"
     config: dict[str, Any] = field(default_factory=dict, compare=False)
     args: str = ""  # CNI_ARGS as given
+
+    def document(self) -> Request:
+        """The request as the plugin's wire codec takes it."""
+        return {
+            "cni_version": self.cni_version,
+            "container_id": self.container_id,
+            "netns": self.netns,
+            "ifname": self.ifname,
+            "config": self.config,
+            "args": self.args,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,26 +101,16 @@ class CniResult:
     ips: tuple[CniIP, ...] = ()
     routes: tuple[CniRoute, ...] = ()
 
-
-def parse_cni_args(args: str) -> dict[str, str]:
-    """``K=V;K=V`` into a dict; raises CniError (invalid environment) on a malformed pair."""
-    out: dict[str, str] = {}
-    for part in args.split(";"):
-        if not part.strip():
-            continue
-        key, sep, value = part.partition("=")
-        if not sep or not key.strip():
-            raise CniError(CniCode.INVALID_ENVIRONMENT, f"CNI_ARGS: malformed pair {part!r}")
-        out[key.strip()] = value.strip()
-    return out
+    @classmethod
+    def from_reply(cls, reply: Reply) -> CniResult:
+        """The result of the plugin's wire codec's reply document."""
+        return cls(
+            tuple(CniInterface(i["name"], i["mac"], i["sandbox"]) for i in reply["interfaces"]),
+            tuple(CniIP(i["address"], i["gateway"], i["interface"]) for i in reply["ips"]),
+            tuple(CniRoute(r["dst"], r["gw"]) for r in reply["routes"]),
+        )
 
 
 def pod_from_args(args: str) -> PodRef:
     """The pod named by K8S_POD_NAMESPACE / K8S_POD_NAME in CNI_ARGS."""
-    parsed = parse_cni_args(args)
-    name = parsed.get("K8S_POD_NAME", "")
-    namespace = parsed.get("K8S_POD_NAMESPACE", "")
-    if not name or not namespace:
-        missing = "K8S_POD_NAME" if not name else "K8S_POD_NAMESPACE"
-        raise CniError(CniCode.INVALID_ENVIRONMENT, f"CNI_ARGS: {missing} is missing")
-    return PodRef(namespace, name)
+    return PodRef(*pod_of_args(args))

@@ -1,29 +1,61 @@
 """RemoteCNI's two messages as protobuf bytes, for the plugin's side of the socket.
 
-In: a CniRequest; the bytes of a CNIReply. Out: the bytes of a CNIRequest; the CniResult of
-an OK reply, or CniError (the agent's code and message) for an ERROR one.
+In: a request document (:class:`Request`: the CNI call's fields as plain values); the bytes
+of a CNIReply. Out: the bytes of a CNIRequest; the :class:`Reply` document of an OK reply
+(interfaces, IPs and routes as plain dicts, in the CNI result's terms), or CniError (the
+agent's code and message) for an ERROR one.
 
 The kubelet execs the plugin once per pod, and importing the generated classes (betterproto2)
 costs more than everything else an ADD does in the plugin; the two messages are small and
-flat, so the plugin encodes and decodes them itself. Field numbers are those of
-proto/contivpy/cni/v1/cni.proto; tests/cni/test_wire.py checks them against the generated
-classes the agent's server uses. Unknown fields are skipped, as protobuf requires.
+flat, so the plugin encodes and decodes them itself, with plain dicts and no dataclasses
+(``dataclasses`` and ``typing`` are most of a start otherwise; ``cni.types`` converts for
+typed callers). Field numbers are those of proto/contivpy/cni/v1/cni.proto;
+tests/cni/test_wire.py checks them against the generated classes the agent's server uses.
+Unknown fields are skipped, as protobuf requires.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
+from contivpy.cni import json_text
+from contivpy.cni.errors import CniCode, CniError
 
-from contivpy.cni.types import (
-    CniCode,
-    CniError,
-    CniInterface,
-    CniIP,
-    CniRequest,
-    CniResult,
-    CniRoute,
-)
+TYPE_CHECKING = False  # not typing's: importing typing costs the plugin ~8 ms
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from typing import Any, TypedDict
+
+    class Request(TypedDict):
+        """One CNI call as the plugin sends it."""
+
+        cni_version: str
+        container_id: str
+        netns: str
+        ifname: str
+        config: dict[str, Any]  # the network configuration, as given on stdin
+        args: str  # CNI_ARGS as given
+
+    class ReplyInterface(TypedDict):
+        name: str
+        mac: str
+        sandbox: str  # netns path, empty for host-side interfaces
+
+    class ReplyIP(TypedDict):
+        address: str  # CIDR
+        gateway: str
+        interface: int  # index into Reply["interfaces"]
+
+    class ReplyRoute(TypedDict):
+        dst: str
+        gw: str
+
+    class Reply(TypedDict):
+        """What an OK reply carries."""
+
+        interfaces: list[ReplyInterface]
+        ips: list[ReplyIP]
+        routes: list[ReplyRoute]
+
 
 _VARINT = 0
 _FIXED64 = 1
@@ -32,15 +64,15 @@ _FIXED32 = 5
 _REPLY_OK = 0
 
 
-def encode_request(request: CniRequest) -> bytes:
+def encode_request(request: Request) -> bytes:
     """The CNIRequest message (Contiv's RemoteCNI fields) of a request."""
     fields = (
-        (1, request.cni_version),
-        (2, request.container_id),
-        (3, request.netns),
-        (4, request.ifname),
-        (5, json.dumps(request.config, sort_keys=True)),
-        (6, request.args),
+        (1, request["cni_version"]),
+        (2, request["container_id"]),
+        (3, request["netns"]),
+        (4, request["ifname"]),
+        (5, json_text.dumps(request["config"])),
+        (6, request["args"]),
     )
     out = bytearray()
     for number, text in fields:
@@ -52,14 +84,14 @@ def encode_request(request: CniRequest) -> bytes:
     return bytes(out)
 
 
-def decode_reply(data: bytes) -> CniResult:
-    """The result of a CNIReply; raises CniError when the agent answered ERROR."""
+def decode_reply(data: bytes) -> Reply:
+    """The reply's document; raises CniError when the agent answered ERROR."""
     result = _REPLY_OK
     error = ""
     error_code = 0
-    interfaces: list[CniInterface] = []
-    ips: list[CniIP] = []
-    routes: list[CniRoute] = []
+    interfaces: list[ReplyInterface] = []
+    ips: list[ReplyIP] = []
+    routes: list[ReplyRoute] = []
     for number, value in _fields(data):
         if number == 1 and isinstance(value, int):
             result = value
@@ -71,26 +103,31 @@ def decode_reply(data: bytes) -> CniResult:
             ips.extend(addresses)
         elif number == 4 and isinstance(value, bytes):
             text = _strings(value)
-            routes.append(CniRoute(text.get(1, ""), text.get(2, "")))
+            routes.append({"dst": text.get(1, ""), "gw": text.get(2, "")})
         elif number == 6 and isinstance(value, int):
             error_code = value
     if result != _REPLY_OK:
         raise CniError(error_code or CniCode.WIRING_FAILED, error or "agent error")
-    return CniResult(tuple(interfaces), tuple(ips), tuple(routes))
+    return {"interfaces": interfaces, "ips": ips, "routes": routes}
 
 
-def _interface(data: bytes, index: int) -> tuple[CniInterface, list[CniIP]]:
+def _interface(data: bytes, index: int) -> tuple[ReplyInterface, list[ReplyIP]]:
     text: dict[int, str] = {}
-    ips: list[CniIP] = []
+    ips: list[ReplyIP] = []
     for number, value in _fields(data):
         if not isinstance(value, bytes):
             continue
         if number == 4:
             ip = _strings(value)
-            ips.append(CniIP(ip.get(2, ""), ip.get(3, ""), index))
+            ips.append({"address": ip.get(2, ""), "gateway": ip.get(3, ""), "interface": index})
         else:
             text[number] = value.decode()
-    return CniInterface(text.get(1, ""), text.get(2, ""), text.get(3, "")), ips
+    interface: ReplyInterface = {
+        "name": text.get(1, ""),
+        "mac": text.get(2, ""),
+        "sandbox": text.get(3, ""),
+    }
+    return interface, ips
 
 
 def _strings(data: bytes) -> dict[int, str]:
