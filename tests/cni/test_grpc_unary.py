@@ -14,7 +14,7 @@ import hpack
 import pytest
 
 from contivpy.api.cni_server import CniServer
-from contivpy.cni import grpc_unary
+from contivpy.cni import grpc_unary, http2_frames
 from contivpy.cni.client import call_agent, call_agent_sync
 from contivpy.cni.grpc_unary import (
     ConnectionLost,
@@ -80,12 +80,11 @@ async def test_a_grpc_status_other_than_ok_names_status_and_message(tmp_path: Pa
             await asyncio.to_thread(
                 call_unary, str(path), "/contivpy.cni.v1.RemoteCNI/Nope", b"", 5
             )
-    assert (status.value.status, status.value.message) == (12, "Method not found")
+    nope = "no method /contivpy.cni.v1.RemoteCNI/Nope"
+    assert (status.value.status, status.value.message) == (12, nope)
     error = grpc_unary_cni_error(status.value, str(path))
     assert error.code == CniCode.WIRING_FAILED
-    assert error.message == (
-        "agent refused the request: gRPC status 12 UNIMPLEMENTED: Method not found"
-    )
+    assert error.message == f"agent refused the request: gRPC status 12 UNIMPLEMENTED: {nope}"
 
 
 def grpc_unary_cni_error(error: grpc_unary.CallError, socket: str) -> CniError:
@@ -180,7 +179,7 @@ def frame(kind: int, flags: int, stream: int, payload: bytes = b"") -> bytes:
 def frames(data: bytes) -> list[tuple[int, int, int, bytes]]:
     """(type, flags, stream, payload) of each frame the client sent (after the preface)."""
     out = []
-    data = data.removeprefix(grpc_unary.PREFACE)
+    data = data.removeprefix(http2_frames.PREFACE)
     while data:
         length = int.from_bytes(data[:3])
         out.append((data[3], data[4], int.from_bytes(data[5:9]), data[9 : 9 + length]))

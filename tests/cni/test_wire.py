@@ -15,9 +15,9 @@ from contivpy._gen.contivpy.cni.v1 import (
     CniReplyRoute,
 )
 from contivpy._gen.contivpy.cni.v1 import CniRequest as CniRequestMessage
-from contivpy.api.cni_server import from_message
+from contivpy.api.cni_server import typed_request
 from contivpy.cni.types import CniCode, CniError, CniIP, CniRequest, CniResult, PodRef
-from contivpy.cni.wire import decode_reply, encode_request
+from contivpy.cni.wire import decode_reply, decode_request, encode_request
 
 
 def test_the_agent_reads_the_request_the_plugin_encodes() -> None:
@@ -33,7 +33,7 @@ def test_the_agent_reads_the_request_the_plugin_encodes() -> None:
     message = CniRequestMessage.parse(encode_request(request.document()))
     assert message.network_namespace == "/var/run/netns/cni-1"
     assert json.loads(message.extra_nw_config)["grpcServer"] == "/x.sock"
-    assert from_message(message) == request
+    assert typed_request(decode_request(encode_request(request.document()))) == request
 
 
 def test_the_plugin_reads_the_reply_the_agent_encodes() -> None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from contivpy.cni import grpc_unary
 from contivpy.cni.errors import CniCode, CniError
+from contivpy.cni.http2_frames import DEADLINE_EXCEEDED
 from contivpy.cni.wire import decode_reply, encode_request
 
 TYPE_CHECKING = False  # not typing's: importing typing costs the plugin ~8 ms
@@ -82,9 +83,7 @@ def cni_error(
         return CniError(
             CniCode.AGENT_UNAVAILABLE, f"cannot reach the contivpy agent at {socket}: {error}"
         )
-    deadline = isinstance(error, grpc_unary.StatusError) and (
-        error.status == grpc_unary.DEADLINE_EXCEEDED
-    )
+    deadline = isinstance(error, grpc_unary.StatusError) and (error.status == DEADLINE_EXCEEDED)
     if deadline or isinstance(error, grpc_unary.DeadlineExceeded):
         # The agent's own deadline (the grpc-timeout we sent) is the same deadline as ours.
         return CniError(

@@ -30,6 +30,37 @@ import _socket  # socket.py's enums and selectors cost ~3 ms of a plugin's start
 import time
 
 from contivpy.cni.hpack_codec import Decoder, HpackError, encode_headers
+from contivpy.cni.http2_frames import (
+    ACK,
+    CONTINUATION,
+    DATA,
+    DEFAULT_FRAME_SIZE,
+    DEFAULT_WINDOW,
+    END_HEADERS,
+    END_STREAM,
+    GOAWAY,
+    HEADERS,
+    MAX_MESSAGE,
+    PING,
+    PREFACE,
+    PRIORITY,
+    PRIORITY_FLAG,
+    PUSH_PROMISE,
+    RECEIVE_WINDOW,
+    RST_STREAM,
+    SETTINGS,
+    SETTINGS_ENABLE_PUSH,
+    SETTINGS_INITIAL_WINDOW_SIZE,
+    SETTINGS_MAX_FRAME_SIZE,
+    STATUS_NAMES,
+    WINDOW_UPDATE,
+    data_frames,
+    error_name,
+    frame,
+    grpc_timeout,
+    percent_decode,
+    unpad,
+)
 
 __all__ = [
     "CallError",
@@ -43,57 +74,7 @@ __all__ = [
     "call_unary_async",
 ]
 
-PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
-MAX_REPLY = 4 * 1024 * 1024  # gRPC's default limit on a received message
-
-# Frame types and flags (RFC 9113 section 6).
-DATA, HEADERS, PRIORITY, RST_STREAM, SETTINGS, PUSH_PROMISE = 0, 1, 2, 3, 4, 5
-PING, GOAWAY, WINDOW_UPDATE, CONTINUATION = 6, 7, 8, 9
-END_STREAM, ACK, END_HEADERS, PADDED, PRIORITY_FLAG = 0x1, 0x1, 0x4, 0x8, 0x20
-# Settings (section 6.5.2).
-SETTINGS_HEADER_TABLE_SIZE, SETTINGS_ENABLE_PUSH, SETTINGS_INITIAL_WINDOW_SIZE = 1, 2, 4
-SETTINGS_MAX_FRAME_SIZE = 5
-
 _STREAM = 1
-_DEFAULT_WINDOW = 65535
-_DEFAULT_FRAME_SIZE = 16384  # we never raise ours, so no frame of the peer may exceed it
-_RECEIVE_WINDOW = 16 * 1024 * 1024  # > MAX_REPLY: the peer never waits for us
-_ERROR_NAMES = (
-    "NO_ERROR",
-    "PROTOCOL_ERROR",
-    "INTERNAL_ERROR",
-    "FLOW_CONTROL_ERROR",
-    "SETTINGS_TIMEOUT",
-    "STREAM_CLOSED",
-    "FRAME_SIZE_ERROR",
-    "REFUSED_STREAM",
-    "CANCEL",
-    "COMPRESSION_ERROR",
-    "CONNECT_ERROR",
-    "ENHANCE_YOUR_CALM",
-    "INADEQUATE_SECURITY",
-    "HTTP_1_1_REQUIRED",
-)
-STATUS_NAMES = (
-    "OK",
-    "CANCELLED",
-    "UNKNOWN",
-    "INVALID_ARGUMENT",
-    "DEADLINE_EXCEEDED",
-    "NOT_FOUND",
-    "ALREADY_EXISTS",
-    "PERMISSION_DENIED",
-    "RESOURCE_EXHAUSTED",
-    "FAILED_PRECONDITION",
-    "ABORTED",
-    "OUT_OF_RANGE",
-    "UNIMPLEMENTED",
-    "INTERNAL",
-    "UNAVAILABLE",
-    "DATA_LOSS",
-    "UNAUTHENTICATED",
-)
-DEADLINE_EXCEEDED = 4
 
 
 class CallError(Exception):
@@ -130,26 +111,10 @@ class ProtocolError(CallError):
     """The peer's answer is not valid HTTP/2 or gRPC."""
 
 
-def _frame(kind: int, flags: int, stream: int, payload: bytes = b"") -> bytes:
-    return len(payload).to_bytes(3) + bytes((kind, flags)) + stream.to_bytes(4) + payload
-
-
 def _u32(data: bytes, offset: int = 0) -> int:
     if len(data) < offset + 4:
         raise ProtocolError("a frame too short for its type")
     return int.from_bytes(data[offset : offset + 4])
-
-
-def _error_name(code: int) -> str:
-    return _ERROR_NAMES[code] if 0 <= code < len(_ERROR_NAMES) else f"0x{code:x}"
-
-
-def grpc_timeout(seconds: float) -> str:
-    """The ``grpc-timeout`` header value: at most 8 digits and a unit, rounded up."""
-    milliseconds = -int(-seconds * 1000 // 1)
-    if milliseconds < 10**8:
-        return f"{max(milliseconds, 1)}m"
-    return f"{min(-int(-seconds // 1), 10**8 - 1)}S"
 
 
 class UnaryCall:
@@ -180,10 +145,10 @@ class UnaryCall:
         self._header_block = encode_headers(headers)
         self._body = bytes((0,)) + len(message).to_bytes(4) + message  # not compressed
         self._sent = 0
-        self._send_window = _DEFAULT_WINDOW  # the peer's stream window for us
-        self._connection_window = _DEFAULT_WINDOW
-        self._peer_frame_size = _DEFAULT_FRAME_SIZE
-        self._peer_initial_window = _DEFAULT_WINDOW
+        self._send_window = DEFAULT_WINDOW  # the peer's stream window for us
+        self._connection_window = DEFAULT_WINDOW
+        self._peer_frame_size = DEFAULT_FRAME_SIZE
+        self._peer_initial_window = DEFAULT_WINDOW
         self._decoder = Decoder()
         self._buffer = bytearray()
         self._continuing: tuple[int, bool, bytearray] | None = None  # stream, end, block
@@ -198,16 +163,16 @@ class UnaryCall:
             key.to_bytes(2) + value.to_bytes(4)
             for key, value in (
                 (SETTINGS_ENABLE_PUSH, 0),
-                (SETTINGS_INITIAL_WINDOW_SIZE, _RECEIVE_WINDOW),
+                (SETTINGS_INITIAL_WINDOW_SIZE, RECEIVE_WINDOW),
             )
         )
-        increment = (_RECEIVE_WINDOW - _DEFAULT_WINDOW).to_bytes(4)
+        increment = (RECEIVE_WINDOW - DEFAULT_WINDOW).to_bytes(4)
         return b"".join(
             (
                 PREFACE,
-                _frame(SETTINGS, 0, 0, settings),
-                _frame(WINDOW_UPDATE, 0, 0, increment),
-                _frame(HEADERS, END_HEADERS, _STREAM, self._header_block),
+                frame(SETTINGS, 0, 0, settings),
+                frame(WINDOW_UPDATE, 0, 0, increment),
+                frame(HEADERS, END_HEADERS, _STREAM, self._header_block),
                 self._send_data(),
             )
         )
@@ -218,7 +183,7 @@ class UnaryCall:
         out = bytearray()
         while not self.done and len(self._buffer) >= 9:
             length = int.from_bytes(self._buffer[:3])
-            if length > _DEFAULT_FRAME_SIZE:
+            if length > DEFAULT_FRAME_SIZE:
                 raise ProtocolError(f"a frame of {length} bytes (FRAME_SIZE_ERROR)")
             if len(self._buffer) < 9 + length:
                 break
@@ -238,7 +203,7 @@ class UnaryCall:
 
     def goodbye(self) -> bytes:
         """GOAWAY (no error): we are done with the connection."""
-        return _frame(GOAWAY, 0, 0, bytes(8))  # last stream 0, NO_ERROR
+        return frame(GOAWAY, 0, 0, bytes(8))  # last stream 0, NO_ERROR
 
     def reply(self) -> bytes:
         """The reply message of an ended stream, or its CallError."""
@@ -255,7 +220,7 @@ class UnaryCall:
         except ValueError:
             raise ProtocolError(f"grpc-status {status_text!r}") from None
         if status != 0:
-            raise StatusError(status, _percent_decode(trailers.get("grpc-message", "")))
+            raise StatusError(status, percent_decode(trailers.get("grpc-message", "")))
         content_type = headers.get("content-type", "")
         if not content_type.startswith("application/grpc"):
             raise ProtocolError(f"content-type {content_type!r}")
@@ -274,23 +239,14 @@ class UnaryCall:
 
     def _send_data(self) -> bytes:
         """DATA frames for what the windows allow now; the last one ends our stream."""
-        out = bytearray()
-        while self._sent < len(self._body):
-            size = min(
-                len(self._body) - self._sent,
-                self._send_window,
-                self._connection_window,
-                self._peer_frame_size,
-            )
-            if size <= 0:
-                break
-            end = self._sent + size
-            flags = END_STREAM if end == len(self._body) else 0
-            out += _frame(DATA, flags, _STREAM, self._body[self._sent : end])
-            self._sent = end
-            self._send_window -= size
-            self._connection_window -= size
-        return bytes(out)
+        room = min(self._send_window, self._connection_window)
+        out, sent = data_frames(
+            _STREAM, self._body, self._sent, room, self._peer_frame_size, end_stream=True
+        )
+        self._send_window -= sent - self._sent
+        self._connection_window -= sent - self._sent
+        self._sent = sent
+        return out
 
     def _on_frame(self, kind: int, flags: int, stream: int, payload: bytes) -> bytes:
         if self._continuing is not None and (kind != CONTINUATION or stream != self._continuing[0]):
@@ -298,9 +254,9 @@ class UnaryCall:
         if stream not in (0, _STREAM) and kind not in (PRIORITY, WINDOW_UPDATE, RST_STREAM):
             raise ProtocolError(f"a frame of type {kind} on stream {stream}, never opened")
         if kind == DATA:
-            self._on_data(flags, _unpad(flags, payload))
+            self._on_data(flags, _unpadded(flags, payload))
         elif kind == HEADERS:
-            block = _unpad(flags, payload)
+            block = _unpadded(flags, payload)
             if flags & PRIORITY_FLAG:
                 block = block[5:]
             self._continuing = (stream, bool(flags & END_STREAM), bytearray(block))
@@ -314,13 +270,13 @@ class UnaryCall:
                 self._end_headers()
         elif kind == RST_STREAM and stream == _STREAM:
             code = _u32(payload)
-            raise ConnectionLost(f"the server reset the request (HTTP/2 {_error_name(code)})")
+            raise ConnectionLost(f"the server reset the request (HTTP/2 {error_name(code)})")
         elif kind == SETTINGS:
             return self._on_settings(flags, payload)
         elif kind == PUSH_PROMISE:
             raise ProtocolError("PUSH_PROMISE, though push is off")
         elif kind == PING and not flags & ACK:
-            return _frame(PING, ACK, 0, payload)
+            return frame(PING, ACK, 0, payload)
         elif kind == GOAWAY:
             self._on_goaway(payload)
         elif kind == WINDOW_UPDATE:
@@ -336,8 +292,8 @@ class UnaryCall:
         if self._headers is None:
             raise ProtocolError("DATA before the response headers")
         self._data += data
-        if len(self._data) > MAX_REPLY + 5:
-            raise ProtocolError(f"a reply larger than {MAX_REPLY} bytes")
+        if len(self._data) > MAX_MESSAGE + 5:
+            raise ProtocolError(f"a reply larger than {MAX_MESSAGE} bytes")
         if flags & END_STREAM:
             self.done = True  # no trailers: reply() says what is missing
 
@@ -374,12 +330,12 @@ class UnaryCall:
             elif key == SETTINGS_MAX_FRAME_SIZE:
                 self._peer_frame_size = value
             # HEADER_TABLE_SIZE bounds the peer's decoder table, which our encoder never uses.
-        return _frame(SETTINGS, ACK, 0)
+        return frame(SETTINGS, ACK, 0)
 
     def _on_goaway(self, payload: bytes) -> None:
         last_stream, code = _u32(payload) & 0x7FFFFFFF, _u32(payload, 4)
         debug = payload[8:].decode("utf-8", "replace")
-        detail = f"HTTP/2 {_error_name(code)}" + (f": {debug}" if debug else "")
+        detail = f"HTTP/2 {error_name(code)}" + (f": {debug}" if debug else "")
         if code != 0:
             raise ProtocolError(f"the server ended the connection ({detail})")
         if last_stream < _STREAM:
@@ -387,33 +343,11 @@ class UnaryCall:
         # Our stream was taken: the server finishes it before it closes.
 
 
-def _unpad(flags: int, payload: bytes) -> bytes:
-    if not flags & PADDED:
-        return payload
-    if not payload or payload[0] >= len(payload):
+def _unpadded(flags: int, payload: bytes) -> bytes:
+    data = unpad(flags, payload)
+    if data is None:
         raise ProtocolError("bad padding")
-    return payload[1 : len(payload) - payload[0]]
-
-
-def _percent_decode(text: str) -> str:
-    """grpc-message is percent-encoded UTF-8 (the gRPC HTTP/2 protocol spec)."""
-    if "%" not in text:
-        return text
-    raw = text.encode("latin-1")
-    out = bytearray()
-    position = 0
-    while position < len(raw):
-        pair = raw[position + 1 : position + 3]
-        if raw[position] == 0x25 and len(pair) == 2 and all(c in _HEX for c in pair):
-            out.append(int(pair, 16))
-            position += 3
-        else:
-            out.append(raw[position])
-            position += 1
-    return out.decode("utf-8", "replace")
-
-
-_HEX = b"0123456789abcdefABCDEF"
+    return data
 
 
 def call_unary(socket_path: str, path: str, message: bytes, timeout: float) -> bytes:

@@ -101,6 +101,19 @@ class CniResult:
     ips: tuple[CniIP, ...] = ()
     routes: tuple[CniRoute, ...] = ()
 
+    def document(self) -> Reply:
+        """The result as the wire codec takes it (the inverse of ``from_reply``)."""
+        return {
+            "interfaces": [
+                {"name": i.name, "mac": i.mac, "sandbox": i.sandbox} for i in self.interfaces
+            ],
+            "ips": [
+                {"address": i.address, "gateway": i.gateway, "interface": i.interface}
+                for i in self.ips
+            ],
+            "routes": [{"dst": r.dst, "gw": r.gw} for r in self.routes],
+        }
+
     @classmethod
     def from_reply(cls, reply: Reply) -> CniResult:
         """The result of the plugin's wire codec's reply document."""
