@@ -88,7 +88,8 @@ class _Connection(asyncio.Protocol):
         # a stream transport (uvloop's is no asyncio.Transport subclass)
         self._transport = cast("asyncio.Transport", transport)
         self._connections.add(self)
-        self._flush()
+        # Our SETTINGS go out with the answer to the client's preface, which a client sends
+        # without waiting for ours: one write (a system call) less per connection.
 
     def data_received(self, data: bytes) -> None:
         for event in self._h2.receive(data):
