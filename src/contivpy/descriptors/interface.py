@@ -18,7 +18,8 @@ Equivalence ignores what the derived values carry (addresses, VRF, unnumbered, t
 rewrite): those are compared one by one as their own keys. A change of type or link (but its
 ``pop_tags``) needs a re-create (as does an AF_PACKET's MAC: VPP cannot change it); admin
 state, MTU and MAC change in place.
-Metadata: :class:`~contivpy.descriptors.indexes.InterfaceMeta` (sw_if_index, VPP's name).
+Metadata: :class:`~contivpy.descriptors.indexes.InterfaceMeta` (sw_if_index, VPP's name,
+the tables as far as known: table 0 for an interface this creates).
 """
 
 from __future__ import annotations

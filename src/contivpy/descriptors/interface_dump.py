@@ -16,7 +16,9 @@ In: the VPP channel and ``correlate`` (the desired interfaces by key). Out: one
   and addresses are listed in the desired order, so an unchanged interface compares equal.
 
 Reads: one interface dump, one dump per interface kind, and per interface its addresses
-(both families) and, where it matters, its VRF; those run concurrently (bounded).
+(both families) and, where it matters, its VRF; those run concurrently (bounded). The one
+family's table read is also kept in the metadata (``InterfaceMeta.tables``); the other stays
+unknown.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from typing import Any, TypeVar
 
 import structlog
 
-from contivpy.descriptors.indexes import InterfaceMeta
+from contivpy.descriptors.indexes import FibTables, InterfaceMeta
 from contivpy.models.vpp_interfaces import (
     AfPacketLink,
     Interface,
@@ -86,6 +88,8 @@ class _Kinds:
 class _IpState:
     addresses: tuple[str, ...]
     vrf: int
+    #: the tables read (one family at most)
+    tables: FibTables
 
 
 async def retrieve_interfaces(vpp: ApiChannel, correlate: Mapping[str, Any]) -> list[Retrieved]:
@@ -119,7 +123,7 @@ async def retrieve_interfaces(vpp: ApiChannel, correlate: Mapping[str, Any]) -> 
         if isinstance(desired, Interface) and desired.type is kind:
             value = _as_desired(value, desired)
         owned = bool(d.tag) or (kind is InterfaceType.DPDK and desired is not None)
-        meta = InterfaceMeta(d.sw_if_index, d.name, kind, owned)
+        meta = InterfaceMeta(d.sw_if_index, d.name, kind, owned, ip_state.tables)
         # A type we do not know cannot be compared or re-created: never act on it.
         unknown = (
             f"VPP dev type {d.dev_type!r} not recognised" if kind is InterfaceType.UNDEFINED else ""
@@ -185,13 +189,14 @@ def _ip_state_reader(
         v6 = [a for a in v6 if a.ip not in _LINK_LOCAL]
         # The VRF binding exists per family only where the interface has addresses of it;
         # without any, VPP cannot tell what was asked for, the desired value can.
-        if v4 or v6:
-            vrf = await interface_ip.get_interface_vrf(vpp, sw_if_index, not v4)
-        elif isinstance(desired, Interface):
-            vrf = desired.vrf
+        tables = FibTables()
+        if v4 or v6 or not isinstance(desired, Interface):
+            ipv6 = bool(v6) and not v4
+            vrf = await interface_ip.get_interface_vrf(vpp, sw_if_index, ipv6)
+            tables.remember(ipv6, vrf)
         else:
-            vrf = await interface_ip.get_interface_vrf(vpp, sw_if_index, False)
-        return _IpState(tuple(str(a) for a in (*v4, *v6)), vrf)
+            vrf = desired.vrf
+        return _IpState(tuple(str(a) for a in (*v4, *v6)), vrf, tables)
 
     return read
 

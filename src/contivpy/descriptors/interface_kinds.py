@@ -2,7 +2,9 @@
 
 In: an :class:`~contivpy.models.Interface` (validated), the VPP channel and the interface
 index (a sub-interface's parent, a tunnel's multicast interface). Out: the
-:class:`~contivpy.descriptors.indexes.InterfaceMeta` of what was created, and VPP calls.
+:class:`~contivpy.descriptors.indexes.InterfaceMeta` of what was created (its tables known:
+VPP puts a new interface into table 0; a NIC's or an adopted leftover's unknown), and VPP
+calls.
 
 Create = the type's create call, then the tag (the interface's name: how an agent restart
 recognises it; taps take it in the create call), the MAC where the create call cannot take
@@ -28,7 +30,7 @@ from functools import partial
 
 import structlog
 
-from contivpy.descriptors.indexes import InterfaceIndex, InterfaceMeta
+from contivpy.descriptors.indexes import FibTables, InterfaceIndex, InterfaceMeta
 from contivpy.errors import PermanentError
 from contivpy.models.vpp_interfaces import (
     AfPacketLink,
@@ -154,29 +156,36 @@ async def _create_device(vpp: ApiChannel, index: InterfaceIndex, value: Interfac
     link = value.link
     mac = value.phys_address or None
     kind = value.type
+    # What VPP has just created is in table 0 (checked on VPP 26.06 for every type below,
+    # an sw_if_index reused after a deleted interface in another table included); what is
+    # adopted (``_adopt``) may have been moved since, so its tables are left unknown.
     if kind is InterfaceType.LOOPBACK:
         sw_if_index = await create_loopback(vpp, LoopbackSpec(mac=mac))
-        return await _named(vpp, sw_if_index, kind)
+        return await _named(vpp, sw_if_index, kind, FibTables.of_new_interface())
     if isinstance(link, TapLink):
         sw_if_index = await create_tap(vpp, _tap_spec(value.name, mac, link))
-        return await _named(vpp, sw_if_index, kind)
+        return await _named(vpp, sw_if_index, kind, FibTables.of_new_interface())
     if isinstance(link, MemifLink):
         await _ensure_socket(vpp, link)
         sw_if_index = await vpp_memif.create_memif(vpp, _memif_spec(mac, link))
-        return InterfaceMeta(sw_if_index, f"memif{link.socket_id}/{link.id}", kind)
+        vpp_name = f"memif{link.socket_id}/{link.id}"
+        return InterfaceMeta(sw_if_index, vpp_name, kind, tables=FibTables.of_new_interface())
     if isinstance(link, AfPacketLink):
         spec = AfPacketSpec(host_if_name=link.host_if_name, mac=mac)
+        tables = FibTables.of_new_interface()
         try:
             sw_if_index = await create_af_packet(vpp, spec)
         except VppApiError as err:
             if err.retval != Retval.IF_ALREADY_EXISTS:
                 raise
             sw_if_index = await _adopt(vpp, value, err, await _af_packet_index(vpp, link))
-        return InterfaceMeta(sw_if_index, f"host-{link.host_if_name}", kind)
+            tables = FibTables()
+        return InterfaceMeta(sw_if_index, f"host-{link.host_if_name}", kind, tables=tables)
     if isinstance(link, SubInterfaceLink):
         parent = index.meta(link.parent)
         parent_index = index.sw_if_index(link.parent)
         spec_sub = VlanSubinterfaceSpec(parent_index, link.sub_id)
+        tables = FibTables.of_new_interface()  # not the parent's: VPP does not pass them on
         try:
             sw_if_index = await create_vlan_subinterface(vpp, spec_sub)
         except VppApiError as err:
@@ -184,18 +193,21 @@ async def _create_device(vpp: ApiChannel, index: InterfaceIndex, value: Interfac
                 raise
             found = await _sub_index(vpp, parent_index, link.sub_id)
             sw_if_index = await _adopt(vpp, value, err, found)
+            tables = FibTables()
         parent_name = parent.vpp_name if parent is not None else link.parent
-        return InterfaceMeta(sw_if_index, f"{parent_name}.{link.sub_id}", kind)
+        return InterfaceMeta(sw_if_index, f"{parent_name}.{link.sub_id}", kind, tables=tables)
     if isinstance(link, VxlanLink):
         multicast = index.sw_if_index(link.multicast) if link.multicast else NO_INDEX
         tunnel = _tunnel(link, multicast)
+        tables = FibTables.of_new_interface()  # the tunnel's own; ``vrf`` is the underlay's
         try:
             sw_if_index = await create_vxlan_tunnel(vpp, tunnel)
         except VppApiError as err:
             if err.retval != Retval.TUNNEL_EXIST:
                 raise
             sw_if_index = await _adopt(vpp, value, err, await _tunnel_index(vpp, tunnel))
-        return await _named(vpp, sw_if_index, kind)
+            tables = FibTables()
+        return await _named(vpp, sw_if_index, kind, tables)
     raise PermanentError(f"cannot create interface {value.name!r} of type {kind.value}")
 
 
@@ -243,10 +255,12 @@ async def _sub_index(vpp: ApiChannel, parent: int, sub_id: int) -> int | None:
     return None
 
 
-async def _named(vpp: ApiChannel, sw_if_index: int, kind: InterfaceType) -> InterfaceMeta:
+async def _named(
+    vpp: ApiChannel, sw_if_index: int, kind: InterfaceType, tables: FibTables
+) -> InterfaceMeta:
     """Metadata with VPP's name of a new interface, which only a dump tells."""
     vpp_name = await vpp_interfaces.interface_name(vpp, sw_if_index)
-    return InterfaceMeta(sw_if_index, vpp_name or "", kind)
+    return InterfaceMeta(sw_if_index, vpp_name or "", kind, tables=tables)
 
 
 async def _find_nic(vpp: ApiChannel, name: str) -> InterfaceMeta:

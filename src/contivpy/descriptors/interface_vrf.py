@@ -3,7 +3,8 @@
 In: :class:`~contivpy.models.InterfaceVrf` values under
 ``vpp/interface/<if>/vrf/<id>/ip-version/<v4|v6>``, and :class:`~contivpy.models.InheritedVrf`
 values under ``vpp/interface/<if>/vrf/from-interface/<numbered>``. Out: the interface put into
-the VRF (and back into table 0 on delete).
+the VRF (and back into table 0 on delete), and the tables it is in remembered in its
+metadata.
 
 - One family's binding waits for that VRF table's key (VRF 0 always exists). VPP refuses to
   move an interface that has addresses of the family; the addresses depend on the binding, so
@@ -11,11 +12,16 @@ the VRF (and back into table 0 on delete).
   needs no call.
 - The inherited binding of an unnumbered interface: VPP 26.06 sets unnumbered only when the
   interface is already in the very tables (IPv4 and IPv6) of the numbered one, and moves
-  neither (UNEXPECTED_INTF_STATE otherwise). So this binding reads the numbered interface's
-  tables from VPP and puts the unnumbered one into both; the unnumbered binding depends on it
-  (created after, deleted before: VPP refuses to move an interface while it borrows
-  addresses). It waits until the numbered interface has an address (its addresses wait for
-  its own VRF bindings, so those are done) and one of its VRF bindings exists.
+  neither (UNEXPECTED_INTF_STATE otherwise). So this binding puts the unnumbered one into both
+  of the numbered one's tables, moving only the families that differ; the unnumbered binding
+  depends on it (created after, deleted before: VPP refuses to move an interface while it
+  borrows addresses). It waits until the numbered interface has an address (its addresses
+  wait for its own VRF bindings, so those are done) and one of its VRF bindings exists.
+
+Which table each interface is in comes from its metadata (``InterfaceMeta.tables``: known for
+what contivpy created, retrieved or moved); only what is not known is read from VPP, and what
+is read is remembered. Every move is remembered once VPP took it; while it is under way, and
+after it failed, that family is unknown again.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 from contivpy.descriptors.base import VppDescriptor
+from contivpy.descriptors.indexes import InterfaceMeta
 from contivpy.models.vpp_derived import InheritedVrf, InterfaceVrf
 from contivpy.models.vpp_keys import (
     DERIVED_INTERFACE_PREFIX,
@@ -36,9 +43,8 @@ from contivpy.models.vpp_keys import (
 )
 from contivpy.models.vpp_l3 import IpProtocol
 from contivpy.scheduler import Dependency
+from contivpy.vppcalls.channel import ApiChannel
 from contivpy.vppcalls.interface_ip import get_interface_vrf, set_interface_vrf
-
-_FAMILIES = (False, True)
 
 
 class InterfaceVrfDescriptor(VppDescriptor):
@@ -71,40 +77,57 @@ class InterfaceVrfDescriptor(VppDescriptor):
 
     async def create(self, key: str, value: InterfaceVrf | InheritedVrf) -> None:
         if isinstance(value, InheritedVrf):
-            sw_if_index = self.interfaces.sw_if_index(value.interface)
-            numbered = self.interfaces.sw_if_index(value.numbered)
-            # Four reads in one round trip (the client pipelines), then only what differs.
-            tables = await asyncio.gather(
-                *(
-                    get_interface_vrf(self.vpp, index, ipv6)
-                    for ipv6 in _FAMILIES
-                    for index in (numbered, sw_if_index)
-                )
+            meta = self.interfaces.known(value.interface)
+            numbered = self.interfaces.known(value.numbered)
+            v4, v6, held4, held6 = await _tables(
+                self.vpp, ((numbered, False), (numbered, True), (meta, False), (meta, True))
             )
-            # and the moves in one more (independent per family)
-            await asyncio.gather(
-                *(
-                    set_interface_vrf(self.vpp, sw_if_index, tables[2 * n], ipv6)
-                    for n, ipv6 in enumerate(_FAMILIES)
-                    if tables[2 * n] != tables[2 * n + 1]
-                )
-            )
+            await _moves(self.vpp, meta, ((False, held4, v4), (True, held6, v6)))
         elif value.vrf != 0:
-            sw_if_index = self.interfaces.sw_if_index(value.interface)
-            await set_interface_vrf(self.vpp, sw_if_index, value.vrf, value.ipv6)
+            meta = self.interfaces.known(value.interface)
+            await _move(self.vpp, meta, value.vrf, value.ipv6)
 
     async def delete(self, key: str, value: InterfaceVrf | InheritedVrf, metadata: object) -> None:
-        sw_if_index = self.interfaces.sw_if_index(value.interface)
+        meta = self.interfaces.known(value.interface)
         if isinstance(value, InheritedVrf):
-            tables = await asyncio.gather(
-                *(get_interface_vrf(self.vpp, sw_if_index, ipv6) for ipv6 in _FAMILIES)
-            )
-            await asyncio.gather(
-                *(
-                    set_interface_vrf(self.vpp, sw_if_index, 0, ipv6)
-                    for ipv6, current in zip(_FAMILIES, tables, strict=True)
-                    if current != 0
-                )
-            )
+            held4, held6 = await _tables(self.vpp, ((meta, False), (meta, True)))
+            await _moves(self.vpp, meta, ((False, held4, 0), (True, held6, 0)))
         elif value.vrf != 0:
-            await set_interface_vrf(self.vpp, sw_if_index, 0, value.ipv6)
+            await _move(self.vpp, meta, 0, value.ipv6)
+
+
+async def _tables(vpp: ApiChannel, wanted: Sequence[tuple[InterfaceMeta, bool]]) -> list[int]:
+    """The table of each (interface, family): as known, else read from VPP and remembered."""
+    tables = [meta.tables.get(ipv6) for meta, ipv6 in wanted]
+    unknown = [n for n, table in enumerate(tables) if table is None]
+    if unknown:
+        # all of them in one round trip (the client pipelines the requests)
+        read = await asyncio.gather(*(_read(vpp, *wanted[n]) for n in unknown))
+        for n, table in zip(unknown, read, strict=True):
+            tables[n] = table
+    return [table for table in tables if table is not None]
+
+
+async def _read(vpp: ApiChannel, meta: InterfaceMeta, ipv6: bool) -> int:
+    table = await get_interface_vrf(vpp, meta.sw_if_index, ipv6)
+    meta.tables.remember(ipv6, table)
+    return table
+
+
+async def _moves(
+    vpp: ApiChannel, meta: InterfaceMeta, moves: Sequence[tuple[bool, int, int]]
+) -> None:
+    """Each (family, table held, table wanted) that differs moved, all in one round trip."""
+    todo = [_move(vpp, meta, wanted, ipv6) for ipv6, held, wanted in moves if held != wanted]
+    if len(todo) == 1:
+        await todo[0]  # the usual case (one family in a VRF): no task needed
+    elif todo:
+        await asyncio.gather(*todo)
+
+
+async def _move(vpp: ApiChannel, meta: InterfaceMeta, table: int, ipv6: bool) -> None:
+    # Unknown while under way: a move that fails (or is cancelled) may or may not have
+    # happened, and the next binding then asks VPP.
+    meta.tables.forget(ipv6)
+    await set_interface_vrf(vpp, meta.sw_if_index, table, ipv6)
+    meta.tables.remember(ipv6, table)
