@@ -8,7 +8,9 @@ from contivpy.scheduler import DescriptorBase, RegistryError
 from contivpy.scheduler.registry import Registry
 
 
-def make(name: str, prefix: str, after: tuple[str, ...] = (), only: str = "") -> DescriptorBase:
+def make(
+    name: str, prefix: str, after: tuple[str, ...] = (), only: str = "", exact: bool = False
+) -> DescriptorBase:
     cls = type(
         name,
         (DescriptorBase,),
@@ -16,7 +18,7 @@ def make(name: str, prefix: str, after: tuple[str, ...] = (), only: str = "") ->
             "name": name,
             "key_prefix": prefix,
             "retrieve_after": after,
-            "owns": lambda self, key: only in key,
+            "owns": lambda self, key: key == prefix if exact else only in key,
         },
     )
     return cls()  # type: ignore[no-any-return]
@@ -29,6 +31,17 @@ def test_lookup_by_prefix_and_owns() -> None:
     assert registry.lookup("vpp/interface/a/address/1.2.3.4") is registry.get("addr")
     assert registry.lookup("vpp/interface/a/vrf/1") is registry.get("vrf")
     assert registry.lookup("vpp/route/x") is None
+
+
+def test_a_key_shorter_than_other_prefixes_has_its_one_owner() -> None:
+    """A key that is exactly one descriptor's prefix, among longer prefixes of others."""
+    registry = Registry()
+    registry.register(make("global", "nat/global", exact=True))
+    registry.register(make("interface", "nat/global-interface/"))
+    registry.register(make("mapping", "nat/global-mapping/x/"))
+    assert registry.lookup("nat/global") is registry.get("global")
+    assert registry.lookup("nat/global-interface/tap0") is registry.get("interface")
+    assert registry.lookup("nat/glob") is None
 
 
 def test_two_owners_of_one_key_is_an_error() -> None:

@@ -10,6 +10,8 @@ hash on the VPP side.
 
 from __future__ import annotations
 
+import functools
+
 MAX_LOGICAL = 63
 MAX_LINUX = 15
 
@@ -155,8 +157,10 @@ def vxlan_bvi_mac(node_id: int) -> str:
     return _mac((0x12, 0x2B), node_id)
 
 
+@functools.lru_cache(maxsize=8192)
 def fnv32a(text: str) -> int:
-    """32-bit FNV-1a."""
+    """32-bit FNV-1a (remembered: a pod's names and MACs hash the same few strings about ten
+    times per ADD, and in Python each hash is a loop over its bytes)."""
     value = 0x811C9DC5
     for byte in text.encode():
         value ^= byte

@@ -29,6 +29,7 @@ class StateFile:
     def __init__(self, path: Path | None) -> None:
         self.path = path  # None: keep nothing (tests, or an operator's choice)
         self._pending: dict[str, Any] | Callable[[], dict[str, Any]] | None = None
+        self._directory_made = False  # once: each flush's mkdir was a system call or two
 
     def read(self) -> dict[str, Any]:
         """The document, or {} when there is none or it cannot be read."""
@@ -60,7 +61,9 @@ class StateFile:
         if pending is None or self.path is None:
             return
         document = pending() if callable(pending) else pending
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not self._directory_made:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._directory_made = True
         fd, tmp = tempfile.mkstemp(prefix=self.path.name + ".", dir=self.path.parent)
         try:
             with os.fdopen(fd, "w") as handle:
