@@ -8,11 +8,17 @@ import contextlib
 from collections.abc import Callable
 from typing import Any
 
-from contivpy.models.k8s_codec import Policy, Service
+from contivpy.models.k8s_codec import Policy, Service, encode
 from contivpy.policy.facts import NamedPort, PodFacts
 from contivpy.policy.rules import Proto
 from contivpy.reflector.converting import convert
-from contivpy.reflector.named_port_events import policy_port_problems, service_port_problems
+from contivpy.reflector.named_port_events import (
+    NamedPortChecker,
+    policy_port_problems,
+    service_port_problems,
+)
+from contivpy.reflector.refusal_events import Subject
+from contivpy.reflector.view import ReflectedView
 from contivpy.sim.kube import KubeApiStandIn
 from reflector.harness import Running, has_warnings_on, warnings_on
 
@@ -47,6 +53,51 @@ def network_policy(spec: dict[str, Any]) -> Policy:
     model = convert("policy", {"metadata": {"name": "p", "namespace": "default"}, "spec": spec})
     assert isinstance(model, Policy)
     return model
+
+
+def pod_bytes(name: str, namespace: str, port: str = "") -> tuple[str, bytes]:
+    """A reflected pod's view key and bytes (labelled app=web; ``port`` names its TCP port)."""
+    container: dict[str, Any] = {"name": "c"}
+    if port:
+        container["ports"] = [{"name": port, "containerPort": 8080}]
+    obj = {
+        "metadata": {"name": name, "namespace": namespace, "labels": {"app": "web"}},
+        "spec": {"containers": [container]},
+    }
+    return f"k8s/pod/{name}/namespace/{namespace}", encode(convert("pod", obj))
+
+
+def test_the_checker_follows_pods_only_where_a_port_is_named() -> None:
+    """A pod's change moves the inputs of its namespace only when a Service or policy there
+    names a port (a pass must not walk every pod of the cluster); where one does, pods that
+    come and go after the first pass are what its problems are found on."""
+    view = ReflectedView(["pod", "service", "policy"])
+    for namespace, target in (("named", "http"), ("numbered", 8080)):
+        obj = {
+            "metadata": {"name": "web", "namespace": namespace},
+            "spec": {"selector": {"app": "web"}, "ports": [{"port": 80, "targetPort": target}]},
+        }
+        view.put(
+            "service", f"k8s/service/web/namespace/{namespace}", encode(convert("service", obj))
+        )
+    view.put("pod", *pod_bytes("a", "named"))
+    view.put("pod", *pod_bytes("a", "numbered"))
+    checker = NamedPortChecker()
+    first = checker.inputs(view)
+    view.put("pod", *pod_bytes("b", "numbered"))
+    assert checker.inputs(view)["namespace/numbered"] == first["namespace/numbered"]
+    subject = Subject("Service", "named", "web")
+    named = checker.inputs(view)["namespace/named"]
+    assert checker.problems("namespace/named", named)[subject] == {
+        "spec.ports[0].targetPort: no pod the Service selects has a TCP port named 'http' "
+        "(the Service has no endpoints on it)"
+    }
+    view.put("pod", *pod_bytes("b", "named", port="http"))
+    named = checker.inputs(view)["namespace/named"]
+    assert checker.problems("namespace/named", named)[subject] == frozenset()
+    view.remove("pod", pod_bytes("b", "named")[0])
+    named = checker.inputs(view)["namespace/named"]
+    assert len(checker.problems("namespace/named", named)[subject]) == 1
 
 
 def test_a_service_target_port_name_no_selected_pod_has() -> None:

@@ -65,3 +65,19 @@ async def test_first_completed_cancels_the_rest_and_raises_the_first_error() -> 
         await first_completed(forever(), fails())
     assert cancelled.is_set()
     await first_completed(forever(), asyncio.sleep(0))  # a normal end returns
+
+
+async def test_a_readers_feed_of_one_kind() -> None:
+    view = ReflectedView(["pod", "node"])
+    view.put("pod", "k0", b"a")
+    feed = view.changes("pod")
+    assert feed.take() == (True, set())  # a new feed: the whole kind
+    view.put("pod", "k1", b"a")
+    view.put("pod", "k1", b"b")
+    view.remove("pod", "k0")
+    view.put("node", "n1", b"x")  # another kind
+    assert feed.take() == (False, {"k0", "k1"})
+    assert feed.take() == (False, set())
+    view.put("pod", "k2", b"c")
+    view.replace("pod", {"k3": b"d"})  # a relist: the reader starts from the kind again
+    assert feed.take() == (True, set())

@@ -13,7 +13,8 @@ relist may hide deletions the watch never reported.
 
 Other writers that derive keys from one kind (the CustomConfiguration writer) do not take
 work: they wait for the kind's ``version`` to move (every change, relist or resync request
-of the kind moves it) and then read the kind's snapshot.
+of the kind moves it) and then read the kind's snapshot. A reader that keeps its own index of
+a large kind follows it with a ``Changes`` feed instead of copying the kind at every move.
 """
 
 from __future__ import annotations
@@ -34,6 +35,21 @@ class Work:
         return bool(self.resync) or any(self.dirty.values())
 
 
+@dataclass(slots=True)
+class Changes:
+    """One reader's feed of one kind: the keys put or removed since the reader last took
+    them, or ``everything`` after a (re)list replaced the kind."""
+
+    keys: set[str] = field(default_factory=set)
+    everything: bool = True  # a new feed starts from the whole kind
+
+    def take(self) -> tuple[bool, set[str]]:
+        """(everything, keys) since the last take; the feed starts empty again."""
+        taken = (self.everything, self.keys)
+        self.everything, self.keys = False, set()
+        return taken
+
+
 class ReflectedView:
     """Objects per kind as encoded bytes, with change tracking (see the module doc)."""
 
@@ -45,6 +61,13 @@ class ReflectedView:
         self._work_ready = asyncio.Event()
         self._versions: dict[str, int] = dict.fromkeys(self._objects, 0)
         self._version_waiters: set[asyncio.Event] = set()
+        self._feeds: dict[str, list[Changes]] = {}
+
+    def changes(self, kind: str) -> Changes:
+        """A new feed of the kind's changes (see ``Changes``), for as long as the view lives."""
+        feed = Changes()
+        self._feeds.setdefault(kind, []).append(feed)
+        return feed
 
     @property
     def kinds(self) -> tuple[str, ...]:
@@ -82,6 +105,8 @@ class ReflectedView:
     def replace(self, kind: str, objects: Mapping[str, bytes]) -> None:
         """A kind's complete contents after a (re)list; the kind is resynced against etcd."""
         self._objects[kind] = dict(objects)
+        for feed in self._feeds.get(kind, ()):
+            feed.everything, feed.keys = True, set()
         self._listed.add(kind)
         if self._listed >= self._objects.keys():
             self._all_listed.set()
@@ -140,3 +165,6 @@ class ReflectedView:
     def _mark(self, kind: str, key: str) -> None:
         self._work.dirty.setdefault(kind, set()).add(key)
         self._work_ready.set()
+        for feed in self._feeds.get(kind, ()):
+            if not feed.everything:
+                feed.keys.add(key)
