@@ -19,6 +19,11 @@ first, and for a moment everything would pass (docs/POLICIES.md). After the clea
 desired values always equal a render of everything from scratch (``policy_render.render_all``),
 which is what a resync (an agent restart) wants.
 
+Until the first NetworkPolicy the book holds no pods: with none, no pod has a table whatever
+the pods are, and telling it every reflected pod at a resync was ~0.3 s of an agent's start
+at 10,000 pods (``bench eventlog``). The first policy (at a resync or as a change) tells it
+every pod first, so the book then holds what it would have held all along.
+
 Bad input: a policy ``compile_policy`` refuses is reported (log, the change line of the event
 that found it, a resync's too, ``problems``; the reflector's leader posts an Event on it) and
 not applied at all, as if absent ("fail open" for that policy): what a node enforces is then
@@ -112,6 +117,7 @@ class Policies(ControllerBase[PodUndo]):
         self._ipam = ipam
         self._pod_manager = pods
         self._book = PolicyBook(settings.node_name)
+        self._fed = False  # the book holds the pods (from the first policy on)
         self._pods: dict[str, Pod] = {}  # reflected, by "namespace/name"
         self._local: dict[str, tuple[str, Address]] = {}  # wired pod -> (interface, IP)
         self._rendered: dict[str, str] = {}  # pod -> the interface its value is on
@@ -149,6 +155,7 @@ class Policies(ControllerBase[PodUndo]):
             nat_loopback = self._ipam.addresses.nat_loopback
             self._node_interfaces = self._node_side()
         self._book = PolicyBook(self._settings.node_name, nat_loopback)
+        self._fed = False
         self._pods = {f"{p.namespace}/{p.name}": p for p in reflected(state, POD, Pod).values()}
         self._local, self._rendered = {}, {}
         self.problems = {}
@@ -161,10 +168,6 @@ class Policies(ControllerBase[PodUndo]):
             self._book.put_namespace(namespace.name, namespace.labels)
         for policy in reflected(state, POLICY, Policy).values():
             self._put_policy(policy)
-        for key in sorted(self._pods.keys() | self._local.keys()):
-            facts = self._facts(key)
-            if facts is not None:
-                self._book.put_pod(facts)
         rendering = self._book.rendering
         interfaces = {pod: entry[0] for pod, entry in self._local.items()}
         self._desired = render_all(
@@ -256,8 +259,20 @@ class Policies(ControllerBase[PodUndo]):
             facts = replace(facts, ips=(entry[1],), node=self._settings.node_name)
         return facts
 
+    def _feed(self) -> PolicyChanges:
+        """Tell the book every pod, once (the first policy needs them)."""
+        if self._fed:
+            return PolicyChanges()
+        self._fed = True
+        found = PolicyChanges()
+        for key in sorted(self._pods.keys() | self._local.keys()):
+            found = _union(found, self._refresh(key))
+        return found
+
     def _refresh(self, key: str) -> PolicyChanges:
-        """Tell the book a pod's facts again."""
+        """Tell the book a pod's facts again (nothing before the first policy)."""
+        if not self._fed:
+            return PolicyChanges()
         facts = self._facts(key)
         if facts is not None:
             return self._book.put_pod(facts)
@@ -307,7 +322,8 @@ class Policies(ControllerBase[PodUndo]):
             self.problems[pid] = tuple(f"NetworkPolicy {error.policy}: {p}" for p in error.problems)
             return self._book.remove_policy(pid)
         self.problems.pop(pid, None)
-        return self._book.put_policy(policy)
+        fed = self._feed()
+        return _union(fed, self._book.put_policy(policy))
 
     def _report(self, problems: dict[str, tuple[str, ...]]) -> None:
         """Log the objects whose problems changed, and say so in the event's change line."""
@@ -395,3 +411,15 @@ def _acl(name: str, rendering: Rendering) -> Acl:
         return global_value(rendering.global_rules)
     table = name.removeprefix(ACL_PREFIX)
     return table_value(table, rendering.tables[table])
+
+
+def _union(first: PolicyChanges, second: PolicyChanges) -> PolicyChanges:
+    """What two changes in a row changed."""
+    if not first:
+        return second
+    return PolicyChanges(
+        first.pods | second.pods,
+        first.added_tables | second.added_tables,
+        first.removed_tables | second.removed_tables,
+        first.global_changed or second.global_changed,
+    )
