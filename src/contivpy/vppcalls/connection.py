@@ -135,7 +135,6 @@ class VppConnection:
         self.call_timeout = call_timeout
         self._reader = FrameReader(reader)
         self._writer = writer
-        self._outbox: list[bytes] = []  # requests of this pass of the loop, not yet written
         self._pending: dict[int, _Pending] = {}
         # One timer for every request's deadline instead of one per request (an
         # asyncio.timeout per call was a visible share of a call's cost): it fires at the
@@ -290,7 +289,7 @@ class VppConnection:
         future: asyncio.Future[Message | list[Message]] = asyncio.get_running_loop().create_future()
         pending = _Pending(name, service.reply, future)
         self._pending[context] = pending
-        self._write(frame(payload))
+        self._writer.write(frame(payload))
         self._watch(pending, reply_timeout)
         observer = self.observer
         sent = time.perf_counter() if observer is not None else 0.0
@@ -336,7 +335,7 @@ class VppConnection:
         future: asyncio.Future[Message | list[Message]] = asyncio.get_running_loop().create_future()
         pending = _Pending(name, "control_ping_reply", future, details=service.details)
         self._pending[context] = pending
-        self._write(frames([request, ping]))
+        self._writer.write(frames([request, ping]))
         self._watch(pending, reply_timeout)
         observer = self.observer
         sent = time.perf_counter() if observer is not None else 0.0
@@ -367,7 +366,7 @@ class VppConnection:
             )
             pending = _Pending(name, reply, future, details=details)
             self._pending[context] = pending
-            self._write(frame(payload))
+            self._writer.write(frame(payload))
             self._watch(pending, None)
             try:
                 found = await future
@@ -383,20 +382,6 @@ class VppConnection:
             if retval:
                 raise VppApiError.from_reply(name, retval)
             return collected
-
-    def _write(self, data: bytes) -> None:
-        """Send ``data`` to VPP with whatever else this pass of the event loop sends: one
-        write, one system call (~40 µs each on the machines measured), for the requests the
-        scheduler's workers make side by side, where each was a write of its own."""
-        if not self._outbox:
-            asyncio.get_running_loop().call_soon(self._flush_outbox)
-        self._outbox.append(data)
-
-    def _flush_outbox(self) -> None:
-        data = b"".join(self._outbox)
-        self._outbox.clear()
-        if not self._writer.is_closing():  # lost meanwhile: the requests fail as pending
-            self._writer.write(data)
 
     def _ensure_open(self) -> None:
         if self.closed:
