@@ -122,12 +122,20 @@ class VppState:
         #: Linux interfaces af_packet can attach to; None means any name exists
         self.host_interfaces = None if host_interfaces is None else set(host_interfaces)
         self.interfaces: dict[int, Interface] = {}
+        # sw_if_indexes by kind (an interface's kind never changes): memif_links lists the
+        # memifs at every memif change, which scanned and sorted every interface
+        self._of_kind: dict[Kind, set[int]] = {}
         self._free_indexes: list[int] = []
         self._next_index = 0
         self.memif_sockets: dict[int, str] = {0: DEFAULT_MEMIF_SOCKET}
         #: container path prefix -> host directory (kept by reference: the simulator's
         #: mounts, which outlive a restart)
         self.mounts: Mapping[str, str] = {} if mounts is None else mounts
+        # socket filename -> host path, for the mounts they were resolved under: every memif
+        # change re-reads every memif's path (memif_links), ~30 % of the simulator's work
+        # in the pods benchmark's memif ADDs when each was normalised again
+        self._host_paths: dict[str, str] = {}
+        self._host_paths_mounts: tuple[tuple[str, str], ...] = ()
         #: the memif links this VPP takes part in while it runs (set by MemifLinks.attach)
         self.memif_links: MemifWatcher | None = None
         self.tables: dict[tuple[bool, int], IpTable] = {}
@@ -173,7 +181,8 @@ class VppState:
 
     def of_kind(self, kind: Kind) -> Iterator[Interface]:
         """Interfaces of one kind, by sw_if_index."""
-        return (i for _, i in sorted(self.interfaces.items()) if i.kind == kind)
+        indexes = sorted(self._of_kind.get(kind, ()))
+        return iter([self.interfaces[index] for index in indexes])
 
     def add_interface(self, name: str, kind: Kind, *, mac: bytes, link_mtu: int) -> Interface:
         """A new interface (admin down) at the next sw_if_index VPP would hand out; like
@@ -194,6 +203,7 @@ class VppState:
             mtu=[l3_mtu, 0, 0, 0] if l3_mtu else [0, 0, 0, 0],
         )
         self.interfaces[index] = iface
+        self._of_kind.setdefault(kind, set()).add(index)
         self.events.append(InterfaceEvent(index, False, False, deleted=False))
         return iface
 
@@ -218,6 +228,7 @@ class VppState:
         self.acl.interface_gone(sw_if_index)
         self.nat44.interface_deleted(sw_if_index)
         del self.interfaces[sw_if_index]
+        self._of_kind[iface.kind].discard(sw_if_index)
         if iface.tap is not None:
             self.tap_ids.remove(iface.tap.id)
             self._tap_id_floor = min(self._tap_id_floor, iface.tap.id)
@@ -332,7 +343,15 @@ class VppState:
     def memif_path(self, info: MemifInfo) -> str:
         """The host path of the memif's socket file ("" if its socket is gone)."""
         filename = self.memif_sockets.get(info.socket_id)
-        return "" if filename is None else resolve_path(self.mounts, filename)
+        if filename is None:
+            return ""
+        mounts = tuple(self.mounts.items())
+        if mounts != self._host_paths_mounts:  # a mount added since: resolve again
+            self._host_paths, self._host_paths_mounts = {}, mounts
+        path = self._host_paths.get(filename)
+        if path is None:
+            path = self._host_paths[filename] = resolve_path(self.mounts, filename)
+        return path
 
     def set_memif_connected(self, iface: Interface, connected: bool) -> None:
         """A memif's connection came or went: its link follows, with an event."""
