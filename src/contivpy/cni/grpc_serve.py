@@ -31,6 +31,7 @@ from __future__ import annotations
 from contivpy.cni.hpack_codec import Decoder, HpackError, encode_headers
 from contivpy.cni.http2_frames import (
     ACK,
+    COMPRESSION_ERROR,
     CONTINUATION,
     DATA,
     DEFAULT_FRAME_SIZE,
@@ -295,7 +296,7 @@ class ServerConnection:
         try:  # every block updates the decoder's table, whichever stream it is on
             headers = self._decoder.decode(bytes(block))
         except HpackError as error:
-            raise _ConnectionError(0x9, f"a bad header block: {error}") from error
+            raise _ConnectionError(COMPRESSION_ERROR, f"a bad header block: {error}") from error
         state = self._streams.get(stream)
         if state is not None:  # the client's trailers: they must end its request
             if not flags & END_STREAM or state.request_done:

@@ -266,7 +266,7 @@ class Policies(ControllerBase[PodUndo]):
         self._fed = True
         found = PolicyChanges()
         for key in sorted(self._pods.keys() | self._local.keys()):
-            found = _union(found, self._refresh(key))
+            found |= self._refresh(key)
         return found
 
     def _refresh(self, key: str) -> PolicyChanges:
@@ -323,7 +323,7 @@ class Policies(ControllerBase[PodUndo]):
             return self._book.remove_policy(pid)
         self.problems.pop(pid, None)
         fed = self._feed()
-        return _union(fed, self._book.put_policy(policy))
+        return fed | self._book.put_policy(policy)
 
     def _report(self, problems: dict[str, tuple[str, ...]]) -> None:
         """Log the objects whose problems changed, and say so in the event's change line."""
@@ -411,15 +411,3 @@ def _acl(name: str, rendering: Rendering) -> Acl:
         return global_value(rendering.global_rules)
     table = name.removeprefix(ACL_PREFIX)
     return table_value(table, rendering.tables[table])
-
-
-def _union(first: PolicyChanges, second: PolicyChanges) -> PolicyChanges:
-    """What two changes in a row changed."""
-    if not first:
-        return second
-    return PolicyChanges(
-        first.pods | second.pods,
-        first.added_tables | second.added_tables,
-        first.removed_tables | second.removed_tables,
-        first.global_changed or second.global_changed,
-    )

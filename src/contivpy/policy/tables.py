@@ -218,6 +218,17 @@ class PolicyChanges:
     def __bool__(self) -> bool:
         return bool(self.pods or self.added_tables or self.removed_tables or self.global_changed)
 
+    def __or__(self, other: PolicyChanges) -> PolicyChanges:
+        """What this change and ``other`` after it changed."""
+        if not self:
+            return other
+        return PolicyChanges(
+            self.pods | other.pods,
+            self.added_tables | other.added_tables,
+            self.removed_tables | other.removed_tables,
+            self.global_changed or other.global_changed,
+        )
+
 
 def changes(before: Rendering, after: Rendering) -> PolicyChanges:
     """The difference between two renderings."""
