@@ -1,16 +1,18 @@
 #!/bin/sh
 # The agent DaemonSet's init container: install the contivpy CNI plugin on the node.
 #
-# In: the contivpy package installed in this image (python), the network configuration
-# ($CONFLIST), the host's CNI directories mounted at $CNI_BIN_DIR and $CNI_NET_DIR. Out:
-# $CNI_BIN_DIR/contivpy, the plugin the kubelet execs for every pod (the conflist's "type"), and
-# $CNI_NET_DIR/10-contivpy.conflist. Each file is written beside its target and renamed over it,
-# so the kubelet never reads half of one.
+# In: the contivpy package installed in this image (python), the compiled plugin the image's
+# build stage made ($COMPILED, deploy/Dockerfile), the network configuration ($CONFLIST), the
+# host's CNI directories mounted at $CNI_BIN_DIR and $CNI_NET_DIR. Out: $CNI_BIN_DIR/contivpy,
+# the plugin the kubelet execs for every pod (the conflist's "type"), $CNI_BIN_DIR/contivpy.pyz
+# beside it, and $CNI_NET_DIR/10-contivpy.conflist, each written beside its target and renamed
+# over it, so the kubelet never reads half of one (`contivpy install-cni`, contivpy/cni_install.py).
 #
 # The kubelet runs the plugin on the host, outside this image, so the plugin cannot be the
-# image's `contivpy cni` console script. It is a zip application of the plugin's own modules
-# (contivpy.cni uses the standard library only: its own gRPC client, no grpclib), which needs
-# nothing on the host but python3 (3.10 or newer).
+# image's `contivpy cni` console script. The compiled plugin is statically linked and needs
+# nothing on the host; for what it hands over (bad input, an agent away) it runs contivpy.pyz,
+# a zip application of the plugin's own modules that needs the host's python3 (3.10 or
+# newer). An image built without the compiled plugin installs contivpy.pyz's content alone.
 #
 # Generated into ConfigMap contivpy-cni by scripts/gen-kube-config; tested by
 # tests/deploy/test_install_cni.py.
@@ -19,26 +21,12 @@ PYTHON="${PYTHON:-python}"
 CNI_BIN_DIR="${CNI_BIN_DIR:-/host/opt/cni/bin}"
 CNI_NET_DIR="${CNI_NET_DIR:-/host/etc/cni/net.d}"
 CONFLIST="${CONFLIST:-/etc/contivpy/cni/10-contivpy.conflist}"
+COMPILED="${COMPILED:-/usr/local/lib/contivpy/contivpy-cni}"
 
-package=$("$PYTHON" -c 'import contivpy, os; print(os.path.dirname(contivpy.__file__))')
-stage=$(mktemp -d)
-trap 'rm -rf "$stage"' EXIT
-mkdir "$stage/contivpy" "$stage/contivpy/cni"
-cp "$package/__init__.py" "$package/errors.py" "$stage/contivpy/"
-cp "$package"/cni/*.py "$stage/contivpy/cni/"
-# Not zipapp's --main: the code it generates drops main()'s return value, the exit code.
-printf 'import sys\n\nfrom contivpy.cni.plugin import main\n\nsys.exit(main())\n' \
-    >"$stage/__main__.py"
-# Compiled beside each source (-b: where zipimport looks; it cannot write a cache itself), so
-# the kubelet's every exec does not compile the plugin again (~15 ms of a ~30 ms start);
-# unchecked-hash: not compared with the sources' times, which the archive keeps in local time
-# (the host's time zone may not be this image's). A host Python of another version ignores
-# them and compiles the sources.
-"$PYTHON" -m compileall -q -b --invalidation-mode unchecked-hash "$stage"
-
-mkdir -p "$CNI_BIN_DIR" "$CNI_NET_DIR"
-"$PYTHON" -m zipapp "$stage" --python "/usr/bin/env python3" --output "$CNI_BIN_DIR/.contivpy.new"
-mv -f "$CNI_BIN_DIR/.contivpy.new" "$CNI_BIN_DIR/contivpy"
-cp "$CONFLIST" "$CNI_NET_DIR/.10-contivpy.conflist.new"
-mv -f "$CNI_NET_DIR/.10-contivpy.conflist.new" "$CNI_NET_DIR/10-contivpy.conflist"
-echo "installed $CNI_BIN_DIR/contivpy and $CNI_NET_DIR/10-contivpy.conflist"
+set -- --bin-dir "$CNI_BIN_DIR" --net-dir "$CNI_NET_DIR" --conflist "$CONFLIST"
+if [ -f "$COMPILED" ]; then
+    set -- "$@" --compiled "$COMPILED"
+else
+    set -- "$@" --python-only
+fi
+exec "$PYTHON" -m contivpy.cni_install install "$@"

@@ -157,6 +157,8 @@ def build_parser() -> argparse.ArgumentParser:
     import argparse
     from pathlib import Path
 
+    from contivpy import cni_install
+
     parser = argparse.ArgumentParser(
         prog="contivpy", description="contivpy: Kubernetes pod networking on FD.io VPP"
     )
@@ -286,6 +288,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     cni = sub.add_parser("cni", help="the CNI plugin (run by the kubelet; env + stdin)")
     cni.set_defaults(handler=_cni)
+    install_cni = sub.add_parser(
+        "install-cni", help="install the CNI plugin where the kubelet execs it (a node's step)"
+    )
+    cni_install.add_arguments(install_cni)
+    install_cni.set_defaults(handler=cni_install.run)
 
     sim = sub.add_parser("sim", help="stand-ins for development and tests")
     sim_sub = sim.add_subparsers(dest="sim_command", required=True)

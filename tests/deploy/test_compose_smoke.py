@@ -133,7 +133,8 @@ def dockerfile_copies() -> list[tuple[Path, str]]:
     copies = []
     for line in (ROOT / "deploy" / "Dockerfile").read_text().splitlines():
         parts = line.split()
-        if parts[:1] == ["COPY"] and parts[-1].startswith("/"):
+        # --from: a build stage's output (the compiled CNI plugin), not the repository's
+        if parts[:1] == ["COPY"] and parts[-1].startswith("/") and "--from" not in line:
             copies += [(ROOT / source, parts[-1]) for source in parts[1:-1]]
     return copies
 

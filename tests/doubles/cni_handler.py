@@ -1,6 +1,7 @@
 """A pod network handler for tests of the RemoteCNI server and the plugin's clients: it wires
 pods into a dict (every pod gets 10.1.1.2), refuses the pod named ``exhausted`` with
-IP_EXHAUSTED, answers CHECK only for wired containers, and with ``hang`` never answers."""
+IP_EXHAUSTED, answers CHECK only for wired containers, and with ``hang`` never answers;
+``POD_ENV``: the CNI environment (less CNI_COMMAND) of a pod's call as a runtime makes it."""
 
 from __future__ import annotations
 
@@ -15,6 +16,14 @@ from contivpy.cni.types import (
     CniResult,
     CniRoute,
 )
+
+POD_ENV = {
+    "CNI_CONTAINERID": "c0ffee",
+    "CNI_NETNS": "/proc/self/ns/net",  # a network namespace that exists
+    "CNI_IFNAME": "eth0",
+    "CNI_PATH": "/opt/cni/bin",
+    "CNI_ARGS": "IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=web",
+}
 
 
 class Handler:

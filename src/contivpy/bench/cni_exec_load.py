@@ -1,11 +1,11 @@
 """CNI calls as the kubelet makes them, for the pods benchmark: one plugin process per call.
 
 In: the agent's RemoteCNI socket, pods (``cni_load.BenchPod``) and a concurrency. Out: an
-``AddRun`` whose latencies run from starting the ``contivpy cni`` process to its exit — the
-interpreter's start, the plugin's imports, the agent's ADD and the result printed, as the
-kubelet pays for them — and, for DEL, the failures. ``plugin_start_ms`` times the plugin
-alone (CNI VERSION: started, answered, exited; no agent); ``children_cpu_seconds`` gives the
-plugin processes' CPU.
+``AddRun`` whose latencies run from starting the plugin's process to its exit — its start
+(and, for the Python plugin, its interpreter's and imports), the agent's ADD and the result
+printed, as the kubelet pays for them — and, for DEL, the failures. ``plugin_start_ms``
+times the plugin alone (CNI VERSION: started, answered, exited; no agent);
+``children_cpu_seconds`` gives the plugin processes' CPU.
 
 The suites run these from a process of their own (``*_from_process``: ``python -m
 contivpy.bench.cni_exec_load MODE …``, which prints its outcome as JSON), as the kubelet that
@@ -14,8 +14,10 @@ plugin would be forked from the agent's (its page tables copied, its pages copie
 until the child execs) and its pipes and exit served by the agent's event loop, all counted
 in the ADDs' time as no node pays it.
 
-The plugin is the ``contivpy`` console script next to this interpreter (what the node's
-``deploy/contivpy-cni`` wrapper execs); ``python -m contivpy.cli`` when there is none. A
+The plugin is what ``contivpy install-cni`` installs on a node (``install_plugin``, into the
+run's directory before the child processes start): the compiled plugin when a C compiler is
+found, with its Python form beside it for what it hands over (bad input, an agent away),
+run by this interpreter; else the Python form alone. A
 pod's ``CNI_NETNS`` is ``/var/run/netns/<netns_name(pod)>``; on the simulator the pods are
 simulated (the agent does not configure Linux) and the network config says
 ``simulatedNetns``; on a real node (``simulated_netns=False``) the caller makes the namespaces.
@@ -28,12 +30,14 @@ import dataclasses
 import json
 import resource
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import uvloop
 
+from contivpy import cni_install
 from contivpy.bench.cni_load import (
     NAMESPACE,
     AddRun,
@@ -45,12 +49,23 @@ from contivpy.bench.cni_load import (
 _DEADLINE_SECONDS = 60
 
 
-def plugin_command() -> list[str]:
-    """How to exec the plugin."""
-    script = Path(sys.executable).parent / "contivpy"
-    if script.exists():
-        return [str(script), "cni"]
-    return [sys.executable, "-m", "contivpy.cli", "cni"]
+def install_plugin(directory: Path) -> str:
+    """Install the plugin as a node has it (``contivpy install-cni``: the compiled plugin
+    when a C compiler is found, with its Python form beside it run by this interpreter; else
+    the Python form alone) under ``directory``, where the child processes find it; what was
+    installed, for the metrics' descriptions."""
+    bin_dir = plugin_path(directory).parent
+    with tempfile.TemporaryDirectory() as build:
+        compiled = None
+        if cni_install.compiler() is not None:
+            compiled = cni_install.build_compiled(Path(build) / cni_install.PLUGIN)
+        cni_install.install(bin_dir, interpreter=sys.executable, compiled=compiled)
+    return "compiled `contivpy` plugin" if compiled else "Python `contivpy` plugin (zipapp)"
+
+
+def plugin_path(directory: Path) -> Path:
+    """Where ``install_plugin`` put the plugin."""
+    return directory / "cni-bin" / cni_install.PLUGIN
 
 
 def netns_name(pod: BenchPod) -> str:
@@ -89,11 +104,12 @@ def _config(cni_socket: str, directory: Path, simulated_netns: bool) -> Path:
 
 
 async def exec_plugin(env: dict[str, str], stdin: Path) -> tuple[int, dict[str, Any]]:
-    """Run the plugin once with ``stdin`` (a file) as its stdin; its exit code and the JSON
-    it printed (or its stderr's end when it printed none)."""
+    """Run the plugin installed beside ``stdin`` (a file in the run's directory) once, with
+    that file as its stdin; its exit code and the JSON it printed (or its stderr's end when
+    it printed none)."""
     with stdin.open("rb") as config:
         process = await asyncio.create_subprocess_exec(
-            *plugin_command(),
+            str(plugin_path(stdin.parent)),
             env=env,
             stdin=config,
             stdout=asyncio.subprocess.PIPE,

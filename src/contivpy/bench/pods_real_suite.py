@@ -80,6 +80,7 @@ async def run(socket_path: str, sizes: RealPodsSizes, problems: Problems) -> lis
     # Container IDs of this run only: namespaces and links are named after them.
     pods = cni_load.bench_pods(sizes.pods, prefix=f"real-{uuid.uuid4().hex[:8]}")
     async with real_pods_node(socket_path, problems) as node:
+        plugin = cni_exec_load.install_plugin(node.directory)
         start_ms = await cni_exec_load.plugin_start_ms_from_process(
             sizes.version_runs, node.directory
         )
@@ -110,7 +111,7 @@ async def run(socket_path: str, sizes: RealPodsSizes, problems: Problems) -> lis
         left = sorted({cni_exec_load.netns_name(p) for p in pods} & real_node.netns_names())
         if left:
             problems.add(f"pod namespaces left: {left[:_SHOWN]}")
-    return _metrics(sizes, execed, start_ms, plugin_cpu_s, parts)
+    return _metrics(sizes, execed, plugin, start_ms, plugin_cpu_s, parts)
 
 
 async def check_pods(
@@ -170,6 +171,7 @@ async def check_deleted(node: RealPodsNode, pods: list[BenchPod], problems: Prob
 def _metrics(
     sizes: RealPodsSizes,
     execed: AddRun,
+    plugin: str,
     start_ms: list[float],
     plugin_cpu_s: float,
     parts: add_breakdown.AddBreakdown,
@@ -182,6 +184,7 @@ def _metrics(
         *exec_metrics(
             execed,
             execs,
+            plugin,
             sizes.concurrency,
             start_ms,
             plugin_cpu_s * 1000 / max(1, sizes.pods),

@@ -87,6 +87,7 @@ async def run(sizes: PodsSizes, problems: Problems) -> list[Metric]:
     exec_pods = cni_load.bench_pods(sizes.exec_pods, prefix="exec-pod")
     async with pods_node() as node:
         await node.start_agent()
+        plugin = cni_exec_load.install_plugin(node.directory)
         start_ms = await cni_exec_load.plugin_start_ms_from_process(
             sizes.version_runs, node.directory
         )
@@ -125,6 +126,7 @@ async def run(sizes: PodsSizes, problems: Problems) -> list[Metric]:
         *exec_metrics(
             execed,
             execs,
+            plugin,
             c,
             start_ms,
             plugin_cpu_s * 1000 / max(1, sizes.exec_pods),
@@ -237,14 +239,16 @@ PARTS: tuple[tuple[str, str], ...] = (
 def exec_metrics(
     execed: AddRun,
     execs: str,
+    plugin: str,
     concurrency: int,
     start_ms: list[float],
     cpu_ms: float,
     cpu_note: str,
 ) -> list[Metric]:
     """The exec'd ADDs' latency, the plugin's start alone and its CPU per ADD (both suites):
-    ``execs`` says which ADDs ("N successful CNI ADDs of M …")."""
-    execs = f"{execs}, each a `contivpy cni` process (start to exit)"
+    ``execs`` says which ADDs ("N successful CNI ADDs of M …"), ``plugin`` which plugin
+    (``cni_exec_load.install_plugin``)."""
+    execs = f"{execs}, each an exec of the {plugin} (start to exit)"
     return [
         Metric(
             "cni_exec_add_p50_ms",
@@ -265,8 +269,8 @@ def exec_metrics(
             percentile(start_ms, 0.50),
             "ms",
             None,
-            f"median of {len(start_ms)} `contivpy cni` VERSION processes, one at a time: "
-            "the plugin's start to exit, no agent",
+            f"median of {len(start_ms)} CNI VERSION calls of the {plugin}, one at a time: "
+            "start to exit, no agent",
         ),
         Metric(
             "cni_exec_add_cpu_ms",
