@@ -14,6 +14,7 @@ import asyncio
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -35,8 +36,10 @@ from contivpy.cni.http2_frames import (
     HEADERS,
     PADDED,
     PING,
+    PRIORITY_FLAG,
     RST_STREAM,
     SETTINGS,
+    WINDOW_UPDATE,
     frame,
 )
 from contivpy.cni.wire import encode_reply
@@ -167,6 +170,7 @@ HANDED_OVER: list[tuple[str, dict[str, object] | bytes, dict[str, str]]] = [
     ("ADD", {"timeoutSeconds": True}, {}),
     ("ADD", b'{"cniVersion": "1.0.0", "timeoutSeconds": 1e400}', {}),
     ("ADD", b'{"cniVersion": "1.0.0", "timeoutSeconds": NaN}', {}),
+    ("ADD", {"timeoutSeconds": 1e10}, {}),  # past what Python's socket timeout holds
     ("ADD", {"grpcServer": 5}, {}),
     ("ADD", {"grpcServer": ""}, {}),
     ("ADD", {"grpcServer": None}, {}),  # the default socket, absent here
@@ -222,6 +226,33 @@ async def test_unusual_but_valid_calls_are_answered_alike(
     command = env.pop("CNI_COMMAND", "ADD")
     compiled, python = await both(plugin_dir, command, config(socket) | keys, **env)
     assert compiled == python
+
+
+async def test_an_agent_that_accepts_no_connection(plugin_dir: Path, tmp_path: Path) -> None:
+    """A full backlog refuses a connection at once (EAGAIN), as Python's connect sees it;
+    a blocking connect would wait for the agent however long it hangs."""
+    path = tmp_path / "full.sock"
+    with socket.socket(socket.AF_UNIX) as server, socket.socket(socket.AF_UNIX) as queued:
+        server.bind(str(path))
+        server.listen(0)
+        queued.connect(str(path))  # the backlog of 0 holds this one, and no other
+        compiled, python = await asyncio.wait_for(
+            both(plugin_dir, "ADD", config(path, timeoutSeconds=1)), 30
+        )
+    assert compiled == python
+    assert json.loads(compiled[1])["code"] == 100
+
+
+async def test_an_integer_python_will_not_read_is_handed_over(
+    plugin_dir: Path, agent: tuple[Path, Handler]
+) -> None:
+    """Python's int limit (4300 digits by default) makes such a configuration no JSON."""
+    socket, handler = agent
+    text = json.dumps(config(socket)).encode()[:-1] + b', "n": ' + b"1" * 4301 + b"}"
+    compiled, python = await both(plugin_dir, "ADD", text)
+    assert compiled == python
+    assert json.loads(compiled[1])["code"] == 6
+    assert handler.wired == {}
 
 
 async def test_a_configuration_larger_than_a_window_is_handed_over(
@@ -310,6 +341,25 @@ def indexed_headers() -> bytes:
     )
 
 
+def evicted_name() -> bytes:
+    """A literal that names the dynamic entry it evicts (the table shrunk to hold one), then
+    the trailers refer to the entry it added."""
+    literal = bytes((0x40, 11)) + b"grpc-status" + bytes((1,)) + b"0"  # 44 octets
+    again = bytes((0x40 | 62, 1)) + b"0"  # grpc-status by index: evicts entry 62 itself
+    head = (
+        bytes((0x20 | 31, 50 - 31))  # a table of 50 octets
+        + encode_headers([(":status", "200"), ("content-type", "application/grpc")])
+        + literal
+        + again
+    )
+    return (
+        frame(SETTINGS, 0, 0)
+        + frame(HEADERS, END_HEADERS, 1, head)
+        + frame(DATA, 0, 1, grpc_message(RICH))
+        + frame(HEADERS, END_HEADERS | END_STREAM, 1, bytes((0x80 | 62,)))  # grpc-status: 0
+    )
+
+
 SCRIPTS: dict[str, bytes] = {
     "rich": frame(PING, 0, 0, b"12345678") + response(RICH, trailers=None),
     "split-and-padded": split_headers(),
@@ -346,6 +396,24 @@ SCRIPTS: dict[str, bytes] = {
     "closed": b"",
     "data-first": frame(SETTINGS, 0, 0) + frame(DATA, 0, 1, b"x"),
     "too-large-frame": b"\x00\x50\x00" + bytes((DATA, 0)) + (1).to_bytes(4),
+    "evicted-name": evicted_name(),
+    "short-window-update": frame(SETTINGS, 0, 0) + frame(WINDOW_UPDATE, 0, 0, b"\0\0"),
+    "short-priority": frame(SETTINGS, 0, 0)
+    + frame(HEADERS, END_HEADERS | PRIORITY_FLAG, 1, b"\0\0\0")
+    + frame(DATA, END_STREAM, 1, b""),
+    "goaway-long-debug": frame(SETTINGS, 0, 0) + frame(GOAWAY, 0, 0, bytes(8) + b"d" * 2000),
+    "not-utf8-at-the-end": response(b"\x12\x03a\xe2\x82", trailers=None),
+    "not-utf8-continuation": response(b"\x12\x03\xe2\x82a", trailers=None),
+    "not-utf8-surrogate": response(b"\x1a\x05\x0a\x03\xed\xa0\x80", trailers=None),
+    "status-latin-1-message": trailers_only(
+        [(":status", "200"), ("grpc-status", "13"), ("grpc-message", "caf\xe9 \xc3\xa9")]
+    ),
+    "status-message-not-utf8": trailers_only(
+        [(":status", "200"), ("grpc-status", "13"), ("grpc-message", "\xe2\x82%41\xff")]
+    ),
+    "goaway-utf8-debug": frame(SETTINGS, 0, 0)
+    + frame(GOAWAY, 0, 0, bytes(8) + "café ".encode() + b"\xe2\x82!\xf0\x90\x80"),
+    "error-empty-ip": response(b"\x1a\x02\x22\x00", trailers=None),
 }
 
 
