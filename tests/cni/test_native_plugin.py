@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from contivpy import cni_install
@@ -480,7 +480,12 @@ ARGS = st.lists(
 def test_generated_calls_are_answered_alike(
     plugin_dir: Path, tmp_path: Path, keys: dict[str, object], args: str
 ) -> None:
-    """Whatever the configuration's own keys hold and CNI_ARGS says, against a live agent."""
+    """Whatever the configuration's own keys hold and CNI_ARGS says, against a live agent.
+    (A timeout of a few seconds or less could run out for one plugin and not the other: the
+    agent shares this process's CPU; a deadline's own case is tested above.)"""
+    timeout = keys.get("timeoutSeconds")
+    short = isinstance(timeout, int | float) and not isinstance(timeout, bool) and 0 < timeout < 5
+    assume(not short)
 
     async def scenario() -> tuple[Outcome, Outcome]:
         socket = tmp_path / "gen.sock"
