@@ -46,7 +46,9 @@ PYTHON_PLUGIN = PLUGIN + ".pyz"  # the compiled plugin execs "<its own path>.pyz
 CONFLIST = "10-contivpy.conflist"
 #: what the host's kubelet finds: the node's python3, not this image's
 HOST_INTERPRETER = "/usr/bin/env python3"
-COMPILE_FLAGS = ("-std=gnu11", "-O2", "-Wall", "-Wextra", "-Werror")
+# Warnings do not fail an install (another compiler may find new ones);
+# tests/cni/test_native_plugin.py compiles with -Werror.
+COMPILE_FLAGS = ("-std=gnu11", "-O2", "-Wall", "-Wextra")
 # Not zipapp's `main=`: the code it generates drops main()'s return value, the exit code.
 _MAIN = "import sys\n\nfrom contivpy.cni.plugin import main\n\nsys.exit(main())\n"
 

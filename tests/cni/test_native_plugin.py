@@ -542,6 +542,17 @@ def test_install_cni_refuses_clearly(tmp_path: Path, extra: list[str], says: str
     assert "Traceback" not in done.stderr
 
 
+def test_the_plugin_compiles_without_a_warning(tmp_path: Path) -> None:
+    cc = cni_install.compiler()
+    assert cc is not None
+    command = [cc, *cni_install.COMPILE_FLAGS, "-Werror", "-Wshadow", "-o", str(tmp_path / "p")]
+    done = subprocess.run(
+        [*command, str(cni_install.SOURCE), "-lm"], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+
+
 def test_a_build_without_a_compiler_says_so(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
