@@ -162,21 +162,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def install_building(
+    bin_dir: Path,
+    *,
+    interpreter: str = HOST_INTERPRETER,
+    conflist: Path | None = None,
+    net_dir: Path | None = None,
+) -> tuple[list[Path], bool]:
+    """``install`` with the compiled plugin built here when a C compiler is found, else the
+    Python plugin alone; the files written, and whether the compiled plugin is among them."""
+    with tempfile.TemporaryDirectory() as directory:
+        compiled = build_compiled(Path(directory) / PLUGIN) if compiler() is not None else None
+        written = install(
+            bin_dir, interpreter=interpreter, compiled=compiled, conflist=conflist, net_dir=net_dir
+        )
+    return written, compiled is not None
+
+
 def run(args: argparse.Namespace) -> int:
     """Install as ``args`` say: the compiled plugin given, else built here when a C compiler
     is found, else the Python plugin alone. Prints what it wrote."""
+    places = {"interpreter": args.interpreter, "conflist": args.conflist, "net_dir": args.net_dir}
     try:
-        compiled = args.compiled
-        with tempfile.TemporaryDirectory() as directory:
-            if compiled is None and not args.python_only and compiler() is not None:
-                compiled = build_compiled(Path(directory) / PLUGIN)
-            written = install(
-                args.bin_dir,
-                interpreter=args.interpreter,
-                compiled=compiled,
-                conflist=args.conflist,
-                net_dir=args.net_dir,
-            )
+        if args.compiled is None and not args.python_only:
+            written, compiled = install_building(args.bin_dir, **places)
+        else:
+            written = install(args.bin_dir, compiled=args.compiled, **places)
+            compiled = args.compiled is not None
     except (InstallError, OSError) as error:
         print(f"contivpy install-cni: {error}", file=sys.stderr)
         return 1

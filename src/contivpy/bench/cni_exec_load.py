@@ -30,7 +30,6 @@ import dataclasses
 import json
 import resource
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -54,12 +53,9 @@ def install_plugin(directory: Path) -> str:
     when a C compiler is found, with its Python form beside it run by this interpreter; else
     the Python form alone) under ``directory``, where the child processes find it; what was
     installed, for the metrics' descriptions."""
-    bin_dir = plugin_path(directory).parent
-    with tempfile.TemporaryDirectory() as build:
-        compiled = None
-        if cni_install.compiler() is not None:
-            compiled = cni_install.build_compiled(Path(build) / cni_install.PLUGIN)
-        cni_install.install(bin_dir, interpreter=sys.executable, compiled=compiled)
+    _, compiled = cni_install.install_building(
+        plugin_path(directory).parent, interpreter=sys.executable
+    )
     return "compiled `contivpy` plugin" if compiled else "Python `contivpy` plugin (zipapp)"
 
 

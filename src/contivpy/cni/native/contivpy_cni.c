@@ -135,6 +135,18 @@ static void put_fmt(struct buf *b, const char *format, ...) {
     b->n += (size_t)n;
 }
 
+/* Write all of it; 0 when the file refuses some (its end gone: nothing more to do). */
+static int write_all(int fd, const unsigned char *p, size_t n) {
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return 0;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 1;
+}
+
 /* ---- the call's state, set up by main ---- */
 
 static struct buf input;             /* stdin, as read */
@@ -155,13 +167,8 @@ static _Noreturn void delegate(void) {
         memcpy(path + n, ".pyz", 5);
         int fd = memfd_create("cni-stdin", 0);
         if (fd >= 0) {
-            size_t done = 0;
-            while (done < input.n) {
-                ssize_t w = write(fd, input.p + done, input.n - done);
-                if (w <= 0) break;
-                done += (size_t)w;
-            }
-            if (done == input.n && lseek(fd, 0, SEEK_SET) == 0 && dup2(fd, 0) == 0) {
+            if (write_all(fd, input.p, input.n) && lseek(fd, 0, SEEK_SET) == 0 &&
+                dup2(fd, 0) == 0) {
                 close(fd);
                 char *argv[] = {path, NULL};
                 execv(path, argv);
@@ -267,8 +274,22 @@ static int literal(struct json *j, const char *word) {
     return 0;
 }
 
-/* One JSON value at j->i (NaN and Infinity, which Python reads, count as invalid here). */
-static int value(struct json *j, int depth, struct span *out) {
+/* Record a member of the configuration under its key when it is one of ours; -1 when the
+ * key comes twice (Python takes the last: it decides). */
+static int own_member(struct span own[K_COUNT], const unsigned char *key, size_t len,
+                      struct span member) {
+    for (int k = 0; k < K_COUNT; k++) {
+        if (strlen(OWN_KEYS[k]) == len && !memcmp(key, OWN_KEYS[k], len)) {
+            if (own[k].kind) return -1;
+            own[k] = member;
+        }
+    }
+    return 0;
+}
+
+/* One JSON value at j->i (NaN and Infinity, which Python reads, count as invalid here).
+ * With `own`, the value is the configuration: its members under our keys are recorded. */
+static int value(struct json *j, int depth, struct span *out, struct span own[K_COUNT]) {
     if (depth > MAX_DEPTH) return -1;
     ws(j);
     if (j->i >= j->n) return -1;
@@ -288,14 +309,22 @@ static int value(struct json *j, int depth, struct span *out) {
             j->i++;
         } else {
             for (;;) {
+                size_t key = 0, key_len = 0;
                 if (c == '{') {
                     ws(j);
-                    if (string(j) < 0) return -1;
+                    key = j->i;
+                    int escaped = string(j);
+                    /* an escaped key of the configuration may spell one of ours: Python decides */
+                    if (escaped < 0 || (own != NULL && escaped)) return -1;
+                    key_len = j->i - key - 2;
                     ws(j);
                     if (j->i >= j->n || j->s[j->i] != ':') return -1;
                     j->i++;
                 }
-                if (value(j, depth + 1, NULL)) return -1;
+                struct span member;
+                if (value(j, depth + 1, &member, NULL)) return -1;
+                if (own != NULL && c == '{' && own_member(own, j->s + key + 1, key_len, member))
+                    return -1;
                 ws(j);
                 if (j->i >= j->n) return -1;
                 if (j->s[j->i] == close) {
@@ -331,39 +360,7 @@ static int read_config(struct span own[K_COUNT]) {
     struct json j = {input.p, input.n, 0};
     ws(&j);
     if (j.i >= j.n || j.s[j.i] != '{') return -1;
-    j.i++;
-    ws(&j);
-    if (j.i < j.n && j.s[j.i] == '}') {
-        j.i++;
-    } else {
-        for (;;) {
-            ws(&j);
-            size_t key = j.i;
-            int escaped = string(&j);
-            if (escaped) return -1; /* an escaped key may spell one of ours: Python decides */
-            size_t key_len = j.i - key - 2;
-            ws(&j);
-            if (j.i >= j.n || j.s[j.i] != ':') return -1;
-            j.i++;
-            struct span found;
-            if (value(&j, 1, &found)) return -1;
-            for (int k = 0; k < K_COUNT; k++) {
-                if (strlen(OWN_KEYS[k]) == key_len &&
-                    !memcmp(j.s + key + 1, OWN_KEYS[k], key_len)) {
-                    if (own[k].kind) return -1; /* twice: Python takes the last */
-                    own[k] = found;
-                }
-            }
-            ws(&j);
-            if (j.i >= j.n) return -1;
-            if (j.s[j.i] == '}') {
-                j.i++;
-                break;
-            }
-            if (j.s[j.i] != ',') return -1;
-            j.i++;
-        }
-    }
+    if (value(&j, 0, NULL, own)) return -1;
     ws(&j);
     return j.i == j.n ? 0 : -1;
 }
@@ -538,13 +535,7 @@ static void put_json_cstr(struct buf *b, const char *s) {
 
 static void write_out(struct buf *b) {
     put_byte(b, '\n');
-    size_t done = 0;
-    while (done < b->n) {
-        ssize_t w = write(1, b->p + done, b->n - done);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) break;
-        done += (size_t)w;
-    }
+    write_all(1, b->p, b->n);
 }
 
 static void emit_error(unsigned long long code, const char *msg, const char *details) {
@@ -621,6 +612,13 @@ static _Noreturn void connection_lost(const char *how) {
             socket_path, how);
     put_byte(&details, 0);
     fail(TRY_AGAIN_LATER, msg, (char *)details.p);
+}
+
+/* A send or receive failed: errno says how (reset, broken pipe: the agent went away). */
+static _Noreturn void connection_failed(void) {
+    char how[256];
+    snprintf(how, sizeof how, "the connection failed: %s", strerror(errno));
+    connection_lost(how);
 }
 
 static _Noreturn void bad_reply(const char *what) {
@@ -845,27 +843,24 @@ struct field {
     size_t len;
 };
 
+static uint64_t pb_read_varint(struct reader *r) {
+    uint64_t value = 0;
+    for (int shift = 0;; shift += 7) {
+        if (r->i >= r->n) decode_failure("a truncated varint in a RemoteCNI message");
+        unsigned char c = r->p[r->i++];
+        if (shift < 64) value |= (uint64_t)(c & 0x7f) << shift;
+        if (!(c & 0x80)) return value;
+    }
+}
+
 /* The next field of a message; 0 at its end, 1 for a field; a truncated one is a failure. */
 static int pb_next(struct reader *r, struct field *f) {
     for (;;) {
         if (r->i >= r->n) return 0;
-        uint64_t key = 0, value = 0;
-        for (int shift = 0;; shift += 7) {
-            if (r->i >= r->n) decode_failure("a truncated varint in a RemoteCNI message");
-            unsigned char c = r->p[r->i++];
-            if (shift < 64) key |= (uint64_t)(c & 0x7f) << shift;
-            if (!(c & 0x80)) break;
-        }
+        uint64_t key = pb_read_varint(r), value = 0;
         unsigned type = (unsigned)(key & 7);
         f->number = (unsigned)(key >> 3);
-        if (type == 0 || type == 2) {
-            for (int shift = 0;; shift += 7) {
-                if (r->i >= r->n) decode_failure("a truncated varint in a RemoteCNI message");
-                unsigned char c = r->p[r->i++];
-                if (shift < 64) value |= (uint64_t)(c & 0x7f) << shift;
-                if (!(c & 0x80)) break;
-            }
-        }
+        if (type == 0 || type == 2) value = pb_read_varint(r);
         if (type == 0) {
             f->is_bytes = 0;
             f->varint = value;
@@ -1042,11 +1037,7 @@ static void send_all(int fd, const unsigned char *p, size_t n) {
     while (n) {
         ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
         if (w < 0 && errno == EINTR) continue;
-        if (w < 0) {
-            char how[256];
-            snprintf(how, sizeof how, "the connection failed: %s", strerror(errno));
-            connection_lost(how);
-        }
+        if (w < 0) connection_failed();
         p += w;
         n -= (size_t)w;
     }
@@ -1237,11 +1228,7 @@ static void call(const unsigned char *message, size_t message_len, int fd) {
         reserve(&in, 65536);
         ssize_t got = recv(fd, in.p + in.n, 65536, 0);
         if (got < 0 && errno == EINTR) continue;
-        if (got < 0) {
-            char how[256];
-            snprintf(how, sizeof how, "the connection failed: %s", strerror(errno));
-            connection_lost(how);
-        }
+        if (got < 0) connection_failed();
         if (got == 0) connection_lost("the server closed the connection before it answered");
         in.n += (size_t)got;
     }
